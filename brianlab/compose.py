@@ -1,0 +1,320 @@
+"""Turn models into Brian2 objects.
+
+- :func:`compose`: a neuron model plus receptor models becomes one neuron model
+  whose synaptic current (``I_syn``) is the sum of the receptor currents; every
+  receptor variable and parameter gets the receptor's label as a suffix
+  (``g`` of ``ampa_exp`` becomes ``g_ampa``).
+- :func:`neuron_group` / :func:`synapses`: build ready Brian2 objects. Model
+  parameters become ``(constant, shared)`` variables of the group, so they can be
+  changed between runs of a compiled standalone binary with ``run_args``, and
+  the group's namespace is empty (a model never picks up the caller's globals).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import weakref
+from dataclasses import replace
+from types import MappingProxyType
+
+from brian2 import Equations, NeuronGroup, Quantity, Synapses
+from brian2.equations.equations import SUBEXPRESSION
+from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+from brian2.utils.stringtools import word_substitute
+
+from .modelfile import Model, check_model, describe_dimension, equations_text
+from .units import ModelError, parse_quantity, parse_unit, unit_string
+
+__all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values"]
+
+_MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def model_of(obj) -> Model | None:
+    """The :class:`Model` a group or synapses object was built from (or ``None``)."""
+    return _MODELS.get(obj)
+
+
+def _as_model(ref) -> Model:
+    if isinstance(ref, Model):
+        return ref
+    from .library import load_model
+
+    return load_model(ref)
+
+
+def _receptor_list(receptors):
+    """Normalise ``receptors`` to a list of ``(label, Model)``."""
+    if isinstance(receptors, (str, Model)):
+        receptors = (receptors,)
+    if isinstance(receptors, dict):
+        items = [(label, _as_model(ref)) for label, ref in receptors.items()]
+    else:
+        items = [(None, _as_model(ref)) for ref in receptors]
+    out = []
+    for label, model in items:
+        if model.kind != "receptor":
+            raise ModelError(f"{model.ref} is a {model.kind} model, not a receptor")
+        label = label or model.label
+        if not re.match(r"^[A-Za-z]\w*$", label):
+            raise ModelError(f"invalid receptor label {label!r}")
+        out.append((label, model))
+    labels = [label for label, _ in out]
+    if len(set(labels)) != len(labels):
+        raise ModelError(f"two receptors share a label ({', '.join(labels)}); give distinct "
+                         "labels with a dict, e.g. receptors={'ampa': 'ampa_exp', "
+                         "'nmda': 'ampa_exp'}")
+    return out
+
+
+def compose(neuron: Model, receptors) -> Model:
+    """Combine a neuron model with receptor models into one neuron model.
+
+    Parameters
+    ----------
+    neuron : Model or str
+        A neuron model that declares ``synaptic_current`` (e.g. ``I_syn``).
+    receptors : sequence of Model/str, or dict of label -> Model/str
+        Receptor models; their variables and parameters get the suffix
+        ``_<label>`` (the receptor's own ``label`` unless a dict gives one).
+
+    Returns
+    -------
+    Model
+        A neuron model whose ``components`` list every file it was made from.
+    """
+    neuron = _as_model(neuron)
+    items = _receptor_list(receptors)
+    if not items:
+        return neuron
+    if neuron.kind != "neuron" or not neuron.synaptic_current:
+        raise ModelError(f"{neuron.ref} declares no synaptic_current; receptors cannot be added")
+    syn = neuron.synaptic_current
+    syn_dim = neuron.equations[syn].dim
+
+    lines = [line for line in neuron.equations_text.splitlines()
+             if not re.match(rf"^\s*{re.escape(syn)}\s*[:=]", line)]
+    parameters = dict(neuron.parameters)
+    initial = dict(neuron.initial)
+    currents = []
+    for label, rec in items:
+        for name, used in rec.uses.items():
+            if name not in neuron.equations and name not in neuron.parameters:
+                raise ModelError(f"receptor {rec.ref} uses {name!r}, which {neuron.ref} "
+                                 "does not declare")
+            have = neuron.equations[name].dim if name in neuron.equations else \
+                get_dimensions(neuron.parameters[name])
+            if not have_same_dimensions(have, used):
+                raise ModelError(f"receptor {rec.ref} expects {name!r} in "
+                                 f"{describe_dimension(used)}, {neuron.ref} has "
+                                 f"{describe_dimension(have)}")
+        own = [n for n in list(rec.equations) + list(rec.parameters) if n not in rec.uses]
+        rename = {n: f"{n}_{label}" for n in own}
+        clash = sorted(set(rename.values()) & (set(neuron.equations) | set(parameters)))
+        if clash:
+            raise ModelError(f"receptor {rec.ref} as {label!r} would redefine "
+                             f"{', '.join(clash)}")
+        lines.extend(equations_text(Equations(rec.equations_text, **rename)).splitlines())
+        parameters.update({rename[k]: v for k, v in rec.parameters.items()})
+        initial.update({rename[k]: word_substitute(v, rename) for k, v in rec.initial.items()})
+        if not have_same_dimensions(rec.equations[rec.current].dim, syn_dim):
+            raise ModelError(f"receptor {rec.ref} current {rec.current!r} is in "
+                             f"{describe_dimension(rec.equations[rec.current].dim)}, "
+                             f"{neuron.ref}'s {syn!r} in {describe_dimension(syn_dim)}")
+        currents.append(rename[rec.current])
+    lines.append(f"{syn} = {' + '.join(currents)} : {unit_string(syn_dim)}")
+
+    components = tuple(neuron.components) + tuple(c for _, r in items for c in r.components)
+    digest = hashlib.sha256("".join(sha for _, sha in components).encode()).hexdigest()
+    composed = replace(
+        neuron,
+        name="+".join([neuron.name] + [label for label, _ in items]),
+        summary=neuron.summary + " with " + ", ".join(f"{r.ref} as {label!r}"
+                                                       for label, r in items),
+        equations_text="\n".join(lines) + "\n",
+        parameters=MappingProxyType(parameters),
+        initial=MappingProxyType(initial),
+        components=components,
+        sha256=digest,
+        path=None,
+    )
+    check_model(composed, path=f"{neuron.ref} + receptors")
+    return composed
+
+
+def _as_quantity(name, value, default, where):
+    try:
+        q = parse_quantity(value) if isinstance(value, str) else Quantity(value)
+    except (ModelError, TypeError, ValueError) as exc:
+        raise ModelError(f"cannot use {value!r} for parameter {name!r}: {exc}",
+                         where=where) from None
+    if not have_same_dimensions(q, default):
+        raise ModelError(f"{name!r} needs a value in {describe_dimension(default)} "
+                         f"(default {default!r}), got {value!r} in {describe_dimension(q)}",
+                         where=where)
+    return q
+
+
+def parameter_values(model: Model, overrides: dict) -> dict:
+    """The model's parameters with ``overrides`` applied and unit-checked."""
+    unknown = sorted(set(overrides) - set(model.parameters))
+    if unknown:
+        raise ModelError(f"unknown parameter(s) {', '.join(unknown)} for {model.ref}; "
+                         f"parameters: {', '.join(sorted(model.parameters))}", where=model.ref)
+    values = dict(model.parameters)
+    for name, value in overrides.items():
+        values[name] = _as_quantity(name, value, model.parameters[name], model.ref)
+    return values
+
+
+def _is_quantity_text(value: str) -> bool:
+    try:
+        parse_quantity(value)
+    except ModelError:
+        return False
+    return True
+
+
+def _shared_declarations(values: dict) -> Equations:
+    text = "\n".join(f"{name} : {unit_string(get_dimensions(v))} (constant, shared)"
+                     for name, v in values.items())
+    return Equations(text)
+
+
+def _set_initial(group, initial: dict):
+    for var, value in initial.items():
+        try:
+            value = parse_quantity(value)
+        except ModelError:
+            pass  # an expression, evaluated by Brian2 (on every device)
+        setattr(group, var, value)
+
+
+def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None,
+                 initial=None, **overrides) -> NeuronGroup:
+    """Build a ready :class:`brian2.NeuronGroup` from a neuron or rate model.
+
+    Parameters
+    ----------
+    model : Model or str
+        The neuron or rate model (or its name).
+    n : int
+        Number of neurons.
+    receptors : sequence or dict, optional
+        Receptor models added with :func:`compose`.
+    name : str, optional
+        Brian2 name of the group (default: the model's name, made unique).
+    method : str, optional
+        Integration method (default: the model's ``method``).
+    dt : Quantity, optional
+        Time step of the group's clock.
+    initial : dict, optional
+        Initial values that replace the model's (quantity strings, quantities or
+        Brian2 expressions).
+    **overrides
+        Parameter values (Quantities or strings like ``"12 ms"``), or initial
+        values of state variables (``I_ext="250 pA"``); a wrong unit or an
+        unknown name raises :class:`ModelError`.
+
+    Returns
+    -------
+    NeuronGroup
+        With parameters as ``(constant, shared)`` variables set to their values
+        and initial values applied.
+    """
+    base = _as_model(model)
+    if base.kind not in ("neuron", "rate"):
+        raise ModelError(f"{base.ref} is a {base.kind} model; neuron_group needs a neuron or "
+                         "rate model")
+    m = compose(base, receptors) if receptors else base
+    start = dict(m.initial)
+    for var, value in {**(initial or {}), **{k: v for k, v in overrides.items()
+                                             if k not in m.parameters}}.items():
+        if var not in m.equations or m.equations[var].type == SUBEXPRESSION:
+            if var in overrides:
+                continue  # reported as an unknown parameter below
+            raise ModelError(f"{var!r} is not a state variable of {m.ref}", where="initial")
+        if not isinstance(value, str) or _is_quantity_text(value):
+            _as_quantity(var, value, Quantity(1.0, dim=m.equations[var].dim), m.ref)
+        start[var] = value
+    values = parameter_values(m, {k: v for k, v in overrides.items()
+                                  if k in m.parameters or k not in m.equations})
+    eqs = m.equations + _shared_declarations(values) if values else m.equations
+    refractory = False
+    if m.refractory:
+        try:
+            refractory = parse_quantity(m.refractory)
+        except ModelError:
+            refractory = m.refractory
+    kwargs = {} if dt is None else {"dt": dt}
+    group = NeuronGroup(int(n), eqs, threshold=m.threshold, reset=m.reset,
+                        refractory=refractory, method=method or m.method or "euler",
+                        name=name or f"{base.name}*", namespace={}, **kwargs)
+    for pname, value in values.items():
+        setattr(group, pname, value)
+    _set_initial(group, start)
+    _MODELS[group] = m
+    return group
+
+
+def synapses(model, source, target, target_var=None, name=None, *, delay=None, method=None,
+             connect=None, **overrides) -> Synapses:
+    """Build :class:`brian2.Synapses` from a synapse model.
+
+    Parameters
+    ----------
+    model : Model or str
+        The synapse model (e.g. ``"stdp_pair"``).
+    source, target : NeuronGroup
+        Pre- and post-synaptic groups.
+    target_var : str, optional
+        The post-synaptic variable the synapse drives (default: the model's
+        ``target``); must have the model's ``target_unit``.
+    name : str, optional
+        Brian2 name (default: the model's name, made unique).
+    delay : Quantity, optional
+        Transmission delay of the ``on_pre`` pathway (default: the model's).
+    method : str, optional
+        Integration method for continuous synaptic variables.
+    connect : bool, str or dict, optional
+        If given, call ``connect`` with it (a dict is passed as keyword
+        arguments) and apply the model's initial values. Without it the
+        synapses are returned unconnected and initial values are not applied.
+    **overrides
+        Parameter values, unit-checked.
+    """
+    m = _as_model(model)
+    if m.kind != "synapse":
+        raise ModelError(f"{m.ref} is a {m.kind} model, not a synapse model")
+    target_var = target_var or m.target
+    if target_var not in target.variables:
+        raise ModelError(f"the target group {target.name!r} has no variable {target_var!r} "
+                         f"for {m.ref} to drive")
+    want = get_dimensions(parse_unit(m.target_unit))
+    have = target.variables[target_var].dim
+    if not have_same_dimensions(want, have):
+        raise ModelError(f"{m.ref} drives a variable in {describe_dimension(want)}, "
+                         f"but {target.name}.{target_var} is in {describe_dimension(have)}")
+    rename = {f"{m.target}_post": f"{target_var}_post"}
+    values = parameter_values(m, overrides)
+    eqs = Equations(word_substitute(m.equations_text, rename))
+    if values:
+        eqs = eqs + _shared_declarations(values)
+    if delay is None and m.delay:
+        delay = parse_quantity(m.delay)
+    kwargs = {} if delay is None else {"delay": delay}
+    on_post = word_substitute(m.on_post, rename) if m.on_post else None
+    syn = Synapses(source, target, model=eqs, on_pre=word_substitute(m.on_pre, rename),
+                   on_post=on_post, method=method or m.method or "euler",
+                   name=name or f"{m.name}*", namespace={}, **kwargs)
+    for pname, value in values.items():
+        setattr(syn, pname, value)
+    if connect is not None:
+        if isinstance(connect, dict):
+            syn.connect(**connect)
+        else:
+            syn.connect(connect)
+        _set_initial(syn, m.initial)
+    _MODELS[syn] = m
+    return syn

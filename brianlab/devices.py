@@ -1,0 +1,378 @@
+"""Run the same network on Brian2's runtime, C++ standalone or CUDA standalone device.
+
+:func:`use_device` is the one entry point and this is the only module that
+changes Brian2 preferences or calls ``set_device``; everything it changes is
+restored when the returned :class:`DeviceSession` is closed (use it as a
+context manager).
+
+CUDA standalone (brian2cuda) on a machine without a GPU generates and compiles
+the code but does not run it: GPU detection is switched off, the compute
+capability is set explicitly, C++17 is used for both nvcc and the host compiler
+(CUDA 13's Thrust/CUB need it; the generated makefile asks for C++11), and
+cuRAND headers and library come from the ``nvidia-curand`` wheel when the CUDA
+toolkit lacks them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from brian2 import Network, device, get_device, prefs, set_device
+from brian2.core.variables import VariableView
+
+__all__ = ["use_device", "DeviceSession", "DeviceError", "DEVICES", "find_nvcc", "gpu_available",
+           "cxx_compiler_works"]
+
+DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+#: Compute capability compiled for when no GPU is present (Hopper: H100/H200).
+DEFAULT_COMPUTE_CAPABILITY = 9.0
+
+
+class DeviceError(RuntimeError):
+    """A device cannot be set up or used (missing compiler, GPU, package, ...)."""
+
+
+def find_nvcc() -> str | None:
+    """Path of the CUDA compiler: ``$CUDA_PATH/bin``, ``PATH``, then ``/usr/local/cuda/bin``."""
+    candidates = []
+    if os.environ.get("CUDA_PATH"):
+        candidates.append(Path(os.environ["CUDA_PATH"]) / "bin" / "nvcc")
+    which = shutil.which("nvcc")
+    if which:
+        candidates.append(Path(which))
+    candidates.append(Path("/usr/local/cuda/bin/nvcc"))
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path.resolve())
+    return None
+
+
+def gpu_available() -> tuple[bool, float | None]:
+    """Whether ``nvidia-smi`` sees a GPU, and its compute capability."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False, None
+    try:
+        out = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False, None
+    lines = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    if out.returncode != 0 or not lines:
+        return False, None
+    try:
+        return True, float(lines[0])
+    except ValueError:
+        return True, None
+
+
+def cxx_compiler_works() -> bool:
+    """Whether a C++ compiler for the standalone devices is on ``PATH``."""
+    return any(shutil.which(c) for c in ("c++", "g++", "clang++"))
+
+
+def _curand_paths(cuda_home: Path) -> tuple[Path, Path] | None:
+    """(include, lib) of cuRAND when the toolkit lacks it: from the nvidia-curand wheel."""
+    if (cuda_home / "include" / "curand.h").is_file():
+        return None
+    spec = importlib.util.find_spec("nvidia")
+    roots = list(spec.submodule_search_locations) if spec and spec.submodule_search_locations \
+        else []
+    for root in roots:
+        for header in sorted(Path(root).glob("*/include/curand.h")) + \
+                sorted(Path(root).glob("curand/include/curand.h")):
+            lib = header.parent.parent / "lib"
+            if any(lib.glob("libcurand.so*")):
+                return header.parent, lib
+    raise DeviceError("the CUDA toolkit has no cuRAND and the nvidia-curand wheel is not "
+                      "installed: pip install 'brianlab[cuda]'")
+
+
+class DeviceSession:
+    """An active Brian2 device for one network, with its own directory.
+
+    Obtain it from :func:`use_device`. ``run`` builds (standalone) and runs a
+    network; ``rerun`` runs it again with new parameter values, reusing the
+    compiled binary on standalone devices (Brian2's ``run_args``).
+    """
+
+    def __init__(self, name, directory=None, threads=None, build_only=False,
+                 compute_capability=None, target=None, quiet=False):
+        if name not in DEVICES:
+            raise DeviceError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
+        if threads is not None and (not isinstance(threads, int) or threads < 0):
+            raise DeviceError(f"threads must be a non-negative integer, got {threads!r}")
+        self.name = name
+        self.threads = threads
+        self.build_only = bool(build_only)
+        self.quiet = quiet
+        self.has_gpu = False
+        self.compute_capability = compute_capability
+        self.timings: dict[str, float] = {}
+        self.built = False
+        self.ran = False
+        self.runs = 0
+        self._network = None
+        self._duration = None
+        self._lock_fd = None
+        self._closed = False
+        self._previous_device = get_device()
+        prefs._backup()
+        self.directory = None
+        if name == "runtime":
+            if build_only:
+                raise DeviceError("build_only needs a standalone device")
+            if target is not None:
+                prefs.codegen.target = target
+            set_device("runtime")
+            return
+        if not cxx_compiler_works():
+            raise DeviceError(f"{name} needs a C++ compiler (g++ or clang++) on PATH")
+        self.directory = self._claim_directory(directory)
+        if name == "cpp_standalone":
+            if threads is not None:
+                prefs.devices.cpp_standalone.openmp_threads = threads
+            set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
+        else:
+            self._setup_cuda()
+            set_device("cuda_standalone", directory=str(self.directory), build_on_run=False)
+
+    # -- set-up ----------------------------------------------------------------
+    def _claim_directory(self, directory) -> Path:
+        if directory is None:
+            root = os.environ.get("BRIANLAB_BUILD_DIR") or None
+            if root:
+                Path(root).mkdir(parents=True, exist_ok=True)
+            path = Path(tempfile.mkdtemp(prefix=f"brianlab-{self.name}-", dir=root))
+        else:
+            path = Path(directory).resolve()
+            path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / ".brianlab.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DeviceError(f"{path} is in use by another run; give each run its own "
+                              "directory (or directory=None for a fresh one)") from None
+        self._lock_fd = fd
+        return path
+
+    def _setup_cuda(self):
+        try:
+            with warnings.catch_warnings():  # brian2cuda 1.0b1 has invalid escape sequences
+                warnings.simplefilter("ignore", SyntaxWarning)
+                import brian2cuda  # noqa: F401  (registers the cuda_standalone device)
+        except ImportError:
+            raise DeviceError("cuda_standalone needs brian2cuda: pip install 'brianlab[cuda]'") \
+                from None
+        nvcc = find_nvcc()
+        if nvcc is None:
+            raise DeviceError("cuda_standalone needs the CUDA compiler nvcc, which was not found "
+                              "(looked in $CUDA_PATH/bin, PATH and /usr/local/cuda/bin)")
+        cuda_home = Path(nvcc).parent.parent
+        self.has_gpu, detected = gpu_available()
+        if self.compute_capability is None:
+            self.compute_capability = detected or DEFAULT_COMPUTE_CAPABILITY
+        backend = prefs.devices.cuda_standalone.cuda_backend
+        backend.detect_gpus = False
+        backend.gpu_id = 0
+        backend.compute_capability = float(self.compute_capability)
+        backend.cuda_path = str(cuda_home)
+        gcc_args = [a for a in prefs.codegen.cpp.extra_compile_args_gcc
+                    if not a.startswith("-std=")]
+        prefs.codegen.cpp.extra_compile_args_gcc = gcc_args + ["-std=c++17"]
+        curand = _curand_paths(cuda_home)
+        self._curand = curand
+        if curand is not None:
+            include, lib = curand
+            backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + \
+                [f"-I{include}"]
+            prefs.codegen.cpp.include_dirs = list(prefs.codegen.cpp.include_dirs) + [str(include)]
+        if self.threads:
+            # brian2cuda runs on the GPU; OpenMP threads have no meaning there
+            self.threads = None
+
+    def _patch_cuda_makefile(self):
+        """C++17 for nvcc; link cuRAND from the wheel (it ships only libcurand.so.N)."""
+        makefile = self.directory / "makefile"
+        text = makefile.read_text()
+        text = re.sub(r"-std=c\+\+\d+", "-std=c++17", text)
+        if self._curand is not None:
+            include, lib = self._curand
+            link_dir = self.directory / "_curand"
+            link_dir.mkdir(exist_ok=True)
+            target = sorted(lib.glob("libcurand.so*"))[-1]
+            link = link_dir / "libcurand.so"
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(target)
+            text = text.replace("-lcurand", f"-L{link_dir} -lcurand -Xlinker -rpath={lib}", 1)
+        makefile.write_text(text)
+
+    # -- running ---------------------------------------------------------------
+    @property
+    def standalone(self) -> bool:
+        return self.name != "runtime"
+
+    @property
+    def can_run(self) -> bool:
+        """Whether ``run`` executes the simulation (not only builds it)."""
+        if self.build_only:
+            return False
+        return self.name != "cuda_standalone" or self.has_gpu
+
+    def run(self, network: Network, duration, report=None, run_args=None):
+        """Build (standalone devices) and run ``network`` for ``duration``.
+
+        Returns ``self``. On ``cuda_standalone`` without a GPU, or with
+        ``build_only``, the code is compiled and not run; ``ran`` says which.
+        """
+        if not isinstance(network, Network):
+            raise TypeError("pass an explicit brian2.Network (brianlab never relies on the "
+                            "magic network)")
+        if self._network is not None:
+            raise DeviceError("this device session already holds a network; use rerun() for "
+                              "new parameter values, or a new session for a new network")
+        self._network, self._duration = network, duration
+        if not self.standalone:
+            network.store("brianlab_initial")
+            start = time.perf_counter()
+            network.run(duration, report=report)
+            self.timings["run_s"] = time.perf_counter() - start
+            self.ran, self.runs = True, 1
+            return self
+        network.run(duration, report=report)
+        start = time.perf_counter()
+        if self.name == "cuda_standalone":
+            device.build(directory=str(self.directory), compile=False, run=False)
+            self._patch_cuda_makefile()
+            device.compile_source(str(self.directory), "gcc", False, False)
+        else:
+            device.build(directory=str(self.directory), compile=True, run=False)
+        self.timings["build_s"] = time.perf_counter() - start
+        self.built = True
+        if not self.can_run:
+            if not self.quiet:
+                why = "build_only was requested" if self.build_only else "no GPU is available"
+                print(f"[brianlab] {self.name}: built in {self.directory} but not run "
+                      f"({why}); run {self.directory / 'main'} on a machine with a GPU")
+            return self
+        self._run_binary(run_args)
+        return self
+
+    def _run_binary(self, run_args):
+        start = time.perf_counter()
+        results = "results" if self.runs == 0 else f"results_{self.runs}"
+        device.run(directory=str(self.directory), results_directory=results,
+                   with_output=not self.quiet, run_args=run_args or {})
+        self.timings["run_s"] = time.perf_counter() - start
+        self.ran = True
+        self.runs += 1
+
+    def rerun(self, run_args: dict):
+        """Run the network again from its initial state with new values.
+
+        Parameters
+        ----------
+        run_args : dict
+            ``{group.variable: value}``, e.g. ``{G.tau_ref: 6*ms}``. Standalone
+            devices reuse the compiled binary; the runtime device restores the
+            network's initial state and sets the values before running.
+        """
+        if self._network is None:
+            raise DeviceError("rerun() needs a first run()")
+        if not self.can_run:
+            raise DeviceError(f"{self.name} in this session only builds; nothing can be run")
+        for key in run_args:
+            if not isinstance(key, VariableView):
+                raise TypeError("run_args keys must be group variables such as G.tau_ref")
+        if self.standalone:
+            self._run_binary(run_args)
+            return self
+        self._network.restore("brianlab_initial")
+        for key, value in run_args.items():
+            key[:] = value
+        start = time.perf_counter()
+        self._network.run(self._duration)
+        self.timings["run_s"] = time.perf_counter() - start
+        self.runs += 1
+        return self
+
+    def describe(self) -> dict:
+        """What was used, for a results summary."""
+        return {"device": self.name, "directory": None if self.directory is None
+                else str(self.directory), "threads": self.threads, "build_only": self.build_only,
+                "gpu": self.has_gpu, "compute_capability": self.compute_capability,
+                "built": self.built, "ran": self.ran, "runs": self.runs,
+                "timings": dict(self.timings)}
+
+    # -- clean-up ----------------------------------------------------------------
+    def close(self):
+        """Forget the network, restore the previous device and all preferences."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.standalone:
+            get_device().reinit()
+            get_device().activate()
+        prefs._restore()
+        set_device(self._previous_device)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        where = f" in {self.directory}" if self.directory else ""
+        return f"<DeviceSession {self.name}{where}>"
+
+
+def use_device(name: str, directory=None, threads: int | None = None, build_only: bool = False,
+               *, compute_capability: float | None = None, target: str | None = None,
+               quiet: bool = False) -> DeviceSession:
+    """Select the Brian2 device for the next network.
+
+    Parameters
+    ----------
+    name : {'runtime', 'cpp_standalone', 'cuda_standalone'}
+        The back end.
+    directory : str or Path, optional
+        Build directory of a standalone device. ``None`` makes a fresh one
+        (under ``$BRIANLAB_BUILD_DIR`` if set), so concurrent runs never share
+        files; a given directory is locked while the session is open.
+    threads : int, optional
+        OpenMP threads of ``cpp_standalone``.
+    build_only : bool
+        Generate and compile, but do not run.
+    compute_capability : float, optional
+        GPU architecture for ``cuda_standalone`` (default: the GPU's, or 9.0
+        without a GPU).
+    target : str, optional
+        Code generation target of the runtime device (``'numpy'``,
+        ``'cython'``); Brian2's default otherwise.
+    quiet : bool
+        Do not print the standalone binary's output or the build-only notice.
+
+    Returns
+    -------
+    DeviceSession
+        Use as a context manager; closing it restores the previous device and
+        preferences.
+    """
+    return DeviceSession(name, directory=directory, threads=threads, build_only=build_only,
+                         compute_capability=compute_capability, target=target, quiet=quiet)

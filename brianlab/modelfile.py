@@ -1,0 +1,489 @@
+"""Read one TOML model file into a checked, immutable :class:`Model`.
+
+A model file declares equations (Brian2 syntax), parameters with units, and, by
+kind, threshold/reset/refractoriness (neurons), the input variable and the
+current a receptor adds, or the pre/post-synaptic statements of a synapse. On
+load every name is checked to be declared and every equation, statement and
+initial value to be dimensionally consistent. Nothing in the file is executed:
+values go through :func:`brianlab.units.parse_quantity`, expressions through
+Brian2's parser, and equation unit strings are screened before Brian2 sees them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+
+from brian2 import Equations, Quantity, second
+from brian2.core.functions import DEFAULT_FUNCTIONS
+from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
+from brian2.equations.equations import BOOLEAN, DIFFERENTIAL_EQUATION, INTEGER, SUBEXPRESSION
+from brian2.parsing.expressions import parse_expression_dimensions
+from brian2.units.fundamentalunits import (
+    DIMENSIONLESS,
+    DimensionMismatchError,
+    get_dimensions,
+    get_unit,
+    have_same_dimensions,
+)
+from brian2.utils.stringtools import get_identifiers
+
+from .units import ModelError, parse_quantity, parse_unit, unit_string
+
+__all__ = ["Model", "ModelError", "KINDS", "read_model_file", "parse_model_text",
+           "equations_text"]
+
+KINDS = ("neuron", "receptor", "synapse", "rate")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=)\s*(.+?)\s*$")
+# ": <unit> (<flags>)" at the end of an equation line
+_EQ_UNIT = re.compile(r":\s*([^:()#]*?)\s*(\([^()]*\))?\s*$")
+
+_COMMON_KEYS = {"name", "version", "kind", "summary", "references", "parameters", "initial",
+                "uses", "method", "notes"}
+_KIND_KEYS = {
+    "neuron": {"equations", "threshold", "reset", "refractory", "synaptic_current"},
+    "rate": {"equations"},
+    "receptor": {"equations", "label", "input", "current"},
+    "synapse": {"model", "on_pre", "on_post", "target", "target_unit", "delay"},
+}
+_REQUIRED = {
+    "neuron": {"equations"},
+    "rate": {"equations"},
+    "receptor": {"equations", "label", "input", "current"},
+    "synapse": {"model", "on_pre", "target"},
+}
+
+
+def _freeze(d: dict) -> MappingProxyType:
+    return MappingProxyType(dict(d))
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A checked model from a model file (or composed from several).
+
+    Attributes
+    ----------
+    name, version, kind : str, int, str
+        Identity; ``ref`` is ``"name@version"``.
+    sha256 : str
+        Hash of the file's bytes (of the parts, for a composed model).
+    equations_text : str
+        The equations (the ``model`` of a synapse) as written.
+    parameters : mapping of str to Quantity
+        Default parameter values. They become constant shared variables of the
+        group built from the model, so they can be changed between runs of a
+        compiled standalone binary (``run_args``) without recompiling.
+    initial : mapping of str to str
+        Initial values: a quantity string or an expression of parameters.
+    uses : mapping of str to Quantity
+        Names taken from elsewhere (a receptor's ``v``; a synapse's ``v_post``)
+        with a quantity of their unit.
+    """
+
+    name: str
+    version: int
+    kind: str
+    summary: str
+    references: tuple
+    equations_text: str
+    parameters: MappingProxyType
+    initial: MappingProxyType = field(default_factory=lambda: _freeze({}))
+    uses: MappingProxyType = field(default_factory=lambda: _freeze({}))
+    threshold: str | None = None
+    reset: str | None = None
+    refractory: str | None = None
+    method: str | None = None
+    synaptic_current: str | None = None
+    label: str | None = None
+    input: str | None = None
+    current: str | None = None
+    on_pre: str | None = None
+    on_post: str | None = None
+    target: str | None = None
+    target_unit: str = "1"
+    delay: str | None = None
+    notes: str = ""
+    sha256: str = ""
+    path: str | None = None
+    #: ``(ref, sha256)`` of every file this model was made from (itself, or a neuron and its receptors)
+    components: tuple = ()
+
+    # -- identity ---------------------------------------------------------
+    @property
+    def ref(self) -> str:
+        """``"name@version"``, as recorded in results."""
+        return f"{self.name}@{self.version}"
+
+    @property
+    def provenance(self) -> list[dict]:
+        """One ``{"model", "sha256"}`` record per model file this model came from."""
+        parts = self.components or ((self.ref, self.sha256),)
+        return [{"model": ref, "sha256": sha} for ref, sha in parts]
+
+    @cached_property
+    def equations(self) -> Equations:
+        """The equations as a :class:`brian2.Equations` (the synapse ``model``)."""
+        return Equations(self.equations_text)
+
+    def __repr__(self):
+        return f"<Model {self.ref} ({self.kind}): {self.summary}>"
+
+    # -- building (implemented in brianlab.compose) -------------------------
+    def neuron_group(self, n, receptors=(), name=None, *, method=None, dt=None,
+                     initial=None, **overrides):
+        """Build a ready :class:`brian2.NeuronGroup` from this model.
+
+        See :func:`brianlab.compose.neuron_group`.
+        """
+        from .compose import neuron_group
+
+        return neuron_group(self, n, receptors=receptors, name=name, method=method, dt=dt,
+                            initial=initial, **overrides)
+
+    def synapses(self, source, target, target_var=None, name=None, *, delay=None,
+                 method=None, **overrides):
+        """Build :class:`brian2.Synapses` from this synapse model (not yet connected).
+
+        See :func:`brianlab.compose.synapses`.
+        """
+        from .compose import synapses
+
+        return synapses(self, source, target, target_var=target_var, name=name, delay=delay,
+                        method=method, **overrides)
+
+
+# ---------------------------------------------------------------------------
+# reading
+# ---------------------------------------------------------------------------
+def read_model_file(path) -> Model:
+    """Read and check one model file.
+
+    Raises
+    ------
+    ModelError
+        Naming the file, the key or equation at fault and what was expected.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read the file ({exc.strerror})", path=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelError("not UTF-8 text", path=path) from None
+    return parse_model_text(text, path=path, sha256=hashlib.sha256(data).hexdigest())
+
+
+def parse_model_text(text: str, *, path=None, sha256: str | None = None) -> Model:
+    """Parse and check the text of a model file (see :func:`read_model_file`)."""
+    if sha256 is None:
+        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"malformed TOML: {exc}", path=path) from None
+    return _build(raw, path=path, sha256=sha256)
+
+
+def _err(message, path, where=None):
+    return ModelError(message, path=path, where=where)
+
+
+def _get_str(raw, key, path, *, required=False, default=None):
+    value = raw.get(key, default)
+    if value is None:
+        if required:
+            raise _err(f"missing required key '{key}'", path)
+        return None
+    if not isinstance(value, str):
+        raise _err(f"expected a string, got {type(value).__name__}", path, key)
+    return value
+
+
+def _build(raw: dict, *, path, sha256: str) -> Model:
+    kind = _get_str(raw, "kind", path, required=True)
+    if kind not in KINDS:
+        raise _err(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}", path, "kind")
+    allowed = _COMMON_KEYS | _KIND_KEYS[kind]
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise _err(f"unknown key(s) {', '.join(unknown)} for a {kind} model; "
+                   f"allowed: {', '.join(sorted(allowed))}", path)
+    for key in sorted(_REQUIRED[kind] | {"name", "version"}):
+        if key not in raw:
+            raise _err(f"missing required key '{key}'", path)
+
+    name = _get_str(raw, "name", path, required=True)
+    if not _NAME.match(name):
+        raise _err(f"invalid name {name!r}: lower-case letters, digits and '_'", path, "name")
+    version = raw["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _err(f"expected a positive integer, got {version!r}", path, "version")
+    references = raw.get("references", [])
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        raise _err("expected a list of strings", path, "references")
+
+    parameters = _read_table(raw, "parameters", path, parse_quantity)
+    uses = _read_table(raw, "uses", path, lambda s: Quantity(1.0 * parse_unit(s)))
+    initial = _read_table(raw, "initial", path, _check_str)
+
+    eq_key = "model" if kind == "synapse" else "equations"
+    eq_text = _get_str(raw, eq_key, path, required=True)
+    equations = _parse_equations(eq_text, path, eq_key)
+
+    fields = dict(
+        name=name, version=version, kind=kind,
+        summary=_get_str(raw, "summary", path, default="") or "",
+        references=tuple(references), equations_text=eq_text,
+        parameters=_freeze(parameters), initial=_freeze(initial), uses=_freeze(uses),
+        method=_get_str(raw, "method", path), notes=_get_str(raw, "notes", path, default="") or "",
+        sha256=sha256, path=None if path is None else str(path),
+    )
+    for key in _KIND_KEYS[kind] - {"equations", "model"}:
+        fields[key] = _get_str(raw, key, path)
+    if kind == "synapse" and fields["target_unit"] is None:
+        fields["target_unit"] = "1"
+    fields["components"] = ((f"{name}@{version}", sha256),)
+    model = Model(**fields)
+    check_model(model, equations=equations, path=path)
+    # cache the parsed equations on the frozen instance
+    object.__setattr__(model, "equations", equations)
+    return model
+
+
+def _check_str(value):
+    if not isinstance(value, str):
+        raise ModelError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _read_table(raw, key, path, convert):
+    table = raw.get(key, {})
+    if not isinstance(table, dict):
+        raise _err("expected a table", path, key)
+    out = {}
+    for name, value in table.items():
+        if not _IDENT.match(name):
+            raise _err(f"invalid name {name!r}", path, f"{key}.{name}")
+        try:
+            out[name] = convert(value)
+        except ModelError as exc:
+            raise _err(exc.reason, path, f"{key}.{name}") from None
+    return out
+
+
+def _parse_equations(text: str, path, where: str) -> Equations:
+    """Screen every unit string (Brian2 evaluates them), then parse with Brian2."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        code = line.split("#", 1)[0].strip()
+        if not code:
+            continue
+        if ":" not in code:
+            raise _err(f"line {lineno}: expected '<equation> : <unit>', got {code!r}", path, where)
+        match = _EQ_UNIT.search(code)
+        unit = match.group(1) if match else ""
+        if unit not in ("1", "boolean", "integer"):
+            try:
+                parse_unit(unit)
+            except ModelError as exc:
+                raise _err(f"line {lineno}: {exc.reason}", path, where) from None
+    try:
+        return Equations(text)
+    except Exception as exc:  # Brian2 raises several types for bad equations
+        msg = " ".join(str(exc).split())
+        raise _err(f"cannot parse the equations: {msg}", path, where) from None
+
+
+def equations_text(eqs: Equations) -> str:
+    """Write equations back as model-file text (units as Brian2 base-unit strings)."""
+    lines = []
+    for eq in eqs.values():
+        unit = {BOOLEAN: "boolean", INTEGER: "integer"}.get(eq.var_type) or unit_string(eq.dim)
+        flags = f" ({', '.join(eq.flags)})" if eq.flags else ""
+        if eq.type == DIFFERENTIAL_EQUATION:
+            lhs = f"d{eq.varname}/dt = {eq.expr}"
+        elif eq.type == SUBEXPRESSION:
+            lhs = f"{eq.varname} = {eq.expr}"
+        else:
+            lhs = eq.varname
+        lines.append(f"{lhs} : {unit}{flags}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# checking
+# ---------------------------------------------------------------------------
+_XI = re.compile(r"^xi(_\w+)?$")
+
+
+def _quantity_of(dim) -> Quantity:
+    return Quantity(1.0, dim=dim)
+
+
+def base_namespace() -> dict:
+    """Names every model may use without declaring them (functions, constants, units, t, dt)."""
+    names = dict(DEFAULT_UNITS)
+    names.update(DEFAULT_CONSTANTS)
+    names.update(DEFAULT_FUNCTIONS)
+    names.update(t=1.0 * second, dt=1.0 * second, t_in_timestep=_quantity_of(DIMENSIONLESS),
+                 i=_quantity_of(DIMENSIONLESS), N=_quantity_of(DIMENSIONLESS))
+    return names
+
+
+def _expression_dims(expr: str, variables: dict, path, where: str):
+    for name in get_identifiers(expr):
+        if _XI.match(name) and name not in variables:
+            variables[name] = 1.0 * second**-0.5
+    try:
+        return get_dimensions(parse_expression_dimensions(expr, variables))
+    except KeyError as exc:
+        name = str(exc.args[0]).removeprefix("Unknown identifier ").strip("'\"")
+        raise _err(f"undeclared name {name!r} in {expr!r}", path, where) from None
+    except DimensionMismatchError as exc:
+        raise _err(f"inconsistent units in {expr!r}: {exc}", path, where) from None
+    except (SyntaxError, ValueError, TypeError, AttributeError) as exc:
+        raise _err(f"cannot read the expression {expr!r}: {exc}", path, where) from None
+
+
+def describe_dimension(dim) -> str:
+    """``volt/second`` style text for a dimension (``1`` for dimensionless)."""
+    dim = get_dimensions(dim)
+    if dim is DIMENSIONLESS:
+        return "1 (dimensionless)"
+    return repr(get_unit(dim)).replace(" ", "")
+
+
+def _expect(dim_got, dim_expected, what: str, path, where: str):
+    if not have_same_dimensions(dim_got, dim_expected):
+        raise _err(f"{what}: the two sides disagree in dimension: left side is "
+                   f"{describe_dimension(dim_expected)}, right side is "
+                   f"{describe_dimension(dim_got)}", path, where)
+
+
+def _check_statements(code: str, variables: dict, path, where: str):
+    for statement in re.split(r"[;\n]", code):
+        if not statement.strip():
+            continue
+        match = _STATEMENT.match(statement)
+        if not match:
+            raise _err(f"expected '<variable> = <expression>', got {statement.strip()!r}",
+                       path, where)
+        lhs, op, rhs = match.groups()
+        if lhs not in variables:
+            raise _err(f"assignment to the undeclared variable {lhs!r}", path, where)
+        rhs_dim = _expression_dims(rhs, variables, path, where)
+        lhs_dim = get_dimensions(variables[lhs])
+        if op in ("*=", "/="):
+            _expect(rhs_dim, DIMENSIONLESS, statement.strip(), path, where)
+        else:
+            _expect(rhs_dim, lhs_dim, statement.strip(), path, where)
+
+
+def model_variables(model: Model, equations: Equations | None = None) -> dict:
+    """Name -> quantity-of-its-unit for everything a model's code may refer to."""
+    equations = model.equations if equations is None else equations
+    variables = base_namespace()
+    variables.update(model.parameters)
+    for varname, eq in equations.items():
+        variables[varname] = _quantity_of(eq.dim)
+    variables.update(model.uses)
+    if model.kind in ("neuron", "rate") and model.refractory:
+        variables["not_refractory"] = _quantity_of(DIMENSIONLESS)
+        variables["lastspike"] = 1.0 * second
+    if model.kind == "synapse":
+        target_dim = get_dimensions(parse_unit(model.target_unit))
+        variables[f"{model.target}_post"] = _quantity_of(target_dim)
+        variables["lastupdate"] = 1.0 * second
+        for suffix in ("_pre", "_post"):
+            variables[f"lastspike{suffix}"] = 1.0 * second
+            variables[f"i{suffix}" if suffix == "_pre" else "j"] = _quantity_of(DIMENSIONLESS)
+    return variables
+
+
+def check_model(model: Model, *, equations: Equations | None = None, path=None):
+    """Check names and dimensions of every equation, statement and value of ``model``.
+
+    Raises
+    ------
+    ModelError
+        On the first problem found.
+    """
+    equations = model.equations if equations is None else equations
+    path = model.path if path is None else path
+    eq_key = "model" if model.kind == "synapse" else "equations"
+    clash = sorted(set(model.parameters) & set(equations))
+    if clash:
+        raise _err(f"{', '.join(clash)} declared both as parameter and as variable", path,
+                   "parameters")
+    variables = model_variables(model, equations)
+
+    for varname, eq in equations.items():
+        if eq.type == DIFFERENTIAL_EQUATION:
+            where = f"{eq_key}: d{varname}/dt"
+            got = _expression_dims(str(eq.expr), variables, path, where)
+            _expect(got, eq.dim / second.dim, f"d{varname}/dt = {eq.expr}", path, where)
+        elif eq.type == SUBEXPRESSION:
+            where = f"{eq_key}: {varname}"
+            got = _expression_dims(str(eq.expr), variables, path, where)
+            _expect(got, eq.dim, f"{varname} = {eq.expr}", path, where)
+
+    if model.threshold:
+        _expression_dims(model.threshold, variables, path, "threshold")
+    for key in ("reset", "on_pre", "on_post"):
+        code = getattr(model, key)
+        if code:
+            _check_statements(code, variables, path, key)
+    if model.refractory:
+        _check_refractory(model.refractory, variables, path)
+    if model.delay:
+        _expect(_value_or_expression(model.delay, variables, path, "delay"), second.dim,
+                "delay", path, "delay")
+    for var, value in model.initial.items():
+        where = f"initial.{var}"
+        if var not in equations or equations[var].type == SUBEXPRESSION:
+            raise _err(f"{var!r} is not a state variable of the model", path, where)
+        got = _value_or_expression(value, variables, path, where)
+        _expect(got, equations[var].dim, f"{var} = {value}", path, where)
+
+    if model.kind == "neuron" and model.synaptic_current:
+        _need_variable(model.synaptic_current, equations, path, "synaptic_current")
+    if model.kind == "receptor":
+        _need_variable(model.input, equations, path, "input")
+        _need_variable(model.current, equations, path, "current")
+        if not _NAME.match(model.label):
+            raise _err(f"invalid label {model.label!r}", path, "label")
+    if model.kind == "synapse":
+        if not _IDENT.match(model.target):
+            raise _err(f"invalid variable name {model.target!r}", path, "target")
+        try:
+            parse_unit(model.target_unit)
+        except ModelError as exc:
+            raise _err(exc.reason, path, "target_unit") from None
+
+
+def _need_variable(name, equations, path, where):
+    if name not in equations:
+        raise _err(f"{name!r} is not a variable of the equations", path, where)
+
+
+def _value_or_expression(value: str, variables, path, where):
+    try:
+        return get_dimensions(parse_quantity(value))
+    except ModelError:
+        return _expression_dims(value, variables, path, where)
+
+
+def _check_refractory(value: str, variables, path):
+    dim = _value_or_expression(value, variables, path, "refractory")
+    if not (have_same_dimensions(dim, second.dim) or dim is DIMENSIONLESS):
+        raise _err(f"expected a time or a condition, got {describe_dimension(dim)}", path,
+                   "refractory")
