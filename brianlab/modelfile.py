@@ -42,8 +42,8 @@ KINDS = ("neuron", "receptor", "synapse", "rate")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
 _STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=)\s*(.+?)\s*$")
-# ": <unit> (<flags>)" at the end of an equation line
-_EQ_UNIT = re.compile(r":\s*([^:()#]*?)\s*(\([^()]*\))?\s*$")
+# "<unit> (<flags>)" after the last ':' of an equation line
+_EQ_UNIT = re.compile(r"(.*?)\s*(\(\s*[\w\s,-]*\))?", re.S)
 
 _COMMON_KEYS = {"name", "version", "kind", "summary", "references", "parameters", "initial",
                 "uses", "method", "notes"}
@@ -289,8 +289,10 @@ def _parse_equations(text: str, path, where: str) -> Equations:
             continue
         if ":" not in code:
             raise _err(f"line {lineno}: expected '<equation> : <unit>', got {code!r}", path, where)
-        match = _EQ_UNIT.search(code)
+        match = _EQ_UNIT.fullmatch(code.rsplit(":", 1)[1].strip())
         unit = match.group(1) if match else ""
+        if not unit:
+            raise _err(f"line {lineno}: missing unit after ':' in {code!r}", path, where)
         if unit not in ("1", "boolean", "integer"):
             try:
                 parse_unit(unit)
@@ -359,6 +361,10 @@ def describe_dimension(dim) -> str:
     dim = get_dimensions(dim)
     if dim is DIMENSIONLESS:
         return "1 (dimensionless)"
+    for factor, suffix in ((1, ""), (second, "/second"), (1 / second, "*second")):
+        text = repr(get_unit(dim * get_dimensions(factor))).replace(" ", "")
+        if "**" not in text and "*" not in text.replace("/", "", 1)[1:]:
+            return text + suffix
     return repr(get_unit(dim)).replace(" ", "")
 
 
