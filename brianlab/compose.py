@@ -26,7 +26,8 @@ from brian2.utils.stringtools import word_substitute
 from .modelfile import Model, check_model, describe_dimension, equations_text
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
-__all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values"]
+__all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values",
+           "ModelSynapses"]
 
 _MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -259,7 +260,7 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
 
 
 def synapses(model, source, target, target_var=None, name=None, *, delay=None, method=None,
-             connect=None, **overrides) -> Synapses:
+             connect=None, **overrides) -> "ModelSynapses":
     """Build :class:`brian2.Synapses` from a synapse model.
 
     Parameters
@@ -279,8 +280,8 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
         Integration method for continuous synaptic variables.
     connect : bool, str or dict, optional
         If given, call ``connect`` with it (a dict is passed as keyword
-        arguments) and apply the model's initial values. Without it the
-        synapses are returned unconnected and initial values are not applied.
+        arguments). Parameter and initial values are applied after the first
+        ``connect`` call, whenever it happens (see :class:`ModelSynapses`).
     **overrides
         Parameter values, unit-checked.
     """
@@ -305,16 +306,34 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
         delay = parse_quantity(m.delay)
     kwargs = {} if delay is None else {"delay": delay}
     on_post = word_substitute(m.on_post, rename) if m.on_post else None
-    syn = Synapses(source, target, model=eqs, on_pre=word_substitute(m.on_pre, rename),
-                   on_post=on_post, method=method or m.method or "euler",
-                   name=name or f"{m.name}*", namespace={}, **kwargs)
-    for pname, value in values.items():
-        setattr(syn, pname, value)
+    syn = ModelSynapses(source, target, model=eqs, on_pre=word_substitute(m.on_pre, rename),
+                        on_post=on_post, method=method or m.method or "euler",
+                        name=name or f"{m.name}*", namespace={}, **kwargs)
+    syn._brianlab_pending = (values, dict(m.initial))
+    _MODELS[syn] = m
     if connect is not None:
         if isinstance(connect, dict):
             syn.connect(**connect)
         else:
             syn.connect(connect)
-        _set_initial(syn, m.initial)
-    _MODELS[syn] = m
     return syn
+
+
+class ModelSynapses(Synapses):
+    """:class:`brian2.Synapses` built from a model file.
+
+    Brian2 can only set synaptic variables once synapses exist, so the model's
+    parameter values and initial values are applied right after the first call
+    of :meth:`connect`; synapses created by later calls keep Brian2's defaults
+    (zero) for the initial values.
+    """
+
+    def connect(self, *args, level=0, **kwargs):
+        super().connect(*args, level=level + 1, **kwargs)
+        pending = getattr(self, "_brianlab_pending", None)
+        if pending is not None:
+            self._brianlab_pending = None
+            values, initial = pending
+            for pname, value in values.items():
+                setattr(self, pname, value)
+            _set_initial(self, initial)

@@ -468,6 +468,12 @@ def check_model(model: Model, *, equations: Equations | None = None, path=None):
         if not _NAME.match(model.label):
             raise _err(f"invalid label {model.label!r}", path, "label")
     if model.kind == "synapse":
+        reserved = sorted(n for n in list(equations) + list(model.parameters)
+                          if n.endswith(("_pre", "_post")))
+        if reserved:
+            raise _err(f"{', '.join(reserved)}: names of synapse variables and parameters may "
+                       "not end in _pre or _post (Brian2 uses these suffixes for the pre- and "
+                       "post-synaptic groups)", path, eq_key)
         if not _IDENT.match(model.target):
             raise _err(f"invalid variable name {model.target!r}", path, "target")
         try:

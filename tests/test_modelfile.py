@@ -169,3 +169,10 @@ def test_parse_model_text_hash_is_of_bytes():
 
     model = parse_model_text(GOOD)
     assert model.sha256 == hashlib.sha256(GOOD.encode()).hexdigest()
+
+
+def test_synapse_names_may_not_end_in_pre_or_post(tmp_path):
+    synapse = ('name = "syn"\nversion = 1\nkind = "synapse"\ntarget = "s"\n'
+               'model = """\nw : 1\ndx_pre/dt = -x_pre/tau : 1 (event-driven)\n"""\n'
+               'on_pre = "s_post += w"\n[parameters]\ntau = "10 ms"\n')
+    assert "x_pre: names of synapse variables" in str(error_for(tmp_path, synapse))

@@ -1,0 +1,194 @@
+"""Synapse and receptor models: STDP windows on pairing protocols, receptor kernels, composition."""
+
+import numpy as np
+import pytest
+from brian2 import (Network, NeuronGroup, SpikeGeneratorGroup, StateMonitor, ms, mV, nA, nS,
+                    pA)
+
+from brianlab import ModelError, compose, load_model, model_of
+
+DT = 0.1 * ms
+
+
+def pairing(model_name, pre_times_ms, post_times_ms, w_start=None, **overrides):
+    """One synapse per protocol: pre spikes from a generator, post spikes forced at given times.
+
+    Returns the weight change of each synapse (final minus initial weight).
+    """
+    n = len(pre_times_ms)
+    pre_i = np.concatenate([[k] * len(t) for k, t in enumerate(pre_times_ms)])
+    pre_t = np.concatenate([np.atleast_1d(t) for t in pre_times_ms])
+    pre = SpikeGeneratorGroup(n, pre_i, pre_t * ms, dt=DT)
+    post_i = np.concatenate([[k] * len(t) for k, t in enumerate(post_times_ms)])
+    post_t = np.concatenate([np.atleast_1d(t) for t in post_times_ms])
+    # the post group fires exactly at its scheduled times (a generator drives it)
+    post = NeuronGroup(n, "s : 1\nforce : 1", threshold="force > 0", reset="force = 0", dt=DT)
+    driver = SpikeGeneratorGroup(n, post_i, post_t * ms, dt=DT)
+    from brian2 import Synapses
+
+    kick = Synapses(driver, post, on_pre="force_post = 1", dt=DT)
+    kick.connect(j="i")
+    kick.delay = 0 * ms
+    model = load_model(model_name)
+    syn = model.synapses(pre, post, target_var="s", connect={"j": "i"}, **overrides)
+    if w_start is not None:
+        syn.w = w_start
+    w0 = np.array(syn.w[:])
+    t_end = max(pre_t.max(), post_t.max()) + 5
+    Network(pre, post, driver, kick, syn).run(t_end * ms)
+    return np.array(syn.w[:]) - w0
+
+
+DELAYS = np.array([-60, -30, -10, -2, 2, 10, 30, 60], dtype=float)  # t_post - t_pre (ms)
+
+
+def protocols(delays, t0=100.0):
+    pre = [[t0] for _ in delays]
+    # the post spike is forced one step after the driver spike arrives
+    post = [[t0 + d - DT / ms] for d in delays]
+    return pre, post
+
+
+def test_stdp_pair_window_is_exponential_within_1_percent():
+    model = load_model("stdp_pair")
+    p = {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in model.parameters.items()}
+    pre, post = protocols(DELAYS)
+    dw = pairing("stdp_pair", pre, post)
+    expected = np.where(DELAYS > 0, p["A_plus"] * np.exp(-DELAYS / p["tau_plus"]),
+                        -p["A_minus"] * np.exp(DELAYS / p["tau_minus"]))
+    np.testing.assert_allclose(dw, expected, rtol=0.01)
+
+
+def test_stdp_pair_weights_stay_clipped():
+    """Ten potentiating pairs from w = 0.98 stop at w_max = 1; ten depressing from 0.02 stop at 0."""
+    step = DT / ms
+    pre = [[100.0 + 50 * k for k in range(10)]] * 2
+    post = [[102.0 - step + 50 * k for k in range(10)], [98.0 - step + 50 * k for k in range(10)]]
+    dw = pairing("stdp_pair", pre, post, w_start=np.array([0.98, 0.02]))
+    np.testing.assert_allclose(dw, [0.02, -0.02], atol=1e-12)
+
+
+def test_stdp_triplet_pair_window_within_1_percent():
+    model = load_model("stdp_triplet")
+    p = {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in model.parameters.items()}
+    pre, post = protocols(DELAYS)
+    dw = pairing("stdp_triplet", pre, post)
+    expected = np.where(DELAYS > 0, p["A2_plus"] * np.exp(-DELAYS / p["tau_plus"]),
+                        -p["A2_minus"] * np.exp(DELAYS / p["tau_minus"]))
+    np.testing.assert_allclose(dw, expected, rtol=0.01)
+
+
+def test_stdp_triplet_pre_post_post_uses_the_triplet_term():
+    """pre at 0, post at d and d + T: the second post spike sees o2 = exp(-T/tau_y)."""
+    model = load_model("stdp_triplet")
+    p = {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in model.parameters.items()}
+    d, T = 5.0, 10.0
+    shift = DT / ms
+    dw = pairing("stdp_triplet", [[100.0]], [[100.0 + d - shift, 100.0 + d + T - shift]])
+    expected = (p["A2_plus"] * np.exp(-d / p["tau_plus"])
+                + np.exp(-(d + T) / p["tau_plus"])
+                * (p["A2_plus"] + p["A3_plus"] * np.exp(-T / p["tau_y"])))
+    assert dw[0] == pytest.approx(expected, rel=0.01)
+    assert dw[0] > 50 * p["A2_plus"]  # potentiation comes from the triplet term
+
+
+def test_static_synapse_adds_its_weight():
+    pre = SpikeGeneratorGroup(1, [0, 0], [1, 3] * ms)
+    post = NeuronGroup(1, "s : 1")
+    syn = load_model("static").synapses(pre, post, target_var="s", connect=True)
+    syn.w = 0.25
+    Network(pre, post, syn).run(5 * ms)
+    assert post.s[0] == pytest.approx(0.5)
+
+
+def test_synapse_target_with_wrong_unit_is_refused():
+    pre = SpikeGeneratorGroup(1, [0], [1] * ms)
+    post = NeuronGroup(1, "v : volt")
+    with pytest.raises(ModelError, match="drives a variable in 1 \\(dimensionless\\).*volt"):
+        load_model("static").synapses(pre, post, target_var="v")
+    with pytest.raises(ModelError, match="has no variable 'q'"):
+        load_model("static").synapses(pre, post, target_var="q")
+
+
+def _lif_with(receptors):
+    lif = load_model("lif")
+    # clamp the neuron far below threshold so only the receptor dynamics matter
+    return lif.neuron_group(1, receptors=receptors, V_th="1 volt", dt=0.01 * ms)
+
+
+def test_ampa_conductance_decays_exponentially():
+    G = _lif_with(("ampa_exp",))
+    tau = float(load_model("ampa_exp").parameters["tau"] / ms)
+    pre = SpikeGeneratorGroup(1, [0], [1] * ms, dt=0.01 * ms)
+    syn = load_model("static").synapses(pre, G, target_var="s_ampa", connect=True)
+    syn.w = 2.0
+    mon = StateMonitor(G, "s_ampa", record=0, dt=0.01 * ms)
+    Network(G, pre, syn, mon).run(20 * ms)
+    t, s = np.asarray(mon.t / ms), np.asarray(mon.s_ampa[0])
+    jump = np.argmax(s)
+    assert t[jump] == pytest.approx(1.0, abs=0.02) and s[jump] == pytest.approx(2.0)
+    expected = 2.0 * np.exp(-(t[jump:] - t[jump]) / tau)
+    np.testing.assert_allclose(s[jump:], expected, rtol=1e-3)
+
+
+def test_alpha_current_peaks_at_i_max_after_tau():
+    G = _lif_with(("current_alpha",))
+    rec = load_model("current_alpha")
+    tau, i_max = float(rec.parameters["tau"] / ms), float(rec.parameters["I_max"] / pA)
+    pre = SpikeGeneratorGroup(1, [0], [1] * ms, dt=0.01 * ms)
+    syn = load_model("static").synapses(pre, G, target_var="s_alpha", connect=True)
+    mon = StateMonitor(G, "I_syn", record=0, dt=0.01 * ms)
+    Network(G, pre, syn, mon).run(15 * ms)
+    current = np.asarray(mon.I_syn[0] / pA)
+    peak = np.argmax(current)
+    assert current[peak] == pytest.approx(i_max, rel=0.01)
+    assert float(mon.t[peak] / ms) - 1.0 == pytest.approx(tau, abs=0.05)
+
+
+def test_compose_renames_receptor_names_and_sums_currents():
+    model = compose(load_model("lif"), ("ampa_exp", "gaba_exp"))
+    eqs = model.equations
+    for name in ("s_ampa", "s_gaba", "I_ampa", "I_gaba", "v"):
+        assert name in eqs
+    assert str(eqs["I_syn"].expr) == "I_ampa + I_gaba"
+    assert {"tau_ampa", "tau_gaba", "E_ampa", "E_gaba", "g_max_ampa"} <= set(model.parameters)
+    assert [p["model"] for p in model.provenance] == ["lif@1", "ampa_exp@1", "gaba_exp@1"]
+
+
+def test_compose_with_labels_and_duplicate_labels():
+    model = compose("lif", {"fast": "ampa_exp", "slow": "ampa_exp"})
+    assert {"s_fast", "s_slow", "tau_fast", "tau_slow"} <= set(model.equations) | \
+        set(model.parameters)
+    with pytest.raises(ModelError, match="share a label"):
+        compose("lif", ("ampa_exp", "ampa_exp"))
+    with pytest.raises(ModelError, match="not a receptor"):
+        compose("lif", ("stdp_pair",))
+
+
+def test_synaptic_currents_reach_the_membrane():
+    """AMPA at E = 0 mV depolarises, GABA at -80 mV hyperpolarises a neuron at -70 mV."""
+    G = load_model("lif").neuron_group(2, receptors=("ampa_exp", "gaba_exp"), V_th="1 volt")
+    G.s_ampa = [1, 0]
+    G.s_gaba = [0, 1]
+    Network(G).run(5 * ms)
+    assert G.v[0] > -70 * mV > G.v[1]
+    assert model_of(G).name == "lif+ampa+gaba"
+
+
+def test_override_with_wrong_unit_or_unknown_name():
+    lif = load_model("lif")
+    with pytest.raises(ModelError, match="'tau_ref' needs a value in second"):
+        lif.neuron_group(1, tau_ref=3 * mV)
+    with pytest.raises(ModelError, match="'tau_ref' needs a value in second"):
+        lif.neuron_group(1, tau_ref="3 nS")
+    with pytest.raises(ModelError, match="unknown parameter\\(s\\) tau_m"):
+        lif.neuron_group(1, tau_m=10 * ms)
+    with pytest.raises(ModelError, match="'I_ext' needs a value in amp"):
+        lif.neuron_group(1, I_ext=3 * nS)
+    G = lif.neuron_group(2, tau_ref="4 ms", I_ext=0.5 * nA)
+    assert G.tau_ref[:] == 4 * ms and np.all(G.I_ext[:] == 0.5 * nA)
+
+
+def test_parameters_are_shared_constants_of_the_group():
+    G = load_model("lif").neuron_group(3)
+    assert G.variables["tau_ref"].scalar and G.variables["tau_ref"].constant
