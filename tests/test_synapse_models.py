@@ -127,8 +127,11 @@ def test_ampa_conductance_decays_exponentially():
     t, s = np.asarray(mon.t / ms), np.asarray(mon.s_ampa[0])
     jump = np.argmax(s)
     assert t[jump] == pytest.approx(1.0, abs=0.02) and s[jump] == pytest.approx(2.0)
-    expected = 2.0 * np.exp(-(t[jump:] - t[jump]) / tau)
-    np.testing.assert_allclose(s[jump:], expected, rtol=1e-3)
+    steps = np.arange(len(s) - jump)
+    # the composed LIF integrates with Euler (it has a noise term): exactly (1 - dt/tau)**n ...
+    np.testing.assert_allclose(s[jump:], 2.0 * (1 - 0.01 / tau) ** steps, rtol=1e-9)
+    # ... which is the exponential decay within 0.5 % over 19 ms at dt = 0.01 ms
+    np.testing.assert_allclose(s[jump:], 2.0 * np.exp(-(t[jump:] - t[jump]) / tau), rtol=5e-3)
 
 
 def test_alpha_current_peaks_at_i_max_after_tau():
