@@ -1,0 +1,121 @@
+"""Continuous attractor networks on a ring (1D) or a torus (2D), from ``rates/cann_1d|2d``.
+
+Unit ``k`` of a 1D network sits at x_k = -pi + 2 pi k / n; unit ``k = row*n + col`` of
+a 2D network at (x_col, y_row). Recurrent input and divisive normalisation are two
+summed variables of one all-to-all :class:`brian2.Synapses` (on a lattice of density
+rho, the continuum's rho * integral dx' is a sum over units); the weight
+``J = J0 / (sqrt(2 pi) a)**D * exp(-|d|**2 / (2 a**2))`` is written as a string
+expression of the unit indices (periodic distance on the lattice), so the network
+builds the same way on every Brian2 device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import NeuronGroup, Synapses
+
+from ..compose import parameter_values
+from ..library import load_model
+from ..modelfile import Model
+
+__all__ = ["CANN", "build_cann", "ring_positions"]
+
+
+def ring_positions(n: int) -> np.ndarray:
+    """Preferred positions of ``n`` units evenly spaced on [-pi, pi)."""
+    return -np.pi + 2 * np.pi * np.arange(n) / n
+
+
+@dataclass
+class CANN:
+    """A built continuous attractor network.
+
+    Attributes
+    ----------
+    group : NeuronGroup
+        The units (``u``, ``r``, ``I_ext``, ...).
+    recurrent : Synapses
+        All-to-all coupling that fills ``I_rec`` and ``u2_total``.
+    n : int
+        Units per dimension; ``dims`` is 1 or 2.
+    positions : ndarray
+        ``(n,)`` on a ring, ``(n*n, 2)`` (x, y) on a torus.
+    model : Model
+    """
+
+    group: NeuronGroup
+    recurrent: Synapses
+    n: int
+    dims: int
+    positions: np.ndarray
+    model: Model
+
+    @property
+    def objects(self) -> list:
+        """The Brian2 objects to add to a :class:`brian2.Network`."""
+        return [self.group, self.recurrent]
+
+    def gaussian_input(self, centre, amplitude=None, width=None) -> np.ndarray:
+        """``A exp(-|x - centre|**2 / (4 a**2))`` on the lattice (periodic distance).
+
+        The width 2a (twice the connection width) is the canonical stimulus of
+        Wu et al. (2008); ``amplitude`` defaults to the model's ``A``.
+        """
+        p = self.model.parameters
+        amplitude = float(p["A"]) if amplitude is None else amplitude
+        a = float(p["a"]) if width is None else width
+        centre = np.atleast_1d(np.asarray(centre, dtype=float))
+        delta = _periodic(self.positions.reshape(len(self.positions), -1) - centre)
+        return amplitude * np.exp(-np.sum(delta**2, axis=1) / (4 * a**2))
+
+
+def _periodic(delta):
+    return (delta + np.pi) % (2 * np.pi) - np.pi
+
+
+def build_cann(model="cann_1d", n: int | None = None, name: str = "cann", **overrides) -> CANN:
+    """Build a 1D ring or 2D torus CANN from a rate model file.
+
+    Parameters
+    ----------
+    model : str or Model
+        ``"cann_1d"`` or ``"cann_2d"`` (any version).
+    n : int, optional
+        Units per dimension (default 128 on a ring, 32 per side on a torus).
+    name : str
+        Prefix of the Brian2 object names.
+    **overrides
+        Model parameters (``k``, ``a``, ``J0``, ``m``, ...), unit-checked.
+    """
+    m = model if isinstance(model, Model) else load_model(model)
+    dims = 2 if m.name.startswith("cann_2d") else 1
+    n = int(n or (128 if dims == 1 else 32))
+    if n < 4:
+        raise ValueError(f"a CANN needs at least 4 units per dimension, got {n}")
+    size = n**dims
+    values = parameter_values(m, overrides)
+    group = m.neuron_group(size, name=f"{name}_units", **overrides)
+    j0, a = float(values["J0"]), float(values["a"])
+    step = 2 * np.pi / n
+    if dims == 1:
+        dist2 = f"({step}*(n_side - abs(n_side - 2*abs(i - j)))/2)**2"
+        norm = j0 / (np.sqrt(2 * np.pi) * a)
+        positions = ring_positions(n)
+    else:
+        dx = "(n_side - abs(n_side - 2*abs(i % n_side - j % n_side)))/2"
+        dy = "(n_side - abs(n_side - 2*abs(i // n_side - j // n_side)))/2"
+        dist2 = f"{step}**2*(({dx})**2 + ({dy})**2)"
+        norm = j0 / (2 * np.pi * a**2)
+        xs = ring_positions(n)
+        positions = np.column_stack([np.tile(xs, n), np.repeat(xs, n)])
+    recurrent = Synapses(group, group,
+                         "J : 1 (constant)\n"
+                         "I_rec_post = J*r_pre : 1 (summed)\n"
+                         "u2_total_post = u_pos_pre**2 : 1 (summed)",
+                         name=f"{name}_recurrent",
+                         namespace={"n_side": n, "J_norm": norm, "a_w": a})
+    recurrent.connect()
+    recurrent.J = f"J_norm*exp(-{dist2}/(2*a_w**2))"
+    return CANN(group, recurrent, n, dims, positions, m)

@@ -1,0 +1,130 @@
+"""Rate models against analytic results: Wilson-Cowan (1 and 2 populations), CANN bumps."""
+
+import numpy as np
+import pytest
+from brian2 import Network, StateMonitor, ms
+from scipy.optimize import brentq, fsolve
+
+from brianlab import load_model
+from brianlab.networks import build_cann
+
+
+def F(x, a, theta):
+    """The shifted sigmoid of the Wilson-Cowan files, written out independently."""
+    return 1 / (1 + np.exp(-a * (x - theta))) - 1 / (1 + np.exp(a * theta))
+
+
+def test_wilson_cowan_1d_with_w0_follows_the_analytic_solution():
+    model = load_model("wilson_cowan_1d")
+    G = model.neuron_group(1, I_ext=2.5, dt=0.002 * ms)
+    mon = StateMonitor(G, "r", record=0)
+    Network(G, mon).run(10 * ms)
+    t = np.asarray(mon.t / ms)
+    expected = F(2.5, 1.2, 2.8) + (0.2 - F(2.5, 1.2, 2.8)) * np.exp(-t / 1.0)
+    np.testing.assert_allclose(mon.r[0], expected, atol=2e-4)
+
+
+def test_wilson_cowan_1d_fixed_points_with_w5():
+    """Three fixed points (about 0.042, 0.447, 0.900, the source tutorial's numbers): the outer
+    two attract the simulation, the middle one is the boundary between them."""
+    a, theta, w, I = 1.2, 2.8, 5.0, 0.5
+    g = lambda r: -r + F(w * r + I, a, theta)  # noqa: E731
+    fps = [brentq(g, lo, hi) for lo, hi in [(0, 0.2), (0.3, 0.6), (0.8, 1.0)]]
+    np.testing.assert_allclose(fps, [0.042, 0.447, 0.900], atol=6e-4)
+    model = load_model("wilson_cowan_1d")
+    starts = [0.0, fps[1] - 0.01, fps[1] + 0.01, 1.0]
+    G = model.neuron_group(len(starts), w=w, I_ext=I, dt=0.05 * ms)
+    G.r = starts
+    Network(G).run(30 * ms)
+    np.testing.assert_allclose(G.r[:], [fps[0], fps[0], fps[2], fps[2]], atol=1e-4)
+
+
+def test_wilson_cowan_ei_settles_on_a_fixed_point_of_the_equations():
+    model = load_model("wilson_cowan")
+    p = {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in model.parameters.items()}
+    G = model.neuron_group(3, dt=0.01 * ms)
+    G.r_E = [0.0, 0.32, 0.8]
+    G.r_I = [0.0, 0.15, 0.8]
+    Network(G).run(100 * ms)
+
+    def residual(x):
+        rE, rI = x
+        return [-rE + F(p["w_EE"] * rE - p["w_EI"] * rI, p["a_E"], p["theta_E"]),
+                -rI + F(p["w_IE"] * rE - p["w_II"] * rI, p["a_I"], p["theta_I"])]
+
+    for k in range(3):
+        end = [float(G.r_E[k]), float(G.r_I[k])]
+        root = fsolve(residual, end, xtol=1e-12)
+        np.testing.assert_allclose(end, root, atol=1e-5)
+    assert float(G.r_E[0]) == pytest.approx(0.0, abs=1e-9)  # F(0) = 0: rest is a fixed point
+    assert float(G.r_E[2]) > 0.4  # the high-activity state
+
+
+def bump_centre(r, positions):
+    return float(np.angle(np.sum(r * np.exp(1j * positions))))
+
+
+def analytic_bump_height(model, n, dims):
+    p = {k: float(v) for k, v in model.parameters.items() if k in ("k", "a", "J0")}
+    k, a, J0 = p["k"], p["a"], p["J0"]
+    rho = n**dims / (2 * np.pi) ** dims
+    if dims == 1:
+        k_c = rho * J0**2 / (8 * np.sqrt(2 * np.pi) * a)
+        return (1 + np.sqrt(1 - k / k_c)) * J0 / (4 * np.sqrt(np.pi) * a * k)
+    k_c = rho * J0**2 / (32 * np.pi * a**2)
+    return (1 + np.sqrt(1 - k / k_c)) * J0 / (8 * np.pi * a**2 * k)
+
+
+def test_cann_1d_bump_persists_at_the_analytic_height():
+    cann = build_cann("cann_1d", n=128)
+    cann.group.I_ext = cann.gaussian_input(0.5)
+    net = Network(*cann.objects)
+    net.run(20 * ms)
+    cann.group.I_ext = 0
+    net.run(50 * ms)
+    u = np.asarray(cann.group.u[:])
+    r = np.asarray(cann.group.r[:])
+    assert u.max() == pytest.approx(analytic_bump_height(cann.model, 128, 1), rel=0.01)
+    assert bump_centre(r, cann.positions) == pytest.approx(0.5, abs=0.01)
+    # a Gaussian profile of width 2a in u
+    x = (cann.positions - 0.5 + np.pi) % (2 * np.pi) - np.pi
+    near = np.abs(x) < 1.0
+    np.testing.assert_allclose(u[near], u.max() * np.exp(-x[near] ** 2 / (4 * 0.5**2)),
+                               atol=0.01 * u.max())
+
+
+@pytest.mark.slow
+def test_cann_2d_bump_persists_at_the_analytic_height():
+    cann = build_cann("cann_2d", n=32)
+    cann.group.I_ext = cann.gaussian_input([1.0, -2.0])
+    net = Network(*cann.objects)
+    net.run(15 * ms)
+    cann.group.I_ext = 0
+    net.run(25 * ms)
+    u = np.asarray(cann.group.u[:])
+    assert u.max() == pytest.approx(analytic_bump_height(cann.model, 32, 2), rel=0.02)
+    r = np.asarray(cann.group.r[:])
+    assert bump_centre(r, cann.positions[:, 0]) == pytest.approx(1.0, abs=0.02)
+    assert bump_centre(r, cann.positions[:, 1]) == pytest.approx(-2.0, abs=0.02)
+
+
+def test_cann_1d_adaptation_makes_the_bump_travel():
+    """After a brief off-centre kick, a bump with adaptation (m > tau/tau_v) keeps moving;
+    without adaptation it stays where the kick left it."""
+    moved = {}
+    for m in (0.0, 0.08):
+        cann = build_cann("cann_1d", n=128, name=f"cann_m{int(m * 100)}", m=m)
+        net = Network(*cann.objects)
+        cann.group.I_ext = cann.gaussian_input(0.0)
+        net.run(10 * ms)
+        cann.group.I_ext = cann.gaussian_input(0.3)
+        net.run(1 * ms)
+        cann.group.I_ext = 0
+        net.run(50 * ms)
+        start = bump_centre(np.asarray(cann.group.r[:]), cann.positions)
+        net.run(50 * ms)
+        end = bump_centre(np.asarray(cann.group.r[:]), cann.positions)
+        moved[m] = abs(np.angle(np.exp(1j * (end - start))))
+        assert cann.group.u[:].max() > 0.2  # the bump is still there
+    assert moved[0.0] < 0.01
+    assert moved[0.08] > 0.5
