@@ -1,0 +1,140 @@
+"""Devices: the same network on runtime and cpp_standalone, reruns with run_args, CUDA build-only."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brian2 import Network, SpikeMonitor, get_device, ms, pA, prefs
+
+import brianlab.devices as devices
+from brianlab import DeviceError, load_model, use_device
+
+N = 60
+
+
+def small_network(seed=1):
+    """LIF neurons with graded drive and fixed random AMPA/GABA recurrence (deterministic)."""
+    rng = np.random.default_rng(seed)
+    G = load_model("lif").neuron_group(N, receptors=("ampa_exp", "gaba_exp"),
+                                       g_max_ampa="2 nS", g_max_gaba="2 nS")
+    G.I_ext = "190*pA + i*2*pA"
+    pre, post = rng.integers(0, N, 600), rng.integers(0, N, 600)
+    keep = pre != post
+    exc = load_model("static").synapses(G, G, target_var="s_ampa",
+                                        connect={"i": pre[keep][:300], "j": post[keep][:300]})
+    inh = load_model("static").synapses(G, G, target_var="s_gaba",
+                                        connect={"i": pre[keep][300:], "j": post[keep][300:]})
+    exc.w = 1.0
+    inh.w = 1.5
+    spikes = SpikeMonitor(G)
+    return Network(G, exc, inh, spikes), G, spikes
+
+
+def counts(spikes):
+    return np.bincount(np.asarray(spikes.i[:]), minlength=N)
+
+
+@pytest.fixture(scope="module")
+def runtime_counts():
+    """Spike counts on the runtime device, at tau_ref 2 ms and (rerun) 6 ms."""
+    with use_device("runtime", target="numpy") as dev:
+        net, G, spikes = small_network()
+        dev.run(net, 200 * ms)
+        first = counts(spikes)
+        dev.rerun({G.tau_ref: 6 * ms})
+        second = counts(spikes)
+    return first, second
+
+
+@pytest.mark.slow
+def test_cpp_standalone_matches_runtime_and_reruns_without_recompiling(runtime_counts, tmp_path):
+    first_rt, second_rt = runtime_counts
+    assert first_rt.sum() > 200 and second_rt.sum() < first_rt.sum()
+    with use_device("cpp_standalone", directory=tmp_path / "cpp", threads=2, quiet=True) as dev:
+        net, G, spikes = small_network()
+        dev.run(net, 200 * ms)
+        assert dev.built and dev.ran
+        first = counts(spikes)
+        binary = dev.directory / "main"
+        mtime = binary.stat().st_mtime
+        dev.rerun({G.tau_ref: 6 * ms})
+        second = counts(spikes)
+        assert binary.stat().st_mtime == mtime  # no recompilation
+        assert dev.runs == 2
+    # same network, two back ends: identical spike counts up to float rounding
+    assert np.abs(first - first_rt).max() <= 1 and abs(int(first.sum() - first_rt.sum())) <= 2
+    assert np.abs(second - second_rt).max() <= 1
+    assert get_device().__class__.__name__ == "RuntimeDevice"
+
+
+def test_sessions_restore_device_and_preferences():
+    before = prefs.codegen.target
+    with use_device("runtime", target="cython"):
+        assert prefs.codegen.target == "cython"
+    assert prefs.codegen.target == before
+    with use_device("cpp_standalone", threads=3) as dev:
+        assert prefs.devices.cpp_standalone.openmp_threads == 3
+        assert get_device().__class__.__name__ == "CPPStandaloneDevice"
+        assert dev.directory.is_dir()
+    assert prefs.devices.cpp_standalone.openmp_threads == 0
+    assert get_device().__class__.__name__ == "RuntimeDevice"
+
+
+def test_each_run_gets_its_own_directory_and_a_given_one_is_locked(tmp_path):
+    with use_device("cpp_standalone") as a, use_device("cpp_standalone") as b:
+        assert a.directory != b.directory
+    with use_device("cpp_standalone", directory=tmp_path / "shared"):
+        with pytest.raises(DeviceError, match="in use by another run"):
+            use_device("cpp_standalone", directory=tmp_path / "shared")
+    # released after close
+    with use_device("cpp_standalone", directory=tmp_path / "shared") as again:
+        assert again.directory == (tmp_path / "shared").resolve()
+
+
+def test_bad_requests_are_clear_errors():
+    with pytest.raises(DeviceError, match="unknown device 'gpu'"):
+        use_device("gpu")
+    with pytest.raises(DeviceError, match="build_only needs a standalone device"):
+        use_device("runtime", build_only=True)
+    with pytest.raises(DeviceError, match="threads must be"):
+        use_device("cpp_standalone", threads=-1)
+    with use_device("runtime") as dev:
+        with pytest.raises(DeviceError, match="needs a first run"):
+            dev.rerun({})
+        with pytest.raises(TypeError, match="explicit brian2.Network"):
+            dev.run([], 1 * ms)
+
+
+def test_cuda_without_nvcc_stops_with_a_clear_error(monkeypatch):
+    pytest.importorskip("brian2cuda")
+    monkeypatch.setattr(devices, "find_nvcc", lambda: None)
+    with pytest.raises(DeviceError, match="needs the CUDA compiler nvcc, which was not found"):
+        use_device("cuda_standalone")
+    assert get_device().__class__.__name__ == "RuntimeDevice"
+    assert prefs.codegen.target == "numpy"
+
+
+@pytest.mark.slow
+def test_cuda_standalone_builds_without_a_gpu(tmp_path, capsys):
+    pytest.importorskip("brian2cuda")
+    if devices.find_nvcc() is None:
+        pytest.skip("nvcc is not installed on this machine")
+    with use_device("cuda_standalone", directory=tmp_path / "cuda") as dev:
+        net, G, spikes = small_network()
+        dev.run(net, 50 * ms)
+        built_here = dev.directory
+        has_gpu = dev.has_gpu
+        assert dev.built
+        assert (built_here / "main").is_file() and os.access(built_here / "main", os.X_OK)
+        makefile = (built_here / "makefile").read_text()
+        assert "-std=c++17" in makefile and "-std=c++11" not in makefile
+        assert "-arch=sm_" in makefile
+        if not has_gpu:
+            assert not dev.ran
+            out = capsys.readouterr().out
+            assert "built in" in out and "but not run (no GPU is available)" in out
+        else:  # on a GPU machine the same network runs and spikes like the runtime
+            assert dev.ran and counts(spikes).sum() > 0
+    assert get_device().__class__.__name__ == "RuntimeDevice"
+    assert Path(built_here).is_dir()
