@@ -251,6 +251,10 @@ class DeviceSession:
             self.ran, self.runs = True, 1
             return self
         network.run(duration, report=report)
+        if not self.quiet:
+            slow = " (nvcc: a few minutes)" if self.name == "cuda_standalone" else ""
+            print(f"[brianlab] {self.name}: generating and compiling in {self.directory}{slow}",
+                  flush=True)
         start = time.perf_counter()
         if self.name == "cuda_standalone":
             device.build(directory=str(self.directory), compile=False, run=False)

@@ -1,0 +1,276 @@
+"""Lattices on a torus, periodic distances and Gaussian-distance connectivity.
+
+A :class:`Lattice` is a ``side x side`` grid of neurons on a square torus of side
+``extent`` (in arbitrary length units shared by all lattices of a network: the
+CMSA sheet uses E-lattice spacings). Neuron ``k`` sits in row ``k // side`` and
+column ``k % side`` at position ``(col, row) * spacing``; lattices of different
+sides share the same torus.
+
+Connectivity rules return index arrays for ``Synapses.connect(i=..., j=...)``,
+so they work on every Brian2 device. All are vectorised: targets are processed
+in chunks, and when the target positions repeat relative to the source grid
+(commensurate lattices, e.g. 150 x 150 onto 75 x 75), each distinct relative
+offset is computed once and shared by all targets with that offset.
+
+- :func:`fixed_indegree`: each target draws ``k`` sources (with replacement)
+  with probability proportional to ``exp(-d**2 / (2 sigma**2))``.
+- :func:`gaussian_probability`: each pair connects with ``p_max exp(-d**2/(2 sigma**2))``.
+- :func:`gaussian_kernel`: all pairs within a cutoff, with weight
+  ``exp(-d**2 / (2 sigma**2))`` (the dense convolution of the source document).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Lattice", "periodic_delta", "periodic_distance", "fixed_indegree",
+           "gaussian_probability", "gaussian_kernel", "course_sigma", "Connections"]
+
+#: Gaussian tails beyond this many sigma are dropped (relative weight < 1e-6).
+CUTOFF_SIGMAS = float(np.sqrt(2 * np.log(1e6)))
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """A square ``side x side`` lattice on a torus of side ``extent``."""
+
+    side: int
+    extent: float | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.side, (int, np.integer)) or self.side < 1:
+            raise ValueError(f"a lattice side must be a positive integer, got {self.side!r}")
+        if self.extent is None:
+            object.__setattr__(self, "extent", float(self.side))
+        if not self.extent > 0:
+            raise ValueError(f"a torus extent must be positive, got {self.extent!r}")
+
+    @property
+    def n(self) -> int:
+        return int(self.side) ** 2
+
+    @property
+    def spacing(self) -> float:
+        return self.extent / self.side
+
+    def positions(self) -> np.ndarray:
+        """``(n, 2)`` array of (x, y) positions, neuron k at row k // side, column k % side."""
+        coords = np.arange(self.side) * self.spacing
+        return np.column_stack([np.tile(coords, self.side), np.repeat(coords, self.side)])
+
+    def index(self, row, col):
+        """Neuron index of (row, col), wrapped around the torus."""
+        return (np.asarray(row) % self.side) * self.side + np.asarray(col) % self.side
+
+
+def periodic_delta(a, b, extent: float) -> np.ndarray:
+    """Shortest signed difference ``a - b`` on a ring of circumference ``extent``."""
+    return (np.asarray(a) - np.asarray(b) + extent / 2) % extent - extent / 2
+
+
+def periodic_distance(p, q, extent: float) -> np.ndarray:
+    """Euclidean distance between points ``p`` and ``q`` (``(..., 2)``) on a square torus."""
+    d = periodic_delta(p, q, extent)
+    return np.hypot(d[..., 0], d[..., 1])
+
+
+def course_sigma(s_c: float, unit: float = 1.0) -> float:
+    """The standard deviation of the course kernel ``exp(-d**2 / s_c)``.
+
+    ``d`` measured in lattice units of size ``unit``: ``sigma = unit * sqrt(s_c / 2)``.
+    """
+    return unit * float(np.sqrt(s_c / 2))
+
+
+@dataclass
+class Connections:
+    """Synapse index arrays (``i`` sources, ``j`` targets) and optional weights."""
+
+    i: np.ndarray
+    j: np.ndarray
+    weight: np.ndarray | None = None
+    distance: np.ndarray | None = None
+
+    def __len__(self):
+        return len(self.i)
+
+
+def _check(source: Lattice, target: Lattice, sigma: float):
+    if source.extent != target.extent:
+        raise ValueError(f"source and target lattices must share one torus (extents "
+                         f"{source.extent} and {target.extent})")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be positive, got {sigma!r}")
+
+
+class _Window:
+    """Candidate sources around targets: a window of source-lattice offsets.
+
+    For a target at position p the candidates are source sites within the cutoff
+    radius; they are found as a fixed window of (row, col) offsets from the source
+    site nearest below p. Targets are grouped by p's position relative to the
+    source grid ("class"); distances and weights are computed once per class.
+    """
+
+    def __init__(self, source: Lattice, target: Lattice, sigma: float, cutoff: float | None):
+        self.source, self.target = source, target
+        s = source.spacing
+        radius = CUTOFF_SIGMAS * sigma if cutoff is None else cutoff
+        half = int(np.ceil(radius / s)) + 1
+        if 2 * half + 1 >= source.side:  # the window covers the whole torus: every site once
+            offsets = np.arange(source.side) - source.side // 2
+        else:
+            offsets = np.arange(-half, half + 1)
+        self.radius = radius
+        dr, dc = np.meshgrid(offsets, offsets, indexing="ij")
+        self.d_row, self.d_col = dr.ravel(), dc.ravel()
+        pos = target.positions()
+        base_col = np.floor(pos[:, 0] / s + 1e-9).astype(np.int64)
+        base_row = np.floor(pos[:, 1] / s + 1e-9).astype(np.int64)
+        frac = np.round(np.column_stack([pos[:, 0] - base_col * s, pos[:, 1] - base_row * s]),
+                        9)
+        self.classes, self.class_of = np.unique(frac, axis=0, return_inverse=True)
+        self.class_of = self.class_of.ravel()
+        self.base_row, self.base_col = base_row, base_col
+
+    def class_distances(self, c: int) -> np.ndarray:
+        s = self.source.spacing
+        fx, fy = self.classes[c]
+        extent = self.source.extent
+        dx = periodic_delta(self.d_col * s - fx, 0.0, extent)
+        dy = periodic_delta(self.d_row * s - fy, 0.0, extent)
+        return np.hypot(dx, dy)
+
+    def sources(self, targets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Source indices for ``targets[:, None]`` at window ``offsets`` (same shape)."""
+        return self.source.index(self.base_row[targets][:, None] + self.d_row[offsets],
+                                 self.base_col[targets][:, None] + self.d_col[offsets])
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def fixed_indegree(source: Lattice, target: Lattice, k: int, sigma: float, *, seed=None,
+                   allow_self: bool = True, same_population: bool | None = None,
+                   chunk: int = 100_000) -> Connections:
+    """Each target draws ``k`` sources with probability falling as a Gaussian of distance.
+
+    Draws are with replacement (multapses allowed), which makes the expected total
+    weight from each source exactly proportional to the Gaussian kernel.
+
+    Parameters
+    ----------
+    source, target : Lattice
+        On one torus.
+    k : int
+        In-degree of every target.
+    sigma : float
+        Standard deviation of the Gaussian, in the lattices' length unit.
+    seed : int or numpy Generator, optional
+    allow_self : bool
+        If False and source and target are the same population, a neuron never
+        draws itself.
+    same_population : bool, optional
+        Whether source and target are one population (default: equal lattices).
+    chunk : int
+        Targets processed at once (bounds memory).
+    """
+    _check(source, target, sigma)
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    same = (source == target) if same_population is None else same_population
+    if k > source.n:
+        raise ValueError(f"k = {k} is larger than the source population ({source.n})")
+    rng = _rng(seed)
+    win = _Window(source, target, sigma, None)
+    tables = []
+    for c in range(len(win.classes)):
+        d = win.class_distances(c)
+        w = np.exp(-(d**2) / (2 * sigma**2))
+        w[d > win.radius] = 0.0
+        if same and not allow_self:
+            w[d < 1e-9] = 0.0
+        cum = np.cumsum(w)
+        if cum[-1] <= 0:
+            raise ValueError("no source within reach of a target; increase sigma")
+        tables.append(cum / cum[-1])
+    n_t = target.n
+    i_out = np.empty(n_t * k, dtype=np.int32)
+    for start in range(0, n_t, chunk):
+        targets = np.arange(start, min(start + chunk, n_t))
+        draws = rng.random((len(targets), k))
+        offsets = np.empty_like(draws, dtype=np.int64)
+        classes = win.class_of[targets]
+        for c in np.unique(classes):
+            rows = classes == c
+            offsets[rows] = np.searchsorted(tables[c], draws[rows], side="right")
+        np.minimum(offsets, len(win.d_row) - 1, out=offsets)
+        i_out[start * k:(start + len(targets)) * k] = win.sources(targets, offsets).ravel()
+    j_out = np.repeat(np.arange(n_t, dtype=np.int32), k)
+    return Connections(i_out, j_out)
+
+
+def _pairs_within(win: _Window, targets: np.ndarray):
+    """All (target, window offset, distance) within the cutoff, for a chunk of targets."""
+    rows, offs, dists = [], [], []
+    classes = win.class_of[targets]
+    for c in np.unique(classes):
+        d = win.class_distances(c)
+        keep = np.nonzero(d <= win.radius)[0]
+        t = targets[classes == c]
+        rows.append(np.repeat(t, len(keep)))
+        offs.append(np.tile(keep, len(t)))
+        dists.append(np.tile(d[keep], len(t)))
+    return np.concatenate(rows), np.concatenate(offs), np.concatenate(dists)
+
+
+def _pairwise(source, target, sigma, cutoff, allow_self, same_population, chunk, select):
+    _check(source, target, sigma)
+    same = (source == target) if same_population is None else same_population
+    win = _Window(source, target, sigma, cutoff)
+    parts_i, parts_j, parts_w, parts_d = [], [], [], []
+    per_target = max(1, len(win.d_row))
+    step = max(1, chunk // per_target)
+    for start in range(0, target.n, step):
+        targets = np.arange(start, min(start + step, target.n))
+        t, off, d = _pairs_within(win, targets)
+        if same and not allow_self:
+            keep = d > 1e-9
+            t, off, d = t[keep], off[keep], d[keep]
+        w = np.exp(-(d**2) / (2 * sigma**2))
+        keep = select(w)
+        t, off, d, w = t[keep], off[keep], d[keep], w[keep]
+        src = win.source.index(win.base_row[t] + win.d_row[off], win.base_col[t] + win.d_col[off])
+        parts_i.append(src.astype(np.int32))
+        parts_j.append(t.astype(np.int32))
+        parts_w.append(w)
+        parts_d.append(d)
+    return Connections(np.concatenate(parts_i), np.concatenate(parts_j),
+                       np.concatenate(parts_w), np.concatenate(parts_d))
+
+
+def gaussian_probability(source: Lattice, target: Lattice, p_max: float, sigma: float, *,
+                         seed=None, allow_self: bool = True, same_population=None,
+                         chunk: int = 20_000_000) -> Connections:
+    """Each pair connects independently with probability ``p_max exp(-d**2/(2 sigma**2))``."""
+    if not 0 < p_max <= 1:
+        raise ValueError(f"p_max must be in (0, 1], got {p_max!r}")
+    rng = _rng(seed)
+    conn = _pairwise(source, target, sigma, None, allow_self, same_population, chunk,
+                     lambda w: rng.random(len(w)) < p_max * w)
+    conn.weight = None
+    return conn
+
+
+def gaussian_kernel(source: Lattice, target: Lattice, sigma: float, *, cutoff: float | None = None,
+                    allow_self: bool = True, same_population=None,
+                    chunk: int = 20_000_000) -> Connections:
+    """All pairs within ``cutoff`` (default ~5.3 sigma), weight ``exp(-d**2/(2 sigma**2))``.
+
+    The dense convolution of the source document; use for small sheets.
+    """
+    return _pairwise(source, target, sigma, cutoff, allow_self, same_population, chunk,
+                     lambda w: np.ones(len(w), dtype=bool))
