@@ -193,7 +193,7 @@ def _set_initial(group, initial: dict):
 
 
 def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None,
-                 initial=None, **overrides) -> NeuronGroup:
+                 initial=None, extra_equations: str = "", **overrides) -> NeuronGroup:
     """Build a ready :class:`brian2.NeuronGroup` from a neuron or rate model.
 
     Parameters
@@ -213,6 +213,9 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     initial : dict, optional
         Initial values that replace the model's (quantity strings, quantities or
         Brian2 expressions).
+    extra_equations : str
+        Equations appended for a network builder's own variables (e.g. a shared
+        seed); they are not part of the model and not checked as model code.
     **overrides
         Parameter values (Quantities or strings like ``"12 ms"``), or initial
         values of state variables (``I_ext="250 pA"``); a wrong unit or an
@@ -242,6 +245,8 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     values = parameter_values(m, {k: v for k, v in overrides.items()
                                   if k in m.parameters or k not in m.equations})
     eqs = m.equations + _shared_declarations(values) if values else m.equations
+    if extra_equations.strip():
+        eqs = eqs + Equations(extra_equations)
     refractory = False
     if m.refractory:
         try:

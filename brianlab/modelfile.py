@@ -138,7 +138,7 @@ class Model:
 
     # -- building (implemented in brianlab.compose) -------------------------
     def neuron_group(self, n, receptors=(), name=None, *, method=None, dt=None,
-                     initial=None, **overrides):
+                     initial=None, extra_equations="", **overrides):
         """Build a ready :class:`brian2.NeuronGroup` from this model.
 
         See :func:`brianlab.compose.neuron_group`.
@@ -146,7 +146,7 @@ class Model:
         from .compose import neuron_group
 
         return neuron_group(self, n, receptors=receptors, name=name, method=method, dt=dt,
-                            initial=initial, **overrides)
+                            initial=initial, extra_equations=extra_equations, **overrides)
 
     def synapses(self, source, target, target_var=None, name=None, *, delay=None,
                  method=None, **overrides):

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Lattice", "periodic_delta", "periodic_distance", "fixed_indegree",
-           "gaussian_probability", "gaussian_kernel", "course_sigma", "Connections"]
+           "gaussian_probability", "gaussian_kernel", "kernel_sum", "course_sigma",
+           "Connections"]
 
 #: Gaussian tails beyond this many sigma are dropped (relative weight < 1e-6).
 CUTOFF_SIGMAS = float(np.sqrt(2 * np.log(1e6)))
@@ -211,6 +212,27 @@ def fixed_indegree(source: Lattice, target: Lattice, k: int, sigma: float, *, se
         i_out[start * k:(start + len(targets)) * k] = win.sources(targets, offsets).ravel()
     j_out = np.repeat(np.arange(n_t, dtype=np.int32), k)
     return Connections(i_out, j_out)
+
+
+def kernel_sum(source: Lattice, target: Lattice, sigma: float, *,
+               allow_self: bool = True, same_population: bool | None = None) -> float:
+    """Mean over targets of ``sum_sources exp(-d**2 / (2 sigma**2))`` (cut off at ~5.3 sigma).
+
+    The total weight each target receives from the dense kernel; for sigma well
+    above the source spacing it equals the Gaussian's integral ``2 pi sigma**2 /
+    spacing**2``. Computed once per distinct target offset, so it is cheap.
+    """
+    _check(source, target, sigma)
+    same = (source == target) if same_population is None else same_population
+    win = _Window(source, target, sigma, None)
+    sums = np.empty(len(win.classes))
+    for c in range(len(win.classes)):
+        d = win.class_distances(c)
+        w = np.where(d <= win.radius, np.exp(-(d**2) / (2 * sigma**2)), 0.0)
+        if same and not allow_self:
+            w[d < 1e-9] = 0.0
+        sums[c] = w.sum()
+    return float(np.bincount(win.class_of, minlength=len(sums)) @ sums / target.n)
 
 
 def _pairs_within(win: _Window, targets: np.ndarray):

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from brianlab.space import (Lattice, course_sigma, fixed_indegree, gaussian_kernel,
-                            gaussian_probability, periodic_distance)
+                            gaussian_probability, kernel_sum, periodic_distance)
 
 
 def distances(conn, source, target):
@@ -108,6 +108,12 @@ def test_dense_kernel_weights_and_total():
     np.testing.assert_allclose(total, 2 * np.pi * 9, rtol=1e-4)  # the Gaussian's integral
     no_self = gaussian_kernel(lat, lat, 3.0, allow_self=False)
     assert len(no_self) == len(conn) - lat.n
+    assert kernel_sum(lat, lat, 3.0) == pytest.approx(total.mean(), rel=1e-12)
+    assert kernel_sum(lat, lat, 3.0, allow_self=False) == pytest.approx(total.mean() - 1)
+    e, i = Lattice(60), Lattice(30, 60.0)  # I sources (spacing 2) onto E: four offset classes
+    dense = gaussian_kernel(i, e, 7.0)
+    assert kernel_sum(i, e, 7.0) == pytest.approx(
+        np.bincount(dense.j, weights=dense.weight).mean(), rel=1e-12)
 
 
 def test_probability_rule_mean_in_degree():

@@ -1,7 +1,7 @@
 """Analysis of recorded data: pure numpy/scipy, no Brian2 objects (runs on saved results)."""
 
 from .patterns import (PhiResult, displacements, find_patterns, order_parameter,
-                       pattern_centres, spike_count_frames, track)
+                       pattern_centres, smooth_frames, spike_count_frames, track)
 
 __all__ = ["PhiResult", "displacements", "find_patterns", "order_parameter", "pattern_centres",
-           "spike_count_frames", "track"]
+           "smooth_frames", "spike_count_frames", "track"]

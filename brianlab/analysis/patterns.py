@@ -32,7 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 __all__ = ["find_patterns", "pattern_centres", "track", "displacements", "order_parameter",
-           "PhiResult", "spike_count_frames"]
+           "PhiResult", "spike_count_frames", "smooth_frames"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -282,3 +282,16 @@ def spike_count_frames(indices, times, shape, t_start: float, t_stop: float, fra
     windowed = csum[steps - 1:].copy()
     windowed[1:] -= csum[:-steps][: len(windowed) - 1]
     return windowed.reshape(n_frames, rows, cols)
+
+
+def smooth_frames(frames: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-smooth each frame on the torus (``sigma`` in pixels; time untouched).
+
+    Spike-count frames of a bump are speckled (only some of its neurons spike
+    within a short window); smoothing joins them into one solid pattern whose
+    centre no longer jumps with the speckle.
+    """
+    frames = np.asarray(frames, dtype=np.float32)
+    if sigma <= 0:
+        return frames
+    return ndimage.gaussian_filter(frames, sigma=(0, sigma, sigma), mode="wrap")

@@ -1,0 +1,134 @@
+"""Parameters of the CMSA experiment, with their sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from brian2 import Quantity, mV, ms, nA, nF, uS
+
+from ..space import course_sigma
+
+__all__ = ["CMSAParams"]
+
+
+def _q(value):
+    """A Quantity default for a frozen dataclass field (Quantities are unhashable)."""
+    return field(default_factory=lambda: value)
+
+
+@dataclass(frozen=True)
+class CMSAParams:
+    """Everything that defines one CMSA simulation.
+
+    Defaults come from the course model of the lab report (``000_cmsa_lab_report``)
+    and the feasibility prototype (``shared/notes/cmsa-feasibility.md``): LIF with
+    C = 1 nF, g_L = 0.05 uS (tau_m = 20 ms), V_th = -50 mV, V_reset = E_L = -70 mV;
+    AMPA/GABA conductances decaying with 3 ms, reversal 0 and -80 mV; course kernels
+    ``W exp(-d**2 / s_c)`` with s_c = 18 for E sources (d in E spacings) and
+    s_c = 400 for I sources (d in I spacings), realised as fixed in-degree
+    Gaussian connectivity (k = 200 from E, 400 from I) whose expected total weight
+    per target equals the dense kernel's; We = 0.02 uS, Wi = 0.01 uS.
+    """
+
+    e_side: int = 150
+    i_side: int = 75
+    rp: Quantity = _q(5 * ms)                 # refractory period of E and I
+    we: Quantity = _q(0.02 * uS)              # g_max of AMPA (the course's We)
+    wi: Quantity = _q(0.01 * uS)              # g_max of GABA (the course's Wi)
+    C: Quantity = _q(1 * nF)
+    g_L: Quantity = _q(0.05 * uS)
+    E_L: Quantity = _q(-70 * mV)
+    V_reset: Quantity = _q(-70 * mV)
+    V_th: Quantity = _q(-50 * mV)
+    tau_syn: Quantity = _q(3 * ms)
+    E_ampa: Quantity = _q(0 * mV)
+    E_gaba: Quantity = _q(-80 * mV)
+    s_c_e: float = 18.0                   # course kernel width of E sources (E spacings)
+    s_c_i: float = 400.0                  # course kernel width of I sources (I spacings)
+    k_e: int = 200                        # in-degree from E (each target, both populations)
+    k_i: int = 400                        # in-degree from I
+    rule: str = "fixed_indegree"
+    drive: Quantity = _q(5 * nA)              # uniform random current in [0, drive]
+    drive_interval: Quantity = _q(0.5 * ms)
+    drive_duration: Quantity = _q(30 * ms)
+    duration: Quantity = _q(200 * ms)         # spontaneous activity after the drive
+    dt: Quantity = _q(0.1 * ms)
+    # Phi from E spikes (tuned on seeds 0-2, see docs/architecture.md): spike counts in
+    # sliding windows, smoothed on the torus, pattern centres compared every
+    # phi_interval; slower than speed_floor counts as stationary.
+    frame_dt: Quantity = _q(1 * ms)           # resolution of the spike-count frames
+    frame_window: Quantity = _q(8 * ms)       # spikes counted over this window
+    smooth: float = 2.0                       # Gaussian smoothing of frames (E spacings)
+    threshold: float = 0.2                    # smoothed spike count that marks a pattern
+    phi_interval: Quantity = _q(5 * ms)       # time between compared frames
+    analysis: Quantity = _q(100 * ms)         # Phi over the last part of the spontaneous phase
+    max_distance: float = 3.0                 # tracking radius (E spacings per ms)
+    margin: float = 2.0                       # ambiguity margin (E spacings)
+    speed_floor: float = 0.4                  # E spacings per ms; slower = stationary
+    seed: int = 0                         # drive seed (changeable without recompiling)
+    network_seed: int = 0                 # connectivity seed
+
+    def __post_init__(self):
+        problems = []
+        for name in ("e_side", "i_side"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 4:
+                problems.append(f"{name} must be an integer >= 4, got {getattr(self, name)!r}")
+        if isinstance(self.e_side, int) and isinstance(self.i_side, int) and \
+                self.e_side % self.i_side:
+            problems.append(f"e_side ({self.e_side}) must be a multiple of i_side ({self.i_side})")
+        for name in ("duration", "drive_duration", "frame_dt", "analysis", "dt", "phi_interval",
+                     "frame_window"):
+            if not getattr(self, name) > 0 * ms:
+                problems.append(f"{name} must be positive, got {getattr(self, name)}")
+        if self.rp < self.dt:
+            problems.append(f"the refractory period rp = {self.rp} is below dt = {self.dt}")
+        for name in ("frame_window", "phi_interval"):
+            ratio = float(getattr(self, name) / self.frame_dt)
+            if abs(ratio - round(ratio)) > 1e-9:
+                problems.append(f"{name} must be a multiple of frame_dt")
+        if self.analysis > self.duration:
+            problems.append(f"analysis ({self.analysis}) is longer than duration ({self.duration})")
+        if isinstance(self.e_side, int) and isinstance(self.i_side, int):
+            if self.k_e > self.e_side**2 or self.k_i > self.i_side**2:
+                problems.append(f"k_e = {self.k_e} / k_i = {self.k_i} exceed the source "
+                                f"populations ({self.e_side**2} E, {self.i_side**2} I)")
+        if self.k_e < 1 or self.k_i < 1:
+            problems.append("k_e and k_i must be positive")
+        if self.we < 0 * uS or self.wi < 0 * uS:
+            problems.append("we and wi must not be negative")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def sigma_e(self) -> float:
+        """Gaussian std of E-source connections, in E spacings."""
+        return course_sigma(self.s_c_e)
+
+    @property
+    def sigma_i(self) -> float:
+        """Gaussian std of I-source connections, in E spacings (s_c is in I spacings)."""
+        return course_sigma(self.s_c_i, unit=self.e_side / self.i_side)
+
+    @property
+    def total(self) -> Quantity:
+        return self.drive_duration + self.duration
+
+    def neuron_params(self) -> dict:
+        """Overrides of ``lif`` + ``ampa_exp`` + ``gaba_exp`` for both populations."""
+        return dict(C=self.C, g_L=self.g_L, E_L=self.E_L, V_reset=self.V_reset, V_th=self.V_th,
+                    tau_ref=self.rp, tau_ampa=self.tau_syn, tau_gaba=self.tau_syn,
+                    E_ampa=self.E_ampa, E_gaba=self.E_gaba, g_max_ampa=self.we,
+                    g_max_gaba=self.wi)
+
+    def with_(self, **changes) -> "CMSAParams":
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """JSON-ready: quantities as strings with units."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Quantity) else value
+        return out
+
+

@@ -1,0 +1,85 @@
+"""The CMSA protocol: random drive, spontaneous activity, analysis (Phi) of the E sheet."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Network, defaultclock, ms, second
+
+from ..analysis.patterns import PhiResult, order_parameter, smooth_frames, spike_count_frames
+from ..networks.sheet import EISheet, Pathway, build_ei_sheet
+from .params import CMSAParams
+
+__all__ = ["build_network", "CMSARun", "analyse", "run_args_for"]
+
+
+@dataclass
+class CMSARun:
+    """Recorded spikes and analysis of one CMSA simulation."""
+
+    params: CMSAParams
+    e_i: np.ndarray
+    e_t: np.ndarray            # ms
+    i_i: np.ndarray
+    i_t: np.ndarray            # ms
+    phi: PhiResult
+    frames: np.ndarray         # smoothed spike-count frames of the analysed window (float32)
+    rate_e: float              # Hz, spontaneous phase
+    rate_i: float
+    timings: dict = field(default_factory=dict)
+
+
+def build_network(p: CMSAParams, name: str = "cmsa") -> tuple[EISheet, Network]:
+    """The E/I sheet for ``p`` (objects are created on the current Brian2 device)."""
+    defaultclock.dt = p.dt
+    neuron = p.neuron_params()
+    sheet = build_ei_sheet(
+        p.e_side, p.i_side, e_params=neuron, i_params=neuron,
+        ee=Pathway(p.sigma_e, p.k_e), ei=Pathway(p.sigma_e, p.k_e),
+        ie=Pathway(p.sigma_i, p.k_i), ii=Pathway(p.sigma_i, p.k_i),
+        rule=p.rule, seed=p.network_seed, drive_seed=p.seed, drive_amplitude=p.drive,
+        drive_interval=p.drive_interval, drive_duration=p.drive_duration, name=name)
+    return sheet, Network(*sheet.objects)
+
+
+def run_args_for(sheet: EISheet, p: CMSAParams) -> dict:
+    """``run_args`` that set the sweepable parameters of a compiled network to ``p``."""
+    args = {}
+    for group in (sheet.E, sheet.I):
+        args[group.tau_ref] = p.rp
+        args[group.g_max_ampa] = p.we
+        args[group.g_max_gaba] = p.wi
+        args[group.drive_seed] = float(p.seed)
+    return args
+
+
+def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
+    """Spike-count frames of the last ``p.analysis`` of the run, Phi, rates."""
+    t_end = float(p.total / ms)
+    t_start = t_end - float(p.analysis / ms)
+    frames = spike_count_frames(e_i, e_t_ms, (p.e_side, p.e_side), t_start, t_end,
+                                float(p.frame_dt / ms), float(p.frame_window / ms))
+    frames = smooth_frames(frames, p.smooth)
+    step = int(round(float(p.phi_interval / p.frame_dt)))
+    interval = float(p.phi_interval / ms)
+    phi = order_parameter(frames[step - 1::step], p.threshold, p.threshold,
+                          max_distance=p.max_distance * interval, margin=p.margin,
+                          speed_floor=p.speed_floor * interval, frame_dt=interval)
+    spont = float(p.duration / second)
+    t0 = float(p.drive_duration / ms)
+    rate_e = float(np.sum(e_t_ms >= t0)) / (p.e_side**2 * spont)
+    rate_i = float(np.sum(i_t_ms >= t0)) / (p.i_side**2 * spont)
+    return CMSARun(p, np.asarray(e_i), np.asarray(e_t_ms), np.asarray(i_i),
+                   np.asarray(i_t_ms), phi, frames, rate_e, rate_i)
+
+
+def collect(sheet: EISheet, p: CMSAParams, timings=None) -> CMSARun:
+    """Read the monitors after a run and analyse."""
+    start = time.perf_counter()
+    run = analyse(p, np.asarray(sheet.spikes_e.i[:]), np.asarray(sheet.spikes_e.t[:] / ms),
+                  np.asarray(sheet.spikes_i.i[:]), np.asarray(sheet.spikes_i.t[:] / ms))
+    run.timings = dict(timings or {})
+    run.timings["analysis_s"] = time.perf_counter() - start
+    return run
