@@ -29,6 +29,7 @@ class CMSARun:
     rate_e: float              # Hz, spontaneous phase
     rate_i: float
     timings: dict = field(default_factory=dict)
+    provenance: list = field(default_factory=list)  # name@version + sha256 of each model
 
 
 def build_network(p: CMSAParams, name: str = "cmsa") -> tuple[EISheet, Network]:

@@ -1,0 +1,333 @@
+"""``python -m brianlab.cmsa``: the CMSA experiment from the command line.
+
+Sub-commands: ``run`` (one simulation), ``phases`` (bump, critical and wave side by
+side; the default), ``sweep`` (Phi against rp or We over seeds; compiled once,
+resumable). Results go to one folder per command (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import plot
+from ..devices import DEVICES, DeviceError, cxx_compiler_works
+from ..results import RunFolder
+from .params import CMSAParams
+
+PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
+
+
+def _default_device() -> str:
+    return "cpp_standalone" if cxx_compiler_works() else "runtime"
+
+
+def parse_range(text: str) -> list[float]:
+    """``"5:12.5:0.5"`` (start:stop:step, stop included) or ``"5,6.5,10"``."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0:
+                raise ValueError
+            values = list(np.round(np.arange(start, stop + step / 2, step), 10))
+        else:
+            values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:STOP:STEP or a comma list, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError(f"the range {text!r} is empty")
+    return values
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-9"`` or ``"0,3,7"``."""
+    try:
+        if "-" in text:
+            a, b = (int(x) for x in text.split("-"))
+            seeds = list(range(a, b + 1))
+        else:
+            seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FIRST-LAST or a comma list, got {text!r}")
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"the seed range {text!r} is empty or negative")
+    return seeds
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--device", choices=DEVICES, default=None,
+                        help="back end (default: cpp_standalone when a C++ compiler works)")
+    common.add_argument("--threads", type=int, default=None, help="OpenMP threads (C++)")
+    common.add_argument("--build-only", action="store_true",
+                        help="generate and compile only (standalone devices)")
+    common.add_argument("--out", type=Path, default=None, help="results folder")
+    common.add_argument("--size", type=int, default=150,
+                        help="E lattice side (I side is half of it); default 150")
+    common.add_argument("--duration", type=float, default=200.0,
+                        help="spontaneous activity after the drive (ms)")
+    common.add_argument("--we", type=float, default=0.02, help="AMPA g_max (uS)")
+    common.add_argument("--wi", type=float, default=0.01, help="GABA g_max (uS)")
+    common.add_argument("--no-gif", action="store_true", help="skip the animated GIFs")
+
+    parser = argparse.ArgumentParser(prog="python -m brianlab.cmsa", description=__doc__.split(
+        "\n\n")[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", parents=[common], help="one simulation")
+    run.add_argument("--rp", type=float, default=5.0, help="refractory period (ms)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the random drive")
+    phases = sub.add_parser("phases", parents=[common],
+                            help="bump (rp 5), critical (6.5) and wave (10) side by side")
+    phases.add_argument("--seed", type=int, default=0)
+    sweep = sub.add_parser("sweep", parents=[common], help="Phi against rp or We over seeds")
+    sweep.add_argument("--param", choices=("rp", "we"), default="rp")
+    sweep.add_argument("--values", type=parse_range, default=None,
+                       help="START:STOP:STEP or a comma list (default rp 5:12.5:0.5)")
+    sweep.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2, 3, 4],
+                       help="FIRST-LAST or a comma list (default 0-4)")
+    sweep.add_argument("--rp", type=float, default=6.5, help="fixed rp for a We sweep (ms)")
+    return parser
+
+
+def _base(args) -> CMSAParams:
+    from brian2 import ms, uS
+
+    return CMSAParams(e_side=args.size, i_side=args.size // 2, duration=args.duration * ms,
+                      we=args.we * uS, wi=args.wi * uS)
+
+
+def _point_key(p: CMSAParams) -> str:
+    from brian2 import ms, uS
+
+    return (f"rp{float(p.rp / ms):g}_we{float(p.we / uS):g}_wi{float(p.wi / uS):g}"
+            f"_seed{p.seed}")
+
+
+def _progress(total: int, label: str):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        tqdm = None
+    bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr,
+               disable=not sys.stderr.isatty()) if tqdm else None
+    state = {"start": time.perf_counter()}
+
+    def tick(k):
+        if bar is not None and k > 0:
+            bar.update(1)
+        if bar is None or not sys.stderr.isatty():
+            print(f"[{label}] point {k + 1}/{total} ({time.perf_counter() - state['start']:.0f} s)",
+                  file=sys.stderr, flush=True)
+
+    def close():
+        if bar is not None:
+            bar.update(bar.total - bar.n)
+            bar.close()
+
+    return tick, close
+
+
+def execute(points, args, folder: RunFolder, label: str, *, done=None):
+    """Simulate ``points`` (skipping keys in ``done``), saving each as it completes."""
+    from .experiment import NotRunError, simulate
+
+    done = done or {}
+    todo = [p for p in points if _point_key(p) not in done]
+    results = dict(done)
+    info = {"device": None}
+    if not todo:
+        return results, info
+    tick, close = _progress(len(todo), label)
+
+    def save(k, run, session):
+        key = _point_key(run.params)
+        folder.save_arrays(f"points/{key}", e_i=run.e_i.astype(np.int32),
+                           e_t=run.e_t.astype(np.float32), i_i=run.i_i.astype(np.int32),
+                           i_t=run.i_t.astype(np.float32), frames=run.frames.astype(np.float32))
+        record = {"params": run.params.as_dict(), "phi": run.phi.as_dict(),
+                  "phi_series": run.phi.series, "rate_e_hz": run.rate_e,
+                  "rate_i_hz": run.rate_i, "timings": run.timings,
+                  "models": run.provenance}
+        folder.save_json(f"points/{key}", record)
+        results[key] = record
+
+    device = args.device or _default_device()
+    try:
+        session = simulate(todo, device=device, threads=args.threads,
+                           build_only=args.build_only,
+                           directory=None, on_result=save, progress=tick)
+        info["device"] = session.describe()
+    except NotRunError as exc:
+        info["device"] = exc.session.describe()
+        info["not_run"] = str(exc)
+    finally:
+        close()
+    return results, info
+
+
+def _load_done(folder: RunFolder) -> dict:
+    import json
+
+    done = {}
+    for path in sorted((folder.path / "points").glob("*.json")):
+        if path.with_suffix(".npz").exists():
+            done[path.stem] = json.loads(path.read_text())
+    return done
+
+
+def _finish(folder, summary, info, args) -> int:
+    summary["device"] = info.get("device")
+    if "not_run" in info:
+        summary["not_run"] = info["not_run"]
+    path = folder.write_summary(summary)
+    print(f"results: {path.parent}")
+    if "not_run" in info:
+        print(info["not_run"])
+        return 0 if args.build_only else 3
+    return 0
+
+
+def _snapshot_figures(folder, records: dict, titles: dict, args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(titles)
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        data = np.load(folder.path / "points" / f"{key}.npz")
+        plot.sheet_snapshot(data["frames"][-1], ax=ax,
+                            title=f"{titles[key]}\nPhi = {records[key]['phi']['phi']:.2f}")
+        if not args.no_gif:
+            plot.sheet_animation(data["frames"][::2], folder.path / f"sheet_{titles[key].split()[0]}.gif",
+                                 title=titles[key])
+    fig.tight_layout()
+    folder.save_figure(fig, "snapshots.png", dpi=100)
+    plt.close(fig)
+    first = np.load(folder.path / "points" / f"{keys[0]}.npz")
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    side = args.size
+    keep = first["e_i"] // side == side // 2  # one row of the sheet keeps the raster readable
+    plot.raster(first["e_t"][keep], first["e_i"][keep], ax=ax)
+    ax.set_title(f"E spikes, one lattice row ({titles[keys[0]]})")
+    fig.tight_layout()
+    folder.save_figure(fig, "raster.png", dpi=100)
+    plt.close(fig)
+
+
+def cmd_run(args) -> int:
+    from brian2 import ms
+
+    p = _base(args).with_(rp=args.rp * ms, seed=args.seed)
+    folder = RunFolder(args.out or Path("brianlab_out") / "cmsa_run")
+    records, info = execute([p], args, folder, "run", done=_load_done(folder))
+    summary = {"command": "run", "params": p.as_dict()}
+    if records:
+        key = _point_key(p)
+        summary.update(points={key: records[key]})
+        _snapshot_figures(folder, records, {key: f"rp {args.rp:g} ms"}, args)
+        r = records[key]
+        print(f"rp = {args.rp:g} ms: Phi = {r['phi']['phi']:.3f}, patterns "
+              f"{r['phi']['mean_patterns']:.1f}, speed {r['phi']['mean_speed']:.2f} /ms, "
+              f"E rate {r['rate_e_hz']:.1f} Hz")
+    return _finish(folder, summary, info, args)
+
+
+def cmd_phases(args) -> int:
+    from brian2 import ms
+
+    base = _base(args)
+    points = [base.with_(rp=rp * ms, seed=args.seed) for _, rp in PHASES]
+    folder = RunFolder(args.out or Path("brianlab_out") / "cmsa_phases")
+    records, info = execute(points, args, folder, "phases", done=_load_done(folder))
+    summary = {"command": "phases", "params": base.as_dict(), "phases": {}}
+    if len(records) == len(points):
+        titles = {}
+        print(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}")
+        for (state, rp), p in zip(PHASES, points):
+            key = _point_key(p)
+            r = records[key]
+            titles[key] = f"{state} (rp {rp:g} ms)"
+            summary["phases"][state] = {"rp_ms": rp, **r}
+            print(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} {r['phi']['mean_patterns']:>9.1f} "
+                  f"{r['phi']['mean_speed']:>7.2f} {r['rate_e_hz']:>6.1f}")
+        _snapshot_figures(folder, records, titles, args)
+    return _finish(folder, summary, info, args)
+
+
+def cmd_sweep(args) -> int:
+    from brian2 import ms, uS
+
+    base = _base(args)
+    if args.param == "rp":
+        values = args.values or parse_range("5:12.5:0.5")
+        points = [base.with_(rp=v * ms, seed=s) for v in values for s in args.seeds]
+        label = "rp (ms)"
+    else:
+        values = args.values or parse_range("0.01:0.03:0.0025")
+        points = [base.with_(rp=args.rp * ms, we=v * uS, seed=s) for v in values
+                  for s in args.seeds]
+        label = "We (uS)"
+    for p in points:  # impossible values fail here, before any build
+        CMSAParams(**{f: getattr(p, f) for f in p.__dataclass_fields__})
+    folder = RunFolder(args.out or Path("brianlab_out") / f"cmsa_sweep_{args.param}")
+    done = _load_done(folder)
+    if done:
+        print(f"resuming: {sum(_point_key(p) in done for p in points)} of {len(points)} points "
+              "already done", file=sys.stderr)
+    records, info = execute(points, args, folder, f"sweep {args.param}", done=done)
+    phis = np.full((len(values), len(args.seeds)), np.nan)
+    for a, v in enumerate(values):
+        for b, s in enumerate(args.seeds):
+            key = _point_key(points[a * len(args.seeds) + b])
+            if key in records:
+                phis[a, b] = records[key]["phi"]["phi"]
+    summary = {"command": "sweep", "param": args.param, "values": values, "seeds": args.seeds,
+               "params": base.as_dict(), "phi": phis,
+               "phi_mean": np.nanmean(phis, axis=1) if np.isfinite(phis).any() else None,
+               "points": {k: records[k] for k in sorted(records)}}
+    if np.isfinite(phis).any():
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        plot.phi_curve(values, phis, ax=ax, xlabel=label)
+        ax.set_title(f"Phi, {len(args.seeds)} seeds")
+        fig.tight_layout()
+        folder.save_figure(fig, f"phi_vs_{args.param}.png", dpi=100)
+        plt.close(fig)
+        print(f"{label:>10} {'mean Phi':>9} {'min':>6} {'max':>6}")
+        for v, row in zip(values, phis):
+            if np.isfinite(row).any():
+                print(f"{v:>10g} {np.nanmean(row):>9.3f} {np.nanmin(row):>6.2f} "
+                      f"{np.nanmax(row):>6.2f}")
+    return _finish(folder, summary, info, args)
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command = args.command or "phases"
+    if command == "phases" and not hasattr(args, "seed"):
+        args.seed = 0
+    try:
+        _base(args)  # impossible sizes etc. fail before any build
+        return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep}[command](args)
+    except (ValueError, DeviceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    except KeyboardInterrupt:
+        print("interrupted: every completed point is saved; run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
