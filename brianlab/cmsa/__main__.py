@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="spontaneous activity after the drive (ms)")
     common.add_argument("--we", type=float, default=0.02, help="AMPA g_max (uS)")
     common.add_argument("--wi", type=float, default=0.01, help="GABA g_max (uS)")
+    common.add_argument("--ke", type=int, default=200, help="in-degree from E (default 200)")
+    common.add_argument("--ki", type=int, default=400, help="in-degree from I (default 400)")
     common.add_argument("--no-gif", action="store_true", help="skip the animated GIFs")
 
     parser = argparse.ArgumentParser(prog="python -m brianlab.cmsa", description=__doc__.split(
@@ -96,8 +98,10 @@ def _parser() -> argparse.ArgumentParser:
 def _base(args) -> CMSAParams:
     from brian2 import ms, uS
 
-    return CMSAParams(e_side=args.size, i_side=args.size // 2, duration=args.duration * ms,
-                      we=args.we * uS, wi=args.wi * uS)
+    duration = args.duration * ms
+    return CMSAParams(e_side=args.size, i_side=args.size // 2, duration=duration,
+                      analysis=min(100 * ms, duration), we=args.we * uS, wi=args.wi * uS,
+                      k_e=args.ke, k_i=args.ki)
 
 
 def _point_key(p: CMSAParams) -> str:

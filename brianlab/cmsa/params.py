@@ -73,8 +73,8 @@ class CMSAParams:
         for name in ("e_side", "i_side"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 4:
                 problems.append(f"{name} must be an integer >= 4, got {getattr(self, name)!r}")
-        if isinstance(self.e_side, int) and isinstance(self.i_side, int) and \
-                self.e_side % self.i_side:
+        sides_ok = not problems
+        if sides_ok and self.e_side % self.i_side:
             problems.append(f"e_side ({self.e_side}) must be a multiple of i_side ({self.i_side})")
         for name in ("duration", "drive_duration", "frame_dt", "analysis", "dt", "phi_interval",
                      "frame_window"):
@@ -88,7 +88,7 @@ class CMSAParams:
                 problems.append(f"{name} must be a multiple of frame_dt")
         if self.analysis > self.duration:
             problems.append(f"analysis ({self.analysis}) is longer than duration ({self.duration})")
-        if isinstance(self.e_side, int) and isinstance(self.i_side, int):
+        if sides_ok:
             if self.k_e > self.e_side**2 or self.k_i > self.i_side**2:
                 problems.append(f"k_e = {self.k_e} / k_i = {self.k_i} exceed the source "
                                 f"populations ({self.e_side**2} E, {self.i_side**2} I)")

@@ -1,0 +1,86 @@
+"""The E/I sheet builder: pathways, weight normalisation, the seedable drive."""
+
+import numpy as np
+import pytest
+from brian2 import Network, ms, nA
+
+from brianlab.networks import Pathway, build_ei_sheet
+from brianlab.networks.sheet import HASH_UNIFORM
+from brianlab.space import Lattice, kernel_sum, periodic_distance
+
+
+def small_sheet(rule="fixed_indegree", **kwargs):
+    return build_ei_sheet(20, 10, ee=Pathway(2.0, 30, 0.5), ei=Pathway(2.0, 30, 0.5),
+                          ie=Pathway(4.0, 20, 0.5), ii=Pathway(4.0, 20, 0.5), rule=rule,
+                          name=f"s_{rule}", **kwargs)
+
+
+def test_fixed_indegree_pathways_and_weights():
+    sheet = small_sheet()
+    assert sheet.n_synapses == {"ee": 400 * 30, "ei": 100 * 30, "ie": 400 * 20, "ii": 100 * 20}
+    e, i = Lattice(20), Lattice(10, 20.0)
+    np.testing.assert_allclose(sheet.synapses["ee"].w[:],
+                               kernel_sum(e, e, 2.0, allow_self=False) / 30)
+    np.testing.assert_allclose(sheet.synapses["ie"].w[:], kernel_sum(i, e, 4.0) / 20)
+    assert not np.any(sheet.synapses["ee"].i[:] == sheet.synapses["ee"].j[:])
+    assert [m["model"] for m in sheet.provenance()] == ["lif@1", "ampa_exp@1", "gaba_exp@1",
+                                                       "static@1"]
+
+
+def test_kernel_rule_weights_are_the_gaussian_of_periodic_distance():
+    """The weight expression (written for standalone devices) against numpy distances."""
+    sheet = small_sheet("kernel")
+    e, i = Lattice(20), Lattice(10, 20.0)
+    for label, src, tgt, sigma in (("ee", e, e, 2.0), ("ie", i, e, 4.0), ("ei", e, i, 2.0)):
+        syn = sheet.synapses[label]
+        d = periodic_distance(src.positions()[syn.i[:]], tgt.positions()[syn.j[:]], 20.0)
+        np.testing.assert_allclose(syn.w[:], np.exp(-d**2 / (2 * sigma**2)), rtol=1e-12)
+    total = np.bincount(sheet.synapses["ee"].j[:], weights=sheet.synapses["ee"].w[:])
+    assert total.mean() == pytest.approx(kernel_sum(e, e, 2.0, allow_self=False))
+
+
+def test_probability_rule_expected_total_weight():
+    sheet = small_sheet("probability")
+    e = Lattice(20)
+    total = np.bincount(sheet.synapses["ee"].j[:], weights=sheet.synapses["ee"].w[:],
+                        minlength=400)
+    assert total.mean() == pytest.approx(kernel_sum(e, e, 2.0, allow_self=False), rel=0.05)
+
+
+def test_drive_is_uniform_uncorrelated_and_stops():
+    sheet = small_sheet(drive_amplitude=5 * nA, drive_duration=2 * ms)
+    net = Network(*sheet.objects)
+    net.run(1 * ms)
+    first = np.asarray(sheet.E.I_ext[:] / nA)
+    net.run(0.5 * ms)
+    second = np.asarray(sheet.E.I_ext[:] / nA)
+    both = np.concatenate([first, second])
+    assert 0 <= both.min() and both.max() < 5
+    assert both.mean() == pytest.approx(2.5, abs=0.25)
+    assert both.std() == pytest.approx(5 / np.sqrt(12), rel=0.1)
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.15
+    assert abs(np.corrcoef(first[:-1], first[1:])[0, 1]) < 0.15
+    net.run(2 * ms)
+    assert np.all(sheet.E.I_ext[:] == 0 * nA)
+
+
+def test_hash_has_uniform_statistics():
+    i = np.arange(22500)[None, :]
+    t = np.arange(0, 30, 0.5)[:, None]
+    code = HASH_UNIFORM.format(i="i").replace("t/ms", "t").replace("drive_seed", "seed")
+    u = eval(code, {"sin": np.sin, "floor": np.floor, "i": i, "t": t, "seed": 3})  # test only
+    hist = np.histogram(u, 10, range=(0, 1))[0] / u.size
+    np.testing.assert_allclose(hist, 0.1, atol=0.002)
+    assert abs(np.corrcoef(u[:, :-1].ravel(), u[:, 1:].ravel())[0, 1]) < 0.01
+
+
+def test_impossible_sheets():
+    with pytest.raises(ValueError, match="e_side must be an integer >= 2"):
+        build_ei_sheet(0, 10, ee=Pathway(1), ei=Pathway(1), ie=Pathway(1), ii=Pathway(1))
+    with pytest.raises(ValueError, match="larger than the source population"):
+        build_ei_sheet(10, 5, ee=Pathway(1, 101), ei=Pathway(1), ie=Pathway(1), ii=Pathway(1))
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        build_ei_sheet(10, 5, ee=Pathway(0), ei=Pathway(1), ie=Pathway(1, 10), ii=Pathway(1, 10))
+    with pytest.raises(ValueError, match="unknown connectivity rule"):
+        build_ei_sheet(10, 5, ee=Pathway(1), ei=Pathway(1), ie=Pathway(1, 10),
+                       ii=Pathway(1, 10), rule="dense")
