@@ -110,3 +110,23 @@ def test_full_size_bump_and_wave_states(tmp_path, capsys):
     phi = np.array(json.loads((out / "summary.json").read_text())["phi"], dtype=float)[:, 0]
     assert phi[0] < 0.35  # stationary bumps
     assert phi[1] > 0.8   # travelling waves
+
+
+def test_attention_reports_spike_shares(tmp_path, capsys):
+    out = tmp_path / "att"
+    assert main(["attention", "--seeds", "0", *SMALL, "--stimulus-duration", "40",
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["states"]) == {"bump", "critical", "wave"}
+    point = next(iter(summary["points"].values()))
+    att = point["attention"]
+    assert att["area_share"] == pytest.approx((2 * 2 * 40 - 4) / 1600)  # cross of width 2
+    assert len(att["ratio_course_20ms"]) == 2
+    assert "spike share in the image" in capsys.readouterr().out
+
+
+def test_attention_with_a_missing_image_names_the_file(tmp_path, capsys):
+    assert main(["attention", *SMALL, "--image", str(tmp_path / "nope.png"),
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "nope.png" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()

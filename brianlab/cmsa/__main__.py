@@ -2,7 +2,8 @@
 
 Sub-commands: ``run`` (one simulation), ``phases`` (bump, critical and wave side by
 side; the default), ``sweep`` (Phi against rp or We over seeds; compiled once,
-resumable). Results go to one folder per command (``--out``).
+resumable), ``attention`` (an image stimulus after the spontaneous phase). Results go
+to one folder per command (``--out``).
 """
 
 from __future__ import annotations
@@ -92,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2, 3, 4],
                        help="FIRST-LAST or a comma list (default 0-4)")
     sweep.add_argument("--rp", type=float, default=6.5, help="fixed rp for a We sweep (ms)")
+    attention = sub.add_parser("attention", parents=[common],
+                               help="an image stimulus after the spontaneous phase, per state")
+    attention.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2])
+    attention.add_argument("--image", default="cross",
+                           help="'cross' (built in) or the path of an image file (PNG)")
+    attention.add_argument("--amplitude", type=float, default=0.9,
+                           help="stimulus current at full image intensity (nA)")
+    attention.add_argument("--stimulus-duration", type=float, default=100.0, help="(ms)")
     return parser
 
 
@@ -155,7 +164,7 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
         record = {"params": run.params.as_dict(), "phi": run.phi.as_dict(),
                   "phi_series": run.phi.series, "rate_e_hz": run.rate_e,
                   "rate_i_hz": run.rate_i, "timings": run.timings,
-                  "models": run.provenance}
+                  "models": run.provenance, "attention": run.attention}
         folder.save_json(f"points/{key}", record)
         results[key] = record
 
@@ -315,6 +324,42 @@ def cmd_sweep(args) -> int:
     return _finish(folder, summary, info, args)
 
 
+def cmd_attention(args) -> int:
+    from brian2 import ms, nA
+
+    from ..inputs import stimulus_image
+
+    stimulus_image(args.image, args.size)  # a missing or unreadable file fails here, by name
+    base = _base(args).with_(stimulus_duration=args.stimulus_duration * ms,
+                             stimulus_amplitude=args.amplitude * nA, image=str(args.image))
+    points = [base.with_(rp=rp * ms, seed=s) for _, rp in PHASES for s in args.seeds]
+    folder = RunFolder(args.out or Path("brianlab_out") / "cmsa_attention")
+    records, info = execute(points, args, folder, "attention", done=_load_done(folder))
+    summary = {"command": "attention", "params": base.as_dict(), "states": {}}
+    if records:
+        print(f"{'state':10} {'seed':>4} {'Phi':>5} {'before':>7} {'after':>6} {'peak':>6}"
+              "   (spike share in the image / its area share)")
+    for (state, rp) in PHASES:
+        rows = []
+        for s in args.seeds:
+            key = _point_key(base.with_(rp=rp * ms, seed=s))
+            if key not in records or not records[key].get("attention"):
+                continue
+            a = records[key]["attention"]
+            rows.append(a)
+            print(f"{state:10} {s:>4} {records[key]['phi']['phi']:>5.2f} "
+                  f"{a['ratio_before']:>7.2f} {a['ratio_after']:>6.2f} {a['ratio_peak']:>6.2f}")
+        if rows:
+            summary["states"][state] = {
+                "rp_ms": rp,
+                "mean_ratio_before": float(np.nanmean([a["ratio_before"] for a in rows])),
+                "mean_ratio_after": float(np.nanmean([a["ratio_after"] for a in rows])),
+                "mean_ratio_peak": float(np.nanmean([a["ratio_peak"] for a in rows])),
+            }
+    summary["points"] = records
+    return _finish(folder, summary, info, args)
+
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -323,7 +368,8 @@ def main(argv=None) -> int:
         args.seed = 0
     try:
         _base(args)  # impossible sizes etc. fail before any build
-        return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep}[command](args)
+        return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep,
+                "attention": cmd_attention}[command](args)
     except (ValueError, DeviceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1

@@ -65,6 +65,10 @@ class CMSAParams:
     max_distance: float = 3.0                 # tracking radius (E spacings per ms)
     margin: float = 2.0                       # ambiguity margin (E spacings)
     speed_floor: float = 0.4                  # E spacings per ms; slower = stationary
+    # attention: an image current on the E sheet after the spontaneous phase
+    stimulus_duration: Quantity = _q(0 * ms)  # 0: no stimulus phase
+    stimulus_amplitude: Quantity = _q(0.5 * nA)
+    image: str = "cross"                      # "cross" or the path of an image file
     seed: int = 0                         # drive seed (changeable without recompiling)
     network_seed: int = 0                 # connectivity seed
 
@@ -94,6 +98,8 @@ class CMSAParams:
                                 f"populations ({self.e_side**2} E, {self.i_side**2} I)")
         if self.k_e < 1 or self.k_i < 1:
             problems.append("k_e and k_i must be positive")
+        if self.stimulus_duration < 0 * ms:
+            problems.append("stimulus_duration must not be negative")
         if self.we < 0 * uS or self.wi < 0 * uS:
             problems.append("we and wi must not be negative")
         if problems:
@@ -110,8 +116,12 @@ class CMSAParams:
         return course_sigma(self.s_c_i, unit=self.e_side / self.i_side)
 
     @property
-    def total(self) -> Quantity:
+    def stimulus_onset(self) -> Quantity:
         return self.drive_duration + self.duration
+
+    @property
+    def total(self) -> Quantity:
+        return self.drive_duration + self.duration + self.stimulus_duration
 
     def neuron_params(self) -> dict:
         """Overrides of ``lif`` + ``ampa_exp`` + ``gaba_exp`` for both populations."""

@@ -9,7 +9,9 @@ import numpy as np
 from brian2 import Network, defaultclock, ms, second
 
 from ..analysis.patterns import PhiResult, order_parameter, smooth_frames, spike_count_frames
+from ..analysis.spikes import spike_share
 from ..networks.sheet import EISheet, Pathway, build_ei_sheet
+from ..inputs import stimulus_image
 from .params import CMSAParams
 
 __all__ = ["build_network", "CMSARun", "analyse", "run_args_for"]
@@ -30,18 +32,24 @@ class CMSARun:
     rate_i: float
     timings: dict = field(default_factory=dict)
     provenance: list = field(default_factory=list)  # name@version + sha256 of each model
+    attention: dict | None = None  # spike shares in the stimulus region (attention runs)
 
 
 def build_network(p: CMSAParams, name: str = "cmsa") -> tuple[EISheet, Network]:
     """The E/I sheet for ``p`` (objects are created on the current Brian2 device)."""
     defaultclock.dt = p.dt
     neuron = p.neuron_params()
+    stimulus = None
+    if p.stimulus_duration > 0 * ms:
+        stimulus = stimulus_image(p.image, p.e_side)
     sheet = build_ei_sheet(
         p.e_side, p.i_side, e_params=neuron, i_params=neuron,
         ee=Pathway(p.sigma_e, p.k_e), ei=Pathway(p.sigma_e, p.k_e),
         ie=Pathway(p.sigma_i, p.k_i), ii=Pathway(p.sigma_i, p.k_i),
         rule=p.rule, seed=p.network_seed, drive_seed=p.seed, drive_amplitude=p.drive,
-        drive_interval=p.drive_interval, drive_duration=p.drive_duration, name=name)
+        drive_interval=p.drive_interval, drive_duration=p.drive_duration, name=name,
+        stimulus=stimulus, stimulus_amplitude=p.stimulus_amplitude,
+        stimulus_window=(p.stimulus_onset, p.total))
     return sheet, Network(*sheet.objects)
 
 
@@ -53,12 +61,14 @@ def run_args_for(sheet: EISheet, p: CMSAParams) -> dict:
         args[group.g_max_ampa] = p.we
         args[group.g_max_gaba] = p.wi
         args[group.drive_seed] = float(p.seed)
+    if "stim" in sheet.E.variables and p.stimulus_duration > 0 * ms:
+        args[sheet.E.stim_amplitude] = p.stimulus_amplitude
     return args
 
 
 def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
     """Spike-count frames of the last ``p.analysis`` of the run, Phi, rates."""
-    t_end = float(p.total / ms)
+    t_end = float(p.stimulus_onset / ms)  # Phi of the spontaneous phase
     t_start = t_end - float(p.analysis / ms)
     frames = spike_count_frames(e_i, e_t_ms, (p.e_side, p.e_side), t_start, t_end,
                                 float(p.frame_dt / ms), float(p.frame_window / ms))
@@ -72,8 +82,26 @@ def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
     t0 = float(p.drive_duration / ms)
     rate_e = float(np.sum(e_t_ms >= t0)) / (p.e_side**2 * spont)
     rate_i = float(np.sum(i_t_ms >= t0)) / (p.i_side**2 * spont)
-    return CMSARun(p, np.asarray(e_i), np.asarray(e_t_ms), np.asarray(i_i),
-                   np.asarray(i_t_ms), phi, frames, rate_e, rate_i)
+    run = CMSARun(p, np.asarray(e_i), np.asarray(e_t_ms), np.asarray(i_i),
+                  np.asarray(i_t_ms), phi, frames, rate_e, rate_i)
+    if p.stimulus_duration > 0 * ms:
+        mask = stimulus_image(p.image, p.e_side).ravel() > 0.5
+        onset = float(p.stimulus_onset / ms)
+        window = min(100.0, float(p.stimulus_duration / ms))
+        area = float(mask.mean())
+        edges = np.arange(0.0, window + 1e-9, 20.0)
+        course = [spike_share(e_i, e_t_ms, mask, onset + a, onset + b) / area
+                  for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        run.attention = {
+            "area_share": area,
+            "window_ms": window,
+            # spike share inside the image region relative to its area share
+            "ratio_before": spike_share(e_i, e_t_ms, mask, onset - window, onset) / area,
+            "ratio_after": spike_share(e_i, e_t_ms, mask, onset, onset + window) / area,
+            "ratio_course_20ms": course,
+            "ratio_peak": float(np.nanmax(course)) if np.isfinite(course).any() else None,
+        }
+    return run
 
 
 def collect(sheet: EISheet, p: CMSAParams, timings=None) -> CMSARun:

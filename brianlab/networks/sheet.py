@@ -32,6 +32,13 @@ RULES = ("fixed_indegree", "probability", "kernel")
 #: ``drive_seed`` (a sine hash). Unlike ``rand()``, whose seed a standalone binary fixes
 #: at compile time, ``drive_seed`` can be changed between runs with ``run_args``, so a
 #: sweep over seeds compiles once. Checked in the tests: uniform, neighbours uncorrelated.
+STIMULUS_EQUATIONS = """
+stim : 1 (constant)
+stim_amplitude : amp (constant, shared)
+stim_on : second (constant, shared)
+stim_off : second (constant, shared)
+"""
+
 _SINE = "sin(12.9898*{i} + 78.233*t/ms + 37.719*drive_seed + 0.1)*43758.5453"
 HASH_UNIFORM = f"(({_SINE}) - floor({_SINE}))"
 
@@ -113,7 +120,8 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
                    ee: Pathway, ei: Pathway, ie: Pathway, ii: Pathway,
                    rule: str = "fixed_indegree", seed: int | None = 0, drive_seed: int = 0,
                    drive_amplitude=5 * nA, drive_interval=0.5 * ms, drive_duration=30 * ms,
-                   voltage_interval=None, name: str = "sheet") -> EISheet:
+                   voltage_interval=None, stimulus=None, stimulus_amplitude=0 * nA,
+                   stimulus_window=(0 * ms, 0 * ms), name: str = "sheet") -> EISheet:
     """Assemble the E/I sheet.
 
     Parameters
@@ -139,6 +147,14 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     voltage_interval : Quantity, optional
         Record the E voltages every so often (memory: 8 bytes per neuron per
         frame); spikes of both populations are always recorded.
+    stimulus : array, optional
+        One value in [0, 1] per E neuron (an image on the E lattice): E neurons get
+        the extra current ``stim_amplitude * stim`` while ``stim_on <= t < stim_off``.
+        ``stim``, ``stim_amplitude``, ``stim_on`` and ``stim_off`` are variables of
+        the E group, changeable between standalone runs with ``run_args``.
+    stimulus_amplitude : Quantity
+    stimulus_window : (Quantity, Quantity)
+        Onset and offset of the stimulus.
     """
     for label, side in (("e_side", e_side), ("i_side", i_side)):
         if not isinstance(side, (int, np.integer)) or side < 2:
@@ -157,14 +173,26 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     receptors = ("ampa_exp", "gaba_exp")
     seed_eq = "drive_seed : 1 (constant, shared)"
     E = model.neuron_group(e_lat.n, receptors=receptors, name=f"{name}_E",
-                           extra_equations=seed_eq, **(e_params or {}))
+                           extra_equations=seed_eq + "\n" + STIMULUS_EQUATIONS,
+                           **(e_params or {}))
     I = model.neuron_group(i_lat.n, receptors=receptors, name=f"{name}_I",
                            extra_equations=seed_eq, **(i_params or {}))
+    stim = "" if stimulus is None else \
+        " + stim_amplitude*stim*int(t >= stim_on)*int(t < stim_off)"
     for group, offset in ((E, 0), (I, 1_000_003)):
         group.drive_seed = float(drive_seed)
         group.namespace.update(drive_amplitude=drive_amplitude, drive_duration=drive_duration)
+        extra = stim if group is E else ""
         group.run_regularly(f"I_ext = drive_amplitude*{HASH_UNIFORM.format(i=f'(i + {offset})')}"
-                            "*int(t < drive_duration)", dt=drive_interval, when="start")
+                            f"*int(t < drive_duration){extra}", dt=drive_interval, when="start")
+    if stimulus is not None:
+        image = np.asarray(stimulus, dtype=float).ravel()
+        if image.shape != (e_lat.n,):
+            raise ValueError(f"the stimulus needs one value per E neuron ({e_lat.n}), got "
+                             f"{image.size}")
+        E.stim = image
+        E.stim_amplitude = stimulus_amplitude
+        E.stim_on, E.stim_off = stimulus_window
     static = load_model("static")
     rng = np.random.default_rng(seed)
     synapses = {}
