@@ -49,13 +49,22 @@ def protocols(delays, t0=100.0):
     return pre, post
 
 
-def test_stdp_pair_window_is_exponential_within_1_percent():
-    model = load_model("stdp_pair")
-    p = {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in model.parameters.items()}
+def plain_parameters(name):
+    """A synapse model's parameters as floats (times in ms)."""
+    params = load_model(name).parameters
+    return {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in params.items()}
+
+
+@pytest.mark.parametrize("name, a_plus, a_minus", [("stdp_pair", "A_plus", "A_minus"),
+                                                   ("stdp_triplet", "A2_plus", "A2_minus")])
+def test_stdp_pair_window_is_exponential_within_1_percent(name, a_plus, a_minus):
+    """One pre-post pair at delay dt: A+ exp(-dt/tau+) for dt > 0, -A- exp(dt/tau-) for dt < 0
+    (for the triplet rule the triplet traces are still zero at a single pair)."""
+    p = plain_parameters(name)
     pre, post = protocols(DELAYS)
-    dw = pairing("stdp_pair", pre, post)
-    expected = np.where(DELAYS > 0, p["A_plus"] * np.exp(-DELAYS / p["tau_plus"]),
-                        -p["A_minus"] * np.exp(DELAYS / p["tau_minus"]))
+    dw = pairing(name, pre, post)
+    expected = np.where(DELAYS > 0, p[a_plus] * np.exp(-DELAYS / p["tau_plus"]),
+                        -p[a_minus] * np.exp(DELAYS / p["tau_minus"]))
     np.testing.assert_allclose(dw, expected, rtol=0.01)
 
 
@@ -68,20 +77,9 @@ def test_stdp_pair_weights_stay_clipped():
     np.testing.assert_allclose(dw, [0.02, -0.02], atol=1e-12)
 
 
-def test_stdp_triplet_pair_window_within_1_percent():
-    model = load_model("stdp_triplet")
-    p = {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in model.parameters.items()}
-    pre, post = protocols(DELAYS)
-    dw = pairing("stdp_triplet", pre, post)
-    expected = np.where(DELAYS > 0, p["A2_plus"] * np.exp(-DELAYS / p["tau_plus"]),
-                        -p["A2_minus"] * np.exp(DELAYS / p["tau_minus"]))
-    np.testing.assert_allclose(dw, expected, rtol=0.01)
-
-
 def test_stdp_triplet_pre_post_post_uses_the_triplet_term():
     """pre at 0, post at d and d + T: the second post spike sees o2 = exp(-T/tau_y)."""
-    model = load_model("stdp_triplet")
-    p = {k: float(v / ms) if v.dim == ms.dim else float(v) for k, v in model.parameters.items()}
+    p = plain_parameters("stdp_triplet")
     d, T = 5.0, 10.0
     shift = DT / ms
     dw = pairing("stdp_triplet", [[100.0]], [[100.0 + d - shift, 100.0 + d + T - shift]])
