@@ -29,8 +29,8 @@ from pathlib import Path
 from brian2 import Network, device, get_device, prefs, set_device
 from brian2.core.variables import VariableView
 
-__all__ = ["use_device", "DeviceSession", "DeviceError", "DEVICES", "find_nvcc", "gpu_available",
-           "cxx_compiler_works"]
+__all__ = ["use_device", "DeviceSession", "DeviceError", "DirectoryInUse", "DEVICES", "find_nvcc",
+           "gpu_available", "cxx_compiler_works", "cache_directory"]
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 #: Compute capability compiled for when no GPU is present (Hopper: H100/H200).
@@ -39,6 +39,19 @@ DEFAULT_COMPUTE_CAPABILITY = 9.0
 
 class DeviceError(RuntimeError):
     """A device cannot be set up or used (missing compiler, GPU, package, ...)."""
+
+
+class DirectoryInUse(DeviceError):
+    """The requested build directory is locked by another run."""
+
+
+def cache_directory(key: str) -> Path:
+    """A stable build directory for ``key`` under ``$BRIANLAB_CACHE`` (default
+    ``~/.cache/brianlab``). Brian2 rewrites only generated files whose content changed,
+    so rebuilding the same network there recompiles nothing."""
+    root = Path(os.environ.get("BRIANLAB_CACHE") or Path.home() / ".cache" / "brianlab")
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+    return root / safe
 
 
 def find_nvcc() -> str | None:
@@ -161,8 +174,8 @@ class DeviceSession:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise DeviceError(f"{path} is in use by another run; give each run its own "
-                              "directory (or directory=None for a fresh one)") from None
+            raise DirectoryInUse(f"{path} is in use by another run; give each run its own "
+                                 "directory (or directory=None for a fresh one)") from None
         self._lock_fd = fd
         return path
 

@@ -7,11 +7,12 @@ the same for all points of one call.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import fields
 from typing import Callable, Iterable
 
-from ..devices import DeviceSession, use_device
+from ..devices import DeviceSession, DirectoryInUse, cache_directory, use_device
 from .params import CMSAParams
 from .protocol import CMSARun, build_network, collect, run_args_for
 
@@ -35,7 +36,7 @@ def _structure(p: CMSAParams) -> tuple:
 
 
 def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", threads=None,
-             build_only: bool = False, directory=None,
+             build_only: bool = False, directory=None, cache: bool = True,
              on_result: Callable[[int, CMSARun, DeviceSession], None] | None = None,
              progress: Callable[[int], None] | None = None) -> DeviceSession:
     """Simulate every point with one network (one compilation on standalone devices).
@@ -46,6 +47,10 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
         Differing only in ``rp``, ``we``, ``wi``, ``seed``.
     device, threads, build_only, directory
         As :func:`brianlab.use_device`.
+    cache : bool
+        Without a ``directory``, build in a stable directory keyed by the network's
+        structure and the device (see :func:`brianlab.devices.cache_directory`), so a
+        second build of the same network only regenerates code (no recompilation).
     on_result : callable(index, CMSARun, session), optional
         Called after each point (save it there: an interrupted sweep keeps what is done).
     progress : callable(index), optional
@@ -71,8 +76,16 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
                                                        strict=True) if a != b]
             raise ValueError("points of one call may differ only in "
                              f"{', '.join(SWEEPABLE)}; these differ: {', '.join(diff)}")
-    with use_device(device, directory=directory, threads=threads, build_only=build_only,
-                    quiet=True) as session:
+    if directory is None and cache and device != "runtime":
+        key = hashlib.sha256(repr((_structure(first), device, threads)).encode()).hexdigest()
+        directory = cache_directory(f"cmsa-{device}-{key[:16]}")
+    try:
+        session = use_device(device, directory=directory, threads=threads,
+                             build_only=build_only, quiet=True)
+    except DirectoryInUse:  # another run builds the same network: build elsewhere
+        session = use_device(device, directory=None, threads=threads, build_only=build_only,
+                             quiet=True)
+    with session:
         start = time.perf_counter()
         sheet, net = build_network(first)
         session.timings["construct_s"] = time.perf_counter() - start
