@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["spike_share"]
+__all__ = ["spike_share", "lif_rate", "firing_rates", "isi_cv"]
 
 
 def spike_share(indices, times, mask, t_start: float, t_stop: float) -> float:
@@ -19,3 +19,34 @@ def spike_share(indices, times, mask, t_start: float, t_stop: float) -> float:
     if not window.any():
         return float("nan")
     return float(mask[indices[window]].mean())
+
+
+def lif_rate(current, *, C: float, g_L: float, E_L: float, V_th: float, V_reset: float,
+             t_ref: float = 0.0) -> np.ndarray:
+    """Analytic firing rate (Hz) of a deterministic LIF neuron under constant current.
+
+    ``C dv/dt = g_L (E_L - v) + I``; after a spike v is reset to ``V_reset`` and held
+    for ``t_ref``. With ``v_inf = E_L + I/g_L`` and ``tau = C/g_L``, the rate is
+    ``1 / (t_ref + tau ln((v_inf - V_reset) / (v_inf - V_th)))`` above rheobase
+    (``v_inf > V_th``) and 0 below. All arguments in SI units (A, F, S, V, s).
+    """
+    current = np.asarray(current, dtype=float)
+    tau = C / g_L
+    v_inf = E_L + current / g_L
+    rate = np.zeros_like(current)
+    above = v_inf > V_th
+    rate[above] = 1.0 / (t_ref + tau * np.log((v_inf[above] - V_reset) / (v_inf[above] - V_th)))
+    return rate
+
+
+def firing_rates(indices, n: int, duration: float) -> np.ndarray:
+    """Spikes per neuron divided by ``duration`` (s): rates in Hz."""
+    return np.bincount(np.asarray(indices, dtype=int), minlength=n) / duration
+
+
+def isi_cv(times) -> float:
+    """Coefficient of variation of the inter-spike intervals of one spike train."""
+    isi = np.diff(np.sort(np.asarray(times, dtype=float)))
+    if len(isi) < 2 or isi.mean() == 0:
+        return float("nan")
+    return float(isi.std() / isi.mean())

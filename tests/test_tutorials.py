@@ -1,0 +1,67 @@
+"""Every tutorial runs in quick mode and its key numbers are what they should be."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TUTORIALS = ROOT / "tutorials"
+
+
+@pytest.fixture(scope="module")
+def run_tutorial(tmp_path_factory):
+    cache = {}
+
+    def run(name):
+        if name not in cache:
+            out = tmp_path_factory.mktemp("tutorials")
+            env = dict(os.environ, BRIANLAB_QUICK="1", BRIANLAB_OUT=str(out), MPLBACKEND="Agg")
+            proc = subprocess.run([sys.executable, str(TUTORIALS / f"{name}.py")], cwd=out,
+                                  env=env, capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            numbers = json.loads((out / name / "numbers.json").read_text())
+            cache[name] = (numbers, out / name, proc.stdout)
+        return cache[name]
+
+    return run
+
+
+def test_01_intro_neurons(run_tutorial):
+    numbers, folder, stdout = run_tutorial("01_intro_neurons")
+    assert numbers["units_error"] == "DimensionMismatchError"
+    assert numbers["model_error_where"] == "equations: dv/dt"
+    assert numbers["max_error_vs_analytic"] < 1e-12          # exact integration
+    assert numbers["spike_times_ms"] == [16.0, 32.1, 48.2]     # as in the Brian2 tutorial
+    # held at reset for 5 ms, then the same 16 ms climb: 16 + 5 + 16
+    assert numbers["spike_times_refractory_ms"] == [16.0, 37.0]
+    # without (unless refractory) v keeps rising, so it fires as soon as 15 ms have passed
+    first = numbers["spike_times_without_unless_ms"][0]
+    assert numbers["spike_times_without_unless_ms"] == [first, first + 15, first + 30]
+    assert first == pytest.approx(5 * 1.6094, abs=0.1)         # tau ln 5 with tau = 5 ms
+    # from rand() to 1 with drive 2: tau ln 2 = 6.9 ms per spike, 100 neurons, 50 ms
+    assert 650 <= numbers["many_neurons_spikes"] <= 760
+    assert numbers["fI_max_relative_error_above_1.1"] < 0.03
+    assert numbers["fI_rate_at_v0_3_hz"] == pytest.approx(1 / (0.005 + 0.01 * 0.405465), rel=0.02)
+    assert numbers["noisy_neurons_firing_below_v0_1"] > 0
+    assert numbers["lif_rheobase_nA"] == pytest.approx(0.2)
+    assert numbers["lif_fI_max_relative_error_above_1.1_rheobase"] < 0.03
+    assert numbers["lif_model"] == "lif@1"
+    for figure in ("analytic.png", "raster.png", "f_I.png", "lif_f_I.png"):
+        assert (folder / figure).stat().st_size > 1000
+    assert "spike_times_ms: [16.0, 32.1, 48.2]" in stdout
+
+
+def test_analytic_lif_rate_with_reset_and_refractoriness():
+    import numpy as np
+
+    from brianlab.analysis.spikes import lif_rate
+
+    # tau = 20 ms, v_inf = -70 + 30 = -40 mV; from reset -60 to threshold -50 mV
+    rate = lif_rate([1.5e-9, 0.5e-9], C=1e-9, g_L=5e-8, E_L=-0.07, V_th=-0.05, V_reset=-0.06,
+                    t_ref=0.002)
+    assert rate[0] == pytest.approx(1 / (0.002 + 0.02 * np.log(20 / 10)))
+    assert rate[1] == 0.0
