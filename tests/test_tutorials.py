@@ -65,3 +65,12 @@ def test_analytic_lif_rate_with_reset_and_refractoriness():
                     t_ref=0.002)
     assert rate[0] == pytest.approx(1 / (0.002 + 0.02 * np.log(20 / 10)))
     assert rate[1] == 0.0
+
+
+def test_tutorials_open_as_notebooks():
+    jupytext = pytest.importorskip("jupytext")
+    for path in sorted(TUTORIALS.glob("[0-9][0-9]_*.py")):
+        notebook = jupytext.read(path)
+        kinds = {cell.cell_type for cell in notebook.cells}
+        assert kinds == {"markdown", "code"}, path.name
+        assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
