@@ -119,7 +119,7 @@ class DeviceSession:
     """
 
     def __init__(self, name, directory=None, threads=None, build_only=False,
-                 compute_capability=None, target=None, quiet=False):
+                 compute_capability=None, target=None, quiet=False, keep=False):
         if name not in DEVICES:
             raise DeviceError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
         if threads is not None and (not isinstance(threads, int) or threads < 0):
@@ -128,6 +128,8 @@ class DeviceSession:
         self.threads = threads
         self.build_only = bool(build_only)
         self.quiet = quiet
+        self.keep = keep
+        self._temporary = False
         self.has_gpu = False
         self.compute_capability = compute_capability
         self.timings: dict[str, float] = {}
@@ -161,6 +163,7 @@ class DeviceSession:
 
     # -- set-up ----------------------------------------------------------------
     def _claim_directory(self, directory) -> Path:
+        self._temporary = directory is None
         if directory is None:
             root = os.environ.get("BRIANLAB_BUILD_DIR") or None
             if root:
@@ -288,8 +291,9 @@ class DeviceSession:
 
     def _run_binary(self, run_args):
         start = time.perf_counter()
-        results = "results" if self.runs == 0 else f"results_{self.runs}"
-        device.run(directory=str(self.directory), results_directory=results,
+        # one results folder, overwritten by each run: Brian2 writes every array there
+        # (for a 17 M-synapse sheet about 0.5 GB), so a folder per rerun fills the disk
+        device.run(directory=str(self.directory), results_directory="results",
                    with_output=not self.quiet, run_args=run_args or {})
         self.timings["run_s"] = time.perf_counter() - start
         self.ran = True
@@ -346,6 +350,22 @@ class DeviceSession:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+        self._clean_up()
+
+    def _clean_up(self):
+        """Remove what a finished run leaves behind; keep what a user needs.
+
+        A fresh temporary directory is removed once its results were read (the
+        monitors are read inside the session); one that was only built is kept, as
+        its binary is the product. A given or cached directory keeps its code
+        (incremental rebuilds) but loses the results folder.
+        """
+        if self.directory is None or not self.ran or self.keep:
+            return
+        if self._temporary:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        else:
+            shutil.rmtree(self.directory / "results", ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -361,7 +381,7 @@ class DeviceSession:
 
 def use_device(name: str, directory=None, threads: int | None = None, build_only: bool = False,
                *, compute_capability: float | None = None, target: str | None = None,
-               quiet: bool = False) -> DeviceSession:
+               quiet: bool = False, keep: bool = False) -> DeviceSession:
     """Select the Brian2 device for the next network.
 
     Parameters
@@ -384,12 +404,17 @@ def use_device(name: str, directory=None, threads: int | None = None, build_only
         ``'cython'``); Brian2's default otherwise.
     quiet : bool
         Do not print the standalone binary's output or the build-only notice.
+    keep : bool
+        Keep the build directory and its results after the session (by default a
+        fresh directory is removed once a run's results were read, and a given one
+        keeps its code but not its ``results`` folder).
 
     Returns
     -------
     DeviceSession
         Use as a context manager; closing it restores the previous device and
-        preferences.
+        preferences. Read the monitors inside the session.
     """
     return DeviceSession(name, directory=directory, threads=threads, build_only=build_only,
-                         compute_capability=compute_capability, target=target, quiet=quiet)
+                         compute_capability=compute_capability, target=target, quiet=quiet,
+                         keep=keep)

@@ -138,3 +138,24 @@ def test_cuda_standalone_builds_without_a_gpu(tmp_path, capsys):
             assert dev.ran and counts(spikes).sum() > 0
     assert get_device().__class__.__name__ == "RuntimeDevice"
     assert Path(built_here).is_dir()
+
+
+def test_finished_runs_leave_no_results_behind(tmp_path):
+    """Reruns overwrite one results folder; a fresh directory goes when the session ends,
+    a given one keeps its code but not its results."""
+    with use_device("cpp_standalone", quiet=True) as dev:
+        net, G, spikes = small_network()
+        dev.run(net, 20 * ms)
+        dev.rerun({G.tau_ref: 4 * ms})
+        fresh = dev.directory
+        assert sorted(p.name for p in fresh.glob("results*")) == ["results"]
+    assert not fresh.exists()
+    given = tmp_path / "given"
+    with use_device("cpp_standalone", directory=given, quiet=True) as dev:
+        net, G, spikes = small_network()
+        dev.run(net, 20 * ms)
+    assert (given / "main").is_file() and not (given / "results").exists()
+    with use_device("cpp_standalone", directory=tmp_path / "kept", quiet=True, keep=True) as dev:
+        net, G, spikes = small_network()
+        dev.run(net, 20 * ms)
+    assert (tmp_path / "kept" / "results").is_dir()
