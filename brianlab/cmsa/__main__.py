@@ -286,8 +286,7 @@ def cmd_sweep(args) -> int:
         points = [base.with_(rp=args.rp * ms, we=v * uS, seed=s) for v in values
                   for s in args.seeds]
         label = "We (uS)"
-    for p in points:  # impossible values fail here, before any build
-        CMSAParams(**{f: getattr(p, f) for f in p.__dataclass_fields__})
+    # (impossible values already failed in with_(), which validates, before any build)
     folder = RunFolder(args.out or Path("brianlab_out") / f"cmsa_sweep_{args.param}")
     done = _load_done(folder)
     if done:
