@@ -136,6 +136,45 @@ class Model:
     def __repr__(self):
         return f"<Model {self.ref} ({self.kind}): {self.summary}>"
 
+    def ode_system(self, **values) -> "OdeSystem":
+        """The deterministic ODEs as sympy expressions, for analysis.
+
+        Subexpressions are substituted, noise terms (``xi``) dropped. Parameters and
+        non-differential variables (inputs such as ``I_ext``, default 0) become
+        numbers in SI units; ``values`` overrides them (Quantities or numbers). The
+        time derivatives are in SI units too (per second).
+        """
+        import sympy
+        from brian2.parsing.sympytools import str_to_sympy
+
+        eqs = self.equations
+        numbers = {k: float(v) for k, v in self.parameters.items()}
+        for name, eq in eqs.items():
+            if eq.type not in (DIFFERENTIAL_EQUATION, SUBEXPRESSION):
+                numbers.setdefault(name, 0.0)
+        for key, value in values.items():
+            if key not in numbers:
+                raise ModelError(f"{key!r} is not a parameter or input of {self.ref}")
+            numbers[key] = float(value)
+        exprs = {name: str_to_sympy(str(eq.expr)) for name, eq in eqs.items()
+                 if eq.type in (DIFFERENTIAL_EQUATION, SUBEXPRESSION)}
+        subexpressions = [n for n, eq in eqs.items() if eq.type == SUBEXPRESSION]
+        for _ in range(len(subexpressions) + 1):  # substitute nested subexpressions
+            for name in exprs:
+                exprs[name] = exprs[name].subs({sympy.Symbol(s, real=True): exprs[s]
+                                                for s in subexpressions if s != name})
+                exprs[name] = exprs[name].subs({sympy.Symbol(s): exprs[s]
+                                                for s in subexpressions if s != name})
+        states = [n for n, eq in eqs.items() if eq.type == DIFFERENTIAL_EQUATION]
+        rhs = {}
+        for name in states:
+            expr = exprs[name]
+            noise = [sym for sym in expr.free_symbols if _XI.match(sym.name)]
+            expr = expr.subs({sym: 0 for sym in noise})
+            rhs[name] = expr.subs({sym: numbers[sym.name] for sym in expr.free_symbols
+                                   if sym.name in numbers})
+        return OdeSystem(states=tuple(states), rhs=rhs, model=self.ref, values=numbers)
+
     # -- building (implemented in brianlab.compose) -------------------------
     def neuron_group(self, n, receptors=(), name=None, *, method=None, dt=None,
                      initial=None, extra_equations="", **overrides):
@@ -158,6 +197,16 @@ class Model:
 
         return synapses(self, source, target, target_var=target_var, name=name, delay=delay,
                         method=method, **overrides)
+
+
+@dataclass(frozen=True)
+class OdeSystem:
+    """ODEs of a rate model as sympy expressions in SI units: ``d state/dt = rhs[state]``."""
+
+    states: tuple
+    rhs: dict
+    model: str
+    values: dict
 
 
 # ---------------------------------------------------------------------------

@@ -55,6 +55,23 @@ def test_01_intro_neurons(run_tutorial):
     assert "spike_times_ms: [16.0, 32.1, 48.2]" in stdout
 
 
+def test_05_rate_models(run_tutorial):
+    numbers, folder, _ = run_tutorial("05_rate_models")
+    assert numbers["F_at_0"] == pytest.approx(0.0, abs=1e-15)
+    assert numbers["w0_max_error"] < 5e-4  # Euler at dt = 0.01 ms, tau = 1 ms
+    # the source tutorial's numbers (Neuromatch W2D4 tutorial 1)
+    assert numbers["fixed_points"] == [0.042, 0.447, 0.9]
+    assert numbers["eigenvalues_per_ms"] == [-0.583, 0.498, -0.626]
+    assert numbers["stability"] == ["stable", "unstable", "stable"]
+    assert numbers["noise_switches"] >= 2  # noise carries r across the unstable point
+    assert 0.05 < numbers["noise_time_high_fraction"] < 0.95
+    (zero, middle, high) = numbers["wc_fixed_points"]
+    assert zero == pytest.approx([0, 0], abs=1e-6) and high[0] > 0.9
+    assert numbers["wc_stability"] == ["stable", "saddle", "stable"]
+    for figure in ("f_I.png", "drdt.png", "noise_switches.png", "phase_plane.png"):
+        assert (folder / figure).stat().st_size > 1000
+
+
 def test_analytic_lif_rate_with_reset_and_refractoriness():
     import numpy as np
 
