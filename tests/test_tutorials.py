@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,29 @@ def test_01_intro_neurons(run_tutorial):
     for figure in ("analytic.png", "raster.png", "f_I.png", "lif_f_I.png"):
         assert (folder / figure).stat().st_size > 1000
     assert "spike_times_ms: [16.0, 32.1, 48.2]" in stdout
+
+
+def test_04_hodgkin_huxley(run_tutorial):
+    numbers, folder, stdout = run_tutorial("04_hodgkin_huxley")
+    # the action potential (first spike as in the solve_ivp reference of test_neuron_models)
+    assert numbers["first_spike_ms"] == pytest.approx(1.90, abs=0.1)
+    assert 30 < numbers["peak_mV"] < 50 and -78 < numbers["undershoot_mV"] < -70
+    # the source document's voltage-clamp table
+    assert numbers["exercise_gK_inf"] == [0.24, 0.43, 0.52, 0.56]
+    assert numbers["exercise_n_inf"] == [0.23, 0.27, 0.28, 0.29]
+    # the clamped model: v held, n at n_inf of the written-out 1952 rate functions
+    assert numbers["clamp_drift_mV"] < 1e-3
+    np.testing.assert_allclose(numbers["clamp_n_inf_model"], numbers["clamp_n_inf_analytic"],
+                               atol=1e-3)
+    # type II: silent below onset, then an abrupt jump to tens of Hz, rising with current
+    assert 0.5 <= numbers["fI_onset_current_nA"] <= 0.9
+    assert numbers["fI_rate_at_onset_hz"] > 40
+    assert numbers["fI_silent_below_onset"] and numbers["fI_monotonic_above_onset"]
+    assert numbers["fI_rate_at_2nA_hz"] > numbers["fI_rate_at_onset_hz"]
+    assert 0.5 <= numbers["pulse_threshold_nA"] <= 1.5
+    assert numbers["pulse_all_above_threshold_spike"] and numbers["pulse_spikes_max"] == 1
+    for figure in ("action_potential.png", "voltage_clamp.png", "f_I.png"):
+        assert (folder / figure).stat().st_size > 1000
 
 
 def test_05_rate_models(run_tutorial):
