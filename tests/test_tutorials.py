@@ -96,6 +96,22 @@ def test_05_rate_models(run_tutorial):
         assert (folder / figure).stat().st_size > 1000
 
 
+def test_07_hebbian_memory(run_tutorial):
+    numbers, folder, _ = run_tutorial("07_hebbian_memory")
+    f, g = np.array([0, 0, 0, 1, 1, 1]), np.array([1, 1, 0, 1, 0, 0])
+    assert numbers["A"] == np.outer(g, f).tolist()            # the source document's answer
+    assert numbers["G"] == [3, 3, 0, 3, 0, 0]                   # G = (f . f) g = 3 g
+    assert numbers["G_over_g"] == [numbers["f_dot_f"]] == [3]
+    assert numbers["orthogonal_recall_cosine"] == [1.0, 1.0, 1.0]
+    # overlapping f: G_0 = 2 g_0 + 1 g_1, cosine with g_0 = 4 / sqrt(20)
+    assert numbers["overlapping_recalled"][0] == [2, 1, 0, 2, 1, 0]
+    assert numbers["overlapping_recall_cosine"][0] == pytest.approx(4 / np.sqrt(20), abs=1e-4)
+    errors = numbers["capacity_bit_error"]
+    assert errors[0] == 0.0 and errors[-1] > 0.02                # cross-talk grows with load
+    assert all(b >= a for a, b in zip(errors, errors[1:]))
+    assert (folder / "capacity.png").exists() and (folder / "recall.png").exists()
+
+
 def test_analytic_lif_rate_with_reset_and_refractoriness():
     import numpy as np
 
