@@ -96,6 +96,26 @@ def test_05_rate_models(run_tutorial):
         assert (folder / figure).stat().st_size > 1000
 
 
+def test_06_continuous_attractor(run_tutorial):
+    numbers, folder, stdout = run_tutorial("06_continuous_attractor")
+    assert numbers["J_max"] == pytest.approx(numbers["J_max_analytic"], rel=1e-3)
+    # the analytic stationary bump (Wu et al. 2008): height and widths within 1 %
+    assert numbers["bump_height"] == pytest.approx(numbers["bump_height_analytic"], rel=0.01)
+    assert numbers["bump_width_u"] == pytest.approx(numbers["bump_width_u_analytic"], rel=0.01)
+    assert numbers["bump_width_r"] == pytest.approx(numbers["bump_width_r_analytic"], rel=0.01)
+    assert numbers["bump_decoded_position"] == pytest.approx(0.5, abs=0.01)
+    # smooth tracking: decoding error below 0.05 rad (a small lag behind the input)
+    assert numbers["tracking_mean_abs_error_rad"] < 0.05
+    assert 0 < numbers["tracking_lag_rad"] < 0.05
+    # adaptation shortens the lag (towards anticipative tracking) and makes bumps travel
+    assert numbers["tracking_lag_with_adaptation_rad"] < numbers["tracking_lag_rad"]
+    assert numbers["travelling_speed_rad_per_ms"] > 0.005
+    assert numbers["torus_decoded"] == pytest.approx([1.0, -2.0], abs=0.02)
+    assert "resolution_conflict" not in stdout
+    for figure in ("connection_profile.png", "tracking.png"):
+        assert (folder / figure).stat().st_size > 1000
+
+
 def test_07_hebbian_memory(run_tutorial):
     numbers, folder, _ = run_tutorial("07_hebbian_memory")
     f, g = np.array([0, 0, 0, 1, 1, 1]), np.array([1, 1, 0, 1, 0, 0])

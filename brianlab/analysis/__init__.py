@@ -1,7 +1,8 @@
 """Analysis of recorded data: pure numpy/scipy, no Brian2 objects (runs on saved results)."""
 
+from .decoding import bump_width, circular_error, decode_torus, population_vector
 from .patterns import (PhiResult, displacements, find_patterns, order_parameter,
                        pattern_centres, smooth_frames, spike_count_frames, track)
 
-__all__ = ["PhiResult", "displacements", "find_patterns", "order_parameter", "pattern_centres",
+__all__ = ["bump_width", "circular_error", "decode_torus", "population_vector", "PhiResult", "displacements", "find_patterns", "order_parameter", "pattern_centres",
            "smooth_frames", "spike_count_frames", "track"]
