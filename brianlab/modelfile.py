@@ -144,7 +144,6 @@ class Model:
         numbers in SI units; ``values`` overrides them (Quantities or numbers). The
         time derivatives are in SI units too (per second).
         """
-        import sympy
         from brian2.parsing.sympytools import str_to_sympy
 
         eqs = self.equations
@@ -156,19 +155,11 @@ class Model:
             if key not in numbers:
                 raise ModelError(f"{key!r} is not a parameter or input of {self.ref}")
             numbers[key] = float(value)
-        exprs = {name: str_to_sympy(str(eq.expr)) for name, eq in eqs.items()
-                 if eq.type in (DIFFERENTIAL_EQUATION, SUBEXPRESSION)}
-        subexpressions = [n for n, eq in eqs.items() if eq.type == SUBEXPRESSION]
-        for _ in range(len(subexpressions) + 1):  # substitute nested subexpressions
-            for name in exprs:
-                exprs[name] = exprs[name].subs({sympy.Symbol(s, real=True): exprs[s]
-                                                for s in subexpressions if s != name})
-                exprs[name] = exprs[name].subs({sympy.Symbol(s): exprs[s]
-                                                for s in subexpressions if s != name})
+        substituted = dict(eqs.get_substituted_expressions())  # subexpressions inserted
         states = [n for n, eq in eqs.items() if eq.type == DIFFERENTIAL_EQUATION]
         rhs = {}
         for name in states:
-            expr = exprs[name]
+            expr = str_to_sympy(substituted[name].code)
             noise = [sym for sym in expr.free_symbols if _XI.match(sym.name)]
             expr = expr.subs({sym: 0 for sym in noise})
             rhs[name] = expr.subs({sym: numbers[sym.name] for sym in expr.free_symbols
