@@ -145,9 +145,9 @@ class _Window:
         return np.hypot(dx, dy)
 
     def sources(self, targets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """Source indices for ``targets[:, None]`` at window ``offsets`` (same shape)."""
-        return self.source.index(self.base_row[targets][:, None] + self.d_row[offsets],
-                                 self.base_col[targets][:, None] + self.d_col[offsets])
+        """Source indices of ``targets`` at window ``offsets`` (broadcast against each other)."""
+        return self.source.index(self.base_row[targets] + self.d_row[offsets],
+                                 self.base_col[targets] + self.d_col[offsets])
 
 
 def _rng(seed):
@@ -209,7 +209,8 @@ def fixed_indegree(source: Lattice, target: Lattice, k: int, sigma: float, *, se
             rows = classes == c
             offsets[rows] = np.searchsorted(tables[c], draws[rows], side="right")
         np.minimum(offsets, len(win.d_row) - 1, out=offsets)
-        i_out[start * k:(start + len(targets)) * k] = win.sources(targets, offsets).ravel()
+        i_out[start * k:(start + len(targets)) * k] = \
+            win.sources(targets[:, None], offsets).ravel()
     j_out = np.repeat(np.arange(n_t, dtype=np.int32), k)
     return Connections(i_out, j_out)
 
@@ -265,8 +266,7 @@ def _pairwise(source, target, sigma, cutoff, allow_self, same_population, chunk,
         w = np.exp(-(d**2) / (2 * sigma**2))
         keep = select(w)
         t, off, d, w = t[keep], off[keep], d[keep], w[keep]
-        src = win.source.index(win.base_row[t] + win.d_row[off], win.base_col[t] + win.d_col[off])
-        parts_i.append(src.astype(np.int32))
+        parts_i.append(win.sources(t, off).astype(np.int32))
         parts_j.append(t.astype(np.int32))
         parts_w.append(w)
         parts_d.append(d)
