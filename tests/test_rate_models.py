@@ -6,6 +6,7 @@ from brian2 import Network, StateMonitor, ms
 from scipy.optimize import brentq, fsolve
 
 from brianlab import load_model
+from brianlab.analysis.decoding import population_vector
 from brianlab.networks import build_cann
 
 
@@ -60,19 +61,16 @@ def test_wilson_cowan_ei_settles_on_a_fixed_point_of_the_equations():
     assert float(G.r_E[2]) > 0.4  # the high-activity state
 
 
-def bump_centre(r, positions):
-    return float(np.angle(np.sum(r * np.exp(1j * positions))))
-
-
-def analytic_bump_height(model, n, dims):
-    p = {k: float(v) for k, v in model.parameters.items() if k in ("k", "a", "J0")}
-    k, a, J0 = p["k"], p["a"], p["J0"]
-    rho = n**dims / (2 * np.pi) ** dims
-    if dims == 1:
-        k_c = rho * J0**2 / (8 * np.sqrt(2 * np.pi) * a)
-        return (1 + np.sqrt(1 - k / k_c)) * J0 / (4 * np.sqrt(np.pi) * a * k)
-    k_c = rho * J0**2 / (32 * np.pi * a**2)
-    return (1 + np.sqrt(1 - k / k_c)) * J0 / (8 * np.pi * a**2 * k)
+def test_analytic_bump_by_hand():
+    """The stationary-bump formula against numbers worked out by hand (default parameters:
+    k = 8.1, a = 0.5, J0 = 4): 1D, 128 units: k_c = 32.51, u0 = 0.2600; 2D, 32 x 32:
+    k_c = 16.51, u0 = 0.1347."""
+    ring = build_cann("cann_1d", n=128, name="hand_1d").stationary_bump()
+    assert ring["k_c"] == pytest.approx(32.51, abs=0.005)
+    assert ring["height"] == pytest.approx(0.2600, abs=1e-4)
+    torus = build_cann("cann_2d", n=32, name="hand_2d").stationary_bump()
+    assert torus["k_c"] == pytest.approx(16.51, abs=0.005)
+    assert torus["height"] == pytest.approx(0.1347, abs=1e-4)
 
 
 def test_cann_1d_bump_persists_at_the_analytic_height():
@@ -84,8 +82,8 @@ def test_cann_1d_bump_persists_at_the_analytic_height():
     net.run(50 * ms)
     u = np.asarray(cann.group.u[:])
     r = np.asarray(cann.group.r[:])
-    assert u.max() == pytest.approx(analytic_bump_height(cann.model, 128, 1), rel=0.01)
-    assert bump_centre(r, cann.positions) == pytest.approx(0.5, abs=0.01)
+    assert u.max() == pytest.approx(cann.stationary_bump()["height"], rel=0.01)
+    assert population_vector(r, cann.positions) == pytest.approx(0.5, abs=0.01)
     # a Gaussian profile of width 2a in u
     x = (cann.positions - 0.5 + np.pi) % (2 * np.pi) - np.pi
     near = np.abs(x) < 1.0
@@ -102,10 +100,10 @@ def test_cann_2d_bump_persists_at_the_analytic_height():
     cann.group.I_ext = 0
     net.run(25 * ms)
     u = np.asarray(cann.group.u[:])
-    assert u.max() == pytest.approx(analytic_bump_height(cann.model, 32, 2), rel=0.02)
+    assert u.max() == pytest.approx(cann.stationary_bump()["height"], rel=0.02)
     r = np.asarray(cann.group.r[:])
-    assert bump_centre(r, cann.positions[:, 0]) == pytest.approx(1.0, abs=0.02)
-    assert bump_centre(r, cann.positions[:, 1]) == pytest.approx(-2.0, abs=0.02)
+    assert population_vector(r, cann.positions[:, 0]) == pytest.approx(1.0, abs=0.02)
+    assert population_vector(r, cann.positions[:, 1]) == pytest.approx(-2.0, abs=0.02)
 
 
 def test_cann_1d_adaptation_makes_the_bump_travel():
@@ -121,9 +119,9 @@ def test_cann_1d_adaptation_makes_the_bump_travel():
         net.run(1 * ms)
         cann.group.I_ext = 0
         net.run(50 * ms)
-        start = bump_centre(np.asarray(cann.group.r[:]), cann.positions)
+        start = population_vector(np.asarray(cann.group.r[:]), cann.positions)
         net.run(50 * ms)
-        end = bump_centre(np.asarray(cann.group.r[:]), cann.positions)
+        end = population_vector(np.asarray(cann.group.r[:]), cann.positions)
         moved[m] = abs(np.angle(np.exp(1j * (end - start))))
         assert cann.group.u[:].max() > 0.2  # the bump is still there
     assert moved[0.0] < 0.01

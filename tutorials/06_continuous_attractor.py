@@ -69,17 +69,15 @@ cann.group.I_ext = 0
 net.run(50 * ms)
 u_now = np.asarray(cann.group.u[:])
 r_now = np.asarray(cann.group.r[:])
-rho = 128 / (2 * np.pi)
-k_c = rho * p["J0"] ** 2 / (8 * np.sqrt(2 * np.pi) * p["a"])
-u0 = (1 + np.sqrt(1 - p["k"] / k_c)) * p["J0"] / (4 * np.sqrt(np.pi) * p["a"] * p["k"])
+theory = cann.stationary_bump()  # the formula above, on this lattice
 numbers["bump_height"] = round(float(u_now.max()), 4)
-numbers["bump_height_analytic"] = round(float(u0), 4)
+numbers["bump_height_analytic"] = round(theory["height"], 4)
 numbers["bump_decoded_position"] = round(float(population_vector(r_now, cann.positions)), 4)
 # u ~ exp(-x**2 / (4 a**2)): FWHM 4 a sqrt(ln 2); r ~ u**2: FWHM 2 a sqrt(2 ln 2)
 numbers["bump_width_u"] = round(bump_width(u_now, cann.positions), 3)
-numbers["bump_width_u_analytic"] = round(4 * p["a"] * np.sqrt(np.log(2)), 3)
+numbers["bump_width_u_analytic"] = round(theory["width_u"], 3)
 numbers["bump_width_r"] = round(bump_width(r_now, cann.positions), 3)
-numbers["bump_width_r_analytic"] = round(2 * p["a"] * np.sqrt(2 * np.log(2)), 3)
+numbers["bump_width_r_analytic"] = round(theory["width_r"], 3)
 
 # %% [markdown]
 # ## Smooth tracking

@@ -57,6 +57,32 @@ class CANN:
         """The Brian2 objects to add to a :class:`brian2.Network`."""
         return [self.group, self.recurrent]
 
+    def stationary_bump(self) -> dict:
+        """The analytic stationary bump of this network (Wu, Hamaguchi & Amari 2008).
+
+        With unit density ``rho = n**D / (2 pi)**D`` the bump exists for ``k < k_c``;
+        ``u = u0 exp(-|x|**2 / (4 a**2))`` and ``r ~ exp(-|x|**2 / (2 a**2))``.
+
+        Returns
+        -------
+        dict
+            ``height`` (u0), ``k_c``, and the full widths at half maximum ``width_u``
+            and ``width_r`` (along one axis).
+        """
+        p = {k: float(v) for k, v in self.model.parameters.items()}
+        k, a, j0 = p["k"], p["a"], p["J0"]
+        rho = self.n**self.dims / (2 * np.pi) ** self.dims
+        if self.dims == 1:
+            k_c = rho * j0**2 / (8 * np.sqrt(2 * np.pi) * a)
+            scale = j0 / (4 * np.sqrt(np.pi) * a * k)
+        else:
+            k_c = rho * j0**2 / (32 * np.pi * a**2)
+            scale = j0 / (8 * np.pi * a**2 * k)
+        height = (1 + np.sqrt(1 - k / k_c)) * scale if k < k_c else 0.0
+        return {"height": float(height), "k_c": float(k_c),
+                "width_u": float(4 * a * np.sqrt(np.log(2))),
+                "width_r": float(2 * a * np.sqrt(2 * np.log(2)))}
+
     def gaussian_input(self, centre, amplitude=None, width=None) -> np.ndarray:
         """``A exp(-|x - centre|**2 / (4 a**2))`` on the lattice (periodic distance).
 
