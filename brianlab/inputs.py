@@ -1,4 +1,5 @@
-"""Inputs on a lattice: images (a built-in cross, any 2D array, a PNG file).
+"""Inputs: images on a lattice (a built-in cross, any 2D array, a PNG file), and spike
+trains with a hidden repeating pattern.
 
 Pure numpy/scipy/matplotlib; images become per-neuron values in [0, 1] for a
 ``side x side`` lattice, neuron ``k`` at row ``k // side``, column ``k % side``.
@@ -6,12 +7,14 @@ Pure numpy/scipy/matplotlib; images become per-neuron values in [0, 1] for a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["cross_image", "image_on_lattice", "load_image", "stimulus_image"]
+__all__ = ["PatternInput", "cross_image", "image_on_lattice", "load_image", "pattern_input",
+           "stimulus_image", "varying_rate_spikes"]
 
 
 def cross_image(side: int, width: int | None = None) -> np.ndarray:
@@ -67,3 +70,131 @@ def stimulus_image(spec, side: int) -> np.ndarray:
     if isinstance(spec, (str, Path)):
         return load_image(spec, side)
     return image_on_lattice(spec, side)
+
+
+# -- spike trains with a hidden repeating pattern (Masquelier et al. 2008) -----------------
+
+@dataclass(frozen=True)
+class PatternInput:
+    """Afferent spike trains with a repeating pattern hidden in them.
+
+    Attributes
+    ----------
+    indices, times : ndarray
+        Spikes of all afferents, sorted by time (``times`` in seconds), ready for a
+        :class:`brian2.SpikeGeneratorGroup`.
+    n : int
+        Number of afferents.
+    duration, segment : float
+        Total length and pattern length (seconds).
+    pattern_afferents : ndarray of bool
+        Which afferents take part in the pattern.
+    onsets : ndarray
+        Start times (s) of the pattern presentations, sorted.
+    """
+
+    indices: np.ndarray
+    times: np.ndarray
+    n: int
+    duration: float
+    segment: float
+    pattern_afferents: np.ndarray
+    onsets: np.ndarray
+
+    def in_pattern(self, times) -> np.ndarray:
+        """Whether each time (s) falls inside a pattern presentation."""
+        times = np.asarray(times, dtype=float)
+        k = np.searchsorted(self.onsets, times, side="right") - 1
+        inside = k >= 0
+        inside[inside] = times[inside] < self.onsets[k[inside]] + self.segment
+        return inside
+
+
+def varying_rate_spikes(n: int, steps: int, rng: np.random.Generator, *, dt: float = 1e-3,
+                        rate_range=(0.0, 90.0), start_rate: float = 54.0,
+                        max_acceleration: float = 360.0, max_slope: float = 1800.0,
+                        max_gap: int = 50) -> np.ndarray:
+    """Poisson spike trains whose rates wander slowly (Masquelier et al. 2008).
+
+    Every ``dt`` each afferent's rate slope changes by a uniform draw in
+    ``+-max_acceleration*dt`` (Hz/s per step), is clipped to ``+-max_slope`` Hz/s,
+    and moves the rate, clipped to ``rate_range`` (Hz). At most one spike per step
+    (probability ``rate*dt``), and an afferent silent for ``max_gap`` steps fires,
+    so every afferent spikes at least once per ``max_gap`` steps.
+
+    Returns
+    -------
+    ndarray of bool, shape (n, steps)
+        ``spikes[i, t]``: afferent ``i`` fires in step ``t``.
+    """
+    low, high = rate_range
+    spikes = np.zeros((n, steps), dtype=bool)
+    rate = np.full(n, float(start_rate))
+    slope = np.zeros(n)
+    since = np.zeros(n, dtype=np.int64)
+    block = 1000  # random numbers are drawn a block of steps at a time
+    for first in range(0, steps, block):  # a loop over time; each step is vectorised
+        m = min(block, steps - first)
+        kicks = rng.uniform(-max_acceleration, max_acceleration, size=(m, n))
+        draws = rng.random((m, n))
+        for k in range(m):
+            fire = draws[k] < rate * dt
+            since = np.where(fire, 0, since + 1)
+            forced = since >= max_gap
+            fire |= forced
+            since[forced] = 0
+            spikes[:, first + k] = fire
+            slope = np.clip(slope + kicks[k], -max_slope, max_slope)
+            rate = np.clip(rate + slope * dt, low, high)
+    return spikes
+
+
+def pattern_input(n: int = 2000, duration: float = 10.0, *, seed: int = 0,
+                  pattern_fraction: float = 0.5, presentation_fraction: float = 0.25,
+                  segment: float = 0.05, noise_rate: float = 10.0, dt: float = 1e-3,
+                  **rate_options) -> PatternInput:
+    """Afferents with a repeating pattern, as in Masquelier, Guyonneau & Thorpe (2008).
+
+    The trains (:func:`varying_rate_spikes`) are cut into segments of ``segment``
+    seconds; one segment is chosen as the pattern, and in ``presentation_fraction``
+    of the segments (chosen at random, never two in a row) its spikes replace
+    those of the first ``pattern_fraction`` of the afferents. Then every afferent
+    gets extra Poisson spikes at ``noise_rate`` Hz (one spike per step at most),
+    so the pattern is never repeated exactly.
+
+    Parameters
+    ----------
+    n : int
+        Number of afferents.
+    duration, segment, dt : float
+        Seconds; ``duration`` is rounded down to whole segments.
+    seed : int
+        Seed of the numpy generator: the same seed gives the same spikes.
+    """
+    if n < 2:
+        raise ValueError(f"n must be at least 2, got {n}")
+    if not 0 < pattern_fraction <= 1 or not 0 < presentation_fraction < 0.5:
+        raise ValueError("pattern_fraction must be in (0, 1] and presentation_fraction in "
+                         "(0, 0.5)")
+    per_segment = int(round(segment / dt))
+    n_segments = int(duration / segment + 1e-9)
+    if per_segment < 1 or n_segments < 4:
+        raise ValueError(f"duration {duration} s holds fewer than 4 segments of {segment} s")
+    rng = np.random.default_rng(seed)
+    spikes = varying_rate_spikes(n, n_segments * per_segment, rng, dt=dt, **rate_options)
+    spikes = spikes.reshape(n, n_segments, per_segment)
+    pattern = spikes[:, rng.integers(n_segments), :].copy()
+    # presentations: a random set of segments with no two adjacent (draw gaps, then place)
+    count = int(round(presentation_fraction * n_segments))
+    slots = np.sort(rng.choice(n_segments - count + 1, size=count, replace=False))
+    chosen = slots + np.arange(count)
+    members = np.zeros(n, dtype=bool)
+    members[:int(round(pattern_fraction * n))] = True
+    spikes[np.ix_(members, chosen)] = pattern[members][:, None, :]
+    spikes = spikes.reshape(n, -1)
+    spikes |= rng.random(spikes.shape) < noise_rate * dt
+    indices, steps = np.nonzero(spikes)
+    order = np.argsort(steps, kind="stable")
+    return PatternInput(indices=indices[order].astype(np.int32), times=steps[order] * dt, n=n,
+                        duration=n_segments * segment, segment=segment,
+                        pattern_afferents=members, onsets=chosen * segment)

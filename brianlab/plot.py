@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["raster", "sheet_snapshot", "phi_curve", "sheet_animation"]
+__all__ = ["raster", "traces", "fi_curve", "phase_plane", "ring_activity", "sheet_snapshot",
+           "phi_curve", "sheet_animation"]
 
 
 def _axes(ax):
@@ -25,6 +26,77 @@ def raster(times_ms, indices, ax=None, *, color="k", markersize=1.0, **kwargs):
             rasterized=True, **kwargs)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron index")
+    return ax
+
+
+def traces(times_ms, values, ax=None, *, labels=None, ylabel=None, **kwargs):
+    """State variables against time: ``values`` is (traces, time) or one trace."""
+    ax = _axes(ax)
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    labels = [None] * len(values) if labels is None else list(labels)
+    if len(labels) != len(values):
+        raise ValueError(f"{len(labels)} labels for {len(values)} traces")
+    for trace, label in zip(values, labels):
+        ax.plot(np.asarray(times_ms), trace, label=label, **kwargs)
+    ax.set_xlabel("time (ms)")
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if any(label is not None for label in labels):
+        ax.legend(fontsize=8)
+    return ax
+
+
+def fi_curve(currents, rates, ax=None, *, analytic=None, label="simulated",
+             xlabel="input current (nA)", **kwargs):
+    """Firing rate (Hz) against input: simulated points, optionally an analytic line."""
+    ax = _axes(ax)
+    ax.plot(np.asarray(currents), np.asarray(rates), "o", label=label, **kwargs)
+    if analytic is not None:
+        ax.plot(np.asarray(currents), np.asarray(analytic), "k-", label="analytic")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("rate (Hz)")
+    return ax
+
+
+def phase_plane(xs, ys, dx, dy, ax=None, *, points=(), kinds=(), names=("x", "y"),
+                arrows: int = 15):
+    """Nullclines (zero contours of ``dx``, ``dy`` on the grid ``xs`` x ``ys``), a coarse
+    vector field and fixed points (filled: ``kinds`` entry "stable", open otherwise).
+
+    ``dx``, ``dy`` come from :func:`brianlab.analysis.dynamics.vector_field`.
+    """
+    ax = _axes(ax)
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    dx, dy = np.asarray(dx, dtype=float), np.asarray(dy, dtype=float)
+    step_x, step_y = max(1, len(xs) // arrows), max(1, len(ys) // arrows)
+    ax.quiver(xs[::step_x], ys[::step_y], dx[::step_y, ::step_x], dy[::step_y, ::step_x],
+              color="0.6", angles="xy")
+    ax.contour(xs, ys, dx, [0], colors="C0")
+    ax.contour(xs, ys, dy, [0], colors="C1")
+    kinds = list(kinds) + ["stable"] * (len(points) - len(kinds))
+    for point, kind in zip(points, kinds):
+        ax.plot(point[0], point[1], "o", color="k" if kind == "stable" else "w", mec="k",
+                zorder=3)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title(f"nullclines: d{names[0]}/dt = 0 (blue), d{names[1]}/dt = 0 (orange)",
+                 fontsize=8)
+    return ax
+
+
+def ring_activity(times_ms, activity, ax=None, *, positions=None, cmap="viridis", **kwargs):
+    """Activity of a ring (or any 1D population) over time: ``activity`` is (time, units)."""
+    ax = _axes(ax)
+    activity = np.asarray(activity, dtype=float)
+    times_ms = np.asarray(times_ms, dtype=float)
+    if positions is None:
+        positions = np.arange(activity.shape[1])
+    positions = np.asarray(positions, dtype=float)
+    ax.imshow(activity.T, aspect="auto", origin="lower", cmap=cmap, interpolation="nearest",
+              extent=(times_ms[0], times_ms[-1], positions[0], positions[-1]), **kwargs)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("preferred position")
     return ax
 
 

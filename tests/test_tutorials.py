@@ -151,3 +151,66 @@ def test_tutorials_open_as_notebooks():
         kinds = {cell.cell_type for cell in notebook.cells}
         assert kinds == {"markdown", "code"}, path.name
         assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_02_intro_synapses(run_tutorial):
+    numbers, folder, _ = run_tutorial("02_intro_synapses")
+    # neuron 0 fires every tau ln 2 = 6.93 ms: 7 spikes in 50 ms, each a jump of 0.2
+    assert numbers["simplest_jumps"] == 7
+    assert numbers["simplest_jump_size"] == pytest.approx(0.2, abs=1e-3)
+    assert numbers["first_spike_ms"] == 7.0
+    assert numbers["weights_first_jump"] == [0.2, 0.4, 0.6]       # w = 0.2 j
+    assert numbers["arrival_after_spike_ms"] == [2.0, 4.0, 6.0]   # delay = 2 j ms
+    # p = 0.2 over 90 pairs: 18 expected; binomial sd 3.8 (seeded: 16)
+    assert 10 <= numbers["random_synapses"] <= 26
+    assert numbers["random_self_connections"] == 0 and numbers["one_to_one_synapses"] == 10
+    # 400 neurons x ~24 synapses each: sd of the mean ~0.25 (Poisson binomial)
+    assert numbers["distance_mean_per_neuron"] == pytest.approx(
+        numbers["distance_expected_per_neuron"], abs=1.0)
+    assert numbers["distance_rms"] == pytest.approx(numbers["distance_rms_expected"], rel=0.05)
+    assert numbers["fixed_indegree_per_target"] == [25]
+    assert numbers["fixed_indegree_mean_distance"] == pytest.approx(
+        numbers["fixed_indegree_mean_distance_expected"], rel=0.05)
+    # the STDP window of stdp_pair@1: A_plus exp(-10/20) and -A_minus exp(-10/20)
+    assert numbers["stdp_max_relative_error"] < 1e-6
+    assert numbers["stdp_change_at_plus_10ms"] == pytest.approx(0.005 * np.exp(-0.5), abs=1e-6)
+    assert numbers["stdp_change_at_minus_10ms"] == pytest.approx(-0.00525 * np.exp(-0.5),
+                                                                 abs=1e-6)
+    for figure in ("simplest.png", "weights_delays.png", "distance.png", "stdp_window.png"):
+        assert (folder / figure).stat().st_size > 1000
+
+
+def test_03_intro_simulations(run_tutorial):
+    numbers, folder, _ = run_tutorial("03_intro_simulations")
+    rates = numbers["rates_vs_tau_hz"]
+    assert all(b > a for a, b in zip(rates, rates[1:]))          # longer tau, more output
+    assert rates[0] < 10 and rates[-1] > 50
+    # switched on at 20 ms: tau ln 2 = 6.93 ms per spike (Euler: 6.8-6.9 ms), none after off
+    assert numbers["step_first_latency_ms"] == pytest.approx(10 * np.log(2), abs=0.2)
+    assert numbers["step_spikes_after_off"] == 0 and len(numbers["step_spike_times_ms"]) == 4
+    assert numbers["timed_equals_stepped"]
+    # lif@1 at 0.5 nA from 20 ms: v_inf = -20 mV, tau 20 ms -> 20 ln(50/30) = 10.2 ms
+    first = numbers["runtime_spike_times_ms"][0]
+    assert first - 20 == pytest.approx(20 * np.log(50 / 30), abs=0.2)
+    assert numbers["runtime_spike_counts"][0] > numbers["runtime_spike_counts"][-1]
+    if numbers.get("standalone_runs") is not None:
+        assert numbers["standalone_builds"] == 1 and numbers["standalone_runs"] == 3
+        assert numbers["standalone_equals_runtime"]
+    for figure in ("rate_vs_tau.png", "changing_input.png", "refractory_runs.png"):
+        assert (folder / figure).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_09_cmsa(run_tutorial):
+    numbers, folder, _ = run_tutorial("09_cmsa")
+    assert numbers["seeds"] == [2]
+    # bumps stay put, waves travel together (seed 2 of the default sheet)
+    assert numbers["phi_bump"][0] < 0.35
+    assert numbers["phi_wave"][0] > 0.5
+    assert 0 < numbers["rate_e_wave_hz"] < 50
+    assert numbers["cross_area_share"] == pytest.approx(0.091, abs=0.005)
+    # the cross gathers activity in the critical state: peak share >= 3x its area
+    assert numbers["attention_critical_peak"] >= 3.0
+    assert numbers["attention_critical_after"] > numbers["attention_critical_before"]
+    for figure in ("states.png", "wave_raster.png", "attention.png"):
+        assert (folder / figure).stat().st_size > 1000

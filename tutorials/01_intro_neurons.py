@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import QUICK, output_dir, report  # noqa: E402
 
 import brianlab as bl  # noqa: E402
+from brianlab.analysis.spikes import isi_rates as analysis_isi_rates  # noqa: E402
 from brianlab.analysis.spikes import lif_rate  # noqa: E402
 from brianlab.plot import raster  # noqa: E402
 
@@ -43,13 +44,7 @@ numbers = {}
 
 def isi_rates(spikes, n):
     """1 / mean inter-spike interval (Hz) per neuron: free of the +-1 spike of a count."""
-    trains = spikes.spike_trains()
-    out = np.zeros(n)
-    for k in range(n):  # a tutorial's 100 neurons
-        t = np.asarray(trains[k] / second)
-        if len(t) >= 2:
-            out[k] = 1 / np.diff(t).mean()
-    return out
+    return analysis_isi_rates(spikes.i[:], spikes.t / second, n)
 
 # %% [markdown]
 # ## Units

@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import QUICK, output_dir, report  # noqa: E402
 
 import brianlab as bl  # noqa: E402
+from brianlab.networks import simulate_fi  # noqa: E402
+from brianlab.plot import fi_curve  # noqa: E402
 
 prefs.codegen.target = "numpy"
 OUT = output_dir("04_hodgkin_huxley")
@@ -129,16 +131,8 @@ fig.savefig(OUT / "voltage_clamp.png", dpi=80)
 # %%
 duration = (150 if QUICK else 500) * ms
 currents = np.linspace(0.0, 2.0, 21 if QUICK else 41)
-G = hh.neuron_group(len(currents), dt=0.02 * ms)
-G.I_ext = currents * nA
-S = SpikeMonitor(G)
-Network(G, S).run(duration)
-rate = np.zeros(len(currents))
-for k, train in S.spike_trains().items():  # 1 / mean ISI after 50 ms (no +-1 spike jitter)
-    late = np.asarray(train / second)
-    late = late[late > 0.05]
-    if len(late) >= 2:
-        rate[k] = 1 / np.diff(late).mean()
+# 1 / mean ISI after 50 ms (no +-1 spike jitter), one neuron per current
+rate = simulate_fi(hh, currents * nA, duration, t_start=50 * ms, dt=0.02 * ms)
 firing = rate > 0
 onset = int(np.argmax(firing))
 numbers["fI_onset_current_nA"] = round(float(currents[onset]), 2)
@@ -147,9 +141,7 @@ numbers["fI_rate_at_2nA_hz"] = round(float(rate[-1]), 1)
 numbers["fI_monotonic_above_onset"] = bool(np.all(np.diff(rate[onset:]) >= -0.5))
 numbers["fI_silent_below_onset"] = bool(not firing[:onset].any())
 fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(currents, rate, "o-")
-ax.set_xlabel("I_ext (nA)")
-ax.set_ylabel("rate (Hz)")
+fi_curve(currents, rate, ax, label="hh@1")
 fig.savefig(OUT / "f_I.png", dpi=80)
 
 # %% [markdown]

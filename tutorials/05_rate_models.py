@@ -34,6 +34,7 @@ from _common import QUICK, output_dir, report  # noqa: E402
 import brianlab as bl  # noqa: E402
 from brianlab.analysis.dynamics import (classify, eigenvalues, fixed_points,  # noqa: E402
                                         vector_field)
+from brianlab.plot import phase_plane  # noqa: E402
 
 prefs.codegen.target = "numpy"
 OUT = output_dir("05_rate_models")
@@ -138,13 +139,8 @@ numbers["wc_stability"] = [classify(eigenvalues(wc_system, q)) for q in wc_point
 grid = np.linspace(-0.01, 1.0, 200)
 dx, dy = vector_field(wc_system, "r_E", "r_I", grid, grid)
 fig, ax = plt.subplots(figsize=(4, 4))
-ax.contour(grid, grid, dx, [0], colors="C0")
-ax.contour(grid, grid, dy, [0], colors="C1")
-for q, kind in zip(wc_points, numbers["wc_stability"]):
-    ax.plot(*q, "ko" if kind == "stable" else "wo", mec="k")
-ax.set_xlabel("r_E")
-ax.set_ylabel("r_I")
-ax.set_title("nullclines: dr_E/dt = 0 (blue), dr_I/dt = 0 (orange)")
+phase_plane(grid, grid, dx, dy, ax, points=wc_points, kinds=numbers["wc_stability"],
+            names=("r_E", "r_I"))
 fig.savefig(OUT / "phase_plane.png", dpi=80)
 
 # %%

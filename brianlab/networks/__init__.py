@@ -1,6 +1,9 @@
 """Network builders, one module per family (see ``docs/architecture.md``)."""
 
 from .cann import CANN, build_cann
+from .fi import simulate_fi
+from .pattern_detection import PatternDetector, build_pattern_detector
 from .sheet import EISheet, Pathway, build_ei_sheet
 
-__all__ = ["CANN", "EISheet", "Pathway", "build_cann", "build_ei_sheet"]
+__all__ = ["CANN", "EISheet", "Pathway", "PatternDetector", "build_cann", "build_ei_sheet",
+           "build_pattern_detector", "simulate_fi"]
