@@ -33,7 +33,8 @@ from _common import QUICK, output_dir, report  # noqa: E402
 import brianlab as bl  # noqa: E402
 from brianlab.compose import synapses as model_synapses  # noqa: E402
 from brianlab.plot import traces  # noqa: E402
-from brianlab.space import Lattice, fixed_indegree, periodic_distance  # noqa: E402
+from brianlab.space import (Lattice, fixed_indegree, periodic_delta,  # noqa: E402
+                            periodic_distance)
 
 prefs.codegen.target = "numpy"  # no compilation: quick to start
 BrianLogger.suppress_name("unused_brian_object")  # connectivity-only examples are not run
@@ -137,7 +138,8 @@ d = np.minimum(np.arange(1, n_ring), n_ring - np.arange(1, n_ring))
 expected = float(np.sum(np.exp(-d**2 / (2 * sigma**2))))
 numbers["distance_expected_per_neuron"] = round(expected, 2)
 numbers["distance_mean_per_neuron"] = round(len(S) / n_ring, 2)
-distances = np.minimum(np.abs(S.i[:] - S.j[:]), n_ring - np.abs(S.i[:] - S.j[:]))
+offsets = periodic_delta(S.i[:], S.j[:], n_ring)  # signed i - j on the ring
+distances = np.abs(offsets)
 numbers["distance_rms"] = round(float(np.sqrt(np.mean(distances**2))), 2)
 numbers["distance_rms_expected"] = round(float(np.sqrt(
     np.sum(d**2 * np.exp(-d**2 / (2 * sigma**2))) / expected)), 2)
@@ -153,9 +155,7 @@ pref = np.exp(-dist**2 / (2 * 2.0**2))
 numbers["fixed_indegree_mean_distance_expected"] = round(float(np.sum(dist * pref)
                                                                / np.sum(pref)), 2)
 fig, ax = plt.subplots(figsize=(4, 3))
-ax.hist(np.where(S.i[:] - S.j[:] > n_ring / 2, S.i[:] - S.j[:] - n_ring,
-                 np.where(S.i[:] - S.j[:] < -n_ring / 2, S.i[:] - S.j[:] + n_ring,
-                          S.i[:] - S.j[:])), bins=np.arange(-40, 41, 2), color="0.5")
+ax.hist(offsets, bins=np.arange(-40, 41, 2), color="0.5")
 ax.set_xlabel("i - j on the ring")
 ax.set_ylabel("synapses")
 fig.savefig(OUT / "distance.png", dpi=80)

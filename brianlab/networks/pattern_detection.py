@@ -28,8 +28,10 @@ __all__ = ["PatternDetector", "build_pattern_detector", "MASQUELIER_NEURON",
 MASQUELIER_NEURON = {"C": "200 pF", "g_L": "20 nS", "tau_ref": "1 ms", "tau_alpha": "2.5 ms",
                      "I_max_alpha": "3 pA"}
 
-#: STDP settings of the source document: a+ = 0.03125, a- = 0.85 a+, tau+ 16.8 ms,
-#: tau- 33.7 ms; the triplet rule with the pair amplitudes split as in its NEST set-up.
+#: Starting points, not a tuned set: the source document's pair values (a+ = 0.03125,
+#: a- = 0.85 a+, tau+ 16.8 ms, tau- 33.7 ms) and a triplet rule with the same pair terms.
+#: With all-to-all interactions these drive the neuron to silence or to runaway
+#: potentiation depending on the seed (issue 4 note); pass ``rule_params`` to explore.
 MASQUELIER_RULES = {
     "stdp_pair": {"A_plus": "0.03125", "A_minus": "0.0265625", "tau_plus": "16.8 ms",
                   "tau_minus": "33.7 ms"},
