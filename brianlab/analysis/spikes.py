@@ -58,16 +58,10 @@ def isi_rates(indices, times, n: int, t_start: float = 0.0) -> np.ndarray:
     order = np.lexsort((times, indices))
     indices, times = indices[order], times[order]
     counts = np.bincount(indices, minlength=n)
-    first = np.full(n, np.nan)
-    last = np.full(n, np.nan)
-    if len(indices):
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
-        has = counts > 0
-        first[has] = times[starts[has]]
-        last[has] = times[starts[has] + counts[has] - 1]
+    ends = np.cumsum(counts)  # neuron k's spikes are times[ends[k] - counts[k]:ends[k]]
     rates = np.zeros(n)
     ok = counts >= 2
-    rates[ok] = (counts[ok] - 1) / (last[ok] - first[ok])
+    rates[ok] = (counts[ok] - 1) / (times[ends[ok] - 1] - times[ends[ok] - counts[ok]])
     return rates
 
 
