@@ -19,10 +19,11 @@ import time
 
 CHILD = """
 import json, sys, time
+from brian2 import ms
 from brianlab.cmsa import CMSAParams
 from brianlab.cmsa.experiment import simulate
 side, threads = int(sys.argv[1]), (None if sys.argv[2] == 'none' else int(sys.argv[2]))
-p = CMSAParams(e_side=side, i_side=side // 2)
+p = CMSAParams(e_side=side, i_side=side // 2, duration=200 * ms)
 start = time.perf_counter()
 session = simulate([p], device='cpp_standalone', threads=threads)
 timings = dict(session.timings, inside_s=time.perf_counter() - start)

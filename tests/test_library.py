@@ -8,7 +8,8 @@ import brianlab
 from brianlab import ModelError, load_model
 from brianlab.library import list_models, lock_problems, models_root, write_lock
 
-RELEASED = ["lif", "hh", "ampa_exp", "gaba_exp", "current_alpha", "static", "stdp_pair",
+RELEASED = ["lif", "lif_adapt", "hh", "ampa_exp", "gaba_exp", "current_alpha", "static",
+            "stdp_pair", "stdp_nearest",
             "stdp_triplet", "wilson_cowan_1d", "wilson_cowan", "cann_1d", "cann_2d"]
 
 

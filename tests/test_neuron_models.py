@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, mV, ms, nA, pA
+from brian2 import Network, SpikeMonitor, mV, ms, nA, nS, pA
 from scipy.integrate import solve_ivp
 
 from brianlab import load_model
@@ -122,3 +122,40 @@ def test_lif_noise_sigma_is_the_free_membrane_std():
     # stationary OU: mean E_L, standard deviation sigma (2000 samples: ~2 % error)
     assert v.mean() == pytest.approx(-70.0, abs=0.4)
     assert v.std() == pytest.approx(4.0, rel=0.06)
+
+
+def test_lif_adapt_spike_times_match_solve_ivp():
+    """A current step into lif_adapt (a = 2 nS, b = 0.1 nA, tau_w = 50 ms): spike times
+    against an independent integration with the same reset rules; the interspike
+    intervals lengthen as the adaptation current builds up."""
+    C, g_L, E_L, V_th, V_reset, tau_ref = 200e-12, 10e-9, -70e-3, -50e-3, -70e-3, 2e-3
+    a, b, tau_w, I = 2e-9, 0.1e-9, 50e-3, 0.5e-9
+
+    def rhs(t, y):
+        v, w = y
+        return [(g_L * (E_L - v) - w + I) / C, (a * (v - E_L) - w) / tau_w]
+
+    def crossing(t, y):
+        return y[0] - V_th
+
+    crossing.terminal, crossing.direction = True, 1
+    t, y, expected = 0.0, [E_L, 0.0], []
+    while t < 0.2:
+        sol = solve_ivp(rhs, (t, 0.2), y, events=crossing, rtol=1e-10, atol=1e-13)
+        if not sol.t_events[0].size:
+            break
+        t = sol.t_events[0][0]
+        expected.append(t * 1e3)
+        w = sol.y_events[0][0][1] + b
+        # refractory: v held at V_reset, w keeps relaxing (towards a*(V_reset - E_L) = 0)
+        w_after = w * np.exp(-tau_ref / tau_w)
+        t, y = t + tau_ref, [V_reset, w_after]
+    G = load_model("lif_adapt").neuron_group(1, I_ext=I * 1e9 * nA, a=2 * nS, b=0.1 * nA,
+                                             tau_w=50 * ms, dt=0.005 * ms)
+    spikes = SpikeMonitor(G)
+    Network(G, spikes).run(200 * ms)
+    got = np.asarray(spikes.t / ms)
+    assert len(got) == len(expected) >= 5
+    np.testing.assert_allclose(got, expected, atol=0.05)   # Euler, dt = 0.005 ms
+    isi = np.diff(got)
+    assert isi[-1] > 1.5 * isi[0]

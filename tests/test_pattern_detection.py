@@ -63,7 +63,7 @@ def test_detector_drives_one_neuron_per_rule_from_the_same_afferents():
     finally:
         prefs.codegen.target = old
     weights = det.final_weights()
-    assert set(weights) == {"stdp_pair", "stdp_triplet"}
+    assert set(weights) == {"stdp_nearest", "stdp_pair", "stdp_triplet"}
     # the neurons never fire (no current), so only pre-spike depression could act, and
     # with no post spike there is none: every weight stays at its initial value
     for w in weights.values():

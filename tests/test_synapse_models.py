@@ -56,6 +56,7 @@ def plain_parameters(name):
 
 
 @pytest.mark.parametrize("name, a_plus, a_minus", [("stdp_pair", "A_plus", "A_minus"),
+                                                   ("stdp_nearest", "A_plus", "A_minus"),
                                                    ("stdp_triplet", "A2_plus", "A2_minus")])
 def test_stdp_pair_window_is_exponential_within_1_percent(name, a_plus, a_minus):
     """One pre-post pair at delay dt: A+ exp(-dt/tau+) for dt > 0, -A- exp(dt/tau-) for dt < 0
@@ -75,6 +76,33 @@ def test_stdp_pair_weights_stay_clipped():
     post = [[102.0 - step + 50 * k for k in range(10)], [98.0 - step + 50 * k for k in range(10)]]
     dw = pairing("stdp_pair", pre, post, w_start=np.array([0.98, 0.02]))
     np.testing.assert_allclose(dw, [0.02, -0.02], atol=1e-12)
+
+
+def test_stdp_nearest_pairs_only_immediate_neighbours():
+    """Two pre spikes then a post spike, and a post spike then two pre spikes: the
+    all-to-all rule sums both pairs, the nearest-neighbour rule counts only the pair
+    of adjacent spikes (Morrison et al. 2008, fig. 7C)."""
+    step = DT / ms
+    pre = [[100.0, 110.0], [100.0, 110.0]]
+    post = [[115.0 - step], [90.0 - step]]          # pre-pre-post, post-pre-pre
+    near, full = plain_parameters("stdp_nearest"), plain_parameters("stdp_pair")
+    dw_near = pairing("stdp_nearest", pre, post, A_plus=near["A_plus"])
+    dw_all = pairing("stdp_pair", pre, post, A_plus=near["A_plus"], A_minus=near["A_minus"],
+                     tau_plus=near["tau_plus"] * ms, tau_minus=near["tau_minus"] * ms)
+    a_p, a_m, t_p, t_m = near["A_plus"], near["A_minus"], near["tau_plus"], near["tau_minus"]
+    np.testing.assert_allclose(dw_near, [a_p * np.exp(-5 / t_p), -a_m * np.exp(-10 / t_m)],
+                               rtol=0.01)
+    np.testing.assert_allclose(dw_all, [a_p * (np.exp(-5 / t_p) + np.exp(-15 / t_p)),
+                                        -a_m * (np.exp(-10 / t_m) + np.exp(-20 / t_m))],
+                               rtol=0.01)
+
+
+def test_stdp_nearest_a_second_post_spike_reuses_no_pre_spike():
+    """pre, post, post: only the first post spike is potentiated by the pre spike."""
+    p = plain_parameters("stdp_nearest")
+    step = DT / ms
+    dw = pairing("stdp_nearest", [[100.0]], [[105.0 - step, 115.0 - step]])
+    assert dw[0] == pytest.approx(p["A_plus"] * np.exp(-5 / p["tau_plus"]), rel=0.01)
 
 
 def test_stdp_triplet_pre_post_post_uses_the_triplet_term():

@@ -214,3 +214,28 @@ def test_09_cmsa(run_tutorial):
     assert numbers["attention_critical_after"] > numbers["attention_critical_before"]
     for figure in ("states.png", "wave_raster.png", "attention.png"):
         assert (folder / figure).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_08_stdp_pattern_detection(run_tutorial):
+    numbers, folder, _ = run_tutorial("08_stdp_pattern_detection")
+    # the input: ~64 Hz per afferent (Masquelier et al. 2008), the same inside the pattern
+    assert numbers["mean_input_rate_hz"] == pytest.approx(64, abs=3)
+    assert numbers["input_rate_in_pattern_hz"] == pytest.approx(
+        numbers["input_rate_outside_hz"], rel=0.05)
+    assert numbers["presentations"] == 150 and numbers["pattern_afferents"] == 1000
+    # the nearest-spike neuron finds the pattern: pattern afferents end with more than
+    # twice the mean weight of the others, it fires in (nearly) every presentation of
+    # the last fifth and (almost) never outside, and fires earlier as it learns
+    assert numbers["stdp_nearest_w_pattern"] > 2 * numbers["stdp_nearest_w_other"]
+    assert numbers["stdp_nearest_hits"] >= 0.9
+    assert numbers["stdp_nearest_false_alarms_hz"] < 1.0
+    assert numbers["nearest_selective_from_s"] is not None
+    assert numbers["nearest_false_alarms_hz_by_tenth"][0] > 10   # not selective at first
+    assert numbers["nearest_latency_last_ms"] < numbers["nearest_latency_first_ms"]
+    # the all-to-all rules stay far less selective on the same input
+    for rule in ("stdp_pair", "stdp_triplet"):
+        assert numbers[f"{rule}_false_alarms_hz"] > 5
+        assert numbers[f"{rule}_w_pattern"] < 2 * numbers[f"{rule}_w_other"]
+    for figure in ("input_raster.png", "learning.png"):
+        assert (folder / figure).stat().st_size > 1000

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--out", type=Path, default=None, help="results folder")
     common.add_argument("--size", type=int, default=150,
                         help="E lattice side (I side is half of it); default 150")
-    common.add_argument("--duration", type=float, default=200.0,
+    common.add_argument("--duration", type=float, default=400.0,
                         help="spontaneous activity after the drive (ms)")
     common.add_argument("--we", type=float, default=0.02, help="AMPA g_max (uS)")
     common.add_argument("--wi", type=float, default=0.01, help="GABA g_max (uS)")

@@ -51,7 +51,7 @@ class CMSAParams:
     drive: Quantity = _q(5 * nA)              # uniform random current in [0, drive]
     drive_interval: Quantity = _q(0.5 * ms)
     drive_duration: Quantity = _q(30 * ms)
-    duration: Quantity = _q(200 * ms)         # spontaneous activity after the drive
+    duration: Quantity = _q(400 * ms)         # spontaneous activity after the drive (see docs)
     dt: Quantity = _q(0.1 * ms)
     # Phi from E spikes (tuned on seeds 0-2, see docs/architecture.md): spike counts in
     # sliding windows, smoothed on the torus, pattern centres compared every

@@ -2,8 +2,8 @@
 
 from .cann import CANN, build_cann
 from .fi import simulate_fi
-from .pattern_detection import PatternDetector, build_pattern_detector
+from .pattern_detection import PatternDetector, build_pattern_detector, selectivity
 from .sheet import EISheet, Pathway, build_ei_sheet
 
 __all__ = ["CANN", "EISheet", "Pathway", "PatternDetector", "build_cann", "build_ei_sheet",
-           "build_pattern_detector", "simulate_fi"]
+           "build_pattern_detector", "selectivity", "simulate_fi"]
