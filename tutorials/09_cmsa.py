@@ -49,7 +49,7 @@ SEEDS = [2] if QUICK else [0, 1, 2, 3, 4]
 
 # %% [markdown]
 # ## One network, three states, several seeds
-# The stimulus phase (a cross at 0.9 nA for 100 ms) follows the 200 ms of spontaneous
+# The stimulus phase (a cross at 0.9 nA for 100 ms) follows the 400 ms of spontaneous
 # activity, so Phi (measured over the last 100 ms before the stimulus) and the
 # attention effect come from the same runs.
 

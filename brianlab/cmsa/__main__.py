@@ -98,8 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     attention.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2])
     attention.add_argument("--image", default="cross",
                            help="'cross' (built in) or the path of an image file (PNG)")
-    attention.add_argument("--amplitude", type=float, default=0.9,
-                           help="stimulus current at full image intensity (nA)")
+    attention.add_argument("--amplitude", type=float, default=5.0,
+                           help="stimulus current at full image intensity (nA; default 5, the lab "
+                           "report's input_amp; the rheobase is 1 nA)")
     attention.add_argument("--stimulus-duration", type=float, default=100.0, help="(ms)")
     return parser
 

@@ -67,7 +67,7 @@ class CMSAParams:
     speed_floor: float = 0.4                  # E spacings per ms; slower = stationary
     # attention: an image current on the E sheet after the spontaneous phase
     stimulus_duration: Quantity = _q(0 * ms)  # 0: no stimulus phase
-    stimulus_amplitude: Quantity = _q(0.5 * nA)
+    stimulus_amplitude: Quantity = _q(5 * nA)  # the lab report's input_amp (rheobase: 1 nA)
     image: str = "cross"                      # "cross" or the path of an image file
     seed: int = 0                         # drive seed (changeable without recompiling)
     network_seed: int = 0                 # connectivity seed
