@@ -70,3 +70,24 @@ def test_detector_drives_one_neuron_per_rule_from_the_same_afferents():
         assert w.shape == (100,) and np.allclose(w, 0.475)
     assert all(len(t) == 0 for t in det.spike_times().values())
     assert det.weights["stdp_pair"].w.shape == (100, 4)
+
+
+def test_selectivity_scores_known_spike_times():
+    from brianlab.networks import selectivity
+
+    p = pattern_input(50, 4.0, seed=3, noise_rate=0.0)   # 20 presentations of 50 ms
+    on = p.onsets
+    # a spike 5 ms into every other presentation, plus three spikes outside any pattern
+    hits = on[::2] + 0.005
+    outside = np.array([on[0] - 0.01, on[1] - 0.01, on[2] - 0.01])
+    score = selectivity(np.r_[outside, hits], p)
+    assert score["hits"] == pytest.approx(0.5)
+    assert score["false_alarms_hz"] == pytest.approx(3 / p.duration)
+    lat = score["latencies_ms"]
+    np.testing.assert_allclose(lat[::2], 5.0, atol=1e-9)
+    assert np.isnan(lat[1::2]).all()
+    # a window: only the presentations that start and end inside it are scored
+    part = selectivity(hits, p, t_start=on[10], t_stop=p.duration)
+    assert len(part["onsets"]) == 10 and part["hits"] == pytest.approx(0.5)
+    empty = selectivity([], p)
+    assert empty["hits"] == 0 and empty["false_alarms_hz"] == 0
