@@ -29,6 +29,8 @@ from pathlib import Path
 from brian2 import Network, device, get_device, prefs, set_device
 from brian2.core.variables import VariableView
 
+from .cache import cache_directory
+
 __all__ = ["use_device", "DeviceSession", "DeviceError", "DirectoryInUse", "DEVICES", "find_nvcc",
            "gpu_available", "cxx_compiler_works", "cache_directory"]
 
@@ -43,15 +45,6 @@ class DeviceError(RuntimeError):
 
 class DirectoryInUse(DeviceError):
     """The requested build directory is locked by another run."""
-
-
-def cache_directory(key: str) -> Path:
-    """A stable build directory for ``key`` under ``$BRIANLAB_CACHE`` (default
-    ``~/.cache/brianlab``). Brian2 rewrites only generated files whose content changed,
-    so rebuilding the same network there recompiles nothing."""
-    root = Path(os.environ.get("BRIANLAB_CACHE") or Path.home() / ".cache" / "brianlab")
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", key)
-    return root / safe
 
 
 def find_nvcc() -> str | None:
@@ -108,6 +101,42 @@ def _curand_paths(cuda_home: Path) -> tuple[Path, Path] | None:
                 return header.parent, lib
     raise DeviceError("the CUDA toolkit has no cuRAND and the nvidia-curand wheel is not "
                       "installed: pip install 'brianlab[cuda]'")
+
+
+_CLOCK_RESET = re.compile(r"^\s*_array_(\w+?)_(timestep|t)\[0\] = [^;]+;\s*$")
+
+
+def _sort_clock_resets(text: str) -> str:
+    """``main.cpp`` with each block of consecutive clock resets sorted by clock name.
+
+    Brian2 resets the clocks of a run in the iteration order of a Python set of clock
+    objects, which changes from process to process; the resets are independent, so
+    sorting them changes nothing but makes the file the same for the same network.
+    """
+    lines = text.splitlines(keepends=True)
+    out, block = [], []
+    for line in lines + [""]:
+        match = _CLOCK_RESET.match(line)
+        if match:
+            block.append((match.group(1), line))
+            continue
+        out.extend(line for _, line in sorted(block, key=lambda item: item[0]))
+        block = []
+        out.append(line)
+    return "".join(out)
+
+
+def _keep_main_if_equivalent(main: Path, previous):
+    """Give ``main.cpp`` a stable content; if it equals the last build's, keep that file's
+    time stamp so ``make`` does not recompile it (cached builds in seconds)."""
+    if not main.is_file():
+        return
+    text = _sort_clock_resets(main.read_text())
+    if previous is not None and text == previous[0]:
+        main.write_text(text)
+        os.utime(main, ns=(previous[1].st_atime_ns, previous[1].st_mtime_ns))
+    elif text != main.read_text():
+        main.write_text(text)
 
 
 class DeviceSession:
@@ -272,12 +301,13 @@ class DeviceSession:
             print(f"[brianlab] {self.name}: generating and compiling in {self.directory}{slow}",
                   flush=True)
         start = time.perf_counter()
+        main = self.directory / "main.cpp"
+        previous = (main.read_text(), main.stat()) if main.is_file() else None
+        device.build(directory=str(self.directory), compile=False, run=False)
+        _keep_main_if_equivalent(main, previous)
         if self.name == "cuda_standalone":
-            device.build(directory=str(self.directory), compile=False, run=False)
             self._patch_cuda_makefile()
-            device.compile_source(str(self.directory), "gcc", False, False)
-        else:
-            device.build(directory=str(self.directory), compile=True, run=False)
+        device.compile_source(str(self.directory), "gcc", False, False)
         self.timings["build_s"] = time.perf_counter() - start
         self.built = True
         if not self.can_run:

@@ -159,3 +159,39 @@ def test_finished_runs_leave_no_results_behind(tmp_path):
         net, G, spikes = small_network()
         dev.run(net, 20 * ms)
     assert (tmp_path / "kept" / "results").is_dir()
+
+
+MAIN = """int main()
+{
+        _array_defaultclock_dt[0] = 0.0001;
+        {resets}
+        network.run(0.1);
+}
+"""
+
+
+def test_clock_resets_are_sorted_and_an_equivalent_main_keeps_its_time_stamp(tmp_path):
+    """Brian2 writes the clock resets of a run in a set's order, which changes between
+    processes; brianlab sorts them so a cached build does not recompile main.cpp."""
+    resets = [("cmsa_E_run_regularly_clock", "0", "0.0"), ("defaultclock", "0", "0.0"),
+              ("cmsa_I_run_regularly_clock", "0", "0.0")]
+
+    def text(order):
+        lines = []
+        for name, step, t in (resets[k] for k in order):
+            lines += [f"_array_{name}_timestep[0] = {step};", f"_array_{name}_t[0] = {t};"]
+        return MAIN.replace("{resets}", "\n        ".join(lines))
+
+    a, b = devices._sort_clock_resets(text([0, 1, 2])), devices._sort_clock_resets(text([2, 1, 0]))
+    assert a == b == text([0, 2, 1])  # by clock name; timestep before t kept
+    assert devices._sort_clock_resets(MAIN) == MAIN
+    main = tmp_path / "main.cpp"
+    main.write_text(a)
+    os.utime(main, ns=(10**18, 10**18))
+    previous = (main.read_text(), main.stat())
+    main.write_text(text([1, 2, 0]))  # what Brian2 writes in the next process
+    devices._keep_main_if_equivalent(main, previous)
+    assert main.read_text() == a and main.stat().st_mtime_ns == 10**18
+    main.write_text(text([1, 0]))  # a real change: new content, new time stamp
+    devices._keep_main_if_equivalent(main, previous)
+    assert main.read_text() == text([0, 1]) and main.stat().st_mtime_ns != 10**18

@@ -6,6 +6,7 @@ from brian2 import Network, SpikeMonitor, mV, ms, nA, nS, pA
 from scipy.integrate import solve_ivp
 
 from brianlab import load_model
+from brianlab.units import ModelError
 
 
 def hh_reference_spikes(I_nA, t_end_ms=100.0):
@@ -122,6 +123,25 @@ def test_lif_noise_sigma_is_the_free_membrane_std():
     # stationary OU: mean E_L, standard deviation sigma (2000 samples: ~2 % error)
     assert v.mean() == pytest.approx(-70.0, abs=0.4)
     assert v.std() == pytest.approx(4.0, rel=0.06)
+
+
+def test_lif_without_noise_draws_no_random_numbers_and_matches_sigma_zero():
+    """noise=False removes the xi term: the same trajectory as sigma = 0 with noise, no
+    stochastic variable left; a non-zero sigma is then refused."""
+    lif = load_model("lif")
+    traces = []
+    for noise in (True, False):
+        G = lif.neuron_group(3, I_ext=[0.15, 0.25, 0.4] * nA, noise=noise, dt=0.1 * ms)
+        spikes = SpikeMonitor(G)
+        Network(G, spikes).run(50 * ms)
+        traces.append((np.asarray(G.v / mV), np.asarray(spikes.t / ms)))
+        assert bool(G.equations.stochastic_variables) is noise
+    # identical up to float rounding (the zero noise term changes the evaluation order)
+    np.testing.assert_allclose(traces[0][0], traces[1][0], rtol=1e-12)
+    np.testing.assert_array_equal(traces[0][1], traces[1][1])
+    assert len(traces[1][1]) > 5
+    with pytest.raises(ModelError, match="sigma = 1. mV sets the noise"):
+        lif.neuron_group(1, sigma="1 mV", noise=False)
 
 
 def test_lif_adapt_spike_times_match_solve_ivp():

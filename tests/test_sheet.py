@@ -27,6 +27,31 @@ def test_fixed_indegree_pathways_and_weights():
                                                        "static@1"]
 
 
+def test_cached_connectivity_is_the_drawn_connectivity(tmp_path, monkeypatch):
+    """With cache=True the first build saves the index arrays, the second loads them:
+    the same synapses as without the cache; another seed draws new ones. The delay is
+    one shared value, not an array per synapse."""
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))
+    reference = small_sheet(seed=3)
+    first = small_sheet(seed=3, cache=True)
+    saved = sorted(p.name for p in (tmp_path / "arrays").iterdir())
+    second = small_sheet(seed=3, cache=True, delay=1.5 * ms)
+    assert len(saved) == 1 and sorted(p.name for p in (tmp_path / "arrays").iterdir()) == saved
+    for label in ("ee", "ei", "ie", "ii"):
+        for sheet in (first, second):
+            np.testing.assert_array_equal(sheet.synapses[label].i[:],
+                                          reference.synapses[label].i[:])
+            np.testing.assert_array_equal(sheet.synapses[label].j[:],
+                                          reference.synapses[label].j[:])
+        pathway = second.synapses[label].pre
+        assert "delay" not in second.synapses[label].variables  # no per-synapse array
+        assert pathway.variables["delay"].scalar
+        assert float(pathway.delay / ms) == pytest.approx(1.5)
+    other = small_sheet(seed=4, cache=True)
+    assert not np.array_equal(other.synapses["ee"].i[:], reference.synapses["ee"].i[:])
+    assert len(list((tmp_path / "arrays").iterdir())) == 2
+
+
 def test_kernel_rule_weights_are_the_gaussian_of_periodic_distance():
     """The weight expression (written for standalone devices) against numpy distances."""
     sheet = small_sheet("kernel")

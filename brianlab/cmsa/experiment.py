@@ -48,9 +48,10 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
     device, threads, build_only, directory
         As :func:`brianlab.use_device`.
     cache : bool
-        Without a ``directory``, build in a stable directory keyed by the network's
-        structure and the device (see :func:`brianlab.devices.cache_directory`), so a
-        second build of the same network only regenerates code (no recompilation).
+        Keep the connectivity in the brianlab cache (:mod:`brianlab.cache`), and,
+        without a ``directory``, build in a stable directory keyed by the network's
+        structure and the device, so a second build of the same network only
+        regenerates code (no recompilation) and draws no connectivity.
     on_result : callable(index, CMSARun, session), optional
         Called after each point (save it there: an interrupted sweep keeps what is done).
     progress : callable(index), optional
@@ -87,7 +88,7 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
                              quiet=True)
     with session:
         start = time.perf_counter()
-        sheet, net = build_network(first)
+        sheet, net = build_network(first, cache=cache)
         session.timings["construct_s"] = time.perf_counter() - start
         for k, p in enumerate(points):
             if progress:

@@ -35,8 +35,12 @@ class CMSARun:
     attention: dict | None = None  # spike shares in the stimulus region (attention runs)
 
 
-def build_network(p: CMSAParams, name: str = "cmsa") -> tuple[EISheet, Network]:
-    """The E/I sheet for ``p`` (objects are created on the current Brian2 device)."""
+def build_network(p: CMSAParams, name: str = "cmsa",
+                  cache: bool = False) -> tuple[EISheet, Network]:
+    """The E/I sheet for ``p`` (objects are created on the current Brian2 device).
+
+    ``cache`` keeps the connectivity in the brianlab cache (see :func:`build_ei_sheet`).
+    """
     defaultclock.dt = p.dt
     neuron = p.neuron_params()
     stimulus = None
@@ -49,7 +53,7 @@ def build_network(p: CMSAParams, name: str = "cmsa") -> tuple[EISheet, Network]:
         rule=p.rule, seed=p.network_seed, drive_seed=p.seed, drive_amplitude=p.drive,
         drive_interval=p.drive_interval, drive_duration=p.drive_duration, name=name,
         stimulus=stimulus, stimulus_amplitude=p.stimulus_amplitude,
-        stimulus_window=(p.stimulus_onset, p.total))
+        stimulus_window=(p.stimulus_onset, p.total), cache=cache)
     return sheet, Network(*sheet.objects)
 
 

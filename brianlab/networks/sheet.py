@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, ms, nA
 
+from .. import space
+from ..cache import cached_arrays, source_hash
 from ..compose import model_of
 from ..library import load_model
 from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
@@ -90,29 +92,58 @@ class EISheet:
         return out
 
 
-def _connect(rule, source, target, path: Pathway, same, seed):
-    """Index arrays and the weight: a number, or (kernel rule) a Brian2 expression.
+def _indices(rule, source, target, path: Pathway, same, rng):
+    """Source and target index arrays of one pathway."""
+    if rule == "fixed_indegree":
+        conn = fixed_indegree(source, target, path.k, path.sigma, seed=rng,
+                              allow_self=not same, same_population=same)
+    elif rule == "probability":
+        conn = gaussian_probability(source, target, path.p_max, path.sigma, seed=rng,
+                                    allow_self=not same, same_population=same)
+    else:
+        conn = gaussian_kernel(source, target, path.sigma, allow_self=not same,
+                               same_population=same)
+    return conn.i, conn.j
+
+
+def _all_indices(rule, lattices: dict, pathways: dict, seed, cache: bool) -> dict:
+    """``{label_i: ..., label_j: ...}`` for the four pathways, drawn from one generator.
+
+    With ``cache`` (and a fixed seed) the arrays are kept in the brianlab cache, keyed
+    by everything that determines them and the source of :mod:`brianlab.space`.
+    """
+    def compute():
+        rng = np.random.default_rng(seed)
+        out = {}
+        for label, (src, tgt) in lattices.items():
+            out[f"{label}_i"], out[f"{label}_j"] = _indices(rule, src, tgt, pathways[label],
+                                                            src is tgt, rng)
+        return out
+
+    if not cache or seed is None:
+        return compute()
+    key = (rule, {k: (s, t) for k, (s, t) in lattices.items()}, pathways, seed,
+           source_hash(space))
+    return cached_arrays("sheet-connectivity", key, compute)
+
+
+def _weight(rule, source, target, path: Pathway, same):
+    """The weight of one pathway: a number, or (kernel rule) a Brian2 expression.
 
     Standalone devices cannot take per-synapse arrays before the binary has run, so
     distance-dependent weights are written as an expression of the lattice indices.
     """
     if rule == "fixed_indegree":
-        conn = fixed_indegree(source, target, path.k, path.sigma, seed=seed,
-                              allow_self=not same, same_population=same)
-        return conn, kernel_sum(source, target, path.sigma, allow_self=not same,
-                                same_population=same) / path.k
+        return kernel_sum(source, target, path.sigma, allow_self=not same,
+                          same_population=same) / path.k
     if rule == "probability":
-        conn = gaussian_probability(source, target, path.p_max, path.sigma, seed=seed,
-                                    allow_self=not same, same_population=same)
-        return conn, 1.0 / path.p_max
-    conn = gaussian_kernel(source, target, path.sigma, allow_self=not same,
-                           same_population=same)
+        return 1.0 / path.p_max
     ext = source.extent
     dx = (f"((i % {source.side})*{source.spacing!r} - (j % {target.side})*{target.spacing!r})")
     dy = (f"((i // {source.side})*{source.spacing!r} - (j // {target.side})*{target.spacing!r})")
     wrap = "({d} - {L!r}*floor({d}/{L!r} + 0.5))"
     d2 = f"({wrap.format(d=dx, L=ext)}**2 + {wrap.format(d=dy, L=ext)}**2)"
-    return conn, f"exp(-{d2}/(2*{path.sigma!r}**2))"
+    return f"exp(-{d2}/(2*{path.sigma!r}**2))"
 
 
 def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
@@ -121,7 +152,8 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
                    rule: str = "fixed_indegree", seed: int | None = 0, drive_seed: int = 0,
                    drive_amplitude=5 * nA, drive_interval=0.5 * ms, drive_duration=30 * ms,
                    voltage_interval=None, stimulus=None, stimulus_amplitude=0 * nA,
-                   stimulus_window=(0 * ms, 0 * ms), name: str = "sheet") -> EISheet:
+                   stimulus_window=(0 * ms, 0 * ms), delay=0 * ms, noise: bool = False,
+                   cache: bool = False, name: str = "sheet") -> EISheet:
     """Assemble the E/I sheet.
 
     Parameters
@@ -155,6 +187,16 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     stimulus_amplitude : Quantity
     stimulus_window : (Quantity, Quantity)
         Onset and offset of the stimulus.
+    delay : Quantity
+        Transmission delay of every synapse (one value: no per-synapse array).
+    noise : bool
+        Keep the neuron model's white-noise terms (``sigma * xi`` of ``lif``). Off by
+        default: the sheet is deterministic apart from its drive, and drawing a normal
+        random number per neuron and step would take a third of the run time.
+    cache : bool
+        Keep the connectivity index arrays in the brianlab cache (see
+        :mod:`brianlab.cache`) and reuse them when the same sheet is built again with
+        the same ``seed``.
     """
     for label, side in (("e_side", e_side), ("i_side", i_side)):
         if not isinstance(side, (int, np.integer)) or side < 2:
@@ -173,10 +215,10 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     receptors = ("ampa_exp", "gaba_exp")
     seed_eq = "drive_seed : 1 (constant, shared)"
     E = model.neuron_group(e_lat.n, receptors=receptors, name=f"{name}_E",
-                           extra_equations=seed_eq + "\n" + STIMULUS_EQUATIONS,
+                           extra_equations=seed_eq + "\n" + STIMULUS_EQUATIONS, noise=noise,
                            **(e_params or {}))
     I = model.neuron_group(i_lat.n, receptors=receptors, name=f"{name}_I",
-                           extra_equations=seed_eq, **(i_params or {}))
+                           extra_equations=seed_eq, noise=noise, **(i_params or {}))
     stim = "" if stimulus is None else \
         " + stim_amplitude*stim*int(t >= stim_on)*int(t < stim_off)"
     for group, offset in ((E, 0), (I, 1_000_003)):
@@ -194,15 +236,17 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
         E.stim_amplitude = stimulus_amplitude
         E.stim_on, E.stim_off = stimulus_window
     static = load_model("static")
-    rng = np.random.default_rng(seed)
+    groups = {"ee": (E, E), "ei": (E, I), "ie": (I, E), "ii": (I, I)}
+    lattices = {"ee": (e_lat, e_lat), "ei": (e_lat, i_lat), "ie": (i_lat, e_lat),
+                "ii": (i_lat, i_lat)}
+    pathways = {"ee": ee, "ei": ei, "ie": ie, "ii": ii}
+    indices = _all_indices(rule, lattices, pathways, seed, cache)
     synapses = {}
-    for label, src_g, tgt_g, src_l, tgt_l, path, var in (
-            ("ee", E, E, e_lat, e_lat, ee, "s_ampa"), ("ei", E, I, e_lat, i_lat, ei, "s_ampa"),
-            ("ie", I, E, i_lat, e_lat, ie, "s_gaba"), ("ii", I, I, i_lat, i_lat, ii, "s_gaba")):
-        conn, weight = _connect(rule, src_l, tgt_l, path, src_g is tgt_g, rng)
-        syn = static.synapses(src_g, tgt_g, target_var=var, name=f"{name}_{label}")
-        syn.connect(i=conn.i, j=conn.j)
-        syn.w = weight
+    for label, (src_g, tgt_g) in groups.items():
+        syn = static.synapses(src_g, tgt_g, target_var="s_ampa" if src_g is E else "s_gaba",
+                              name=f"{name}_{label}", delay=delay)
+        syn.connect(i=indices[f"{label}_i"], j=indices[f"{label}_j"])
+        syn.w = _weight(rule, *lattices[label], pathways[label], src_g is tgt_g)
         synapses[label] = syn
     spikes_e = SpikeMonitor(E, name=f"{name}_spikes_E")
     spikes_i = SpikeMonitor(I, name=f"{name}_spikes_I")

@@ -1,0 +1,81 @@
+"""The on-disk cache: build directories and arrays that are expensive to recompute.
+
+Everything lives under ``$BRIANLAB_CACHE`` (default ``~/.cache/brianlab``) and can be
+deleted at any time; it only saves time. Entries are keyed by a hash of everything
+that determines their content, including the source of the code that computes them,
+so a change of algorithm never returns stale arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["cache_root", "cache_directory", "cached_arrays", "source_hash"]
+
+
+def cache_root() -> Path:
+    """``$BRIANLAB_CACHE``, or ``~/.cache/brianlab``."""
+    return Path(os.environ.get("BRIANLAB_CACHE") or Path.home() / ".cache" / "brianlab")
+
+
+def cache_directory(key: str) -> Path:
+    """A stable directory for ``key`` in the cache (not created).
+
+    Used as the build directory of standalone devices: Brian2 rewrites only generated
+    files whose content changed, so rebuilding the same network there recompiles nothing.
+    """
+    return cache_root() / re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+
+
+def source_hash(*modules) -> str:
+    """sha256 of the source files of ``modules`` (a cache key part that changes with the code)."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def cached_arrays(kind: str, key, compute: Callable[[], dict]) -> dict:
+    """Arrays from the cache, or ``compute()``'s result, saved for next time.
+
+    Parameters
+    ----------
+    kind : str
+        A readable prefix of the file name (``"sheet-connectivity"``).
+    key
+        Anything whose ``repr`` determines the arrays (parameters, seeds,
+        :func:`source_hash` of the computing code).
+    compute : callable
+        Returns a dict of numpy arrays.
+
+    Returns
+    -------
+    dict
+        Name to array. A damaged or unreadable entry is recomputed; a cache that
+        cannot be written is skipped silently (it only saves time).
+    """
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
+    path = cache_root() / "arrays" / f"{kind}-{digest}.npz"
+    if path.is_file():
+        try:
+            with np.load(path) as data:
+                return {name: data[name] for name in data.files}
+        except (OSError, ValueError, EOFError):
+            pass
+    arrays = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
+    except OSError:
+        pass
+    return arrays

@@ -1,0 +1,40 @@
+"""The on-disk cache: arrays computed once, recomputed when damaged or when the key changes."""
+
+import numpy as np
+
+from brianlab import cache, space
+
+
+def test_cached_arrays_computes_once_per_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))
+    calls = []
+
+    def compute(value):
+        def run():
+            calls.append(value)
+            return {"a": np.arange(5) * value, "b": np.array([value], dtype=np.int32)}
+        return run
+
+    first = cache.cached_arrays("test", ("x", 2), compute(2))
+    again = cache.cached_arrays("test", ("x", 2), compute(99))  # same key: not computed
+    other = cache.cached_arrays("test", ("x", 3), compute(3))
+    assert calls == [2, 3]
+    np.testing.assert_array_equal(again["a"], [0, 2, 4, 6, 8])
+    assert again["b"].dtype == np.int32 and first["b"][0] == 2 and other["b"][0] == 3
+    # a damaged entry is recomputed (and replaced)
+    (entry,) = [p for p in (tmp_path / "arrays").iterdir() if p.stat().st_size and
+                np.load(p)["b"][0] == 2]
+    entry.write_bytes(b"not an npz file")
+    repaired = cache.cached_arrays("test", ("x", 2), compute(2))
+    assert calls == [2, 3, 2] and repaired["b"][0] == 2
+    assert not list((tmp_path / "arrays").glob("*.tmp"))
+
+
+def test_cache_locations_and_source_hash(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))
+    assert cache.cache_directory("cmsa cpp/1") == tmp_path / "cmsa_cpp_1"
+    monkeypatch.delenv("BRIANLAB_CACHE")
+    assert cache.cache_root().parts[-2:] == (".cache", "brianlab")
+    digest = cache.source_hash(space)
+    assert len(digest) == 64 and digest == cache.source_hash(space)
+    assert digest != cache.source_hash(cache)
