@@ -139,7 +139,7 @@ def test_lif_without_noise_draws_no_random_numbers_and_matches_sigma_zero():
     # identical up to float rounding (the zero noise term changes the evaluation order)
     np.testing.assert_allclose(traces[0][0], traces[1][0], rtol=1e-12)
     np.testing.assert_array_equal(traces[0][1], traces[1][1])
-    assert len(traces[1][1]) > 5
+    assert len(traces[1][1]) >= 4  # two of the three neurons fire
     with pytest.raises(ModelError, match="sigma = 1. mV sets the noise"):
         lif.neuron_group(1, sigma="1 mV", noise=False)
 
