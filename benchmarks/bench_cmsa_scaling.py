@@ -6,7 +6,7 @@ regenerated, only changed files recompiled), and run. Each build runs in its own
 process, as a user's would; "wall" includes Python's start and imports. Ratios are
 against the smallest side, measured in the same run.
 
-    python -m benchmarks.bench_cmsa_scaling [--sides 50 100 150 300] [--threads 2]
+    python -m benchmarks.bench_cmsa_scaling [--sides 50 100 150 300 600] [--threads 2]
 """
 
 import argparse

@@ -182,13 +182,21 @@ class DeviceSession:
         if not cxx_compiler_works():
             raise DeviceError(f"{name} needs a C++ compiler (g++ or clang++) on PATH")
         self.directory = self._claim_directory(directory)
-        if name == "cpp_standalone":
-            if threads is not None:
-                prefs.devices.cpp_standalone.openmp_threads = threads
-            set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
-        else:
-            self._setup_cuda()
-            set_device("cuda_standalone", directory=str(self.directory), build_on_run=False)
+        try:
+            if name == "cpp_standalone":
+                if threads is not None:
+                    prefs.devices.cpp_standalone.openmp_threads = threads
+                set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
+            else:
+                self._setup_cuda()
+                set_device("cuda_standalone", directory=str(self.directory), build_on_run=False)
+        except BaseException:  # e.g. no nvcc: leave no lock, directory or preference behind
+            self._closed = True
+            prefs._restore()
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            self._clean_up()
+            raise
 
     # -- set-up ----------------------------------------------------------------
     def _claim_directory(self, directory) -> Path:
@@ -386,11 +394,17 @@ class DeviceSession:
         """Remove what a finished run leaves behind; keep what a user needs.
 
         A fresh temporary directory is removed once its results were read (the
-        monitors are read inside the session); one that was only built is kept, as
-        its binary is the product. A given or cached directory keeps its code
+        monitors are read inside the session) or when nothing was built in it (an
+        error came first); one that was only built is kept, as its binary is the
+        product. A given or cached directory keeps its code
         (incremental rebuilds) but loses the results folder.
         """
-        if self.directory is None or not self.ran or self.keep:
+        if self.directory is None or self.keep:
+            return
+        if self._temporary and not self.built:  # nothing was made there (an error before)
+            shutil.rmtree(self.directory, ignore_errors=True)
+            return
+        if not self.ran:
             return
         if self._temporary:
             shutil.rmtree(self.directory, ignore_errors=True)

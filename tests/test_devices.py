@@ -106,13 +106,20 @@ def test_bad_requests_are_clear_errors():
             dev.run([], 1 * ms)
 
 
-def test_cuda_without_nvcc_stops_with_a_clear_error(monkeypatch):
+def test_cuda_without_nvcc_stops_with_a_clear_error(monkeypatch, tmp_path):
     pytest.importorskip("brian2cuda")
     monkeypatch.setattr(devices, "find_nvcc", lambda: None)
+    monkeypatch.setenv("BRIANLAB_BUILD_DIR", str(tmp_path / "builds"))
     with pytest.raises(DeviceError, match="needs the CUDA compiler nvcc, which was not found"):
         use_device("cuda_standalone")
     assert get_device().__class__.__name__ == "RuntimeDevice"
     assert prefs.codegen.target == "numpy"
+    assert list((tmp_path / "builds").iterdir()) == []  # no empty build directory left
+    given = tmp_path / "given"
+    with pytest.raises(DeviceError):
+        use_device("cuda_standalone", directory=given)
+    with use_device("cpp_standalone", directory=given, quiet=True):  # the lock was released
+        pass
 
 
 @pytest.mark.slow
