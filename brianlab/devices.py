@@ -131,12 +131,12 @@ def _keep_main_if_equivalent(main: Path, previous):
     time stamp so ``make`` does not recompile it (cached builds in seconds)."""
     if not main.is_file():
         return
-    text = _sort_clock_resets(main.read_text())
+    current = main.read_text()
+    text = _sort_clock_resets(current)
+    if text != current:
+        main.write_text(text)
     if previous is not None and text == previous[0]:
-        main.write_text(text)
         os.utime(main, ns=(previous[1].st_atime_ns, previous[1].st_mtime_ns))
-    elif text != main.read_text():
-        main.write_text(text)
 
 
 class DeviceSession:

@@ -122,9 +122,8 @@ def _all_indices(rule, lattices: dict, pathways: dict, seed, cache: bool) -> dic
 
     if not cache or seed is None:
         return compute()
-    key = (rule, {k: (s, t) for k, (s, t) in lattices.items()}, pathways, seed,
-           source_hash(space))
-    return cached_arrays("sheet-connectivity", key, compute)
+    return cached_arrays("sheet-connectivity",
+                         (rule, lattices, pathways, seed, source_hash(space)), compute)
 
 
 def _weight(rule, source, target, path: Pathway, same):
