@@ -127,17 +127,8 @@ fig.savefig(OUT / "tracking.png", dpi=80)
 
 # %%
 travelling = build_cann("cann_1d", n=128, name="sfa", m=0.08)
-tnet = Network(*travelling.objects)
-travelling.group.I_ext = travelling.gaussian_input(0.0)
-tnet.run(10 * ms)
-travelling.group.I_ext = travelling.gaussian_input(0.3)
-tnet.run(1 * ms)
-travelling.group.I_ext = 0
-tnet.run(50 * ms)
-start = population_vector(np.asarray(travelling.group.r[:]), travelling.positions)
-tnet.run(50 * ms)
-end = population_vector(np.asarray(travelling.group.r[:]), travelling.positions)
-numbers["travelling_speed_rad_per_ms"] = round(float(abs(circular_error(end, start)) / 50), 4)
+drift = travelling.drift_after_kick(Network(*travelling.objects), kick=0.3, measure=50 * ms)
+numbers["travelling_speed_rad_per_ms"] = round(abs(drift) / 50, 4)
 
 # %% [markdown]
 # ## Two dimensions

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses
+from brian2 import Network, NeuronGroup, Synapses, ms
 
+from ..analysis.decoding import circular_error, population_vector
 from ..compose import parameter_values
 from ..library import load_model
 from ..modelfile import Model
@@ -95,6 +96,35 @@ class CANN:
         centre = np.atleast_1d(np.asarray(centre, dtype=float))
         delta = _periodic(self.positions.reshape(len(self.positions), -1) - centre)
         return amplitude * np.exp(-np.sum(delta**2, axis=1) / (4 * a**2))
+
+
+    def drift_after_kick(self, network: Network, kick: float = 0.3, *, form=10 * ms,
+                         kick_duration=1 * ms, settle=50 * ms, measure=50 * ms) -> float:
+        """How far a bump moves on its own after a brief off-centre kick (1D ring).
+
+        Runs ``network`` (which holds this CANN): a bump forms under the canonical input
+        at 0 for ``form``, the input jumps to ``kick`` (rad) for ``kick_duration`` and is
+        then removed; after ``settle`` the decoded position is compared with the one
+        ``measure`` later. With adaptation (``m > tau / tau_v``) the bump travels;
+        without, it stays where the kick left it.
+
+        Returns
+        -------
+        float
+            Signed displacement (rad) of the population vector during ``measure``.
+        """
+        if self.dims != 1:
+            raise ValueError("drift_after_kick is defined for a 1D ring")
+        self.group.I_ext = self.gaussian_input(0.0)
+        network.run(form)
+        self.group.I_ext = self.gaussian_input(kick)
+        network.run(kick_duration)
+        self.group.I_ext = 0
+        network.run(settle)
+        start = population_vector(np.asarray(self.group.r[:]), self.positions)
+        network.run(measure)
+        end = population_vector(np.asarray(self.group.r[:]), self.positions)
+        return float(circular_error(end, start))
 
 
 def _periodic(delta):
