@@ -12,9 +12,10 @@ Importing brianlab changes no Brian2 state; only :func:`use_device` does, and
 it restores everything when its session is closed.
 """
 
-from .compose import compose, model_of
+from . import compose  # the module; calling it composes (see brianlab.compose)
+from .compose import model_of
 from .devices import DeviceError, DeviceSession, use_device
-from .library import list_models, load_model
+from .library import UnreleasedModelWarning, add_model_path, list_models, load_model, model_paths
 from .modelfile import Model, read_model_file
 from .units import ModelError, parse_quantity
 
@@ -25,10 +26,13 @@ __all__ = [
     "DeviceSession",
     "Model",
     "ModelError",
+    "UnreleasedModelWarning",
+    "add_model_path",
     "compose",
     "list_models",
     "load_model",
     "model_of",
+    "model_paths",
     "parse_quantity",
     "read_model_file",
     "use_device",

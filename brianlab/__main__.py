@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 from .units import ModelError
@@ -24,65 +27,97 @@ def _parser() -> argparse.ArgumentParser:
     check = msub.add_parser("check", help="validate model files (default: the whole library "
                                           "and its lock); exit 1 on any problem")
     check.add_argument("files", nargs="*", metavar="FILE")
-    msub.add_parser("lock", help="release new model files: add their sha256 to models.lock")
+    lock = msub.add_parser("lock", help="release new model files: add their sha256 to the "
+                                        "folder's models.lock")
+    lock.add_argument("folder", nargs="?", type=Path, default=None, metavar="FOLDER",
+                      help="the models folder (default: the first of the search path)")
     return parser
 
 
-def _cmd_list() -> int:
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text) -> str:
+    """``text`` without terminal control characters (escape sequences, bells, ...)."""
+    return _CONTROL.sub("", str(text))
+
+
+class _Output:
+    """Lines for stdout and stderr, and the exit status, printed once a command is done."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        self.status = 0
+
+    def __call__(self, text=""):
+        self.lines.extend(printable(line) for line in str(text).split("\n"))
+
+    def error(self, text):
+        self.errors.append(printable(text))
+        self.status = 1
+
+
+def _cmd_list(out: _Output):
     from .library import list_models, load_model
 
     rows = []
     for entry in list_models():
-        model = load_model(f"{entry.name}@{entry.newest}")
-        rows.append((entry.name, str(entry.newest), entry.kind, model.summary))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = load_model(f"{entry.name}@{entry.newest}", allow_modified=True)
+        except ModelError as exc:
+            out.error(f"cannot list {entry.name}@{entry.newest}: {exc}")
+            continue
+        status = "" if model.status == "released" else f" [{model.status}]"
+        rows.append((entry.name, str(entry.newest), entry.kind, model.summary + status))
     widths = [max(len(r[i]) for r in rows + [("name", "version", "kind", "")]) for i in range(3)]
     header = ("name", "version", "kind", "summary")
     for row in [header] + rows:
-        print("  ".join(col.ljust(w) for col, w in zip(row[:3], widths)) + "  " + row[3])
-    return 0
+        out("  ".join(col.ljust(w) for col, w in zip(row[:3], widths)) + "  " + row[3])
 
 
-def _cmd_show(ref: str) -> int:
+def _cmd_show(out: _Output, ref: str):
     from .library import load_model
 
     model = load_model(ref)
-    print(f"{model.ref}  ({model.kind})")
-    print(f"  {model.summary}")
-    print(f"  file:   {model.path}")
-    print(f"  sha256: {model.sha256}")
+    out(f"{model.ref}  ({model.kind}, {model.status})")
+    out(f"  {model.summary}")
+    out(f"  file:   {model.path}")
+    out(f"  sha256: {model.sha256}")
     key = "model" if model.kind == "synapse" else "equations"
-    print(f"\n{key}:")
-    print(textwrap.indent(model.equations_text.strip(), "  "))
+    out(f"\n{key}:")
+    out(textwrap.indent(model.equations_text.strip(), "  "))
     for attr in ("threshold", "reset", "refractory", "method", "synaptic_current", "label",
                  "input", "current", "target", "on_pre", "on_post"):
         value = getattr(model, attr)
         if value:
             value = value.strip()
             if "\n" in value:
-                print(f"{attr}:\n" + textwrap.indent(value, "  "))
+                out(f"{attr}:\n" + textwrap.indent(value, "  "))
             else:
-                print(f"{attr}: {value}")
+                out(f"{attr}: {value}")
     if model.parameters:
-        print("\nparameters:")
+        out("\nparameters:")
         width = max(len(n) for n in model.parameters)
         for name, value in model.parameters.items():
-            print(f"  {name.ljust(width)}  {value}")
+            out(f"  {name.ljust(width)}  {value}")
     if model.initial:
-        print("\ninitial:")
+        out("\ninitial:")
         for name, value in model.initial.items():
-            print(f"  {name} = {value}")
+            out(f"  {name} = {value}")
     if model.uses:
-        print("\nuses: " + ", ".join(model.uses))
+        out("\nuses: " + ", ".join(model.uses))
     if model.notes.strip():
-        print("\nnotes:\n" + textwrap.indent(model.notes.strip(), "  "))
+        out("\nnotes:\n" + textwrap.indent(model.notes.strip(), "  "))
     if model.references:
-        print("\nreferences:")
+        out("\nreferences:")
         for ref_text in model.references:
-            print(f"  - {ref_text}")
-    return 0
+            out(f"  - {ref_text}")
 
 
-def _cmd_check(files: list[str]) -> int:
+def _cmd_check(out: _Output, files: list[str]):
     from .library import list_models, load_model, lock_problems
     from .modelfile import read_model_file
 
@@ -99,45 +134,56 @@ def _cmd_check(files: list[str]) -> int:
         for entry in list_models():
             for version in entry.versions:
                 try:
-                    load_model(f"{entry.name}@{version}")
+                    with warnings.catch_warnings():  # the lock is reported below
+                        warnings.simplefilter("ignore")
+                        load_model(f"{entry.name}@{version}", allow_modified=True)
                     checked += 1
                 except ModelError as exc:
                     problems.append(str(exc))
         problems.extend(lock_problems())
     for line in problems:
-        print(line)
+        out(line)
     if problems:
-        print(f"{len(problems)} problem(s)", file=sys.stderr)
-        return 1
-    print(f"{checked} model file(s) OK")
-    return 0
+        out.error(f"{len(problems)} problem(s)")
+    else:
+        out(f"{checked} model file(s) OK")
 
 
-def _cmd_lock() -> int:
+def _cmd_lock(out: _Output, folder):
     from .library import write_lock
 
-    new = write_lock()
-    print("released: " + ", ".join(new) if new else "nothing new to release")
-    return 0
+    new = write_lock(folder)
+    out("released: " + ", ".join(new) if new else "nothing new to release")
+
+
+def _emit(out: _Output) -> int:
+    try:
+        if out.lines:
+            print("\n".join(out.lines), flush=True)
+    except BrokenPipeError:  # e.g. `models check | head`: the status still counts
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    for line in out.errors:
+        print(line, file=sys.stderr)
+    return out.status
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m brianlab`` and the ``brianlab`` script."""
     args = _parser().parse_args(argv)
+    out = _Output()
     try:
         if args.action == "list":
-            return _cmd_list()
-        if args.action == "show":
-            return _cmd_show(args.ref)
-        if args.action == "check":
-            return _cmd_check(args.files)
-        return _cmd_lock()
+            _cmd_list(out)
+        elif args.action == "show":
+            _cmd_show(out, args.ref)
+        elif args.action == "check":
+            _cmd_check(out, args.files)
+        else:
+            _cmd_lock(out, args.folder)
     except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # output piped into e.g. `head`
-        sys.stderr.close()
-        return 0
+        out.error(f"error: {exc}")
+    return _emit(out)
 
 
 if __name__ == "__main__":

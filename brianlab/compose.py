@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
+import types
 import weakref
 from dataclasses import replace
 from types import MappingProxyType
 
+import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity, Synapses, second
 from brian2.equations.equations import SUBEXPRESSION
 from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 from brian2.utils.stringtools import word_substitute
 
 from .modelfile import Model, check_model, describe_dimension, equations_text
+from .ranges import check_range
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
 __all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values",
@@ -127,7 +131,10 @@ def compose(neuron: Model, receptors) -> Model:
     lines.append(f"{syn} = {' + '.join(currents)} : {unit_string(syn_dim)}")
 
     components = tuple(neuron.components) + tuple(c for _, r in items for c in r.components)
-    digest = hashlib.sha256("".join(sha for _, sha in components).encode()).hexdigest()
+    digest = hashlib.sha256("".join(c[1] for c in components).encode()).hexdigest()
+    statuses = [c[2] for c in components]
+    status = next((st for st in ("modified", "unreleased", "file") if st in statuses),
+                  "released")
     composed = replace(
         neuron,
         name="+".join([neuron.name] + [label for label, _ in items]),
@@ -137,6 +144,7 @@ def compose(neuron: Model, receptors) -> Model:
         parameters=MappingProxyType(parameters),
         initial=MappingProxyType(initial),
         components=components,
+        status=status,
         sha256=digest,
         path=None,
     )
@@ -154,6 +162,8 @@ def _as_quantity(name, value, default, where):
         raise ModelError(f"{name!r} needs a value in {describe_dimension(default)} "
                          f"(default {default!r}), got {value!r} in {describe_dimension(q)}",
                          where=where)
+    if not np.all(np.isfinite(np.asarray(q, dtype=float))):
+        raise ModelError(f"{name} = {value!r} is not a finite number", where=where)
     return q
 
 
@@ -166,6 +176,7 @@ def parameter_values(model: Model, overrides: dict) -> dict:
     values = dict(model.parameters)
     for name, value in overrides.items():
         values[name] = _as_quantity(name, value, model.parameters[name], model.ref)
+        check_range(name, values[name], refractory=model.refractory, where=model.ref)
     return values
 
 
@@ -376,3 +387,18 @@ class ModelSynapses(Synapses):
             for pname, value in values.items():
                 setattr(self, pname, value)
             _set_initial(self, initial)
+
+
+class _ComposeModule(types.ModuleType):
+    """``brianlab.compose`` is this module, and calling it calls :func:`compose`.
+
+    The package exports the function ``compose`` under the module's own name; a
+    callable module keeps both ``import brianlab.compose`` (the module) and
+    ``brianlab.compose(neuron, receptors)`` (the function) working.
+    """
+
+    def __call__(self, neuron, receptors):
+        return compose(neuron, receptors)
+
+
+sys.modules[__name__].__class__ = _ComposeModule

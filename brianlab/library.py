@@ -1,9 +1,15 @@
-"""The model library: find model files, pick versions, check the lock, load.
+"""The model library: a search path of model folders, versions, locks, loading.
 
-Files live at ``<kind>s/<name>/<version>.toml`` under the models folder: the
+Files live at ``<kind>s/<name>/<version>.toml`` inside a models folder. The library
+is a search path: the user's folders (``$BRIANLAB_MODELS``, ``os.pathsep``-separated,
+then those given to :func:`add_model_path`) first, the built-in folder (the
 repository's top-level ``models/``, shipped inside the wheel as the package
-``brianlab.models``. ``models.lock`` beside them lists the sha256 of every
-released file in ``sha256sum`` format; a released file never changes.
+``brianlab.models``) last. One ``name@version`` in two folders is an error.
+
+Each folder has its own ``models.lock`` listing the sha256 of every released file in
+``sha256sum`` format. A released file never changes: :func:`load_model` refuses a file
+that differs from its lock entry, and loads a file that is not in its lock with an
+:class:`UnreleasedModelWarning`; the model's provenance says which.
 """
 
 from __future__ import annotations
@@ -11,32 +17,36 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
+import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from .modelfile import KINDS, Model, read_model_file
+from .modelfile import KINDS, Model, parse_model_bytes, read_model_bytes, read_model_file
 from .units import ModelError
 
-__all__ = ["load_model", "models_root", "list_models", "ModelEntry", "lock_problems",
-           "write_lock", "LOCK_NAME", "model_path"]
+__all__ = ["load_model", "models_root", "model_paths", "add_model_path", "list_models",
+           "ModelEntry", "lock_problems", "write_lock", "LOCK_NAME", "model_path",
+           "UnreleasedModelWarning", "ENV_VAR"]
 
 LOCK_NAME = "models.lock"
+ENV_VAR = "BRIANLAB_MODELS"
 _REF = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(?:@(?P<version>[1-9][0-9]*))?$")
 _FILE = re.compile(r"^[1-9][0-9]*\.toml$")
 _FOLDERS = {f"{kind}s": kind for kind in KINDS}
+_ADDED: list[Path] = []
+
+
+class UnreleasedModelWarning(UserWarning):
+    """A model file was loaded that is not (or no longer) what its folder's lock released."""
 
 
 def models_root() -> Path:
-    """The folder that holds the model files.
+    """The built-in model folder (the ``brianlab.models`` package).
 
-    ``$BRIANLAB_MODELS`` if set, else the ``brianlab.models`` package (the
-    repository's ``models/`` folder in a source checkout or editable install,
-    a copy inside the installed wheel otherwise).
+    The repository's ``models/`` folder in a source checkout or editable install,
+    a copy inside the installed wheel otherwise.
     """
-    env = os.environ.get("BRIANLAB_MODELS")
-    if env:
-        return Path(env)
     here = Path(__file__).resolve().parent
     for candidate in (here / "models", here.parent / "models"):
         if (candidate / LOCK_NAME).is_file():
@@ -48,29 +58,84 @@ def models_root() -> Path:
         for location in spec.submodule_search_locations:
             if (Path(location) / LOCK_NAME).is_file():
                 return Path(location)
-    raise ModelError("cannot find the model library (no models/models.lock); "
-                     "set BRIANLAB_MODELS to the models folder")
+    raise ModelError("cannot find the built-in model library (no models/models.lock)")
+
+
+def _user_folder(folder, origin: str) -> Path:
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a folder"
+        raise ModelError(f"the model folder {path} ({origin}) {what}")
+    return path.resolve()
+
+
+def add_model_path(folder) -> Path:
+    """Add a folder of model files to the library, before the built-in one.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder laid out as ``<kind>s/<name>/<version>.toml`` with its own
+        ``models.lock`` (files not in it load as unreleased).
+
+    Returns
+    -------
+    Path
+        The resolved folder.
+
+    Raises
+    ------
+    ModelError
+        If the folder does not exist.
+    """
+    path = _user_folder(folder, "add_model_path")
+    if path not in _ADDED:
+        _ADDED.append(path)
+    return path
+
+
+def model_paths() -> list[Path]:
+    """The library's folders in search order: ``$BRIANLAB_MODELS``, added folders, built-in.
+
+    Raises
+    ------
+    ModelError
+        If a folder named in ``$BRIANLAB_MODELS`` does not exist.
+    """
+    paths = [_user_folder(item, f"from ${ENV_VAR}")
+             for item in os.environ.get(ENV_VAR, "").split(os.pathsep) if item.strip()]
+    paths += _ADDED
+    paths.append(models_root().resolve())
+    out = []
+    for path in paths:  # a folder named twice is searched once
+        if path not in out:
+            out.append(path)
+    return out
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model name in the library, with all its versions."""
+    """One model name in the library, with all its versions (possibly from several folders)."""
 
     name: str
     kind: str
     versions: tuple[int, ...]
-    root: Path
+    roots: tuple[Path, ...]  # the folder of each version
 
     @property
     def newest(self) -> int:
         return self.versions[-1]
 
+    def root(self, version: int) -> Path:
+        """The folder that holds ``version``."""
+        return self.roots[self.versions.index(version)]
+
     def path(self, version: int) -> Path:
-        return self.root / f"{self.kind}s" / self.name / f"{version}.toml"
+        return self.root(version) / f"{self.kind}s" / self.name / f"{version}.toml"
 
 
-def _scan(root: Path) -> dict[str, ModelEntry]:
-    entries: dict[str, ModelEntry] = {}
+def _scan_folder(root: Path) -> dict[str, tuple[str, list[int]]]:
+    found: dict[str, tuple[str, list[int]]] = {}
     for folder, kind in _FOLDERS.items():
         base = root / folder
         if not base.is_dir():
@@ -82,17 +147,40 @@ def _scan(root: Path) -> dict[str, ModelEntry]:
             if not versions:
                 continue
             name = name_dir.name
-            if name in entries:
+            if name in found:
                 raise ModelError(f"model name {name!r} is used by two kinds "
-                                 f"({entries[name].kind} and {kind})", path=root)
-            entries[name] = ModelEntry(name, kind, tuple(versions), root)
-    return entries
+                                 f"({found[name][0]} and {kind})", path=root)
+            found[name] = (kind, versions)
+    return found
+
+
+def _scan(roots) -> dict[str, ModelEntry]:
+    merged: dict[str, tuple[str, dict[int, Path]]] = {}
+    for root in roots:
+        for name, (kind, versions) in _scan_folder(root).items():
+            have_kind, where = merged.setdefault(name, (kind, {}))
+            if have_kind != kind:
+                raise ModelError(f"model name {name!r} is a {have_kind} in "
+                                 f"{where[min(where)]} and a {kind} in {root}")
+            for version in versions:
+                if version in where:
+                    first = where[version] / f"{kind}s" / name / f"{version}.toml"
+                    second = root / f"{kind}s" / name / f"{version}.toml"
+                    raise ModelError(f"{name}@{version} is defined twice: {first} and {second}; "
+                                     "give your model another name or version")
+                where[version] = root
+    return {name: ModelEntry(name, kind, tuple(sorted(where)),
+                             tuple(where[v] for v in sorted(where)))
+            for name, (kind, where) in merged.items()}
+
+
+def _roots(root) -> list[Path]:
+    return model_paths() if root is None else [Path(root)]
 
 
 def list_models(root: Path | None = None) -> list[ModelEntry]:
-    """All models in the library, sorted by kind then name."""
-    root = models_root() if root is None else Path(root)
-    return sorted(_scan(root).values(), key=lambda e: (KINDS.index(e.kind), e.name))
+    """All models in the library (or in one folder ``root``), sorted by kind then name."""
+    return sorted(_scan(_roots(root)).values(), key=lambda e: (KINDS.index(e.kind), e.name))
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -108,11 +196,9 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     return match.group("name"), None if version is None else int(version)
 
 
-def model_path(ref: str, root: Path | None = None) -> Path:
-    """The file behind ``ref`` (newest version if none is given)."""
-    root = models_root() if root is None else Path(root)
+def _locate(ref: str, root=None) -> tuple[Path, Path]:
     name, version = parse_ref(ref)
-    entries = _scan(root)
+    entries = _scan(_roots(root))
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none"
         raise ModelError(f"unknown model {name!r}; known models: {known}")
@@ -122,32 +208,74 @@ def model_path(ref: str, root: Path | None = None) -> Path:
     elif version not in entry.versions:
         have = ", ".join(str(v) for v in entry.versions)
         raise ModelError(f"model {name!r} has no version {version}; versions: {have}")
-    return entry.path(version)
+    return entry.path(version), entry.root(version)
 
 
-def load_model(ref: str) -> Model:
+def model_path(ref: str, root: Path | None = None) -> Path:
+    """The file behind ``ref`` (newest version if none is given)."""
+    return _locate(ref, root)[0]
+
+
+_LOADED: dict[tuple, Model] = {}
+
+
+def load_model(ref: str, *, allow_modified: bool = False) -> Model:
     """Load a model from the library by ``"name"`` (newest) or ``"name@version"``.
 
-    Loading is cached: the same reference returns the same :class:`Model`.
+    The file is checked against its folder's ``models.lock`` on every load. The same
+    unchanged file returns the same :class:`Model`.
+
+    Parameters
+    ----------
+    ref : str
+        ``"name"`` or ``"name@version"``.
+    allow_modified : bool
+        Load a released file that differs from its lock entry (its provenance then
+        says ``"modified"``); by default that is an error.
 
     Raises
     ------
     ModelError
-        For an invalid or unknown name or version, or a file that fails its checks.
+        For an invalid or unknown name or version, a file that fails its checks, or a
+        released file that changed (naming the file and both hashes).
+
+    Warns
+    -----
+    UnreleasedModelWarning
+        For a file that is not in its lock (provenance ``"unreleased"``) or a modified
+        one loaded with ``allow_modified``.
     """
-    path = model_path(ref)
-    return _load_path(str(path))
-
-
-@lru_cache(maxsize=None)
-def _load_path(path: str) -> Model:
-    model = read_model_file(path)
-    p = Path(path)
-    if model.name != p.parent.name or str(model.version) != p.stem or \
-            f"{model.kind}s" != p.parent.parent.name:
-        raise ModelError(f"file says {model.kind} {model.ref}, but lies at "
-                         f"{p.parent.parent.name}/{p.parent.name}/{p.name}", path=path)
-    return model
+    path, root = _locate(ref)
+    data = read_model_bytes(path)
+    sha = hashlib.sha256(data).hexdigest()
+    rel = path.relative_to(root).as_posix()
+    locked = _read_lock(root).get(rel)
+    if locked is None:
+        status = "unreleased"
+        warnings.warn(f"{path}: not in {root / LOCK_NAME}; results record it as unreleased "
+                      "(release it with 'python -m brianlab models lock')",
+                      UnreleasedModelWarning, stacklevel=2)
+    elif locked != sha:
+        if not allow_modified:
+            raise ModelError(f"released file changed: its sha256 is {sha}, {LOCK_NAME} has "
+                             f"{locked}; released models are immutable: restore the file and "
+                             "put changes into a new version (or load it with "
+                             "allow_modified=True, recorded as modified)", path=path)
+        status = "modified"
+        warnings.warn(f"{path}: differs from its lock entry; results record it as modified",
+                      UnreleasedModelWarning, stacklevel=2)
+    else:
+        status = "released"
+    key = (str(path), sha, status)
+    if key not in _LOADED:
+        model = parse_model_bytes(data, path=path, status=status)
+        if model.name != path.parent.name or str(model.version) != path.stem or \
+                f"{model.kind}s" != path.parent.parent.name:
+            raise ModelError(f"file says {model.kind} {model.ref}, but lies at "
+                             f"{path.parent.parent.name}/{path.parent.name}/{path.name}",
+                             path=path)
+        _LOADED[key] = model
+    return _LOADED[key]
 
 
 # ---------------------------------------------------------------------------
@@ -170,47 +298,78 @@ def _read_lock(root: Path) -> dict[str, str]:
 
 def _files(root: Path) -> dict[str, str]:
     out = {}
-    for entry in _scan(root).values():
+    for entry in _scan([root]).values():
         for version in entry.versions:
             path = entry.path(version)
             rel = path.relative_to(root).as_posix()
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            out[rel] = hashlib.sha256(read_model_bytes(path)).hexdigest()
     return out
 
 
 def lock_problems(root: Path | None = None) -> list[str]:
-    """Differences between the model files and ``models.lock`` (empty when all is well)."""
-    root = models_root() if root is None else Path(root)
-    locked, files = _read_lock(root), _files(root)
+    """Differences between the model files and their folder's ``models.lock``.
+
+    Every folder of the library is checked unless ``root`` names one. Empty when all
+    is well.
+    """
     problems = []
-    for rel, sha in sorted(files.items()):
-        if rel not in locked:
-            problems.append(f"{rel}: not in {LOCK_NAME} (unreleased; run "
-                            "'python -m brianlab models lock' to release it)")
-        elif locked[rel] != sha:
-            problems.append(f"{rel}: changed after release (sha256 {sha[:12]}..., lock has "
-                            f"{locked[rel][:12]}...); released files are immutable: add a new "
-                            "version instead")
-    for rel in sorted(set(locked) - set(files)):
-        problems.append(f"{rel}: in {LOCK_NAME} but the file is missing")
+    for folder in _roots(root):
+        locked, files = _read_lock(folder), _files(folder)
+        for rel, sha in sorted(files.items()):
+            if rel not in locked:
+                problems.append(f"{folder / rel}: not in {LOCK_NAME} (unreleased; run "
+                                "'python -m brianlab models lock' to release it)")
+            elif locked[rel] != sha:
+                problems.append(f"{folder / rel}: changed after release (sha256 {sha[:12]}..., "
+                                f"lock has {locked[rel][:12]}...); released files are immutable: "
+                                "add a new version instead")
+        for rel in sorted(set(locked) - set(files)):
+            problems.append(f"{folder / rel}: in {LOCK_NAME} but the file is missing")
     return problems
 
 
 def write_lock(root: Path | None = None) -> list[str]:
-    """Add every unreleased file to the lock; never rewrite a released entry.
+    """Add every unreleased file of a folder to its lock; never rewrite a released entry.
 
-    Returns the files newly released. Raises ModelError if a released file changed
-    or a file fails its checks.
+    Parameters
+    ----------
+    root : Path, optional
+        The folder (default: the first of :func:`model_paths`, i.e. the user's own
+        folder when there is one, else the built-in library).
+
+    Returns
+    -------
+    list of str
+        The files newly released.
+
+    Raises
+    ------
+    ModelError
+        If a released file changed, a file fails its checks, or ``models.lock`` is a
+        symbolic link (it is replaced atomically, never written through a link).
     """
-    root = models_root() if root is None else Path(root)
+    root = model_paths()[0] if root is None else Path(root)
+    lock = root / LOCK_NAME
+    if lock.is_symlink():
+        raise ModelError(f"{LOCK_NAME} is a symbolic link; refusing to write through it "
+                         "(replace it by a regular file)", path=lock)
     locked, files = _read_lock(root), _files(root)
     changed = [rel for rel, sha in files.items() if rel in locked and locked[rel] != sha]
     if changed:
-        raise ModelError(f"released file(s) changed: {', '.join(sorted(changed))}")
+        raise ModelError(f"released file(s) changed: {', '.join(sorted(changed))}", path=root)
     new = sorted(set(files) - set(locked))
     for rel in new:
         read_model_file(root / rel)
     locked.update({rel: files[rel] for rel in new})
     text = "".join(f"{sha}  {rel}\n" for rel, sha in sorted(locked.items()))
-    (root / LOCK_NAME).write_text(text)
+    fd, tmp = tempfile.mkstemp(prefix=f".{LOCK_NAME}.", dir=root)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, lock)  # replaces a link that appeared meanwhile, never its target
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return new

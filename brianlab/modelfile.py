@@ -33,12 +33,23 @@ from brian2.units.fundamentalunits import (
 )
 from brian2.utils.stringtools import get_identifiers
 
+from .ranges import check_range
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
-__all__ = ["Model", "ModelError", "KINDS", "read_model_file", "parse_model_text",
-           "equations_text"]
+__all__ = ["Model", "ModelError", "KINDS", "read_model_file", "read_model_bytes",
+           "parse_model_bytes", "parse_model_text", "equations_text"]
 
 KINDS = ("neuron", "receptor", "synapse", "rate")
+#: Largest model file accepted (bytes); the library's files are 1-3 kB.
+MAX_FILE_BYTES = 1_000_000
+#: Deepest TOML nesting accepted (the format needs 2: a table of strings).
+MAX_DEPTH = 8
+#: Longest text of one key (equations, notes) and longest line of it, in characters.
+MAX_FIELD = 20_000
+MAX_LINE = 2_000
+#: Names Brian2 gives a group or synapses itself, beyond those its ``Equations`` reserve.
+RESERVED_NAMES = frozenset({"lastspike", "not_refractory", "lastupdate", "t_in_timestep",
+                            "t_in_timesteps", "j"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
 _STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=)\s*(.+?)\s*$")
@@ -113,8 +124,13 @@ class Model:
     notes: str = ""
     sha256: str = ""
     path: str | None = None
-    #: ``(ref, sha256)`` of every file this model was made from (itself, or a neuron and its receptors)
+    #: ``(ref, sha256, status)`` of every file this model was made from (itself, or a neuron
+    #: and its receptors)
     components: tuple = ()
+    #: ``"released"`` (in its folder's lock, unchanged), ``"unreleased"`` (not in the lock),
+    #: ``"modified"`` (differs from its lock entry; loaded only on request) or ``"file"``
+    #: (read by path, outside the library)
+    status: str = "file"
 
     # -- identity ---------------------------------------------------------
     @property
@@ -124,9 +140,9 @@ class Model:
 
     @property
     def provenance(self) -> list[dict]:
-        """One ``{"model", "sha256"}`` record per model file this model came from."""
-        parts = self.components or ((self.ref, self.sha256),)
-        return [{"model": ref, "sha256": sha} for ref, sha in parts]
+        """One ``{"model", "sha256", "status"}`` record per model file this model came from."""
+        parts = self.components or ((self.ref, self.sha256, self.status),)
+        return [{"model": ref, "sha256": sha, "status": status} for ref, sha, status in parts]
 
     @cached_property
     def equations(self) -> Equations:
@@ -203,6 +219,23 @@ class OdeSystem:
 # ---------------------------------------------------------------------------
 # reading
 # ---------------------------------------------------------------------------
+def read_model_bytes(path) -> bytes:
+    """The bytes of a model file, refusing what is not a regular file of at most 1 MB."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            what = "does not exist" if not path.exists() else "is not a regular file"
+            raise ModelError(f"the model file {what}", path=path)
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ModelError(f"cannot read the file ({exc.strerror})", path=path) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ModelError(f"the file is larger than {MAX_FILE_BYTES // 1000} kB; a model file "
+                         "is a few kB of text", path=path)
+    return data
+
+
 def read_model_file(path) -> Model:
     """Read and check one model file.
 
@@ -211,27 +244,54 @@ def read_model_file(path) -> Model:
     ModelError
         Naming the file, the key or equation at fault and what was expected.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"cannot read the file ({exc.strerror})", path=path) from None
+    return parse_model_bytes(read_model_bytes(path), path=path)
+
+
+def parse_model_bytes(data: bytes, *, path=None, status: str = "file") -> Model:
+    """Check the bytes of a model file (UTF-8 TOML); ``status`` goes into its provenance."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ModelError("not UTF-8 text", path=path) from None
-    return parse_model_text(text, path=path, sha256=hashlib.sha256(data).hexdigest())
+    return parse_model_text(text, path=path, sha256=hashlib.sha256(data).hexdigest(),
+                            status=status)
 
 
-def parse_model_text(text: str, *, path=None, sha256: str | None = None) -> Model:
+def parse_model_text(text: str, *, path=None, sha256: str | None = None,
+                     status: str = "file") -> Model:
     """Parse and check the text of a model file (see :func:`read_model_file`)."""
     if sha256 is None:
         sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if len(text) > MAX_FILE_BYTES:
+        raise ModelError(f"the text is longer than {MAX_FILE_BYTES} characters", path=path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"malformed TOML: {exc}", path=path) from None
-    return _build(raw, path=path, sha256=sha256)
+    except RecursionError:
+        raise ModelError(f"TOML nested deeper than {MAX_DEPTH} levels", path=path) from None
+    _check_sizes(raw, path)
+    return _build(raw, path=path, sha256=sha256, status=status)
+
+
+def _check_sizes(value, path, where="", depth=0):
+    """Nesting depth and string lengths of the parsed TOML (limits against exhaustion)."""
+    if depth > MAX_DEPTH:
+        raise _err(f"TOML nested deeper than {MAX_DEPTH} levels", path, where or None)
+    if isinstance(value, str):
+        if len(value) > MAX_FIELD:
+            raise _err(f"text of {len(value)} characters; at most {MAX_FIELD} are allowed",
+                       path, where or None)
+        longest = max((len(line) for line in value.splitlines()), default=0)
+        if longest > MAX_LINE:
+            raise _err(f"a line of {longest} characters; at most {MAX_LINE} are allowed",
+                       path, where or None)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_sizes(item, path, f"{where}.{key}" if where else key, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_sizes(item, path, where, depth + 1)
 
 
 def _err(message, path, where=None):
@@ -249,7 +309,7 @@ def _get_str(raw, key, path, *, required=False, default=None):
     return value
 
 
-def _build(raw: dict, *, path, sha256: str) -> Model:
+def _build(raw: dict, *, path, sha256: str, status: str) -> Model:
     kind = _get_str(raw, "kind", path, required=True)
     if kind not in KINDS:
         raise _err(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}", path, "kind")
@@ -292,12 +352,42 @@ def _build(raw: dict, *, path, sha256: str) -> Model:
         fields[key] = _get_str(raw, key, path)
     if kind == "synapse" and fields["target_unit"] is None:
         fields["target_unit"] = "1"
-    fields["components"] = ((f"{name}@{version}", sha256),)
+    fields["components"] = ((f"{name}@{version}", sha256, status),)
+    fields["status"] = status
+    _check_method(fields["method"], path)
+    _check_names(parameters, equations, path)
     model = Model(**fields)
     check_model(model, equations=equations, path=path)
     # cache the parsed equations on the frozen instance
     object.__setattr__(model, "equations", equations)
     return model
+
+
+def _check_method(method, path):
+    if method is None:
+        return
+    from brian2.stateupdaters.base import StateUpdateMethod
+
+    known = list(StateUpdateMethod.stateupdaters)
+    if method not in known:
+        raise _err(f"unknown integration method {method!r}; Brian2 knows "
+                   f"{', '.join(known)}", path, "method")
+
+
+def _check_names(parameters, equations, path):
+    """Parameter and variable names that Brian2 reserves (t, dt, i, N, units, functions...)."""
+    for where, names in (("parameters", parameters), ("equations", equations)):
+        for name in names:
+            problem = None
+            if name in RESERVED_NAMES:
+                problem = f"{name!r} is a name Brian2 gives its groups itself"
+            else:
+                try:
+                    Equations.check_identifier(name)
+                except (SyntaxError, ValueError) as exc:
+                    problem = str(exc).rstrip(".")
+            if problem:
+                raise _err(f"{problem}; choose another name", path, f"{where}.{name}")
 
 
 def _check_str(value):
@@ -340,6 +430,8 @@ def _parse_equations(text: str, path, where: str) -> Equations:
                 raise _err(f"line {lineno}: {exc.reason}", path, where) from None
     try:
         return Equations(text)
+    except RecursionError:
+        raise _err("an equation is nested too deeply", path, where) from None
     except Exception as exc:  # Brian2 raises several types for bad equations
         msg = " ".join(str(exc).split())
         raise _err(f"cannot parse the equations: {msg}", path, where) from None
@@ -394,6 +486,9 @@ def _expression_dims(expr: str, variables: dict, path, where: str):
         raise _err(f"inconsistent units in {expr!r}: {exc}", path, where) from None
     except (SyntaxError, ValueError, TypeError, AttributeError) as exc:
         raise _err(f"cannot read the expression {expr!r}: {exc}", path, where) from None
+    except RecursionError:
+        raise _err(f"the expression is nested too deeply: {expr[:60]!r}...", path,
+                   where) from None
 
 
 def describe_dimension(dim) -> str:
@@ -470,6 +565,9 @@ def check_model(model: Model, *, equations: Equations | None = None, path=None):
     if clash:
         raise _err(f"{', '.join(clash)} declared both as parameter and as variable", path,
                    "parameters")
+    for pname, value in model.parameters.items():
+        check_range(pname, value, refractory=model.refractory, path=path,
+                    where=f"parameters.{pname}")
     variables = model_variables(model, equations)
 
     for varname, eq in equations.items():

@@ -10,6 +10,7 @@ exponent), unary signs and parentheses are accepted.
 from __future__ import annotations
 
 import ast
+import math
 import re
 
 from brian2 import Quantity, Unit
@@ -133,6 +134,8 @@ def parse_quantity(text) -> Quantity:
     if not match:
         raise ModelError(f"expected '<number> <unit>' such as '10 ms', got {text!r}")
     number, rest = float(match.group(1)), match.group(2)
+    if not math.isfinite(number):
+        raise ModelError(f"{text!r} is not a finite number")
     if rest.startswith("*"):
         rest = rest[1:].lstrip()
         if not rest:

@@ -22,7 +22,7 @@ def test_show_prints_equations_parameters_hash(capsys):
 
     assert main(["models", "show", "hh@1"]) == 0
     out = capsys.readouterr().out
-    assert "hh@1  (neuron)" in out and load_model("hh").sha256 in out
+    assert "hh@1  (neuron, released)" in out and load_model("hh").sha256 in out
     assert "dm/dt = alpha_m*(1 - m) - beta_m*m : 1" in out
     assert "E_L" in out and "-54.402 mV" in out and "Hodgkin & Huxley (1952)" in out
 
@@ -64,3 +64,78 @@ def test_module_entry_point_runs():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "stdp_triplet" in out.stdout
+
+
+# -- issue 10: hostile files and pipes ---------------------------------------------------
+def _user_model(folder, text, kind="neurons", name="evil", version=1):
+    path = folder / kind / name / f"{version}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+EVIL = ('name = "evil"\nversion = 1\nkind = "neuron"\n'
+        'summary = "looks \\u001b[2J\\u001b[31mharmless\\u0007"\n'
+        'notes = "line\\u001b]0;pwned\\u0007 end"\n'
+        'equations = "dv/dt = -v/tau : volt"\n[parameters]\ntau = "10 ms"\n')
+
+
+def test_show_strips_terminal_control_characters(tmp_path, monkeypatch, capsys):
+    _user_model(tmp_path, EVIL)
+    monkeypatch.setenv("BRIANLAB_MODELS", str(tmp_path))
+    with pytest.warns(UserWarning, match="not in"):
+        assert main(["models", "show", "evil"]) == 0
+    out = capsys.readouterr().out
+    assert "looks [2J[31mharmless" in out and "line]0;pwned end" in out
+    assert not any(ord(c) < 32 and c not in "\n\t" or 127 <= ord(c) < 160 for c in out)
+    assert "evil@1  (neuron, unreleased)" in out
+
+
+def test_list_names_a_bad_file_and_lists_the_rest(tmp_path, monkeypatch, capsys):
+    _user_model(tmp_path, 'name = "bad"\nversion = 1\nkind = "neuron"\nequations = "dv/dt"\n',
+                name="bad")
+    monkeypatch.setenv("BRIANLAB_MODELS", str(tmp_path))
+    assert main(["models", "list"]) == 1
+    captured = capsys.readouterr()
+    assert "cannot list bad@1" in captured.err and "bad/1.toml" in captured.err
+    assert "stdp_triplet" in captured.out and "lif " in captured.out
+
+
+@pytest.mark.parametrize("make", ["dev_zero", "long_threshold", "deep_arrays"])
+def test_check_resource_limits_exit_1(tmp_path, make, capsys):
+    if make == "dev_zero":
+        target = "/dev/zero"
+    else:
+        target = tmp_path / "m.toml"
+        body = ('name = "x"\nversion = 1\nkind = "neuron"\n'
+                'equations = "dv/dt = -v/tau : volt"\n')
+        if make == "long_threshold":
+            body += 'threshold = "v > ' + "0*mV + " * 15_000 + '0*mV"\n'
+        else:
+            body += "references = " + "[" * 10_000 + "]" * 10_000 + "\n"
+        target.write_text(body + '[parameters]\ntau = "10 ms"\n')
+    assert main(["models", "check", str(target)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith(str(target))
+
+
+def test_check_keeps_exit_1_into_a_broken_pipe(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("not [toml")
+    cmd = f"{sys.executable} -m brianlab models check {bad} {bad} {bad} | true; " \
+          "echo ${PIPESTATUS[0]}"
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "1", out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_lock_a_user_folder(tmp_path, monkeypatch, capsys):
+    good = EVIL.replace("evil", "mine")
+    _user_model(tmp_path, good, name="mine")
+    monkeypatch.setenv("BRIANLAB_MODELS", str(tmp_path))
+    assert main(["models", "lock"]) == 0  # the first folder of the path: the user's
+    assert "released: neurons/mine/1.toml" in capsys.readouterr().out
+    assert (tmp_path / "models.lock").read_text().endswith("  neurons/mine/1.toml\n")
+    from brianlab import load_model
+
+    assert load_model("mine").status == "released"

@@ -160,7 +160,7 @@ def test_not_utf8_and_missing_file(tmp_path):
     path.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ModelError, match="UTF-8"):
         read_model_file(path)
-    with pytest.raises(ModelError, match="cannot read"):
+    with pytest.raises(ModelError, match="does not exist"):
         read_model_file(tmp_path / "absent.toml")
 
 
@@ -176,3 +176,83 @@ def test_synapse_names_may_not_end_in_pre_or_post(tmp_path):
                'model = """\nw : 1\ndx_pre/dt = -x_pre/tau : 1 (event-driven)\n"""\n'
                'on_pre = "s_post += w"\n[parameters]\ntau = "10 ms"\n')
     assert "x_pre: names of synapse variables" in str(error_for(tmp_path, synapse))
+
+
+# -- caught at check time (issue 10): what used to fail only when a group was built ----------
+def test_unknown_integration_method(tmp_path):
+    err = error_for(tmp_path, GOOD.replace('threshold =', 'method = "eulr"\nthreshold ='))
+    assert err.where == "method" and "unknown integration method 'eulr'" in str(err)
+    assert "exact" in str(err)  # names what Brian2 knows
+
+
+@pytest.mark.parametrize("name", ["t", "dt", "i", "N", "lastspike", "not_refractory", "xi",
+                                  "mV", "exp", "pi", "lambda", "_hidden"])
+def test_reserved_parameter_names(tmp_path, name):
+    text = neuron_text("dv/dt = -v/tau : volt", f'tau = "10 ms"\n{name} = "1"\n')
+    if name == "lambda":  # a Python keyword cannot even be an equation identifier
+        text = neuron_text("dv/dt = -v/tau : volt", 'tau = "10 ms"\n"lambda" = "1"\n')
+    err = error_for(tmp_path, text)
+    assert err.where == f"parameters.{name}"
+    assert "choose another name" in str(err) or "invalid name" in str(err)
+
+
+@pytest.mark.parametrize("name", ["lastspike", "not_refractory", "N"])
+def test_reserved_variable_names(tmp_path, name):
+    err = error_for(tmp_path, neuron_text(f"dv/dt = -v/tau : volt\n{name} : 1",
+                                          'tau = "10 ms"\n'))
+    assert name in str(err) and err.path.endswith("m.toml")
+
+
+@pytest.mark.parametrize("value", ["1e999 mV", "-1e999 mV", "nan mV", "inf mV", "1e400"])
+def test_non_finite_values(tmp_path, value):
+    err = error_for(tmp_path, neuron_text("dv/dt = (E_L - v)/tau : volt",
+                                          f'tau = "10 ms"\nE_L = "{value}"\n'))
+    assert err.where == "parameters.E_L"
+
+
+@pytest.mark.parametrize("value, message", [("-10 ms", "must be positive"),
+                                             ("0 ms", "must be positive")])
+def test_impossible_default_time_constant(tmp_path, value, message):
+    err = error_for(tmp_path, neuron_text("dv/dt = -v/tau : volt", f'tau = "{value}"\n'))
+    assert err.where == "parameters.tau" and message in str(err)
+
+
+# -- limits against resource exhaustion: one clear error, never a RecursionError ------------
+def test_not_a_regular_file():
+    with pytest.raises(ModelError, match="not a regular file"):
+        read_model_file("/dev/zero")
+
+
+def test_file_too_large(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_text(GOOD + "#" * 1_100_000 + "\n")
+    with pytest.raises(ModelError, match="larger than 1000 kB"):
+        read_model_file(path)
+
+
+def test_deeply_nested_toml(tmp_path):
+    err = error_for(tmp_path, GOOD + "references = " + "[" * 10_000 + "]" * 10_000 + "\n")
+    assert "nested deeper than" in str(err)
+    err = error_for(tmp_path, GOOD + "references = " + "[" * 20 + "]" * 20 + "\n")
+    assert "nested deeper than" in str(err)
+
+
+@pytest.mark.parametrize("key", ["threshold", "reset", "summary", "notes", "refractory"])
+def test_very_long_text_in_any_field(tmp_path, key):
+    long = "v > V_th" + " + 0*mV" * 15_000
+    text = GOOD.replace(f"\n{key} =", f"\n_{key} =") if f"\n{key} =" in GOOD else GOOD
+    text = text.replace("[parameters]", f'{key} = "{long}"\n[parameters]')
+    err = error_for(tmp_path, text)
+    assert err.where == key and "at most 20000" in str(err)
+
+
+def test_long_line_in_equations(tmp_path):
+    eq = "dv/dt = -v/tau" + " + 0*mV/ms" * 300 + " : volt"
+    err = error_for(tmp_path, neuron_text(eq, 'tau = "10 ms"\n'))
+    assert err.where == "equations" and "at most 2000" in str(err)
+
+
+def test_deep_expression_is_a_model_error(tmp_path):
+    deep = "(" * 900 + "v" + ")" * 900 + " > V_th"
+    err = error_for(tmp_path, GOOD.replace('threshold = "v > V_th"', f'threshold = "{deep}"'))
+    assert err.where == "threshold"

@@ -1,0 +1,67 @@
+"""Physical ranges of parameter values: what a value's dimension says it may be.
+
+The rules are dimension-based, so they hold for every model file without new
+model versions, and they apply both to a file's defaults (when it is loaded) and
+to the overrides given when a group is built:
+
+- every value is finite (``1e999 mV`` or ``nan`` is never a parameter);
+- a time (a time constant, a delay) is positive; the parameter a neuron names as its
+  ``refractory`` period may also be zero (no refractoriness), never negative;
+- a capacitance (or a specific capacitance, per area) is positive;
+- a conductance (or conductance density) whose name starts with ``g`` (``g_L``,
+  ``g_max``, ``g_Na``) is not negative; other conductances (the subthreshold
+  coupling ``a`` of an adaptive neuron) may take either sign.
+
+Pure Brian2 units; no Brian2 objects are created here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import farad, metre, second, siemens
+from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+
+from .units import ModelError
+
+__all__ = ["range_problem", "check_range"]
+
+_CAPACITANCE = (farad, farad / metre**2)
+_CONDUCTANCE = (siemens, siemens / metre**2)
+
+
+def range_problem(name: str, value, *, refractory: str | None = None) -> str | None:
+    """What is physically wrong with ``name = value``, or ``None`` if nothing is.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name.
+    value : Quantity or float
+        Its value.
+    refractory : str, optional
+        The name of the model's refractory-period parameter (may be zero).
+    """
+    number = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(number)):
+        return f"{name} = {value} is not a finite number"
+    dim = get_dimensions(value)
+    if have_same_dimensions(dim, second):
+        if name == refractory:
+            if np.any(number < 0):
+                return f"{name} = {value}: a refractory period cannot be negative"
+        elif np.any(number <= 0):
+            return f"{name} = {value}: a time constant or delay must be positive"
+    elif any(have_same_dimensions(dim, unit) for unit in _CAPACITANCE):
+        if np.any(number <= 0):
+            return f"{name} = {value}: a capacitance must be positive"
+    elif name.startswith("g") and any(have_same_dimensions(dim, unit) for unit in _CONDUCTANCE):
+        if np.any(number < 0):
+            return f"{name} = {value}: a conductance cannot be negative"
+    return None
+
+
+def check_range(name: str, value, *, refractory: str | None = None, where=None, path=None):
+    """Raise :class:`ModelError` if ``name = value`` is physically impossible (see above)."""
+    problem = range_problem(name, value, refractory=refractory)
+    if problem:
+        raise ModelError(problem, path=path, where=where)
