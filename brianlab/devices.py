@@ -15,6 +15,7 @@ toolkit lacks them.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import importlib.util
 import os
@@ -27,6 +28,7 @@ import warnings
 from pathlib import Path
 
 from brian2 import Network, device, get_device, prefs, set_device
+from brian2.core.magic import magic_network
 from brian2.core.variables import VariableView
 
 from .cache import cache_directory
@@ -45,6 +47,10 @@ class DeviceError(RuntimeError):
 
 class DirectoryInUse(DeviceError):
     """The requested build directory is locked by another run."""
+
+
+#: The open session (Brian2 has one device at a time, so sessions do not nest).
+_ACTIVE: "DeviceSession | None" = None
 
 
 def find_nvcc() -> str | None:
@@ -153,6 +159,10 @@ class DeviceSession:
             raise DeviceError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
         if threads is not None and (not isinstance(threads, int) or threads < 0):
             raise DeviceError(f"threads must be a non-negative integer, got {threads!r}")
+        if _ACTIVE is not None:
+            raise DeviceError(f"another device session is open ({_ACTIVE!r}); close it first "
+                              "(use 'with use_device(...) as session:'); sessions do not nest "
+                              "because Brian2 has one device at a time")
         self.name = name
         self.threads = threads
         self.build_only = bool(build_only)
@@ -178,6 +188,7 @@ class DeviceSession:
             if target is not None:
                 prefs.codegen.target = target
             set_device("runtime")
+            self._opened()
             return
         if not cxx_compiler_works():
             raise DeviceError(f"{name} needs a C++ compiler (g++ or clang++) on PATH")
@@ -197,6 +208,25 @@ class DeviceSession:
             self._lock_fd = None
             self._clean_up()
             raise
+        # Brian2's plain run() would only record the run on a standalone device (we build
+        # with build_on_run=False), silently doing nothing: refuse it instead
+        magic_network.run = self._refuse_magic_run
+        self._opened()
+
+    def _opened(self):
+        global _ACTIVE
+        _ACTIVE = self
+        atexit.register(self._close_at_exit)
+
+    def _refuse_magic_run(self, *args, **kwargs):
+        raise DeviceError(f"Brian2's run() does not run anything in a brianlab {self.name} "
+                          "session: put the objects into a Network and call "
+                          "session.run(network, duration)")
+
+    def _close_at_exit(self):
+        warnings.warn(f"{self!r} was never closed; closed at interpreter exit (use 'with "
+                      "use_device(...) as session:')", ResourceWarning, stacklevel=1)
+        self.close()
 
     # -- set-up ----------------------------------------------------------------
     def _claim_directory(self, directory) -> Path:
@@ -377,9 +407,14 @@ class DeviceSession:
     # -- clean-up ----------------------------------------------------------------
     def close(self):
         """Forget the network, restore the previous device and all preferences."""
+        global _ACTIVE
         if self._closed:
             return
         self._closed = True
+        if _ACTIVE is self:
+            _ACTIVE = None
+        atexit.unregister(self._close_at_exit)
+        magic_network.__dict__.pop("run", None)
         if self.standalone:
             get_device().reinit()
             get_device().activate()

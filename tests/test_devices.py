@@ -1,6 +1,9 @@
 """Devices: the same network on runtime and cpp_standalone, reruns with run_args, CUDA build-only."""
 
+import fcntl
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,14 +85,63 @@ def test_sessions_restore_device_and_preferences():
 
 
 def test_each_run_gets_its_own_directory_and_a_given_one_is_locked(tmp_path):
-    with use_device("cpp_standalone") as a, use_device("cpp_standalone") as b:
-        assert a.directory != b.directory
-    with use_device("cpp_standalone", directory=tmp_path / "shared"):
+    with use_device("cpp_standalone") as a:
+        first = a.directory
+    with use_device("cpp_standalone") as b:
+        assert b.directory != first
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    other_run = os.open(shared / ".brianlab.lock", os.O_CREAT | os.O_RDWR)  # as another process
+    fcntl.flock(other_run, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
         with pytest.raises(DeviceError, match="in use by another run"):
-            use_device("cpp_standalone", directory=tmp_path / "shared")
+            use_device("cpp_standalone", directory=shared)
+    finally:
+        os.close(other_run)
     # released after close
-    with use_device("cpp_standalone", directory=tmp_path / "shared") as again:
-        assert again.directory == (tmp_path / "shared").resolve()
+    with use_device("cpp_standalone", directory=shared) as again:
+        assert again.directory == shared.resolve()
+
+
+def test_sessions_do_not_nest():
+    with use_device("cpp_standalone", quiet=True) as outer:
+        with pytest.raises(DeviceError, match="another device session is open"):
+            use_device("runtime")
+        assert get_device().__class__.__name__ == "CPPStandaloneDevice"
+    assert get_device().__class__.__name__ == "RuntimeDevice"
+    with use_device("runtime"):  # the first one closed: a new one may open
+        pass
+    assert outer.directory is not None and not outer.directory.exists()
+
+
+def test_plain_brian2_run_is_refused_in_a_standalone_session():
+    """Brian2's magic run() used to record the run and silently do nothing."""
+    from brian2 import NeuronGroup, run
+
+    def standalone_run():
+        with use_device("cpp_standalone", quiet=True):
+            G = NeuronGroup(1, "dv/dt = -v/(10*ms) : 1")  # noqa: F841 (the magic network's)
+            with pytest.raises(DeviceError, match=r"session.run\(network, duration\)"):
+                run(1 * ms)
+
+    standalone_run()
+    # outside a session, and on the runtime device, plain run() works as in Brian2
+    H = NeuronGroup(1, "dv/dt = (1 - v)/(10*ms) : 1")
+    run(10 * ms)
+    assert abs(H.v[0] - (1 - np.exp(-1))) < 1e-2  # forward Euler at dt 0.1 ms, 0.5 % error
+
+
+def test_an_unclosed_session_is_closed_at_exit(tmp_path):
+    script = ("import brianlab as bl\n"
+              "s = bl.use_device('cpp_standalone', quiet=True)\n"
+              "print(s.directory, flush=True)\n")
+    env = dict(os.environ, BRIANLAB_BUILD_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", script],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    directory = Path(out.stdout.strip())
+    assert directory.parent == tmp_path and not directory.exists()
+    assert "ResourceWarning" in out.stderr and "was never closed" in out.stderr
 
 
 def test_bad_requests_are_clear_errors():
