@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -67,8 +68,8 @@ def cached_arrays(kind: str, key, compute: Callable[[], dict]) -> dict:
         try:
             with np.load(path) as data:
                 return {name: data[name] for name in data.files}
-        except (OSError, ValueError, EOFError):
-            pass
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+            pass  # damaged (e.g. truncated by a full disk): recomputed and replaced below
     arrays = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -345,7 +345,7 @@ class DeviceSession:
         _keep_main_if_equivalent(main, previous)
         if self.name == "cuda_standalone":
             self._patch_cuda_makefile()
-        device.compile_source(str(self.directory), "gcc", False, False)
+        self._compile()
         self.timings["build_s"] = time.perf_counter() - start
         self.built = True
         if not self.can_run:
@@ -356,6 +356,24 @@ class DeviceSession:
             return self
         self._run_binary(run_args)
         return self
+
+    def _compile(self):
+        """``make`` in the build directory; in a reused directory a failure (a stale or
+        damaged object file of an interrupted build) is retried once after ``make clean``."""
+        try:
+            device.compile_source(str(self.directory), "gcc", False, False)
+            return
+        except RuntimeError as exc:
+            if self._temporary:
+                raise DeviceError(f"compilation failed in {self.directory}: {exc}") from None
+        if not self.quiet:
+            print(f"[brianlab] compilation in {self.directory} failed; retrying from a clean "
+                  "build", flush=True)
+        try:
+            device.compile_source(str(self.directory), "gcc", False, True)
+        except RuntimeError as exc:
+            raise DeviceError(f"compilation failed in {self.directory}, also from a clean "
+                              f"build: {exc}") from None
 
     def _run_binary(self, run_args):
         start = time.perf_counter()

@@ -31,45 +31,100 @@ def cross_image(side: int, width: int | None = None) -> np.ndarray:
     return image
 
 
+#: Largest image file accepted, in pixels (refused from its header, before decoding).
+MAX_IMAGE_PIXELS = 25_000_000
+#: The stimulus region (values above 0.5) must cover at most this share of the sheet:
+#: beyond it, "the share of spikes inside the region" says nothing.
+MAX_REGION_SHARE = 0.5
+
+
 def image_on_lattice(image, side: int) -> np.ndarray:
-    """Resize a 2D array (grey values, or RGB(A) averaged) to ``side x side``, scaled to [0, 1]."""
+    """Resize a 2D array (grey values, or RGB(A) averaged) to ``side x side``, scaled to [0, 1].
+
+    Raises ``ValueError`` for non-finite pixels; a uniform image maps to zeros.
+    """
     image = np.asarray(image, dtype=float)
     if image.ndim == 3:
         image = image[..., :3].mean(axis=2)
     if image.ndim != 2 or min(image.shape) < 1:
         raise ValueError(f"an image is a 2D (or RGB) array, got shape {image.shape}")
+    if not np.all(np.isfinite(image)):
+        raise ValueError("the image contains non-finite values (NaN or infinity)")
+    low, high = float(image.min()), float(image.max())  # of the pixels, not of the
+    if high == low:                                       # resizing's rounding
+        return np.zeros((side, side))
     if image.shape != (side, side):
         image = ndimage.zoom(image, (side / image.shape[0], side / image.shape[1]), order=1,
                              grid_mode=True, mode="nearest")
-    low, high = float(image.min()), float(image.max())
-    return np.zeros_like(image) if high == low else (image - low) / (high - low)
+    return np.clip((image - low) / (high - low), 0.0, 1.0)
 
 
-def load_image(path, side: int) -> np.ndarray:
-    """Read a PNG (or any format matplotlib reads) onto a ``side x side`` lattice.
-
-    Bright pixels are the stimulus. Raises ``ValueError`` naming the file when it is
-    missing or unreadable.
-    """
-    import matplotlib.image
+def _read_pixels(path) -> np.ndarray:
+    """Grey values of an image file; the size is checked from the header before decoding."""
+    from PIL import Image
 
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"image file {str(path)!r} does not exist")
     try:
-        data = matplotlib.image.imread(str(path))
+        with Image.open(path) as handle:
+            width, height = handle.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ValueError(f"image file {str(path)!r} has {width} x {height} pixels; at "
+                                 f"most {MAX_IMAGE_PIXELS:,} are accepted (the sheet has far "
+                                 "fewer neurons): downsample it first")
+            return np.asarray(handle.convert("F"), dtype=float)
+    except ValueError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any reader error is reported with the name
         raise ValueError(f"cannot read image file {str(path)!r}: {exc}") from None
-    return image_on_lattice(data, side)
+
+
+def _named(name: str, convert):
+    try:
+        return convert()
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def load_image(path, side: int) -> np.ndarray:
+    """Read a PNG (or any format Pillow reads) onto a ``side x side`` lattice.
+
+    Bright pixels are the stimulus. Raises ``ValueError`` naming the file when it is
+    missing, unreadable, has non-finite pixels, or is larger than
+    :data:`MAX_IMAGE_PIXELS` (checked from the header, before the pixels are decoded).
+    """
+    pixels = _read_pixels(path)
+    return _named(f"image file {str(path)!r}", lambda: image_on_lattice(pixels, side))
 
 
 def stimulus_image(spec, side: int) -> np.ndarray:
-    """``"cross"``, a path to an image file, or a 2D array -> values in [0, 1] on the lattice."""
+    """``"cross"``, a path to an image file, or a 2D array -> values in [0, 1] on the lattice.
+
+    The stimulus region (values above 0.5) must be non-empty and cover at most
+    :data:`MAX_REGION_SHARE` of the lattice; an image smaller than 2 x 2 pixels, a
+    uniform one (all black) or one with NaN pixels is refused with ``ValueError``
+    naming it.
+    """
     if isinstance(spec, str) and spec == "cross":
         return cross_image(side)
-    if isinstance(spec, (str, Path)):
-        return load_image(spec, side)
-    return image_on_lattice(spec, side)
+    is_file = isinstance(spec, (str, Path))
+    name = f"image file {str(spec)!r}" if is_file else "the image"
+    pixels = _read_pixels(spec) if is_file else np.asarray(spec, dtype=float)
+    shape = np.shape(pixels)
+    if len(shape) >= 2 and min(shape[:2]) < 2:
+        raise ValueError(f"{name} has {shape[0]} x {shape[1]} pixels; a stimulus needs at "
+                         "least 2 x 2")
+    lattice = _named(name, lambda: image_on_lattice(pixels, side))
+    share = float(np.mean(lattice > 0.5))
+    if share == 0:
+        raise ValueError(f"{name} marks no stimulus region on the {side} x {side} sheet (it is "
+                         "uniform, e.g. all black, or too fine to survive the resizing); bright "
+                         "pixels are the stimulus")
+    if share > MAX_REGION_SHARE:
+        raise ValueError(f"{name} covers {share:.0%} of the sheet; the stimulus region (bright "
+                         f"pixels) may cover at most {MAX_REGION_SHARE:.0%}")
+    return lattice
 
 
 # -- spike trains with a hidden repeating pattern (Masquelier et al. 2008) -----------------

@@ -13,6 +13,7 @@ import ast
 import math
 import re
 
+import numpy as np
 from brian2 import Quantity, Unit
 from brian2.core.namespace import DEFAULT_UNITS
 from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_unit
@@ -141,7 +142,11 @@ def parse_quantity(text) -> Quantity:
         if not rest:
             raise ModelError(f"missing unit after '*' in {text!r}")
     unit = parse_unit(rest) if rest else 1
-    return Quantity(number * unit)
+    with np.errstate(over="ignore"):
+        value = Quantity(number * unit)
+    if not np.isfinite(float(value)):
+        raise ModelError(f"{text!r} is not a finite number in SI units")
+    return value
 
 
 def unit_string(dim: Dimension) -> str:

@@ -38,3 +38,19 @@ def test_cache_locations_and_source_hash(tmp_path, monkeypatch):
     digest = cache.source_hash(space)
     assert len(digest) == 64 and digest == cache.source_hash(space)
     assert digest != cache.source_hash(cache)
+
+
+def test_a_truncated_npz_is_recomputed(tmp_path, monkeypatch):
+    """A zip cut short (a full disk, a killed writer) raised BadZipFile instead of healing."""
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))
+    big = {"a": np.arange(100_000, dtype=np.int64)}
+    cache.cached_arrays("trunc", "k", lambda: big)
+    (entry,) = (tmp_path / "arrays").glob("trunc-*.npz")
+    data = entry.read_bytes()
+    entry.write_bytes(data[: len(data) // 2])
+    calls = []
+    again = cache.cached_arrays("trunc", "k", lambda: calls.append(1) or big)
+    assert calls == [1]
+    np.testing.assert_array_equal(again["a"], big["a"])
+    with np.load(entry) as repaired:  # the entry was replaced by a whole one
+        np.testing.assert_array_equal(repaired["a"], big["a"])

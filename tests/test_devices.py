@@ -71,6 +71,30 @@ def test_cpp_standalone_matches_runtime_and_reruns_without_recompiling(runtime_c
     assert get_device().__class__.__name__ == "RuntimeDevice"
 
 
+@pytest.mark.slow
+def test_a_damaged_cached_build_is_retried_from_clean(tmp_path, capsys):
+    """An object file left damaged (e.g. by an interrupted build) used to fail every later
+    build in that directory; now the build is retried once after ``make clean``."""
+    directory = tmp_path / "cached"
+
+    def build_and_count():
+        with use_device("cpp_standalone", directory=directory, threads=1) as dev:
+            net, _, spikes = small_network()
+            dev.run(net, 50 * ms)
+            return counts(spikes)
+
+    first = build_and_count()
+    objects = sorted(directory.rglob("*.o"), key=lambda p: p.stat().st_size)
+    damaged = objects[-1]
+    damaged.write_bytes(b"\x7fELF garbage")
+    future = damaged.stat().st_mtime + 3600  # newer than its source: make will not rebuild it
+    os.utime(damaged, (future, future))
+    capsys.readouterr()
+    again = build_and_count()
+    assert "retrying from a clean build" in capsys.readouterr().out
+    np.testing.assert_array_equal(again, first)
+
+
 def test_sessions_restore_device_and_preferences():
     before = prefs.codegen.target
     with use_device("runtime", target="cython"):

@@ -36,3 +36,50 @@ def test_bad_images(tmp_path):
         load_image(broken, 10)
     with pytest.raises(ValueError, match="2D"):
         image_on_lattice(np.zeros(5), 10)
+
+
+def _png(path, array, mode="L"):
+    from PIL import Image
+
+    Image.fromarray(np.asarray(array, dtype=np.uint8), mode=mode).save(path)
+    return path
+
+
+@pytest.mark.parametrize("case, match", [
+    ("black", "marks no stimulus region"),
+    ("white", "marks no stimulus region"),
+    ("one_pixel", "1 x 1 pixels"),
+    ("mostly_bright", "covers 75% of the sheet"),
+])
+def test_stimulus_images_that_cannot_make_an_experiment(tmp_path, case, match):
+    arrays = {"black": np.zeros((40, 40)), "white": np.full((40, 40), 255),
+              "one_pixel": np.full((1, 1), 255),
+              "mostly_bright": np.pad(np.zeros((20, 20)), ((0, 20), (0, 20)),
+                                      constant_values=255)}
+    path = _png(tmp_path / f"{case}.png", arrays[case])
+    with pytest.raises(ValueError, match=match) as info:
+        stimulus_image(str(path), 30)
+    assert f"{case}.png" in str(info.value)  # named
+
+
+def test_nan_image_array_is_refused():
+    image = cross_image(20)
+    image[3, 3] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        stimulus_image(image, 20)
+
+
+def test_huge_image_is_refused_from_its_header(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "huge.png"
+    Image.new("1", (6000, 5000)).save(path)  # 30 M pixels, a few kB on disk
+    with pytest.raises(ValueError, match="6000 x 5000 pixels; at most 25,000,000"):
+        stimulus_image(str(path), 30)
+
+
+def test_a_sane_image_is_accepted(tmp_path):
+    array = np.zeros((40, 40))
+    array[15:25, :] = 255
+    lattice = stimulus_image(str(_png(tmp_path / "bar.png", array)), 40)
+    assert (lattice > 0.5).mean() == pytest.approx(0.25, abs=0.01)
