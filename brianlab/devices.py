@@ -181,6 +181,10 @@ class DeviceSession:
         self._closed = False
         self._previous_device = get_device()
         prefs._backup()
+        # Brian2's Ctrl-C handler ends a run early and returns as if it had finished (on
+        # standalone devices it then reports a failed binary): a result that silently lies.
+        # In a session Ctrl-C raises KeyboardInterrupt, as everywhere else in Python.
+        prefs.core.stop_on_keyboard_interrupt = False
         self.directory = None
         if name == "runtime":
             if build_only:
@@ -379,8 +383,12 @@ class DeviceSession:
         start = time.perf_counter()
         # one results folder, overwritten by each run: Brian2 writes every array there
         # (for a 17 M-synapse sheet about 0.5 GB), so a folder per rerun fills the disk
-        device.run(directory=str(self.directory), results_directory="results",
-                   with_output=not self.quiet, run_args=run_args or {})
+        try:
+            device.run(directory=str(self.directory), results_directory="results",
+                       with_output=not self.quiet, run_args=run_args or {})
+        except RuntimeError as exc:
+            raise DeviceError(f"the simulation binary failed in {self.directory}: {exc}") \
+                from None
         self.timings["run_s"] = time.perf_counter() - start
         self.ran = True
         self.runs += 1

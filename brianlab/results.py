@@ -3,10 +3,17 @@
 Pure Python/numpy (no Brian2 import): results can be read anywhere. Every write goes
 to a temporary file in the same folder first and is then renamed into place, so an
 interrupted run never leaves a half-written file, and nothing saved before is lost.
+
+A folder holds one configuration: :class:`RunFolder` records the configuration's hash
+in ``configuration.json`` and refuses a folder made with another one, so a resumed
+command can never mix in points computed with other settings. A folder is checked to
+be writable (a probe file) before anything is computed, and what cannot be saved
+into it is saved under ``$BRIANLAB_CACHE/rescued`` instead, with an error naming both.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -17,10 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import cache_root
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-__all__ = ["RunFolder", "versions", "atomic_write_text", "atomic_save_npz", "read_summary"]
+__all__ = ["RunFolder", "ResultsError", "versions", "atomic_write_text", "atomic_save_npz",
+           "read_summary", "config_hash"]
+
+CONFIGURATION = "configuration.json"
+
+
+class ResultsError(ValueError):
+    """A results folder cannot be used (not writable, another configuration, save failed)."""
 
 
 def versions() -> dict:
@@ -79,37 +95,119 @@ def _jsonable(value):
     return str(value)
 
 
+def _flat(config: dict, prefix: str = "") -> dict:
+    """``{"params": {"duration": ...}}`` -> ``{"params.duration": ...}`` (for messages)."""
+    out = {}
+    for key, value in _jsonable(config).items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_hash(config: dict) -> str:
+    """sha256 of a JSON-ready configuration (key order does not matter)."""
+    text = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def read_summary(folder) -> dict:
     return json.loads((Path(folder) / "summary.json").read_text())
 
 
 class RunFolder:
-    """One folder per command: ``summary.json``, arrays (``.npz``) and figures (``.png``)."""
+    """One folder per command: ``summary.json``, arrays (``.npz``) and figures (``.png``).
 
-    def __init__(self, path):
+    Parameters
+    ----------
+    path : str or Path
+        The folder; created if needed.
+    configuration : dict, optional
+        Everything that determines the folder's results. Recorded on first use; a
+        folder that holds another configuration (or results without a record) is
+        refused with :class:`ResultsError`.
+    hint : str
+        What the error messages suggest (e.g. ``"use another --out"``).
+
+    Raises
+    ------
+    ResultsError
+        If the folder cannot be created or written, or holds another configuration.
+    """
+
+    def __init__(self, path, configuration: dict | None = None, *,
+                 hint: str = "choose another folder"):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.hint = hint
+        if self.path.exists() and not self.path.is_dir():
+            raise ResultsError(f"{self.path} is a file, not a folder; {hint}")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=self.path)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ResultsError(f"cannot write results into {self.path} "
+                               f"({exc.strerror or exc}); {hint}") from None
+        self.config_hash = None
+        if configuration is not None:
+            self._claim(configuration)
+
+    def _claim(self, configuration: dict):
+        digest = config_hash(configuration)
+        record = self.path / CONFIGURATION
+        if record.is_file():
+            try:
+                stored = json.loads(record.read_text())
+                same = stored["hash"] == digest
+            except (OSError, ValueError, KeyError, TypeError):
+                raise ResultsError(f"{record} is damaged; {self.hint}") from None
+            if not same:
+                old, new = _flat(stored.get("configuration", {})), _flat(configuration)
+                differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+                raise ResultsError(f"{self.path} holds results of another configuration "
+                                   f"(different: {', '.join(differ) or 'versions'}); "
+                                   f"{self.hint}, or delete the folder")
+        elif any(self.path.iterdir()):
+            raise ResultsError(f"{self.path} is not empty and has no {CONFIGURATION} (results "
+                               f"of an older brianlab, or other files); {self.hint}")
+        else:
+            atomic_write_text(record, json.dumps(
+                {"hash": digest, "configuration": _jsonable(configuration)}, indent=2) + "\n")
+        self.config_hash = digest
+
+    def _save(self, name: str, write) -> Path:
+        target = self.path / name
+        try:
+            _atomic(target, write)
+        except OSError as exc:
+            rescue = cache_root() / "rescued" / datetime.now().strftime("%Y%m%d-%H%M%S")
+            try:
+                _atomic(rescue / name, write)
+            except OSError:
+                raise ResultsError(f"cannot save {name} into {self.path} ({exc.strerror or exc})"
+                                   f", nor into {rescue}") from None
+            raise ResultsError(f"cannot save {name} into {self.path} ({exc.strerror or exc}); "
+                               f"it was saved to {rescue / name} instead") from None
+        return target
 
     def write_summary(self, summary: dict) -> Path:
         summary = dict(summary)
         summary.setdefault("written", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         summary.setdefault("versions", versions())
-        target = self.path / "summary.json"
-        atomic_write_text(target, json.dumps(_jsonable(summary), indent=2) + "\n")
-        return target
+        if self.config_hash:
+            summary.setdefault("configuration_hash", self.config_hash)
+        text = json.dumps(_jsonable(summary), indent=2) + "\n"
+        return self._save("summary.json", lambda handle: handle.write(text.encode("utf-8")))
 
     def save_arrays(self, name: str, **arrays) -> Path:
-        target = self.path / f"{name}.npz"
-        atomic_save_npz(target, **arrays)
-        return target
+        return self._save(f"{name}.npz", lambda handle: np.savez_compressed(handle, **arrays))
 
     def save_json(self, name: str, data: dict) -> Path:
-        target = self.path / f"{name}.json"
-        atomic_write_text(target, json.dumps(_jsonable(data), indent=2) + "\n")
-        return target
+        text = json.dumps(_jsonable(data), indent=2) + "\n"
+        return self._save(f"{name}.json", lambda handle: handle.write(text.encode("utf-8")))
 
     def save_figure(self, fig, name: str, **kwargs) -> Path:
-        target = self.path / name
-        suffix = target.suffix.lstrip(".") or "png"
-        _atomic(target, lambda handle: fig.savefig(handle, format=suffix, **kwargs))
-        return target
+        suffix = Path(name).suffix.lstrip(".") or "png"
+        return self._save(name, lambda handle: fig.savefig(handle, format=suffix, **kwargs))

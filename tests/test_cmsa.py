@@ -18,7 +18,7 @@ def test_run_writes_summary_arrays_and_figures(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == "run" and summary["device"]["device"] == "runtime"
     (key, point), = summary["points"].items()
-    assert key == "rp5_we0.02_wi0.01_seed0"
+    assert key.startswith("rp5_we0.02_wi0.01_seed0_") and len(key) == 34  # + a 10-digit hash
     assert {m["model"] for m in point["models"]} == {"lif@1", "ampa_exp@1", "gaba_exp@1",
                                                      "static@1"}
     assert all(len(m["sha256"]) == 64 for m in point["models"])
@@ -39,13 +39,14 @@ def test_sweep_resumes_where_it_stopped(tmp_path, capsys):
     assert np.isfinite(np.array(first["phi"], dtype=float)).all()
     assert (out / "phi_vs_rp.png").exists()
     # lose one point (as if interrupted), keep the other: only the lost one is re-run
-    (out / "points" / "rp9_we0.02_wi0.01_seed0.json").unlink()
-    kept = (out / "points" / "rp5_we0.02_wi0.01_seed0.npz").stat().st_mtime
+    (rp9,) = (out / "points").glob("rp9_we0.02_wi0.01_seed0_*.json")
+    (rp5,) = (out / "points").glob("rp5_we0.02_wi0.01_seed0_*.npz")
+    rp9.unlink()
+    kept = rp5.stat().st_mtime
     capsys.readouterr()
     assert main(args) == 0
     assert "resuming: 1 of 2 points already done" in capsys.readouterr().err
-    assert (out / "points" / "rp5_we0.02_wi0.01_seed0.npz").stat().st_mtime == kept
-    assert (out / "points" / "rp9_we0.02_wi0.01_seed0.json").exists()
+    assert rp5.stat().st_mtime == kept and rp9.exists()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -141,3 +142,148 @@ def test_attention_with_a_missing_image_names_the_file(tmp_path, capsys):
                  "--out", str(tmp_path / "a")]) == 2
     assert "nope.png" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+# -- issue 10: a folder holds one configuration, and bad input fails before the simulation --
+def test_a_folder_with_another_configuration_is_refused(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--param", "rp", "--values", "5,9", "--seeds", "0", *SMALL,
+            "--out", str(out)]
+    assert main(args) == 0
+    before = sorted(p.name for p in (out / "points").iterdir())
+    longer = [a if a != "40" or args[i - 1] != "--duration" else "50"
+              for i, a in enumerate(args)]
+    capsys.readouterr()
+    assert main(longer) == 1
+    err = capsys.readouterr().err
+    assert "holds results of another configuration" in err and "params.duration" in err
+    assert "give another --out" in err
+    assert sorted(p.name for p in (out / "points").iterdir()) == before  # nothing touched
+    # other sweep values of the same configuration reuse the folder; the summary holds
+    # only the points of the command that wrote it
+    assert main([*args[:4], "5", *args[5:]]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["points"]) == [k for k in summary["points"] if k.startswith("rp5_")]
+    assert len(summary["points"]) == 1
+
+
+def test_a_folder_without_a_configuration_record_is_refused(tmp_path, capsys):
+    out = tmp_path / "old"
+    (out / "points").mkdir(parents=True)
+    (out / "points" / "rp5_we0.02_wi0.01_seed0.json").write_text("{}")
+    assert main(["run", *SMALL, "--out", str(out)]) == 1
+    assert "has no configuration.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["file", "under_file", "proc"])
+def test_out_must_be_a_writable_folder(tmp_path, where, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    out = {"file": a_file, "under_file": a_file / "sub", "proc": "/proc/brianlab_out"}[where]
+    assert main(["run", *SMALL, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert str(out) in err and ("is a file" in err or "cannot write" in err)
+
+
+@pytest.mark.parametrize("argv", [["run", "--rp", "inf"], ["run", "--rp", "nan"],
+                                  ["run", "--we", "inf"], ["run", "--duration", "1e999"],
+                                  ["run", "--seed", str(2**53)], ["run", "--seed", "-1"],
+                                  ["sweep", "--seeds", "0-100000000000"],
+                                  ["sweep", "--values", "0:1e9:1"]])
+def test_non_finite_and_out_of_range_arguments(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--out", str(tmp_path / "x")])
+    assert info.value.code == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_sheet_too_large_for_the_machine_is_refused_with_an_estimate(tmp_path, capsys):
+    assert main(["run", "--size", "100000", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "7,500,000,000,000 synapses" in err and "GiB of memory" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_memory_estimate_against_the_measured_sheets():
+    """The estimate reproduces the peaks measured in session 4 within 10 %."""
+    side600 = CMSAParams(e_side=600, i_side=300)
+    side1000 = CMSAParams(e_side=1000, i_side=500, k_e=100, k_i=100)
+    assert side600.n_synapses == 270_000_000 and side1000.n_synapses == 250_000_000
+    assert side600.memory_estimate() == pytest.approx(12.4e9, rel=0.1)
+    assert side1000.memory_estimate() == pytest.approx(11.2e9, rel=0.1)
+
+
+def test_an_all_black_image_is_refused_by_name(tmp_path, capsys):
+    from PIL import Image
+
+    black = tmp_path / "black.png"
+    Image.new("L", (50, 50)).save(black)
+    assert main(["attention", *SMALL, "--image", str(black), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "black.png" in err and "marks no stimulus region" in err
+
+
+def test_seed_limit_keeps_the_drive_random():
+    """Why seeds stop at 2**31 - 1: the drive's sine hash (evaluated here in double precision,
+    as in the generated code) stays uniform and uncorrelated in time up to there, and
+    degenerates at 2**53, where the seed term swamps the time term."""
+    from brianlab.cmsa.params import MAX_SEED
+
+    i = np.arange(5000)[:, None]
+    t = np.arange(0, 100, 0.5)[None, :]
+
+    def drive(seed):
+        x = np.sin(12.9898 * i + 78.233 * t + 37.719 * float(seed) + 0.1) * 43758.5453
+        return x - np.floor(x)
+
+    for seed in (0, MAX_SEED):
+        u = drive(seed)
+        lag = np.corrcoef(u[:, :-1].ravel(), u[:, 1:].ravel())[0, 1]
+        assert abs(u.mean() - 0.5) < 0.01 and abs(u.std() - 12**-0.5) < 0.01 and abs(lag) < 0.02
+    bad = drive(2**53 + 2)
+    assert abs(np.corrcoef(bad[:, :-1].ravel(), bad[:, 1:].ravel())[0, 1]) > 0.2
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """One brianlab cache for the interruption tests: the small sheet is compiled once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_interrupted_sweep_saves_every_point_and_resumes(tmp_path, shared_cache, signame, code):
+    """Ctrl-C (SIGINT to the whole process group, the standalone binary included) and SIGTERM
+    end a sweep with the resume message and 130/143, no traceback; the rerun resumes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "brianlab.cmsa", "sweep", "--values", "5:12:0.25", "--seeds",
+           "0", "--size", "40", "--duration", "300", "--ke", "100", "--ki", "150", "--device",
+           "cpp_standalone", "--threads", "1", "--no-gif", "--out", str(out)]
+    env = dict(os.environ, BRIANLAB_CACHE=str(shared_cache))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    deadline = time.monotonic() + 400
+    while not list(out.glob("points/*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, getattr(signal, signame))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert "interrupted: every completed point is saved; run the same command to resume" in err
+    assert "Traceback" not in err
+    done = sorted(p.stem for p in out.glob("points/*.json"))
+    assert 1 <= len(done) < 29
+    assert sorted(p.stem for p in out.glob("points/*.npz")) == done  # no half-saved point
+    assert not list(out.rglob("*.tmp"))
+    stamps = {p: p.stat().st_mtime for p in out.glob("points/*.npz")}
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {len(done)} of 29 points already done" in again.stderr
+    assert all(p.stat().st_mtime == t for p, t in stamps.items())  # not recomputed
+    assert len(list(out.glob("points/*.npz"))) == 29

@@ -9,7 +9,9 @@ to one folder per command (``--out``).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,8 +19,8 @@ import numpy as np
 
 from .. import plot
 from ..devices import DEVICES, DeviceError, cxx_compiler_works
-from ..results import RunFolder
-from .params import CMSAParams
+from ..results import ResultsError, RunFolder
+from .params import MAX_SEED, CMSAParams
 
 PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
 
@@ -27,36 +29,73 @@ def _default_device() -> str:
     return "cpp_standalone" if cxx_compiler_works() else "runtime"
 
 
+#: Most values (or seeds) one sweep axis may have, and most points of one sweep.
+MAX_VALUES = 10_000
+MAX_POINTS = 100_000
+
+
 def parse_range(text: str) -> list[float]:
-    """``"5:12.5:0.5"`` (start:stop:step, stop included) or ``"5,6.5,10"``."""
+    """``"5:12.5:0.5"`` (start:stop:step, stop included) or ``"5,6.5,10"``; finite values."""
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0:
+            if not (step > 0 and np.isfinite([start, stop, step]).all()):
                 raise ValueError
+            if (stop - start) / step + 1 > MAX_VALUES:
+                raise argparse.ArgumentTypeError(
+                    f"the range {text!r} has more than {MAX_VALUES} values")
             values = list(np.round(np.arange(start, stop + step / 2, step), 10))
         else:
             values = [float(x) for x in text.split(",") if x.strip()]
+            if len(values) > MAX_VALUES or not np.isfinite(values).all():
+                raise ValueError
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected START:STOP:STEP or a comma list, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected START:STOP:STEP or a comma list of at most "
+                                         f"{MAX_VALUES} finite numbers, got {text!r}") from None
     if not values:
         raise argparse.ArgumentTypeError(f"the range {text!r} is empty")
     return values
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0-9"`` or ``"0,3,7"``."""
+    """``"0-9"`` or ``"0,3,7"``: seeds from 0 to 2**31 - 1."""
     try:
         if "-" in text:
             a, b = (int(x) for x in text.split("-"))
+            if b - a + 1 > MAX_VALUES:
+                raise argparse.ArgumentTypeError(
+                    f"the seed range {text!r} has more than {MAX_VALUES} seeds")
             seeds = list(range(a, b + 1))
         else:
             seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected FIRST-LAST or a comma list, got {text!r}")
-    if not seeds or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"the seed range {text!r} is empty or negative")
+    if not seeds or min(seeds) < 0 or max(seeds) > MAX_SEED or len(seeds) > MAX_VALUES:
+        raise argparse.ArgumentTypeError(f"the seed range {text!r} is empty, too long or "
+                                         f"outside 0 ... {MAX_SEED}")
     return seeds
+
+
+def finite_float(text: str) -> float:
+    """A finite number (``inf`` and ``nan`` are refused when the arguments are read)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """One seed from 0 to 2**31 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is from 0 to {MAX_SEED}, got {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,10 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--out", type=Path, default=None, help="results folder")
     common.add_argument("--size", type=int, default=150,
                         help="E lattice side (I side is half of it); default 150")
-    common.add_argument("--duration", type=float, default=400.0,
+    common.add_argument("--duration", type=finite_float, default=400.0,
                         help="spontaneous activity after the drive (ms)")
-    common.add_argument("--we", type=float, default=0.02, help="AMPA g_max (uS)")
-    common.add_argument("--wi", type=float, default=0.01, help="GABA g_max (uS)")
+    common.add_argument("--we", type=finite_float, default=0.02, help="AMPA g_max (uS)")
+    common.add_argument("--wi", type=finite_float, default=0.01, help="GABA g_max (uS)")
     common.add_argument("--ke", type=int, default=200, help="in-degree from E (default 200)")
     common.add_argument("--ki", type=int, default=400, help="in-degree from I (default 400)")
     common.add_argument("--no-gif", action="store_true", help="skip the animated GIFs")
@@ -81,27 +120,27 @@ def _parser() -> argparse.ArgumentParser:
         "\n\n")[0], parents=[common])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", parents=[common], help="one simulation")
-    run.add_argument("--rp", type=float, default=5.0, help="refractory period (ms)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the random drive")
+    run.add_argument("--rp", type=finite_float, default=5.0, help="refractory period (ms)")
+    run.add_argument("--seed", type=seed_value, default=0, help="seed of the random drive")
     phases = sub.add_parser("phases", parents=[common],
                             help="bump (rp 5), critical (6.5) and wave (10) side by side")
-    phases.add_argument("--seed", type=int, default=0)
+    phases.add_argument("--seed", type=seed_value, default=0)
     sweep = sub.add_parser("sweep", parents=[common], help="Phi against rp or We over seeds")
     sweep.add_argument("--param", choices=("rp", "we"), default="rp")
     sweep.add_argument("--values", type=parse_range, default=None,
                        help="START:STOP:STEP or a comma list (default rp 5:12.5:0.5)")
     sweep.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2, 3, 4],
                        help="FIRST-LAST or a comma list (default 0-4)")
-    sweep.add_argument("--rp", type=float, default=6.5, help="fixed rp for a We sweep (ms)")
+    sweep.add_argument("--rp", type=finite_float, default=6.5, help="fixed rp for a We sweep (ms)")
     attention = sub.add_parser("attention", parents=[common],
                                help="an image stimulus after the spontaneous phase, per state")
     attention.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2])
     attention.add_argument("--image", default="cross",
                            help="'cross' (built in) or the path of an image file (PNG)")
-    attention.add_argument("--amplitude", type=float, default=5.0,
+    attention.add_argument("--amplitude", type=finite_float, default=5.0,
                            help="stimulus current at full image intensity (nA; default 5, the lab "
                            "report's input_amp; the rheobase is 1 nA)")
-    attention.add_argument("--stimulus-duration", type=float, default=100.0, help="(ms)")
+    attention.add_argument("--stimulus-duration", type=finite_float, default=100.0, help="(ms)")
     return parser
 
 
@@ -109,16 +148,46 @@ def _base(args) -> CMSAParams:
     from brian2 import ms, uS
 
     duration = args.duration * ms
-    return CMSAParams(e_side=args.size, i_side=args.size // 2, duration=duration,
-                      analysis=min(100 * ms, duration), we=args.we * uS, wi=args.wi * uS,
-                      k_e=args.ke, k_i=args.ki)
+    p = CMSAParams(e_side=args.size, i_side=args.size // 2, duration=duration,
+                   analysis=min(100 * ms, duration), we=args.we * uS, wi=args.wi * uS,
+                   k_e=args.ke, k_i=args.ki)
+    p.check_memory()
+    return p
 
 
-def _point_key(p: CMSAParams) -> str:
+def _open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolder:
+    """The results folder, checked to be writable and to hold only this configuration.
+
+    The configuration is everything that changes a result except the values a sweep
+    varies (rp, We, Wi, seed): all other parameters, the model files (name@version,
+    sha256, status), the image file's content, device, threads and brianlab's version.
+    Each point's key adds a hash of its own parameters, so a point is only ever reused
+    for the identical simulation.
+    """
+    import hashlib
+
+    from .. import __version__
+    from ..networks.sheet import models_provenance
+    from .experiment import SWEEPABLE
+
+    params = {k: v for k, v in base.as_dict().items() if k not in SWEEPABLE}
+    if base.stimulus_duration > 0 * base.dt and base.image != "cross":
+        params["image_sha256"] = hashlib.sha256(Path(base.image).read_bytes()).hexdigest()
+    configuration = {"command": command, "params": params, "models": models_provenance(),
+                     "device": args.device or _default_device(), "threads": args.threads,
+                     "brianlab": __version__}
+    return RunFolder(args.out or Path("brianlab_out") / default, configuration,
+                     hint="give another --out")
+
+
+def _point_key(p: CMSAParams, folder: RunFolder) -> str:
     from brian2 import ms, uS
 
+    from ..results import config_hash
+
+    digest = config_hash({"folder": folder.config_hash, "point": p.as_dict()})[:10]
     return (f"rp{float(p.rp / ms):g}_we{float(p.we / uS):g}_wi{float(p.wi / uS):g}"
-            f"_seed{p.seed}")
+            f"_seed{p.seed}_{digest}")
 
 
 def _progress(total: int, label: str):
@@ -150,15 +219,16 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
     from .experiment import NotRunError, simulate
 
     done = done or {}
-    todo = [p for p in points if _point_key(p) not in done]
-    results = dict(done)
+    keys = [_point_key(p, folder) for p in points]
+    todo = [p for p, key in zip(points, keys) if key not in done]
+    results = {key: done[key] for key in keys if key in done}  # this command's points only
     info = {"device": None}
     if not todo:
         return results, info
     tick, close = _progress(len(todo), label)
 
     def save(k, run, session):
-        key = _point_key(run.params)
+        key = _point_key(run.params, folder)
         folder.save_arrays(f"points/{key}", e_i=run.e_i.astype(np.int32),
                            e_t=run.e_t.astype(np.float32), i_i=run.i_i.astype(np.int32),
                            i_t=run.i_t.astype(np.float32), frames=run.frames.astype(np.float32))
@@ -238,11 +308,11 @@ def cmd_run(args) -> int:
     from brian2 import ms
 
     p = _base(args).with_(rp=args.rp * ms, seed=args.seed)
-    folder = RunFolder(args.out or Path("brianlab_out") / "cmsa_run")
+    folder = _open_folder(args, "cmsa_run", "run", p)
     records, info = execute([p], args, folder, "run", done=_load_done(folder))
     summary = {"command": "run", "params": p.as_dict()}
     if records:
-        key = _point_key(p)
+        key = _point_key(p, folder)
         summary.update(points={key: records[key]})
         _snapshot_figures(folder, records, {key: f"rp {args.rp:g} ms"}, args)
         r = records[key]
@@ -257,14 +327,14 @@ def cmd_phases(args) -> int:
 
     base = _base(args)
     points = [base.with_(rp=rp * ms, seed=args.seed) for _, rp in PHASES]
-    folder = RunFolder(args.out or Path("brianlab_out") / "cmsa_phases")
+    folder = _open_folder(args, "cmsa_phases", "phases", base)
     records, info = execute(points, args, folder, "phases", done=_load_done(folder))
     summary = {"command": "phases", "params": base.as_dict(), "phases": {}}
     if len(records) == len(points):
         titles = {}
         print(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}")
         for (state, rp), p in zip(PHASES, points):
-            key = _point_key(p)
+            key = _point_key(p, folder)
             r = records[key]
             titles[key] = f"{state} (rp {rp:g} ms)"
             summary["phases"][state] = {"rp_ms": rp, **r}
@@ -288,16 +358,19 @@ def cmd_sweep(args) -> int:
                   for s in args.seeds]
         label = "We (uS)"
     # (impossible values already failed in with_(), which validates, before any build)
-    folder = RunFolder(args.out or Path("brianlab_out") / f"cmsa_sweep_{args.param}")
+    if len(points) > MAX_POINTS:
+        raise ValueError(f"{len(points):,} points (values x seeds); one sweep has at most "
+                         f"{MAX_POINTS:,}: split it into several --out folders")
+    folder = _open_folder(args, f"cmsa_sweep_{args.param}", f"sweep {args.param}", base)
     done = _load_done(folder)
     if done:
-        print(f"resuming: {sum(_point_key(p) in done for p in points)} of {len(points)} points "
-              "already done", file=sys.stderr)
+        print(f"resuming: {sum(_point_key(p, folder) in done for p in points)} of "
+              f"{len(points)} points already done", file=sys.stderr)
     records, info = execute(points, args, folder, f"sweep {args.param}", done=done)
     phis = np.full((len(values), len(args.seeds)), np.nan)
     for a, v in enumerate(values):
         for b, s in enumerate(args.seeds):
-            key = _point_key(points[a * len(args.seeds) + b])
+            key = _point_key(points[a * len(args.seeds) + b], folder)
             if key in records:
                 phis[a, b] = records[key]["phi"]["phi"]
     summary = {"command": "sweep", "param": args.param, "values": values, "seeds": args.seeds,
@@ -333,7 +406,7 @@ def cmd_attention(args) -> int:
     base = _base(args).with_(stimulus_duration=args.stimulus_duration * ms,
                              stimulus_amplitude=args.amplitude * nA, image=str(args.image))
     points = [base.with_(rp=rp * ms, seed=s) for _, rp in PHASES for s in args.seeds]
-    folder = RunFolder(args.out or Path("brianlab_out") / "cmsa_attention")
+    folder = _open_folder(args, "cmsa_attention", "attention", base)
     records, info = execute(points, args, folder, "attention", done=_load_done(folder))
     summary = {"command": "attention", "params": base.as_dict(), "states": {}}
     if records:
@@ -342,7 +415,7 @@ def cmd_attention(args) -> int:
     for (state, rp) in PHASES:
         rows = []
         for s in args.seeds:
-            key = _point_key(base.with_(rp=rp * ms, seed=s))
+            key = _point_key(base.with_(rp=rp * ms, seed=s), folder)
             if key not in records or not records[key].get("attention"):
                 continue
             a = records[key]["attention"]
@@ -360,23 +433,39 @@ def cmd_attention(args) -> int:
     return _finish(folder, summary, info, args)
 
 
+class Terminated(Exception):
+    """SIGTERM arrived (raised in the main thread by the handler :func:`main` installs)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     command = args.command or "phases"
     if command == "phases" and not hasattr(args, "seed"):
         args.seed = 0
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         _base(args)  # impossible sizes etc. fail before any build
         return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep,
                 "attention": cmd_attention}[command](args)
-    except (ValueError, DeviceError) as exc:
+    except (ResultsError, DeviceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
-    except KeyboardInterrupt:
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated) as exc:
         print("interrupted: every completed point is saved; run the same command to resume",
               file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
+import numpy as np
 from brian2 import Quantity, mV, ms, nA, nF, uS
 
 from ..space import course_sigma
 
-__all__ = ["CMSAParams"]
+__all__ = ["CMSAParams", "MAX_SEED", "BYTES_PER_SYNAPSE", "machine_memory"]
+
+#: Largest drive seed. The drive is a sine hash of neuron index, time and seed (see
+#: ``brianlab.networks.sheet.HASH_UNIFORM``); in double precision it stays uniform and
+#: uncorrelated in time up to seeds of 2**31, but at 2**53 the seed term swamps the time
+#: term and the drive degenerates (tests/test_cmsa.py checks both).
+MAX_SEED = 2**31 - 1
+#: Peak memory per synapse of a built sheet on cpp_standalone: 12.4 GB at 270 M synapses
+#: (side 600) and 11.2 GB at 250 M (side 1000, k 100/100), measured in session 4
+#: (benchmarks/bench_cmsa_scaling.py and ``cmsa run --size 1000``); plus ~0.3 GiB of
+#: Python, Brian2 and monitors.
+BYTES_PER_SYNAPSE = 46
+BASE_BYTES = 0.3 * 2**30
+
+
+def machine_memory() -> float:
+    """Bytes of memory this process may use: physical memory, or a smaller cgroup limit."""
+    import os
+
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return float(total)
 
 
 def _q(value):
@@ -74,6 +101,15 @@ class CMSAParams:
 
     def __post_init__(self):
         problems = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (Quantity, float)) and not np.all(np.isfinite(np.asarray(value))):
+                problems.append(f"{f.name} must be a finite number, got {np.asarray(value)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            problems.append(f"seed must be an integer from 0 to {MAX_SEED} (2**31 - 1), got "
+                            f"{self.seed!r}")
         for name in ("e_side", "i_side"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 4:
                 problems.append(f"{name} must be an integer >= 4, got {getattr(self, name)!r}")
@@ -129,6 +165,24 @@ class CMSAParams:
                     tau_ref=self.rp, tau_ampa=self.tau_syn, tau_gaba=self.tau_syn,
                     E_ampa=self.E_ampa, E_gaba=self.E_gaba, g_max_ampa=self.we,
                     g_max_gaba=self.wi)
+
+    @property
+    def n_synapses(self) -> int:
+        """Synapses of the sheet (every E and I neuron receives k_e + k_i)."""
+        return (self.e_side**2 + self.i_side**2) * (self.k_e + self.k_i)
+
+    def memory_estimate(self) -> float:
+        """Peak memory (bytes) of building and running this sheet (see BYTES_PER_SYNAPSE)."""
+        return BYTES_PER_SYNAPSE * self.n_synapses + BASE_BYTES
+
+    def check_memory(self, available: float | None = None):
+        """Raise ``ValueError`` with the estimate if the sheet would not fit in memory."""
+        available = machine_memory() if available is None else available
+        need = self.memory_estimate()
+        if need > available:
+            raise ValueError(f"a sheet of side {self.e_side} ({self.n_synapses:,} synapses) "
+                             f"needs about {need / 2**30:,.1f} GiB of memory; this machine has "
+                             f"{available / 2**30:,.1f} GiB (reduce --size, --ke or --ki)")
 
     def with_(self, **changes) -> "CMSAParams":
         return replace(self, **changes)

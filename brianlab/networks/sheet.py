@@ -21,14 +21,18 @@ from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, ms, nA
 
 from .. import space
 from ..cache import cached_arrays, source_hash
-from ..compose import model_of
+from ..compose import compose, model_of
 from ..library import load_model
 from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
                      kernel_sum)
 
-__all__ = ["EISheet", "Pathway", "build_ei_sheet", "RULES", "HASH_UNIFORM"]
+__all__ = ["EISheet", "Pathway", "build_ei_sheet", "models_provenance", "RULES", "RECEPTORS",
+           "SYNAPSE_MODEL", "HASH_UNIFORM"]
 
 RULES = ("fixed_indegree", "probability", "kernel")
+#: The receptor and synapse models every sheet is built from (the neuron is a parameter).
+RECEPTORS = ("ampa_exp", "gaba_exp")
+SYNAPSE_MODEL = "static"
 
 #: Uniform [0, 1) pseudo-random number from a neuron index, the time and the shared
 #: ``drive_seed`` (a sine hash). Unlike ``rand()``, whose seed a standalone binary fixes
@@ -90,6 +94,12 @@ class EISheet:
                     seen.add(entry["model"])
                     out.append(entry)
         return out
+
+
+def models_provenance(neuron="lif") -> list[dict]:
+    """What :meth:`EISheet.provenance` will record, known before the sheet is built."""
+    model = neuron if not isinstance(neuron, str) else load_model(neuron)
+    return compose(model, RECEPTORS).provenance + load_model(SYNAPSE_MODEL).provenance
 
 
 def _indices(rule, source, target, path: Pathway, same, rng):
@@ -211,7 +221,7 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
         if not path.sigma > 0:
             raise ValueError(f"{label}: sigma must be positive, got {path.sigma!r}")
     model = neuron if not isinstance(neuron, str) else load_model(neuron)
-    receptors = ("ampa_exp", "gaba_exp")
+    receptors = RECEPTORS
     seed_eq = "drive_seed : 1 (constant, shared)"
     E = model.neuron_group(e_lat.n, receptors=receptors, name=f"{name}_E",
                            extra_equations=seed_eq + "\n" + STIMULUS_EQUATIONS, noise=noise,
@@ -234,7 +244,7 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
         E.stim = image
         E.stim_amplitude = stimulus_amplitude
         E.stim_on, E.stim_off = stimulus_window
-    static = load_model("static")
+    static = load_model(SYNAPSE_MODEL)
     groups = {"ee": (E, E), "ei": (E, I), "ie": (I, E), "ii": (I, I)}
     lattices = {"ee": (e_lat, e_lat), "ei": (e_lat, i_lat), "ie": (i_lat, e_lat),
                 "ii": (i_lat, i_lat)}

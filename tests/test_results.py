@@ -1,0 +1,56 @@
+"""Run folders: one configuration per folder, writable or refused, nothing computed lost."""
+
+import json
+
+import numpy as np
+import pytest
+
+from brianlab.results import ResultsError, RunFolder, config_hash
+
+
+def test_config_hash_ignores_key_order_and_sees_every_value():
+    a = {"params": {"duration": "400. ms", "e_side": 150}, "device": "runtime"}
+    b = {"device": "runtime", "params": {"e_side": 150, "duration": "400. ms"}}
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(a) != config_hash({**a, "device": "cpp_standalone"})
+
+
+def test_folder_keeps_one_configuration(tmp_path):
+    config = {"params": {"duration": "400. ms", "e_side": 150}, "models": ["lif@1"]}
+    folder = RunFolder(tmp_path / "r", config)
+    assert json.loads((tmp_path / "r" / "configuration.json").read_text())["hash"] == \
+        folder.config_hash == config_hash(config)
+    folder.save_json("points/a", {"x": 1})
+    assert RunFolder(tmp_path / "r", dict(config)).config_hash == folder.config_hash
+    other = {"params": {"duration": "200. ms", "e_side": 150}, "models": ["lif@2"]}
+    with pytest.raises(ResultsError, match=r"another configuration \(different: models, "
+                                           r"params.duration\); use X"):
+        RunFolder(tmp_path / "r", other, hint="use X")
+    path = folder.write_summary({"command": "t"})
+    assert json.loads(path.read_text())["configuration_hash"] == folder.config_hash
+
+
+def test_a_save_that_fails_goes_to_a_rescue_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
+    folder = RunFolder(tmp_path / "r")
+    (tmp_path / "r" / "points").write_text("a file where a folder is needed")
+    arrays = {"spikes": np.arange(10)}
+    with pytest.raises(ResultsError) as info:
+        folder.save_arrays("points/p1", **arrays)
+    message = str(info.value)
+    assert "cannot save points/p1.npz into" in message and "saved to" in message
+    rescued = message.rsplit("saved to ", 1)[1].split(" instead")[0]
+    assert rescued.startswith(str(tmp_path / "cache" / "rescued"))
+    with np.load(rescued) as data:
+        np.testing.assert_array_equal(data["spikes"], arrays["spikes"])
+
+
+def test_unwritable_places_are_refused(tmp_path):
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    with pytest.raises(ResultsError, match="is a file"):
+        RunFolder(a_file)
+    with pytest.raises(ResultsError, match="cannot write results into"):
+        RunFolder(a_file / "sub")
+    with pytest.raises(ResultsError, match="cannot write results into /proc/x"):
+        RunFolder("/proc/x")
