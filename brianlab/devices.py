@@ -32,6 +32,7 @@ from brian2.core.magic import magic_network
 from brian2.core.variables import VariableView
 
 from .cache import cache_directory
+from .ranges import check_range
 
 __all__ = ["use_device", "DeviceSession", "DeviceError", "DirectoryInUse", "DEVICES", "find_nvcc",
            "gpu_available", "cxx_compiler_works", "cache_directory"]
@@ -407,9 +408,12 @@ class DeviceSession:
             raise DeviceError("rerun() needs a first run()")
         if not self.can_run:
             raise DeviceError(f"{self.name} in this session only builds; nothing can be run")
-        for key in run_args:
+        for key, value in run_args.items():
             if not isinstance(key, VariableView):
                 raise TypeError("run_args keys must be group variables such as G.tau_ref")
+            refractory = getattr(key.group, "_refractory", None)
+            check_range(key.name, value, refractory=refractory if isinstance(refractory, str)
+                        else None, where=f"rerun: {key.group.name}")
         if self.standalone:
             self._run_binary(run_args)
             return self

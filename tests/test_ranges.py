@@ -57,3 +57,18 @@ def test_what_is_allowed():
 def test_the_rules(name, value, expected):
     problem = range_problem(name, value, refractory="tau_ref")
     assert problem is None if expected is None else expected in problem
+
+
+def test_impossible_rerun_values_are_refused():
+    from brian2 import Network, SpikeMonitor
+
+    from brianlab import use_device
+
+    with use_device("runtime") as dev:
+        G = load_model("lif").neuron_group(2, I_ext="250 pA")
+        dev.run(Network(G, SpikeMonitor(G)), 5 * ms)
+        with pytest.raises(ModelError, match="tau_ref .*refractory period cannot be negative"):
+            dev.rerun({G.tau_ref: -1 * ms})
+        with pytest.raises(ModelError, match="C .*capacitance must be positive"):
+            dev.rerun({G.C: 0 * pF})
+        dev.rerun({G.tau_ref: 0 * ms})  # allowed: no refractoriness

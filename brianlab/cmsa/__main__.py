@@ -76,26 +76,23 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def finite_float(text: str) -> float:
-    """A finite number (``inf`` and ``nan`` are refused when the arguments are read)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+def _checked(convert, ok, expected: str):
+    """An argparse type: ``convert(text)``, refused with a message unless ``ok(value)``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return parse
 
 
-def seed_value(text: str) -> int:
-    """One seed from 0 to 2**31 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"a seed is from 0 to {MAX_SEED}, got {text!r}")
-    return value
+#: A finite number (``inf`` and ``nan`` are refused when the arguments are read).
+finite_float = _checked(float, np.isfinite, "a finite number")
+#: One seed from 0 to 2**31 - 1.
+seed_value = _checked(int, lambda v: 0 <= v <= MAX_SEED, f"a seed from 0 to {MAX_SEED}")
 
 
 def _parser() -> argparse.ArgumentParser:
