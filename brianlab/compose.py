@@ -34,6 +34,8 @@ __all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values"
            "ModelSynapses"]
 
 _MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: Brian2's own default: exact integration where the equations allow it.
+DEFAULT_METHODS = ("exact", "euler", "heun")
 
 
 def model_of(obj) -> Model | None:
@@ -203,14 +205,8 @@ def _set_initial(group, initial: dict):
         setattr(group, var, value)
 
 
-def _without_noise(eqs: Equations, values: dict, where: str) -> Equations:
-    """``eqs`` with every white-noise term removed (``xi`` replaced by a zero of its unit).
-
-    A parameter that appears only in noise terms would then do nothing, so setting one
-    to a non-zero value is an error.
-    """
-    if not eqs.stochastic_variables:
-        return eqs
+def _noise_parameters(eqs: Equations, values: dict) -> set:
+    """The parameters that appear only in white-noise terms (``sigma`` of ``lif``)."""
     noise_names, other_names = set(), set()
     for eq in eqs.ordered:
         if eq.expr is None:
@@ -220,16 +216,37 @@ def _without_noise(eqs: Equations, values: dict, where: str) -> Equations:
             other_names |= deterministic.identifiers
         for term in (stochastic or {}).values():
             noise_names |= term.identifiers
-    for pname in sorted((noise_names - other_names) & set(values)):
-        if values[pname] != 0 * values[pname]:
-            raise ModelError(f"{pname} = {values[pname]} sets the noise, but noise=False removes "
-                             "the noise terms; leave it at 0 or pass noise=True", where=where)
-    zero = Quantity(0.0, dim=second**-0.5)
-    return eqs.substitute(**{xi: zero for xi in eqs.stochastic_variables})
+    return (noise_names - other_names) & set(values)
+
+
+def _noise_wanted(noise, eqs: Equations, values: dict, where: str) -> bool:
+    """Whether the white-noise terms stay: ``noise`` if given, else unless they are zero."""
+    if not eqs.stochastic_variables:
+        return False
+    scales = _noise_parameters(eqs, values)
+    nonzero = sorted(p for p in scales if values[p] != 0 * values[p])
+    if noise is None:  # automatic: drop the terms exactly when every noise scale is zero
+        return bool(nonzero) or not scales
+    if not noise and nonzero:
+        raise ModelError(f"{nonzero[0]} = {values[nonzero[0]]} sets the noise, but noise=False "
+                         "removes the noise terms; leave it at 0 or pass noise=True",
+                         where=where)
+    return bool(noise)
+
+
+def _without_noise(eqs: Equations, values: dict) -> tuple[Equations, dict]:
+    """``eqs`` with every white-noise term removed (``xi`` replaced by a zero of its unit),
+    and ``values`` without the parameters that only scaled it: the group then has no such
+    variable, so setting one later (``G.sigma = ...``, ``run_args``) fails loudly instead of
+    doing nothing."""
+    scales = _noise_parameters(eqs, values)
+    zeros = {xi: Quantity(0.0, dim=second**-0.5) for xi in eqs.stochastic_variables}
+    zeros.update({name: 0 * values[name] for name in scales})
+    return eqs.substitute(**zeros), {k: v for k, v in values.items() if k not in scales}
 
 
 def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None,
-                 initial=None, extra_equations: str = "", noise: bool = True,
+                 initial=None, extra_equations: str = "", noise: bool | None = None,
                  **overrides) -> NeuronGroup:
     """Build a ready :class:`brian2.NeuronGroup` from a neuron or rate model.
 
@@ -244,7 +261,8 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     name : str, optional
         Brian2 name of the group (default: the model's name, made unique).
     method : str, optional
-        Integration method (default: the model's ``method``).
+        Integration method (default: the model's ``method``; without one, Brian2's
+        choice: ``exact`` for linear noise-free equations, else ``euler``, then ``heun``).
     dt : Quantity, optional
         Time step of the group's clock.
     initial : dict, optional
@@ -253,11 +271,14 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     extra_equations : str
         Equations appended for a network builder's own variables (e.g. a shared
         seed); they are not part of the model and not checked as model code.
-    noise : bool
-        ``False`` removes the white-noise terms (``xi``) from the equations: no random
-        number is drawn per neuron and time step (in a large deterministic network
-        that is a third of the run time). Setting a parameter that only scales the
-        noise (``sigma`` of ``lif``) to a non-zero value is then an error.
+    noise : bool or None
+        Whether the white-noise terms (``xi``) stay. ``None`` (default): they stay
+        unless every parameter that only scales them (``sigma`` of ``lif``) is zero, so
+        a noise-free group draws no random number per neuron and step and can be
+        integrated exactly. ``False`` removes them (a non-zero ``sigma`` is then an
+        error), ``True`` keeps them (to set ``sigma`` after building). When the terms
+        are removed, the parameters that only scaled them are not variables of the
+        group: setting one later fails instead of silently doing nothing.
     **overrides
         Parameter values (Quantities or strings like ``"12 ms"``), or initial
         values of state variables (``I_ext="250 pA"``); a wrong unit or an
@@ -287,8 +308,8 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     values = parameter_values(m, {k: v for k, v in overrides.items()
                                   if k in m.parameters or k not in m.equations})
     eqs = m.equations
-    if not noise:
-        eqs = _without_noise(eqs, values, m.ref)
+    if eqs.stochastic_variables and not _noise_wanted(noise, eqs, values, m.ref):
+        eqs, values = _without_noise(eqs, values)
     eqs = eqs + _shared_declarations(values) if values else eqs
     if extra_equations.strip():
         eqs = eqs + Equations(extra_equations)
@@ -300,7 +321,7 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
             refractory = m.refractory
     kwargs = {} if dt is None else {"dt": dt}
     group = NeuronGroup(int(n), eqs, threshold=m.threshold, reset=m.reset,
-                        refractory=refractory, method=method or m.method or "euler",
+                        refractory=refractory, method=method or m.method or DEFAULT_METHODS,
                         name=name or f"{base.name}*", namespace={}, **kwargs)
     for pname, value in values.items():
         setattr(group, pname, value)

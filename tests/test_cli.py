@@ -14,7 +14,7 @@ def test_list_shows_every_model(capsys):
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["name", "version", "kind", "summary"]
     row = next(line for line in lines if line.startswith("lif "))
-    assert row.split()[1:3] == ["1", "neuron"] and "refractor" in row
+    assert row.split()[1:3] == ["2", "neuron"] and "refractor" in row
 
 
 def test_show_prints_equations_parameters_hash(capsys):

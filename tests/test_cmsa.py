@@ -19,7 +19,7 @@ def test_run_writes_summary_arrays_and_figures(tmp_path, capsys):
     assert summary["command"] == "run" and summary["device"]["device"] == "runtime"
     (key, point), = summary["points"].items()
     assert key.startswith("rp5_we0.02_wi0.01_seed0_") and len(key) == 34  # + a 10-digit hash
-    assert {m["model"] for m in point["models"]} == {"lif@1", "ampa_exp@1", "gaba_exp@1",
+    assert {m["model"] for m in point["models"]} == {"lif@2", "ampa_exp@1", "gaba_exp@1",
                                                      "static@1"}
     assert all(len(m["sha256"]) == 64 for m in point["models"])
     assert point["rate_e_hz"] > 0 and 0 <= point["phi"]["phi"] <= 1

@@ -40,7 +40,7 @@ def test_model_exposes_its_fields(name):
 
 
 def test_newest_and_pinned_versions_are_the_same_cached_object():
-    assert load_model("lif") is load_model("lif@1")
+    assert load_model("lif") is load_model("lif@2")
 
 
 @pytest.mark.parametrize("ref", ["../../x", "/etc/passwd", "neurons/lif", "lif@0", "LIF",
@@ -74,7 +74,7 @@ def library_copy(tmp_path):
     return root
 
 
-def _new_version(folder, name="lif", version=2, kind="neurons", edit=lambda t: t):
+def _new_version(folder, name="lif", version=9, kind="neurons", edit=lambda t: t):
     source = models_root() / kind / name / "1.toml"
     target = folder / kind / name / f"{version}.toml"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -96,13 +96,13 @@ def test_missing_and_unreleased_files_are_detected(library_copy):
     _new_version(library_copy)
     problems = lock_problems(library_copy)
     assert any("neurons/hh/1.toml: in models.lock but the file is missing" in p for p in problems)
-    assert any("neurons/lif/2.toml: not in models.lock" in p for p in problems)
+    assert any("neurons/lif/9.toml: not in models.lock" in p for p in problems)
 
 
 def test_releasing_adds_new_files_only(library_copy):
     _new_version(library_copy)
     before = (library_copy / "models.lock").read_text()
-    assert write_lock(library_copy) == ["neurons/lif/2.toml"]
+    assert write_lock(library_copy) == ["neurons/lif/9.toml"]
     after = (library_copy / "models.lock").read_text()
     assert set(before.splitlines()) < set(after.splitlines())
     assert lock_problems(library_copy) == []
@@ -121,12 +121,12 @@ def test_lock_is_never_written_through_a_symlink(library_copy, tmp_path):
 
 
 def test_file_that_lies_about_its_place(user_folder):
-    path = user_folder / "neurons" / "lif" / "2.toml"
+    path = user_folder / "neurons" / "lif" / "9.toml"
     path.parent.mkdir(parents=True)
     path.write_text((models_root() / "neurons" / "lif" / "1.toml").read_text())  # says version 1
     with pytest.warns(UnreleasedModelWarning), pytest.raises(ModelError,
-                                                             match="lies at neurons/lif/2.toml"):
-        load_model("lif@2")
+                                                             match="lies at neurons/lif/9.toml"):
+        load_model("lif@9")
 
 
 # -- the lock is checked when a model is loaded -------------------------------------------
@@ -151,8 +151,8 @@ def test_a_modified_released_file_is_refused_at_load(user_folder):
 def test_an_unreleased_file_loads_with_a_warning(user_folder):
     _new_version(user_folder)
     with pytest.warns(UnreleasedModelWarning, match="not in .*models.lock"):
-        model = load_model("lif")  # the newest version is the user's lif@2
-    assert model.version == 2 and model.status == "unreleased"
+        model = load_model("lif")  # the newest version is the user's lif@9
+    assert model.version == 9 and model.status == "unreleased"
     assert model.provenance[0]["status"] == "unreleased"
     assert load_model("lif@1").status == "released"  # the built-in one
 
@@ -160,7 +160,7 @@ def test_an_unreleased_file_loads_with_a_warning(user_folder):
 def test_composed_provenance_keeps_each_status(user_folder):
     _new_version(user_folder)
     with pytest.warns(UnreleasedModelWarning):
-        composed = compose("lif@2", ["ampa_exp"])
+        composed = compose("lif@9", ["ampa_exp"])
     assert composed.status == "unreleased"
     assert [p["status"] for p in composed.provenance] == ["unreleased", "released"]
 
@@ -185,7 +185,7 @@ def test_same_version_in_two_folders_is_an_error_naming_both(user_folder):
 
 def test_several_folders_on_the_path(tmp_path, monkeypatch):
     first, second = tmp_path / "a", tmp_path / "b"
-    _new_version(first, version=2)
+    _new_version(first)
     _new_version(second, name="hh", version=2)
     monkeypatch.setenv("BRIANLAB_MODELS", os.pathsep.join([str(first), str(second)]))
     with pytest.warns(UnreleasedModelWarning):

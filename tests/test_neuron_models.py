@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, mV, ms, nA, nS, pA
+from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, nA, nS, pA
 from scipy.integrate import solve_ivp
 
 from brianlab import load_model
@@ -127,8 +127,9 @@ def test_lif_noise_sigma_is_the_free_membrane_std():
 
 def test_lif_without_noise_draws_no_random_numbers_and_matches_sigma_zero():
     """noise=False removes the xi term: the same trajectory as sigma = 0 with noise, no
-    stochastic variable left; a non-zero sigma is then refused."""
-    lif = load_model("lif")
+    stochastic variable left; a non-zero sigma is then refused. (lif@1 fixes Euler, so
+    both groups use the same method.)"""
+    lif = load_model("lif@1")
     traces = []
     for noise in (True, False):
         G = lif.neuron_group(3, I_ext=[0.15, 0.25, 0.4] * nA, noise=noise, dt=0.1 * ms)
@@ -142,6 +143,37 @@ def test_lif_without_noise_draws_no_random_numbers_and_matches_sigma_zero():
     assert len(traces[1][1]) >= 4  # two of the three neurons fire
     with pytest.raises(ModelError, match="sigma = 1. mV sets the noise"):
         lif.neuron_group(1, sigma="1 mV", noise=False)
+
+
+@pytest.mark.parametrize("ref", ["lif@1", "lif@2"])
+def test_noise_is_dropped_automatically_at_zero_sigma(ref):
+    """By default a zero sigma removes the noise terms and sigma itself: setting it after
+    building fails loudly instead of silently doing nothing; sigma > 0 keeps the noise."""
+    lif = load_model(ref)
+    quiet = lif.neuron_group(1)
+    assert not quiet.equations.stochastic_variables and "sigma" not in quiet.variables
+    with pytest.raises(AttributeError, match="sigma"):
+        quiet.sigma = 1 * mV
+    noisy = lif.neuron_group(1, sigma="1 mV")
+    assert noisy.equations.stochastic_variables == {"xi"} and noisy.sigma[:] == 1 * mV
+    kept = lif.neuron_group(1, noise=True)
+    assert "sigma" in kept.variables and kept.equations.stochastic_variables == {"xi"}
+
+
+def test_lif2_integrates_exactly_without_noise():
+    """lif@2 leaves the method to Brian2: the analytic LIF trajectory to rounding (lif@1's
+    forward Euler is off by ~1e-2 mV at dt = 0.1 ms)."""
+    C, g_L, E_L, I = 200e-12, 10e-9, -70e-3, 150e-12  # below rheobase: no spike
+    t = np.arange(1, 301) * 0.1e-3
+    exact = E_L + I / g_L * (1 - np.exp(-t * g_L / C))
+    errors = {}
+    for ref in ("lif@1", "lif@2"):
+        G = load_model(ref).neuron_group(1, I_ext=I * 1e12 * pA, dt=0.1 * ms)
+        M = StateMonitor(G, "v", record=0, when="end")
+        Network(G, M).run(30 * ms)
+        errors[ref] = np.max(np.abs(np.asarray(M.v[0]) - exact))
+    assert errors["lif@2"] < 1e-12  # volts: float rounding
+    assert errors["lif@1"] > 1e-5   # Euler: ~3e-5 V
 
 
 def test_lif_adapt_spike_times_match_solve_ivp():

@@ -23,7 +23,7 @@ def test_fixed_indegree_pathways_and_weights():
                                kernel_sum(e, e, 2.0, allow_self=False) / 30)
     np.testing.assert_allclose(sheet.synapses["ie"].w[:], kernel_sum(i, e, 4.0) / 20)
     assert not np.any(sheet.synapses["ee"].i[:] == sheet.synapses["ee"].j[:])
-    assert [m["model"] for m in sheet.provenance()] == ["lif@1", "ampa_exp@1", "gaba_exp@1",
+    assert [m["model"] for m in sheet.provenance()] == ["lif@2", "ampa_exp@1", "gaba_exp@1",
                                                        "static@1"]
 
 

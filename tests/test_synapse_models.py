@@ -181,7 +181,7 @@ def test_compose_renames_receptor_names_and_sums_currents():
         assert name in eqs
     assert str(eqs["I_syn"].expr) == "I_ampa + I_gaba"
     assert {"tau_ampa", "tau_gaba", "E_ampa", "E_gaba", "g_max_ampa"} <= set(model.parameters)
-    assert [p["model"] for p in model.provenance] == ["lif@1", "ampa_exp@1", "gaba_exp@1"]
+    assert [p["model"] for p in model.provenance] == ["lif@2", "ampa_exp@1", "gaba_exp@1"]
 
 
 def test_compose_with_labels_and_duplicate_labels():
