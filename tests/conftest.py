@@ -25,3 +25,16 @@ def neuron_text(equations, parameters="", extra=""):
     """A minimal neuron model file as text."""
     return (MODEL_HEADER + f'equations = """\n{equations}\n"""\n{extra}\n[parameters]\n'
             + parameters)
+
+
+def require(module: str):
+    """Import a module of the ``validate`` extra (NEST, canns).
+
+    Where ``$BRIANLAB_VALIDATE`` is ``required`` (CI sets it) a missing module is an error,
+    so the cross-simulator tests can never be skipped silently; elsewhere they are skipped.
+    """
+    import importlib
+
+    if os.environ.get("BRIANLAB_VALIDATE") == "required":
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
