@@ -109,6 +109,7 @@ def test_lif_adapt_against_aeif_psc_delta():
         assert np.diff(b)[-1] > 1.3 * np.diff(b)[0]  # adaptation at work
 
 
+@pytest.mark.slow
 def test_hh_against_hh_psc_alpha():
     """hh@1 against NEST's hh_psc_alpha (same channels, 100 pF) from 0.2 to 5 nA at
     dt = 0.01 ms: the same onset (silent at 0.2 nA, one spike at 0.5 nA, tonic above), and

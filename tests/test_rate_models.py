@@ -73,6 +73,61 @@ def test_analytic_bump_by_hand():
     assert torus["height"] == pytest.approx(0.1347, abs=1e-4)
 
 
+def test_analytic_bump_uses_the_overrides():
+    """stationary_bump and gaussian_input follow the values build_cann was given (they read
+    the file's defaults before): k = 4, a = 0.4 on 128 units gives k_c = 40.64 and
+    u0 = 0.6874 (by hand: rho = 128 / 2 pi, k_c = rho J0**2 / (8 sqrt(2 pi) a),
+    u0 = (1 + sqrt(1 - k / k_c)) J0 / (4 sqrt(pi) a k)), FWHM of u 4 a sqrt(ln 2) = 1.332."""
+    cann = build_cann("cann_1d", n=128, name="overrides", k=4, a=0.4)
+    bump = cann.stationary_bump()
+    assert bump["k_c"] == pytest.approx(40.636, abs=0.001)
+    assert bump["height"] == pytest.approx(0.68743, abs=1e-5)
+    assert bump["width_u"] == pytest.approx(1.33209, abs=1e-5)
+    stimulus = cann.gaussian_input(0.0)
+    x = cann.positions
+    np.testing.assert_allclose(stimulus, 10 * np.exp(-x**2 / (4 * 0.4**2)), atol=1e-12)
+    cann.group.k = 2  # changed after building: the group's value counts
+    assert cann.stationary_bump()["height"] > bump["height"]
+
+
+def _cann_reference(cann, inputs, steps, dt=0.1):
+    """The CANN update map in numpy (Euler; r from the current u and its current sum)."""
+    J = np.zeros((len(cann.positions),) * 2)
+    J[cann.recurrent.i[:], cann.recurrent.j[:]] = cann.recurrent.J[:]
+    k = float(cann.group.k[:])
+    u = np.zeros(len(cann.positions))
+    out = []
+    for _ in range(steps):
+        u_pos = np.clip(u, 0, None)
+        r = u_pos**2 / (1 + k * np.sum(u_pos**2))
+        u = u + dt * (-u + J.T @ r + inputs)
+        out.append(u.copy())
+    return np.array(out)
+
+
+def test_normalisation_is_summed_before_the_recurrent_input():
+    """The transient of a 2D bump (12 x 12, 60 steps) against the update map written in
+    numpy: agreement to 1e-12. Brian2 orders summed variables by name, which computed the
+    recurrent input from the previous step's normalisation sum (a ~1 % transient error in
+    2D); build_cann orders the updaters."""
+    cann = build_cann("cann_2d", n=12, name="order")
+    stimulus = cann.gaussian_input([1.0, -2.0])
+    cann.group.I_ext = stimulus
+    monitor = StateMonitor(cann.group, "u", record=True, when="end")
+    Network(*cann.objects, monitor).run(6 * ms)
+    expected = _cann_reference(cann, stimulus, 60)
+    np.testing.assert_allclose(np.asarray(monitor.u).T, expected, rtol=0, atol=1e-12)
+    # with Brian2's name order the same transient is visibly off
+    late = build_cann("cann_2d", n=12, name="order_late")
+    late.recurrent.summed_updaters["u2_total_post"].order = \
+        late.recurrent.summed_updaters["I_rec_post"].order
+    late.group.I_ext = stimulus
+    monitor = StateMonitor(late.group, "u", record=True, when="end")
+    Network(*late.objects, monitor).run(6 * ms)
+    error = np.max(np.abs(np.asarray(monitor.u).T - expected)) / np.max(np.abs(expected))
+    assert error > 1e-3
+
+
 def test_cann_1d_bump_persists_at_the_analytic_height():
     cann = build_cann("cann_1d", n=128)
     cann.group.I_ext = cann.gaussian_input(0.5)
@@ -104,6 +159,19 @@ def test_cann_2d_bump_persists_at_the_analytic_height():
     r = np.asarray(cann.group.r[:])
     assert population_vector(r, cann.positions[:, 0]) == pytest.approx(1.0, abs=0.02)
     assert population_vector(r, cann.positions[:, 1]) == pytest.approx(-2.0, abs=0.02)
+
+
+def test_travelling_bump_reaches_a_steady_speed():
+    """travel_speed waits for the steady state: 0.0216 rad/ms with m = 0.08 (the value the
+    canns comparison reproduces); the first 50 ms after the kick move at 0.018 rad/ms
+    (drift_after_kick's window, still in the transient)."""
+    cann = build_cann("cann_1d", n=128, name="steady", m=0.08)
+    assert cann.travel_speed(Network(*cann.objects)) == pytest.approx(0.02165, abs=1e-4)
+    early = build_cann("cann_1d", n=128, name="early", m=0.08)
+    drift = early.drift_after_kick(Network(*early.objects), kick=0.3, measure=50 * ms)
+    assert abs(drift) / 50 == pytest.approx(0.0182, abs=5e-4)
+    still = build_cann("cann_1d", n=128, name="still", m=0.0)
+    assert abs(still.travel_speed(Network(*still.objects))) < 1e-5
 
 
 def test_cann_1d_adaptation_makes_the_bump_travel():
