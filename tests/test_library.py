@@ -13,7 +13,13 @@ from brianlab.library import list_models, lock_problems, model_paths, models_roo
 
 RELEASED = ["lif", "lif_adapt", "hh", "ampa_exp", "gaba_exp", "current_alpha", "static",
             "stdp_pair", "stdp_nearest",
-            "stdp_triplet", "wilson_cowan_1d", "wilson_cowan", "cann_1d", "cann_2d"]
+            "stdp_triplet", "wilson_cowan_1d", "wilson_cowan", "cann_1d", "cann_2d",
+            "adex", "izhikevich", "hh_traub", "mat2", "poisson", "current_exp", "ampa_alpha",
+            "gaba_alpha", "nmda", "tsodyks_markram"]
+
+
+def test_the_library_has_at_least_24_models():
+    assert len(RELEASED) == len(set(RELEASED)) >= 24
 
 
 def test_every_released_model_is_in_the_library():

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, nA, nS, pA
+from brian2 import Hz, Network, SpikeMonitor, StateMonitor, mV, ms, nA, nS, pA
 from scipy.integrate import solve_ivp
 
 from brianlab import load_model
@@ -211,3 +211,19 @@ def test_lif_adapt_spike_times_match_solve_ivp():
     np.testing.assert_allclose(got, expected, atol=0.05)   # Euler, dt = 0.005 ms
     isi = np.diff(got)
     assert isi[-1] > 1.5 * isi[0]
+
+
+def test_poisson_source_statistics():
+    """poisson: 4000 neurons at 20 Hz for 1 s fire 20 spikes on average (the standard error
+    of the mean is 0.07: within 0.35 is 5 sigma) with a Fano factor of 1 (within 0.12, 5
+    sigma of its sampling error sqrt(2/4000) = 0.022, plus the (1 - rate*dt) Bernoulli
+    correction of 0.002); a neuron set to 0 Hz stays silent."""
+    G = load_model("poisson").neuron_group(4001, dt=0.1 * ms)
+    G.rate = 20 * Hz
+    G.rate[4000] = 0 * Hz
+    spikes = SpikeMonitor(G)
+    Network(G, spikes).run(1000 * ms)
+    counts = np.bincount(np.asarray(spikes.i[:]), minlength=4001)
+    assert counts[4000] == 0
+    assert counts[:4000].mean() == pytest.approx(20.0, abs=0.35)
+    assert counts[:4000].var() / counts[:4000].mean() == pytest.approx(1.0, abs=0.12)
