@@ -182,10 +182,6 @@ class DeviceSession:
         self._closed = False
         self._previous_device = get_device()
         prefs._backup()
-        # Brian2's Ctrl-C handler ends a run early and returns as if it had finished (on
-        # standalone devices it then reports a failed binary): a result that silently lies.
-        # In a session Ctrl-C raises KeyboardInterrupt, as everywhere else in Python.
-        prefs.core.stop_on_keyboard_interrupt = False
         self.directory = None
         if name == "runtime":
             if build_only:
@@ -220,6 +216,10 @@ class DeviceSession:
 
     def _opened(self):
         global _ACTIVE
+        # Brian2's Ctrl-C handler ends a run early and returns as if it had finished (on
+        # standalone devices it then reports a failed binary): a result that silently lies.
+        # In a session Ctrl-C raises KeyboardInterrupt, as everywhere else in Python.
+        prefs.core.stop_on_keyboard_interrupt = False
         _ACTIVE = self
         atexit.register(self._close_at_exit)
 

@@ -278,3 +278,13 @@ def test_clock_resets_are_sorted_and_an_equivalent_main_keeps_its_time_stamp(tmp
     main.write_text(text([1, 0]))  # a real change: new content, new time stamp
     devices._keep_main_if_equivalent(main, previous)
     assert main.read_text() == text([0, 1]) and main.stat().st_mtime_ns != 10**18
+
+
+def test_a_refused_session_changes_no_preference():
+    before = prefs.core.stop_on_keyboard_interrupt
+    with pytest.raises(DeviceError):
+        use_device("runtime", build_only=True)
+    assert prefs.core.stop_on_keyboard_interrupt == before
+    with use_device("runtime"):
+        assert prefs.core.stop_on_keyboard_interrupt is False  # Ctrl-C raises in a session
+    assert prefs.core.stop_on_keyboard_interrupt == before
