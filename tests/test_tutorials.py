@@ -154,6 +154,27 @@ def test_tutorials_open_as_notebooks():
         assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.stem for p in TUTORIALS.glob("[0-9][0-9]_*.py")))
+def test_tutorial_runs_as_a_notebook_with_inline_figures(name, tmp_path, monkeypatch):
+    """Each tutorial executed as a Jupyter notebook (jupytext -> nbclient, quick mode): no
+    cell fails (a notebook has no __file__, and the inline backend must not be replaced by
+    Agg) and figures appear inline, as PNG outputs, besides the files saved as before."""
+    jupytext = pytest.importorskip("jupytext")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("BRIANLAB_QUICK", "1")
+    monkeypatch.setenv("BRIANLAB_OUT", str(tmp_path))
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel chooses its inline backend
+    notebook = jupytext.read(TUTORIALS / f"{name}.py")
+    nbclient.NotebookClient(notebook, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    images = [output for cell in notebook.cells if cell.cell_type == "code"
+              for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+    assert len(images) >= 1
+    assert (tmp_path / name / "numbers.json").is_file()
+    assert list((tmp_path / name).glob("*.png"))
+
+
 def test_02_intro_synapses(run_tutorial):
     numbers, folder, _ = run_tutorial("02_intro_synapses")
     # neuron 0 fires every tau ln 2 = 6.93 ms: 7 spikes in 50 ms, each a jump of 0.2

@@ -17,24 +17,16 @@
 # `tests/test_tutorials.py`. `BRIANLAB_QUICK=1` shortens the slow parts.
 
 # %%
-import sys
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import (DimensionMismatchError, Network, NeuronGroup, SpikeMonitor,  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import (DimensionMismatchError, Network, NeuronGroup, SpikeMonitor,
                     StateMonitor, defaultclock, ms, mV, nA, prefs, second)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-import brianlab as bl  # noqa: E402
-from brianlab.analysis.spikes import isi_rates as analysis_isi_rates  # noqa: E402
-from brianlab.analysis.spikes import lif_rate  # noqa: E402
-from brianlab.plot import raster  # noqa: E402
+import brianlab as bl
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.analysis.spikes import isi_rates as analysis_isi_rates
+from brianlab.analysis.spikes import lif_rate
+from brianlab.plot import raster
 
 prefs.codegen.target = "numpy"  # no compilation: quick to start
 defaultclock.dt = 0.1 * ms

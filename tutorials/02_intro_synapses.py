@@ -16,24 +16,16 @@
 # `synapses/stdp_pair`. Every number it prints is checked by `tests/test_tutorials.py`.
 
 # %%
-import sys
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import (BrianLogger, Network, NeuronGroup, StateMonitor,  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import (BrianLogger, Network, NeuronGroup, StateMonitor,
                     Synapses, defaultclock, ms, prefs, seed)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-import brianlab as bl  # noqa: E402
-from brianlab.compose import synapses as model_synapses  # noqa: E402
-from brianlab.plot import traces  # noqa: E402
-from brianlab.space import (Lattice, fixed_indegree, periodic_delta,  # noqa: E402
+import brianlab as bl
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.compose import synapses as model_synapses
+from brianlab.plot import traces
+from brianlab.space import (Lattice, fixed_indegree, periodic_delta,
                             periodic_distance)
 
 prefs.codegen.target = "numpy"  # no compilation: quick to start

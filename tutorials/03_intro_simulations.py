@@ -18,24 +18,17 @@
 # `tests/test_tutorials.py`.
 
 # %%
-import sys
 import time
-from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor,  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor,
                     StateMonitor, Synapses, TimedArray, defaultclock, ms, nA, prefs, seed)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-import brianlab as bl  # noqa: E402
-from brianlab.devices import cxx_compiler_works  # noqa: E402
-from brianlab.plot import traces  # noqa: E402
+import brianlab as bl
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.devices import cxx_compiler_works
+from brianlab.plot import traces
 
 prefs.codegen.target = "numpy"
 defaultclock.dt = 0.1 * ms

@@ -17,23 +17,15 @@
 # printed number is checked by `tests/test_tutorials.py`.
 
 # %%
-import sys
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import (Network, SpikeMonitor, StateMonitor, mV, ms, nA, nS,  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import (Network, SpikeMonitor, StateMonitor, mV, ms, nA, nS,
                     prefs, second)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-import brianlab as bl  # noqa: E402
-from brianlab.networks import simulate_fi  # noqa: E402
-from brianlab.plot import fi_curve  # noqa: E402
+import brianlab as bl
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.networks import simulate_fi
+from brianlab.plot import fi_curve
 
 prefs.codegen.target = "numpy"
 OUT = output_dir("04_hodgkin_huxley")

@@ -18,23 +18,15 @@
 # checked by `tests/test_tutorials.py`.
 
 # %%
-import sys
-from pathlib import Path
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import Network, StateMonitor, ms, prefs, seed
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import Network, StateMonitor, ms, prefs, seed  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-import brianlab as bl  # noqa: E402
-from brianlab.analysis.dynamics import (classify, eigenvalues, fixed_points,  # noqa: E402
+import brianlab as bl
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.analysis.dynamics import (classify, eigenvalues, fixed_points,
                                         vector_field)
-from brianlab.plot import phase_plane  # noqa: E402
+from brianlab.plot import phase_plane
 
 prefs.codegen.target = "numpy"
 OUT = output_dir("05_rate_models")

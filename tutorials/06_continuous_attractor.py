@@ -18,22 +18,14 @@
 # `tests/test_tutorials.py`.
 
 # %%
-import sys
-from pathlib import Path
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import Network, ms, prefs
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import Network, ms, prefs  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-from brianlab.analysis.decoding import (bump_width, circular_error, decode_torus,  # noqa: E402
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.analysis.decoding import (bump_width, circular_error, decode_torus,
                                         population_vector)
-from brianlab.networks import build_cann  # noqa: E402
+from brianlab.networks import build_cann
 
 prefs.codegen.target = "numpy"
 OUT = output_dir("06_continuous_attractor")

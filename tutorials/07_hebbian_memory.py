@@ -18,17 +18,10 @@
 # printed number is checked by `tests/test_tutorials.py`.
 
 # %%
-import sys
-from pathlib import Path
+import matplotlib.pyplot as plt
+import numpy as np
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
+from brianlab.tutorial import QUICK, output_dir, report
 
 OUT = output_dir("07_hebbian_memory")
 numbers = {}

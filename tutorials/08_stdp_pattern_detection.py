@@ -29,25 +29,18 @@
 # Every number it prints is checked by `tests/test_tutorials.py`.
 
 # %%
-import sys
 import time
-from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import ms, prefs, second
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import ms, prefs, second  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-import brianlab as bl  # noqa: E402
-from brianlab.devices import cxx_compiler_works  # noqa: E402
-from brianlab.inputs import pattern_input  # noqa: E402
-from brianlab.networks import build_pattern_detector, selectivity  # noqa: E402
-from brianlab.plot import raster  # noqa: E402
+import brianlab as bl
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.devices import cxx_compiler_works
+from brianlab.inputs import pattern_input
+from brianlab.networks import build_pattern_detector, selectivity
+from brianlab.plot import raster
 
 OUT = output_dir("08_stdp_pattern_detection")
 numbers = {}

@@ -24,23 +24,15 @@
 # checked by `tests/test_tutorials.py`.
 
 # %%
-import sys
-from pathlib import Path
+import matplotlib.pyplot as plt
+import numpy as np
+from brian2 import ms, nA
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from brian2 import ms, nA  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUICK, output_dir, report  # noqa: E402
-
-from brianlab.cmsa import CMSAParams, simulate  # noqa: E402
-from brianlab.devices import cxx_compiler_works  # noqa: E402
-from brianlab.inputs import cross_image  # noqa: E402
-from brianlab.plot import raster, sheet_snapshot  # noqa: E402
+from brianlab.tutorial import QUICK, output_dir, report
+from brianlab.cmsa import CMSAParams, simulate
+from brianlab.devices import cxx_compiler_works
+from brianlab.inputs import cross_image
+from brianlab.plot import raster, sheet_snapshot
 
 OUT = output_dir("09_cmsa")
 numbers = {}
