@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, get_device, ms, pA, prefs
+from brian2 import Network, SpikeMonitor, get_device, ms, prefs
 
 import brianlab.devices as devices
 from brianlab import DeviceError, load_model, use_device

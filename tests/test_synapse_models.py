@@ -85,7 +85,7 @@ def test_stdp_nearest_pairs_only_immediate_neighbours():
     step = DT / ms
     pre = [[100.0, 110.0], [100.0, 110.0]]
     post = [[115.0 - step], [90.0 - step]]          # pre-pre-post, post-pre-pre
-    near, full = plain_parameters("stdp_nearest"), plain_parameters("stdp_pair")
+    near = plain_parameters("stdp_nearest")
     dw_near = pairing("stdp_nearest", pre, post, A_plus=near["A_plus"])
     dw_all = pairing("stdp_pair", pre, post, A_plus=near["A_plus"], A_minus=near["A_minus"],
                      tau_plus=near["tau_plus"] * ms, tau_minus=near["tau_minus"] * ms)

@@ -19,8 +19,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from brian2 import (Network, SpikeMonitor, StateMonitor, mV, ms, nA, nS,
-                    prefs, second)
+from brian2 import (Network, SpikeMonitor, StateMonitor, mV, ms, nA, prefs)
 
 import brianlab as bl
 from brianlab.tutorial import QUICK, output_dir, report

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, ms, nA
+from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, ms, nA
 
 from .. import space
 from ..cache import cached_arrays, source_hash
