@@ -219,11 +219,11 @@ def _noise_parameters(eqs: Equations, values: dict) -> set:
     return (noise_names - other_names) & set(values)
 
 
-def _noise_wanted(noise, eqs: Equations, values: dict, where: str) -> bool:
-    """Whether the white-noise terms stay: ``noise`` if given, else unless they are zero."""
-    if not eqs.stochastic_variables:
-        return False
-    scales = _noise_parameters(eqs, values)
+def _noise_wanted(noise, scales: set, values: dict, where: str) -> bool:
+    """Whether the white-noise terms stay: ``noise`` if given, else unless they are zero.
+
+    ``scales`` are the parameters that only scale the noise (:func:`_noise_parameters`).
+    """
     nonzero = sorted(p for p in scales if values[p] != 0 * values[p])
     if noise is None:  # automatic: drop the terms exactly when every noise scale is zero
         return bool(nonzero) or not scales
@@ -234,12 +234,11 @@ def _noise_wanted(noise, eqs: Equations, values: dict, where: str) -> bool:
     return bool(noise)
 
 
-def _without_noise(eqs: Equations, values: dict) -> tuple[Equations, dict]:
+def _without_noise(eqs: Equations, values: dict, scales: set) -> tuple[Equations, dict]:
     """``eqs`` with every white-noise term removed (``xi`` replaced by a zero of its unit),
     and ``values`` without the parameters that only scaled it: the group then has no such
     variable, so setting one later (``G.sigma = ...``, ``run_args``) fails loudly instead of
     doing nothing."""
-    scales = _noise_parameters(eqs, values)
     zeros = {xi: Quantity(0.0, dim=second**-0.5) for xi in eqs.stochastic_variables}
     zeros.update({name: 0 * values[name] for name in scales})
     return eqs.substitute(**zeros), {k: v for k, v in values.items() if k not in scales}
@@ -308,8 +307,10 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     values = parameter_values(m, {k: v for k, v in overrides.items()
                                   if k in m.parameters or k not in m.equations})
     eqs = m.equations
-    if eqs.stochastic_variables and not _noise_wanted(noise, eqs, values, m.ref):
-        eqs, values = _without_noise(eqs, values)
+    if eqs.stochastic_variables:
+        scales = _noise_parameters(eqs, values)
+        if not _noise_wanted(noise, scales, values, m.ref):
+            eqs, values = _without_noise(eqs, values, scales)
     eqs = eqs + _shared_declarations(values) if values else eqs
     if extra_equations.strip():
         eqs = eqs + Equations(extra_equations)

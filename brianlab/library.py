@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from .modelfile import KINDS, Model, parse_model_bytes, read_model_bytes, read_model_file
+from .results import atomic_write_text
 from .units import ModelError
 
 __all__ = ["load_model", "models_root", "model_paths", "add_model_path", "list_models",
@@ -362,14 +362,5 @@ def write_lock(root: Path | None = None) -> list[str]:
         read_model_file(root / rel)
     locked.update({rel: files[rel] for rel in new})
     text = "".join(f"{sha}  {rel}\n" for rel, sha in sorted(locked.items()))
-    fd, tmp = tempfile.mkstemp(prefix=f".{LOCK_NAME}.", dir=root)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, lock)  # replaces a link that appeared meanwhile, never its target
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(lock, text)  # replaces a link that appeared meanwhile, never its target
     return new

@@ -27,10 +27,11 @@ BASE_BYTES = 0.3 * 2**30
 def machine_memory() -> float:
     """Bytes of memory this process may use: physical memory, or a smaller cgroup limit."""
     import os
+    from pathlib import Path
 
     total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     try:
-        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
         if limit.isdigit():
             total = min(total, int(limit))
     except OSError:
