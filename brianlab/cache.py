@@ -22,7 +22,13 @@ __all__ = ["cache_root", "cache_directory", "cached_arrays", "source_hash"]
 
 
 def cache_root() -> Path:
-    """``$BRIANLAB_CACHE``, or ``~/.cache/brianlab``."""
+    """The cache folder.
+
+    Returns
+    -------
+    Path
+        ``$BRIANLAB_CACHE``, or ``~/.cache/brianlab``.
+    """
     return Path(os.environ.get("BRIANLAB_CACHE") or Path.home() / ".cache" / "brianlab")
 
 
@@ -31,12 +37,31 @@ def cache_directory(key: str) -> Path:
 
     Used as the build directory of standalone devices: Brian2 rewrites only generated
     files whose content changed, so rebuilding the same network there recompiles nothing.
+
+    Parameters
+    ----------
+    key : str
+        Names the directory (a hash of what is built).
+
+    Returns
+    -------
+    Path
     """
     return cache_root() / re.sub(r"[^A-Za-z0-9_.-]", "_", key)
 
 
 def source_hash(*modules) -> str:
-    """sha256 of the source files of ``modules`` (a cache key part that changes with the code)."""
+    """sha256 of the source files of ``modules`` (a cache key part that changes with the code).
+
+    Parameters
+    ----------
+    *modules : module
+        Python modules.
+
+    Returns
+    -------
+    str
+    """
     digest = hashlib.sha256()
     for module in modules:
         digest.update(Path(module.__file__).read_bytes())

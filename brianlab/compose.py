@@ -39,7 +39,18 @@ DEFAULT_METHODS = ("exact", "euler", "heun")
 
 
 def model_of(obj) -> Model | None:
-    """The :class:`Model` a group or synapses object was built from (or ``None``)."""
+    """The :class:`Model` a group or synapses object was built from.
+
+    Parameters
+    ----------
+    obj : NeuronGroup or Synapses
+        An object built by :func:`neuron_group` or :func:`synapses`.
+
+    Returns
+    -------
+    Model or None
+        None for an object brianlab did not build.
+    """
     return _MODELS.get(obj)
 
 
@@ -170,7 +181,25 @@ def _as_quantity(name, value, default, where):
 
 
 def parameter_values(model: Model, overrides: dict) -> dict:
-    """The model's parameters with ``overrides`` applied and unit-checked."""
+    """The model's parameters with ``overrides`` applied, unit-checked and range-checked.
+
+    Parameters
+    ----------
+    model : Model
+        Any model.
+    overrides : dict
+        Parameter name to value (a Quantity or a quantity string).
+
+    Returns
+    -------
+    dict
+        Every parameter of the model, name to Quantity.
+
+    Raises
+    ------
+    ModelError
+        For an unknown name, a wrong unit or a value out of physical range.
+    """
     unknown = sorted(set(overrides) - set(model.parameters))
     if unknown:
         raise ModelError(f"unknown parameter(s) {', '.join(unknown)} for {model.ref}; "
@@ -356,6 +385,11 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
         ``connect`` call, whenever it happens (see :class:`ModelSynapses`).
     **overrides
         Parameter values, unit-checked.
+
+    Returns
+    -------
+    ModelSynapses
+        Connected if ``connect`` was given.
     """
     m = _as_model(model)
     if m.kind != "synapse":
@@ -398,9 +432,24 @@ class ModelSynapses(Synapses):
     parameter values and initial values are applied right after the first call
     of :meth:`connect`; synapses created by later calls keep Brian2's defaults
     (zero) for the initial values.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Those of :class:`brian2.Synapses`; build them with :func:`synapses`.
     """
 
     def connect(self, *args, level=0, **kwargs):
+        """Create synapses as :meth:`brian2.Synapses.connect` does, then apply the model's
+        parameter and initial values if this is the first call.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Those of :meth:`brian2.Synapses.connect`.
+        level : int
+            How many frames up Brian2 looks for names (Brian2's own argument).
+        """
         super().connect(*args, level=level + 1, **kwargs)
         pending = getattr(self, "_brianlab_pending", None)
         if pending is not None:

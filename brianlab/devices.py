@@ -55,7 +55,13 @@ _ACTIVE: "DeviceSession | None" = None
 
 
 def find_nvcc() -> str | None:
-    """Path of the CUDA compiler: ``$CUDA_PATH/bin``, ``PATH``, then ``/usr/local/cuda/bin``."""
+    """Path of the CUDA compiler: ``$CUDA_PATH/bin``, ``PATH``, then ``/usr/local/cuda/bin``.
+
+    Returns
+    -------
+    str or None
+        None if there is none.
+    """
     candidates = []
     if os.environ.get("CUDA_PATH"):
         candidates.append(Path(os.environ["CUDA_PATH"]) / "bin" / "nvcc")
@@ -70,7 +76,14 @@ def find_nvcc() -> str | None:
 
 
 def gpu_available() -> tuple[bool, float | None]:
-    """Whether ``nvidia-smi`` sees a GPU, and its compute capability."""
+    """Whether ``nvidia-smi`` sees a GPU, and its compute capability.
+
+    Returns
+    -------
+    available : bool
+    capability : float or None
+        E.g. 9.0; None without a GPU.
+    """
     smi = shutil.which("nvidia-smi")
     if not smi:
         return False, None
@@ -89,7 +102,12 @@ def gpu_available() -> tuple[bool, float | None]:
 
 
 def cxx_compiler_works() -> bool:
-    """Whether a C++ compiler for the standalone devices is on ``PATH``."""
+    """Whether a C++ compiler for the standalone devices is on ``PATH``.
+
+    Returns
+    -------
+    bool
+    """
     return any(shutil.which(c) for c in ("c++", "g++", "clang++"))
 
 
@@ -152,6 +170,29 @@ class DeviceSession:
     Obtain it from :func:`use_device`. ``run`` builds (standalone) and runs a
     network; ``rerun`` runs it again with new parameter values, reusing the
     compiled binary on standalone devices (Brian2's ``run_args``).
+
+    Parameters
+    ----------
+    name : {'runtime', 'cpp_standalone', 'cuda_standalone'}
+        The back end.
+    directory : str or Path, optional
+        Build directory of a standalone device (a fresh one if None).
+    threads : int, optional
+        OpenMP threads of ``cpp_standalone``.
+    build_only : bool
+        Generate and compile, but do not run.
+    compute_capability : float, optional
+        GPU architecture for ``cuda_standalone``.
+    target : str, optional
+        Code generation target of the runtime device.
+    quiet : bool
+        Do not print the binary's output or the build-only notice.
+    keep : bool
+        Keep the build directory and its results after the session.
+
+    See Also
+    --------
+    use_device : what each parameter means in detail.
     """
 
     def __init__(self, name, directory=None, threads=None, build_only=False,
@@ -309,6 +350,8 @@ class DeviceSession:
     # -- running ---------------------------------------------------------------
     @property
     def standalone(self) -> bool:
+        """Whether the device is a standalone one (C++ or CUDA code generation).
+        """
         return self.name != "runtime"
 
     @property
@@ -321,8 +364,29 @@ class DeviceSession:
     def run(self, network: Network, duration, report=None, run_args=None):
         """Build (standalone devices) and run ``network`` for ``duration``.
 
-        Returns ``self``. On ``cuda_standalone`` without a GPU, or with
-        ``build_only``, the code is compiled and not run; ``ran`` says which.
+        On ``cuda_standalone`` without a GPU, or with ``build_only``, the code is compiled
+        and not run; ``ran`` says which.
+
+        Parameters
+        ----------
+        network : Network
+            The network, created inside this session.
+        duration : Quantity
+            Simulated time.
+        report : str or callable, optional
+            Brian2's progress report (``"text"``, ``"stdout"``, ...).
+        run_args : dict, optional
+            ``{group.variable: value}`` for the first run of a standalone binary.
+
+        Returns
+        -------
+        DeviceSession
+            ``self``.
+
+        Raises
+        ------
+        DeviceError
+            If the build or the binary fails (with the compiler's or the binary's output).
         """
         if not isinstance(network, Network):
             raise TypeError("pass an explicit brian2.Network (brianlab never relies on the "
@@ -403,6 +467,11 @@ class DeviceSession:
             ``{group.variable: value}``, e.g. ``{G.tau_ref: 6*ms}``. Standalone
             devices reuse the compiled binary; the runtime device restores the
             network's initial state and sets the values before running.
+
+        Returns
+        -------
+        DeviceSession
+            ``self``.
         """
         if self._network is None:
             raise DeviceError("rerun() needs a first run()")
@@ -427,7 +496,14 @@ class DeviceSession:
         return self
 
     def describe(self) -> dict:
-        """What was used, for a results summary."""
+        """What was used, for a results summary.
+
+        Returns
+        -------
+        dict
+            Device, build directory, threads, build-only flag, GPU and compute capability,
+        whether it was built and ran, the runs and their timings.
+        """
         return {"device": self.name, "directory": None if self.directory is None
                 else str(self.directory), "threads": self.threads, "build_only": self.build_only,
                 "gpu": self.has_gpu, "compute_capability": self.compute_capability,

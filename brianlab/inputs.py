@@ -18,7 +18,20 @@ __all__ = ["PatternInput", "cross_image", "image_on_lattice", "load_image", "pat
 
 
 def cross_image(side: int, width: int | None = None) -> np.ndarray:
-    """A centred cross (two bars of ``width`` pixels, default side // 20) as a 0/1 array."""
+    """A centred cross as a 0/1 array.
+
+    Parameters
+    ----------
+    side : int
+        Side of the square image.
+    width : int, optional
+        Width of each bar in pixels (default ``side // 20``, at least 1).
+
+    Returns
+    -------
+    ndarray
+        ``(side, side)`` of 0.0 and 1.0.
+    """
     if side < 3:
         raise ValueError(f"side must be at least 3, got {side}")
     width = max(1, side // 20) if width is None else int(width)
@@ -39,9 +52,24 @@ MAX_REGION_SHARE = 0.5
 
 
 def image_on_lattice(image, side: int) -> np.ndarray:
-    """Resize a 2D array (grey values, or RGB(A) averaged) to ``side x side``, scaled to [0, 1].
+    """Resize a 2D array to ``side x side``, scaled to [0, 1].
 
-    Raises ``ValueError`` for non-finite pixels; a uniform image maps to zeros.
+    Parameters
+    ----------
+    image : array-like
+        Grey values ``(rows, cols)``, or RGB(A) ``(rows, cols, channels)`` (averaged).
+    side : int
+        Side of the lattice.
+
+    Returns
+    -------
+    ndarray
+        ``(side, side)`` in [0, 1]; a uniform image maps to zeros.
+
+    Raises
+    ------
+    ValueError
+        For non-finite pixels.
     """
     image = np.asarray(image, dtype=float)
     if image.ndim == 3:
@@ -90,21 +118,52 @@ def _named(name: str, convert):
 def load_image(path, side: int) -> np.ndarray:
     """Read a PNG (or any format Pillow reads) onto a ``side x side`` lattice.
 
-    Bright pixels are the stimulus. Raises ``ValueError`` naming the file when it is
-    missing, unreadable, has non-finite pixels, or is larger than
-    :data:`MAX_IMAGE_PIXELS` (checked from the header, before the pixels are decoded).
+    Bright pixels are the stimulus.
+
+    Parameters
+    ----------
+    path : str or Path
+        The image file.
+    side : int
+        Side of the lattice.
+
+    Returns
+    -------
+    ndarray
+        ``(side, side)`` in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when it is missing, unreadable, has non-finite pixels, or is
+        larger than :data:`MAX_IMAGE_PIXELS` (checked from the header, before the pixels
+        are decoded).
     """
     pixels = _read_pixels(path)
     return _named(f"image file {str(path)!r}", lambda: image_on_lattice(pixels, side))
 
 
 def stimulus_image(spec, side: int) -> np.ndarray:
-    """``"cross"``, a path to an image file, or a 2D array -> values in [0, 1] on the lattice.
+    """A stimulus on the lattice from a name, an image file or an array.
 
-    The stimulus region (values above 0.5) must be non-empty and cover at most
-    :data:`MAX_REGION_SHARE` of the lattice; an image smaller than 2 x 2 pixels, a
-    uniform one (all black) or one with NaN pixels is refused with ``ValueError``
-    naming it.
+    Parameters
+    ----------
+    spec : str, Path or array-like
+        ``"cross"``, a path to an image file, or a 2D array.
+    side : int
+        Side of the lattice.
+
+    Returns
+    -------
+    ndarray
+        ``(side, side)`` in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Naming the image, when the stimulus region (values above 0.5) is empty or covers
+        more than :data:`MAX_REGION_SHARE` of the lattice, or the image is smaller than
+        2 x 2 pixels, uniform (all black) or has NaN pixels.
     """
     if isinstance(spec, str) and spec == "cross":
         return cross_image(side)
@@ -133,7 +192,7 @@ def stimulus_image(spec, side: int) -> np.ndarray:
 class PatternInput:
     """Afferent spike trains with a repeating pattern hidden in them.
 
-    Attributes
+    Parameters
     ----------
     indices, times : ndarray
         Spikes of all afferents, sorted by time (``times`` in seconds), ready for a
@@ -157,7 +216,17 @@ class PatternInput:
     onsets: np.ndarray
 
     def in_pattern(self, times) -> np.ndarray:
-        """Whether each time (s) falls inside a pattern presentation."""
+        """Whether each time falls inside a pattern presentation.
+
+        Parameters
+        ----------
+        times : array-like
+            Times in seconds.
+
+        Returns
+        -------
+        ndarray of bool
+        """
         times = np.asarray(times, dtype=float)
         k = np.searchsorted(self.onsets, times, side="right") - 1
         inside = k >= 0
@@ -176,6 +245,27 @@ def varying_rate_spikes(n: int, steps: int, rng: np.random.Generator, *, dt: flo
     and moves the rate, clipped to ``rate_range`` (Hz). At most one spike per step
     (probability ``rate*dt``), and an afferent silent for ``max_gap`` steps fires,
     so every afferent spikes at least once per ``max_gap`` steps.
+
+    Parameters
+    ----------
+    n : int
+        Number of afferents.
+    steps : int
+        Number of time steps.
+    rng : numpy.random.Generator
+        Source of the random draws.
+    dt : float
+        Time step (s).
+    rate_range : (float, float)
+        Lowest and highest rate (Hz).
+    start_rate : float
+        Rate of every afferent at the start (Hz).
+    max_acceleration : float
+        Largest change of the rate slope per second (Hz/s per s).
+    max_slope : float
+        Largest rate slope (Hz/s).
+    max_gap : int
+        Longest silence of an afferent, in steps.
 
     Returns
     -------
@@ -225,6 +315,18 @@ def pattern_input(n: int = 2000, duration: float = 10.0, *, seed: int = 0,
         Seconds; ``duration`` is rounded down to whole segments.
     seed : int
         Seed of the numpy generator: the same seed gives the same spikes.
+    pattern_fraction : float
+        Share of the afferents that take part in the pattern.
+    presentation_fraction : float
+        Share of the segments in which the pattern is shown.
+    noise_rate : float
+        Rate (Hz) of the extra Poisson spikes of every afferent.
+    **rate_options
+        Passed to :func:`varying_rate_spikes`.
+
+    Returns
+    -------
+    PatternInput
     """
     if n < 2:
         raise ValueError(f"n must be at least 2, got {n}")

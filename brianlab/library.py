@@ -44,8 +44,16 @@ class UnreleasedModelWarning(UserWarning):
 def models_root() -> Path:
     """The built-in model folder (the ``brianlab.models`` package).
 
-    The repository's ``models/`` folder in a source checkout or editable install,
-    a copy inside the installed wheel otherwise.
+    Returns
+    -------
+    Path
+        The repository's ``models/`` folder in a source checkout or editable install, a
+        copy inside the installed wheel otherwise.
+
+    Raises
+    ------
+    ModelError
+        If neither holds a ``models.lock``.
     """
     here = Path(__file__).resolve().parent
     for candidate in (here / "models", here.parent / "models"):
@@ -97,6 +105,10 @@ def add_model_path(folder) -> Path:
 def model_paths() -> list[Path]:
     """The library's folders in search order: ``$BRIANLAB_MODELS``, added folders, built-in.
 
+    Returns
+    -------
+    list of Path
+
     Raises
     ------
     ModelError
@@ -115,7 +127,19 @@ def model_paths() -> list[Path]:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model name in the library, with all its versions (possibly from several folders)."""
+    """One model name in the library, with all its versions (possibly from several folders).
+
+    Parameters
+    ----------
+    name : str
+        The model's name.
+    kind : str
+        ``neuron``, ``receptor``, ``synapse`` or ``rate``.
+    versions : tuple of int
+        Sorted.
+    roots : tuple of Path
+        The models folder of each version.
+    """
 
     name: str
     kind: str
@@ -124,13 +148,37 @@ class ModelEntry:
 
     @property
     def newest(self) -> int:
+        """The highest version number.
+        """
         return self.versions[-1]
 
     def root(self, version: int) -> Path:
-        """The folder that holds ``version``."""
+        """The models folder that holds ``version``.
+
+        Parameters
+        ----------
+        version : int
+            One of :attr:`versions`.
+
+        Returns
+        -------
+        Path
+        """
         return self.roots[self.versions.index(version)]
 
     def path(self, version: int) -> Path:
+        """The file of ``version``.
+
+        Parameters
+        ----------
+        version : int
+            One of :attr:`versions`.
+
+        Returns
+        -------
+        Path
+            ``<root>/<kind>s/<name>/<version>.toml``.
+        """
         return self.root(version) / f"{self.kind}s" / self.name / f"{version}.toml"
 
 
@@ -179,7 +227,17 @@ def _roots(root) -> list[Path]:
 
 
 def list_models(root: Path | None = None) -> list[ModelEntry]:
-    """All models in the library (or in one folder ``root``), sorted by kind then name."""
+    """All models in the library (or in one folder), sorted by kind then name.
+
+    Parameters
+    ----------
+    root : Path, optional
+        List only this models folder.
+
+    Returns
+    -------
+    list of ModelEntry
+    """
     return sorted(_scan(_roots(root)).values(), key=lambda e: (KINDS.index(e.kind), e.name))
 
 
@@ -212,7 +270,24 @@ def _locate(ref: str, root=None) -> tuple[Path, Path]:
 
 
 def model_path(ref: str, root: Path | None = None) -> Path:
-    """The file behind ``ref`` (newest version if none is given)."""
+    """The file behind a model reference.
+
+    Parameters
+    ----------
+    ref : str
+        ``"name"`` (newest version) or ``"name@version"``.
+    root : Path, optional
+        Look only in this models folder.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ModelError
+        If no such model or version exists.
+    """
     return _locate(ref, root)[0]
 
 
@@ -232,6 +307,10 @@ def load_model(ref: str, *, allow_modified: bool = False) -> Model:
     allow_modified : bool
         Load a released file that differs from its lock entry (its provenance then
         says ``"modified"``); by default that is an error.
+
+    Returns
+    -------
+    Model
 
     Raises
     ------
@@ -309,8 +388,15 @@ def _files(root: Path) -> dict[str, str]:
 def lock_problems(root: Path | None = None) -> list[str]:
     """Differences between the model files and their folder's ``models.lock``.
 
-    Every folder of the library is checked unless ``root`` names one. Empty when all
-    is well.
+    Parameters
+    ----------
+    root : Path, optional
+        Check only this folder (default: every folder of the library).
+
+    Returns
+    -------
+    list of str
+        One sentence per problem; empty when all is well.
     """
     problems = []
     for folder in _roots(root):

@@ -36,7 +36,7 @@ from brian2.utils.stringtools import get_identifiers
 from .ranges import check_range
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
-__all__ = ["Model", "ModelError", "KINDS", "read_model_file", "read_model_bytes",
+__all__ = ["Model", "ModelError", "KINDS", "KEY_DOCS", "format_reference", "read_model_file", "read_model_bytes",
            "parse_model_bytes", "parse_model_text", "equations_text"]
 
 KINDS = ("neuron", "receptor", "synapse", "rate")
@@ -64,12 +64,69 @@ _KIND_KEYS = {
     "receptor": {"equations", "label", "input", "current"},
     "synapse": {"model", "on_pre", "on_post", "target", "target_unit", "delay"},
 }
+#: What each key of a model file means (the format reference of the documentation is
+#: generated from this, :data:`_KIND_KEYS` and :data:`_REQUIRED`).
+KEY_DOCS = {
+    "name": "the model's name: lower-case letters, digits and '_'; equal to its folder's name",
+    "version": "a positive integer, equal to the file's name (`<version>.toml`); a change to a "
+               "released file is a new version",
+    "kind": "one of `neuron`, `receptor`, `synapse`, `rate`",
+    "summary": "one line: what the model is",
+    "references": "list of strings: the papers, books or simulators the model follows",
+    "notes": "free text: conventions, choices, how the defaults were chosen",
+    "parameters": "table of name = quantity string (`\"200 pF\"`, `\"0.5\"`); unit-checked and "
+                  "range-checked; they become constant shared variables of the built group",
+    "initial": "table of state variable = initial value (a quantity string or an expression of "
+               "parameters, e.g. `v = \"E_L\"`)",
+    "uses": "table of name = unit of variables the model reads from the neuron it is added to "
+            "(a receptor's `v = \"volt\"`)",
+    "method": "Brian2 integration method (`exact`, `euler`, `heun`, `rk4`, `milstein`, ...); "
+              "without it Brian2 chooses (exact where the equations allow it)",
+    "equations": "Brian2 equations: `dx/dt = ... : unit (flags)`, subexpressions "
+                 "`y = ... : unit`, and declared variables `I_ext : amp`",
+    "threshold": "Brian2 condition of a spike (`v > V_th`)",
+    "reset": "statements run after a spike (`v = V_reset`)",
+    "refractory": "refractory period: a parameter name, a quantity or a condition",
+    "synaptic_current": "the variable receptors' currents are summed into (`I_syn`)",
+    "label": "suffix of the receptor's names when it is added to a neuron (`s` becomes "
+             "`s_ampa`)",
+    "input": "the receptor's variable that synapses increment",
+    "current": "the receptor's current (the neuron's `synaptic_current` unit)",
+    "model": "Brian2 equations of the synapse (per-synapse variables such as `w : 1`)",
+    "on_pre": "statements run at a presynaptic spike; they drive the target with "
+              "`<target>_post += ...`",
+    "on_post": "statements run at a postsynaptic spike (plasticity)",
+    "target": "the postsynaptic variable the synapse drives (renamed by `target_var`)",
+    "target_unit": "unit of the target variable (default `1`)",
+    "delay": "transmission delay of the `on_pre` pathway (a quantity)",
+}
+
 _REQUIRED = {
     "neuron": {"equations"},
     "rate": {"equations"},
     "receptor": {"equations", "label", "input", "current"},
     "synapse": {"model", "on_pre", "target"},
 }
+
+
+def format_reference() -> str:
+    """The model file format as a Markdown table: every key, the kinds that allow or require it.
+
+    Returns
+    -------
+    str
+        A Markdown table generated from the parser's own key sets (it cannot drift from
+        what :func:`read_model_file` accepts).
+    """
+    rows = ["| key | kinds | meaning |", "|---|---|---|"]
+    for key, meaning in KEY_DOCS.items():
+        if key in _COMMON_KEYS:
+            kinds = "all" + (" (required)" if key in ("name", "version", "kind") else "")
+        else:
+            kinds = ", ".join(f"{kind}{' (required)' if key in _REQUIRED[kind] else ''}"
+                              for kind in KINDS if key in _KIND_KEYS[kind])
+        rows.append(f"| `{key}` | {kinds} | {meaning} |")
+    return "\n".join(rows) + "\n"
 
 
 def _freeze(d: dict) -> MappingProxyType:
@@ -80,10 +137,19 @@ def _freeze(d: dict) -> MappingProxyType:
 class Model:
     """A checked model from a model file (or composed from several).
 
-    Attributes
+    A model is data: building Brian2 objects from it lives in :mod:`brianlab.compose`
+    (:meth:`neuron_group` and :meth:`synapses` call it). Obtain models with
+    :func:`brianlab.load_model` or :func:`read_model_file`; the fields are the keys of
+    the file (see the format reference in the guide).
+
+    Parameters
     ----------
-    name, version, kind : str, int, str
-        Identity; ``ref`` is ``"name@version"``.
+    name : str
+        The model's name; ``ref`` is ``"name@version"``.
+    version : int
+        Its version.
+    kind : str
+        ``neuron``, ``receptor``, ``synapse`` or ``rate``.
     sha256 : str
         Hash of the file's bytes (of the parts, for a composed model).
     equations_text : str
@@ -97,6 +163,24 @@ class Model:
     uses : mapping of str to Quantity
         Names taken from elsewhere (a receptor's ``v``; a synapse's ``v_post``)
         with a quantity of their unit.
+    summary, notes : str
+        One line, and free text.
+    references : tuple of str
+        Papers, books and simulators the model follows.
+    threshold, reset, refractory, synaptic_current : str, optional
+        Neuron keys.
+    method : str, optional
+        Integration method (None: Brian2 chooses).
+    label, input, current : str, optional
+        Receptor keys.
+    on_pre, on_post, target, target_unit, delay : str, optional
+        Synapse keys.
+    path : str, optional
+        The file read (None for a composed model).
+    components : tuple
+        ``(ref, sha256, status)`` of every file the model was made from.
+    status : str
+        Release status: ``released``, ``unreleased``, ``modified`` or ``file``.
     """
 
     name: str
@@ -159,6 +243,20 @@ class Model:
         non-differential variables (inputs such as ``I_ext``, default 0) become
         numbers in SI units; ``values`` overrides them (Quantities or numbers). The
         time derivatives are in SI units too (per second).
+
+        Parameters
+        ----------
+        **values
+            Parameter or input values, by name.
+
+        Returns
+        -------
+        OdeSystem
+
+        Raises
+        ------
+        ModelError
+            For a name that is not a parameter or input of the model.
         """
         from brian2.parsing.sympytools import str_to_sympy
 
@@ -187,7 +285,32 @@ class Model:
                      initial=None, extra_equations="", **overrides):
         """Build a ready :class:`brian2.NeuronGroup` from this model.
 
-        See :func:`brianlab.compose.neuron_group`.
+        Parameters
+        ----------
+        n : int
+            Number of neurons.
+        receptors : sequence or dict, optional
+            Receptor models added with :func:`brianlab.compose.compose`.
+        name : str, optional
+            Brian2 name of the group.
+        method : str, optional
+            Integration method.
+        dt : Quantity, optional
+            Time step of the group.
+        initial : dict, optional
+            Initial values that replace the model's.
+        extra_equations : str
+            Equations of a network builder's own variables.
+        **overrides
+            Parameter or initial values.
+
+        Returns
+        -------
+        NeuronGroup
+
+        See Also
+        --------
+        brianlab.compose.neuron_group : every argument in detail.
         """
         from .compose import neuron_group
 
@@ -198,7 +321,28 @@ class Model:
                  method=None, **overrides):
         """Build :class:`brian2.Synapses` from this synapse model (not yet connected).
 
-        See :func:`brianlab.compose.synapses`.
+        Parameters
+        ----------
+        source, target : NeuronGroup
+            Pre- and postsynaptic groups.
+        target_var : str, optional
+            The postsynaptic variable driven (default: the model's ``target``).
+        name : str, optional
+            Brian2 name.
+        delay : Quantity, optional
+            Transmission delay.
+        method : str, optional
+            Integration method of continuous synaptic variables.
+        **overrides
+            Parameter values.
+
+        Returns
+        -------
+        ModelSynapses
+
+        See Also
+        --------
+        brianlab.compose.synapses : every argument in detail.
         """
         from .compose import synapses
 
@@ -220,7 +364,22 @@ class OdeSystem:
 # reading
 # ---------------------------------------------------------------------------
 def read_model_bytes(path) -> bytes:
-    """The bytes of a model file, refusing what is not a regular file of at most 1 MB."""
+    """The bytes of a model file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ModelError
+        If it is missing, not a regular file, or larger than 1 MB.
+    """
     path = Path(path)
     try:
         if not path.is_file():
@@ -239,6 +398,17 @@ def read_model_bytes(path) -> bytes:
 def read_model_file(path) -> Model:
     """Read and check one model file.
 
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Model
+        With status ``file`` (not checked against a lock; :func:`brianlab.load_model`
+        does that).
+
     Raises
     ------
     ModelError
@@ -248,7 +418,26 @@ def read_model_file(path) -> Model:
 
 
 def parse_model_bytes(data: bytes, *, path=None, status: str = "file") -> Model:
-    """Check the bytes of a model file (UTF-8 TOML); ``status`` goes into its provenance."""
+    """Check the bytes of a model file (UTF-8 TOML).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    path : str or Path, optional
+        Where it came from (for messages and provenance).
+    status : str
+        Its release status, recorded in the provenance.
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ModelError
+        For text that is not UTF-8 or not TOML, and every problem of the model.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -259,7 +448,28 @@ def parse_model_bytes(data: bytes, *, path=None, status: str = "file") -> Model:
 
 def parse_model_text(text: str, *, path=None, sha256: str | None = None,
                      status: str = "file") -> Model:
-    """Parse and check the text of a model file (see :func:`read_model_file`)."""
+    """Parse and check the text of a model file (see :func:`read_model_file`).
+
+    Parameters
+    ----------
+    text : str
+        TOML text.
+    path : str or Path, optional
+        Where it came from (for messages and provenance).
+    sha256 : str, optional
+        Hash of the file's bytes (default: of the UTF-8 text).
+    status : str
+        Its release status, recorded in the provenance.
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ModelError
+        For every problem of the model.
+    """
     if sha256 is None:
         sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if len(text) > MAX_FILE_BYTES:
@@ -438,7 +648,18 @@ def _parse_equations(text: str, path, where: str) -> Equations:
 
 
 def equations_text(eqs: Equations) -> str:
-    """Write equations back as model-file text (units as Brian2 base-unit strings)."""
+    """Write equations back as model-file text (units as Brian2 base-unit strings).
+
+    Parameters
+    ----------
+    eqs : Equations
+        Brian2 equations.
+
+    Returns
+    -------
+    str
+        One line per equation, flags kept.
+    """
     lines = []
     for eq in eqs.values():
         unit = {BOOLEAN: "boolean", INTEGER: "integer"}.get(eq.var_type) or unit_string(eq.dim)

@@ -20,7 +20,27 @@ def _axes(ax):
 
 
 def raster(times_ms, indices, ax=None, *, color="k", markersize=1.0, **kwargs):
-    """Spike raster: time (ms) against neuron index."""
+    """Spike raster: time against neuron index.
+
+    Parameters
+    ----------
+    times_ms : array-like
+        Spike times in ms.
+    indices : array-like
+        Neuron index of each spike.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    color : str
+        Marker colour.
+    markersize : float
+        Marker size (points).
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     ax.plot(np.asarray(times_ms), np.asarray(indices), ".", color=color, markersize=markersize,
             rasterized=True, **kwargs)
@@ -30,7 +50,32 @@ def raster(times_ms, indices, ax=None, *, color="k", markersize=1.0, **kwargs):
 
 
 def traces(times_ms, values, ax=None, *, labels=None, ylabel=None, **kwargs):
-    """State variables against time: ``values`` is (traces, time) or one trace."""
+    """State variables against time.
+
+    Parameters
+    ----------
+    times_ms : array-like
+        Times in ms.
+    values : array-like
+        One trace, or an array of traces ``(traces, time)``.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    labels : sequence of str, optional
+        One legend label per trace.
+    ylabel : str, optional
+        Label of the y axis, with its unit.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    Axes
+
+    Raises
+    ------
+    ValueError
+        If the number of labels differs from the number of traces.
+    """
     ax = _axes(ax)
     values = np.atleast_2d(np.asarray(values, dtype=float))
     labels = [None] * len(values) if labels is None else list(labels)
@@ -48,7 +93,29 @@ def traces(times_ms, values, ax=None, *, labels=None, ylabel=None, **kwargs):
 
 def fi_curve(currents, rates, ax=None, *, analytic=None, label="simulated",
              xlabel="input current (nA)", **kwargs):
-    """Firing rate (Hz) against input: simulated points, optionally an analytic line."""
+    """Firing rate against input: simulated points, optionally an analytic line.
+
+    Parameters
+    ----------
+    currents : array-like
+        Inputs (in the unit that ``xlabel`` names).
+    rates : array-like
+        Rates in Hz.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    analytic : array-like, optional
+        Reference rates at the same inputs, drawn as a line.
+    label : str
+        Legend label of the points.
+    xlabel : str
+        Label of the x axis.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot` for the points.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     ax.plot(np.asarray(currents), np.asarray(rates), "o", label=label, **kwargs)
     if analytic is not None:
@@ -61,10 +128,31 @@ def fi_curve(currents, rates, ax=None, *, analytic=None, label="simulated",
 
 def phase_plane(xs, ys, dx, dy, ax=None, *, points=(), kinds=(), names=("x", "y"),
                 arrows: int = 15):
-    """Nullclines (zero contours of ``dx``, ``dy`` on the grid ``xs`` x ``ys``), a coarse
-    vector field and fixed points (filled: ``kinds`` entry "stable", open otherwise).
+    """Nullclines, a coarse vector field and fixed points of a two-variable system.
 
-    ``dx``, ``dy`` come from :func:`brianlab.analysis.dynamics.vector_field`.
+    Parameters
+    ----------
+    xs, ys : array-like
+        The grid axes.
+    dx, dy : array-like
+        ``d x/dt`` and ``d y/dt`` on the grid, shape ``(len(ys), len(xs))``, from
+        :func:`brianlab.analysis.dynamics.vector_field`; their zero contours are the
+        nullclines.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    points : sequence of (x, y)
+        Fixed points.
+    kinds : sequence of str
+        Stability of each point (:func:`brianlab.analysis.dynamics.classify`): filled
+        markers for "stable", open otherwise.
+    names : (str, str)
+        Names of the two variables (axis labels).
+    arrows : int
+        About this many arrows per axis.
+
+    Returns
+    -------
+    Axes
     """
     ax = _axes(ax)
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
@@ -86,7 +174,27 @@ def phase_plane(xs, ys, dx, dy, ax=None, *, points=(), kinds=(), names=("x", "y"
 
 
 def ring_activity(times_ms, activity, ax=None, *, positions=None, cmap="viridis", **kwargs):
-    """Activity of a ring (or any 1D population) over time: ``activity`` is (time, units)."""
+    """Activity of a ring (or any 1D population) over time, as an image.
+
+    Parameters
+    ----------
+    times_ms : array-like
+        Times in ms.
+    activity : array-like
+        ``(time, units)``.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    positions : array-like, optional
+        Preferred position of each unit (default: the unit index).
+    cmap : str
+        Colour map.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     activity = np.asarray(activity, dtype=float)
     times_ms = np.asarray(times_ms, dtype=float)
@@ -101,7 +209,25 @@ def ring_activity(times_ms, activity, ax=None, *, positions=None, cmap="viridis"
 
 
 def sheet_snapshot(frame, ax=None, *, title=None, cmap="gray_r", **kwargs):
-    """One frame of a sheet (rows x cols) as an image."""
+    """One frame of a sheet (rows x cols) as an image.
+
+    Parameters
+    ----------
+    frame : array-like
+        ``(rows, cols)``.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    title : str, optional
+        Title of the Axes.
+    cmap : str
+        Colour map.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     ax.imshow(np.asarray(frame), cmap=cmap, origin="upper", interpolation="nearest", **kwargs)
     ax.set_xticks([])
@@ -112,9 +238,26 @@ def sheet_snapshot(frame, ax=None, *, title=None, cmap="gray_r", **kwargs):
 
 
 def phi_curve(values, phis, ax=None, *, label=None, xlabel="rp (ms)", color="C0"):
-    """Phi against a swept parameter: mean and spread across seeds.
+    """Phi against a swept parameter: each seed, the mean and the spread across seeds.
 
-    ``phis`` is (values x seeds), NaN where a point is missing.
+    Parameters
+    ----------
+    values : array-like
+        The swept values.
+    phis : array-like
+        ``(values, seeds)``, NaN where a point is missing.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    label : str, optional
+        Legend label of the mean.
+    xlabel : str
+        Label of the x axis.
+    color : str
+        Colour of points, mean and spread.
+
+    Returns
+    -------
+    Axes
     """
     ax = _axes(ax)
     values = np.asarray(values, dtype=float)
@@ -132,7 +275,24 @@ def phi_curve(values, phis, ax=None, *, label=None, xlabel="rp (ms)", color="C0"
 
 
 def sheet_animation(frames, path, *, interval_ms=50, title=None):
-    """Write an animated GIF of sheet frames (time, rows, cols) to ``path``."""
+    """Write an animated GIF of sheet frames.
+
+    Parameters
+    ----------
+    frames : array-like
+        ``(time, rows, cols)``.
+    path : str or Path
+        The GIF file written.
+    interval_ms : float
+        Time between frames of the animation.
+    title : str, optional
+        Title above the frames.
+
+    Returns
+    -------
+    str or Path
+        ``path``.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
 

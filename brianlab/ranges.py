@@ -40,6 +40,11 @@ def range_problem(name: str, value, *, refractory: str | None = None) -> str | N
         Its value.
     refractory : str, optional
         The name of the model's refractory-period parameter (may be zero).
+
+    Returns
+    -------
+    str or None
+        A sentence naming the problem.
     """
     number = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(number)):
@@ -61,7 +66,26 @@ def range_problem(name: str, value, *, refractory: str | None = None) -> str | N
 
 
 def check_range(name: str, value, *, refractory: str | None = None, where=None, path=None):
-    """Raise :class:`ModelError` if ``name = value`` is physically impossible (see above)."""
+    """Raise :class:`ModelError` if ``name = value`` is physically impossible.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name.
+    value : Quantity or float
+        Its value.
+    refractory : str, optional
+        The name of the model's refractory-period parameter (may be zero).
+    where : str, optional
+        Where the value comes from (for the message).
+    path : str or Path, optional
+        The model file (for the message).
+
+    Raises
+    ------
+    ModelError
+        With the problem :func:`range_problem` finds.
+    """
     problem = range_problem(name, value, refractory=refractory)
     if problem:
         raise ModelError(problem, path=path, where=where)

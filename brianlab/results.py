@@ -40,7 +40,13 @@ class ResultsError(ValueError):
 
 
 def versions() -> dict:
-    """Versions of brianlab, Brian2, numpy, Python (for the provenance record)."""
+    """Versions of brianlab, Brian2, brian2cuda, numpy, scipy and Python (for provenance).
+
+    Returns
+    -------
+    dict
+        Package name to version string; packages that are not installed are left out.
+    """
     out = {"python": platform.python_version()}
     for name in ("brianlab", "brian2", "brian2cuda", "numpy", "scipy"):
         try:
@@ -68,12 +74,28 @@ def _atomic(path: Path, write):
 
 
 def atomic_write_text(path, text: str):
-    """Write ``text`` to ``path`` atomically."""
+    """Write ``text`` to ``path`` atomically (a temporary file, then a rename).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; its folder is created if needed.
+    text : str
+        Written as UTF-8.
+    """
     _atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def atomic_save_npz(path, **arrays):
-    """``numpy.savez_compressed`` to ``path``, atomically."""
+    """``numpy.savez_compressed`` to ``path``, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.npz`` file; its folder is created if needed.
+    **arrays
+        The arrays, by name.
+    """
     _atomic(path, lambda handle: np.savez_compressed(handle, **arrays))
 
 
@@ -107,12 +129,34 @@ def _flat(config: dict, prefix: str = "") -> dict:
 
 
 def config_hash(config: dict) -> str:
-    """sha256 of a JSON-ready configuration (key order does not matter)."""
+    """sha256 of a JSON-ready configuration (key order does not matter).
+
+    Parameters
+    ----------
+    config : dict
+        Values that :mod:`json` can write once Quantities and numpy values are converted.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
     text = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_summary(folder) -> dict:
+    """The ``summary.json`` of a results folder.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by :class:`RunFolder`.
+
+    Returns
+    -------
+    dict
+    """
     return json.loads((Path(folder) / "summary.json").read_text())
 
 
@@ -193,6 +237,18 @@ class RunFolder:
         return target
 
     def write_summary(self, summary: dict) -> Path:
+        """Write ``summary.json`` (with the time, package versions and configuration hash added).
+
+        Parameters
+        ----------
+        summary : dict
+            The command's record.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
         summary = dict(summary)
         summary.setdefault("written", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         summary.setdefault("versions", versions())
@@ -202,12 +258,53 @@ class RunFolder:
         return self._save("summary.json", lambda handle: handle.write(text.encode("utf-8")))
 
     def save_arrays(self, name: str, **arrays) -> Path:
+        """Save arrays as ``<name>.npz``, atomically (or into the rescue folder, see the class).
+
+        Parameters
+        ----------
+        name : str
+            File name without the suffix.
+        **arrays
+            The arrays, by name.
+
+        Returns
+        -------
+        Path
+        """
         return self._save(f"{name}.npz", lambda handle: np.savez_compressed(handle, **arrays))
 
     def save_json(self, name: str, data: dict) -> Path:
+        """Save a record as ``<name>.json``, atomically.
+
+        Parameters
+        ----------
+        name : str
+            File name without the suffix.
+        data : dict
+            The record.
+
+        Returns
+        -------
+        Path
+        """
         text = json.dumps(_jsonable(data), indent=2) + "\n"
         return self._save(f"{name}.json", lambda handle: handle.write(text.encode("utf-8")))
 
     def save_figure(self, fig, name: str, **kwargs) -> Path:
+        """Save a Matplotlib figure under ``name`` (the suffix gives the format, default PNG).
+
+        Parameters
+        ----------
+        fig : Figure
+            The figure.
+        name : str
+            File name.
+        **kwargs
+            Passed to :meth:`matplotlib.figure.Figure.savefig`.
+
+        Returns
+        -------
+        Path
+        """
         suffix = Path(name).suffix.lstrip(".") or "png"
         return self._save(name, lambda handle: fig.savefig(handle, format=suffix, **kwargs))

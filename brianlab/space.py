@@ -16,7 +16,7 @@ offset is computed once and shared by all targets with that offset.
   with probability proportional to ``exp(-d**2 / (2 sigma**2))``.
 - :func:`gaussian_probability`: each pair connects with ``p_max exp(-d**2/(2 sigma**2))``.
 - :func:`gaussian_kernel`: all pairs within a cutoff, with weight
-  ``exp(-d**2 / (2 sigma**2))`` (the dense convolution of the source document).
+  ``exp(-d**2 / (2 sigma**2))`` (the dense convolution of the CMSA lab report).
 """
 
 from __future__ import annotations
@@ -35,7 +35,21 @@ CUTOFF_SIGMAS = float(np.sqrt(2 * np.log(1e6)))
 
 @dataclass(frozen=True)
 class Lattice:
-    """A square ``side x side`` lattice on a torus of side ``extent``."""
+    """A square ``side x side`` lattice on a torus of side ``extent``.
+
+    Parameters
+    ----------
+    side : int
+        Neurons per row and per column.
+    extent : float, optional
+        Side of the torus in the length unit of the distances (default: ``side``, so that
+        the spacing is 1).
+
+    Raises
+    ------
+    ValueError
+        If ``side`` is not a positive integer or ``extent`` not positive.
+    """
 
     side: int
     extent: float | None = None
@@ -50,44 +64,113 @@ class Lattice:
 
     @property
     def n(self) -> int:
+        """Number of neurons, ``side**2``.
+        """
         return int(self.side) ** 2
 
     @property
     def spacing(self) -> float:
+        """Distance between neighbours, ``extent / side``.
+        """
         return self.extent / self.side
 
     def positions(self) -> np.ndarray:
-        """``(n, 2)`` array of (x, y) positions, neuron k at row k // side, column k % side."""
+        """Positions of all neurons.
+
+        Returns
+        -------
+        ndarray
+            ``(n, 2)`` array of (x, y); neuron k sits at row ``k // side``, column ``k % side``.
+        """
         coords = np.arange(self.side) * self.spacing
         return np.column_stack([np.tile(coords, self.side), np.repeat(coords, self.side)])
 
     def index(self, row, col):
-        """Neuron index of (row, col), wrapped around the torus."""
+        """Neuron index of (row, col), wrapped around the torus.
+
+        Parameters
+        ----------
+        row, col : int or array-like
+            Lattice coordinates (any integers: they wrap).
+
+        Returns
+        -------
+        int or ndarray
+            ``(row % side) * side + col % side``.
+        """
         return (np.asarray(row) % self.side) * self.side + np.asarray(col) % self.side
 
 
 def periodic_delta(a, b, extent: float) -> np.ndarray:
-    """Shortest signed difference ``a - b`` on a ring of circumference ``extent``."""
+    """Shortest signed difference ``a - b`` on a ring.
+
+    Parameters
+    ----------
+    a, b : float or array-like
+        Coordinates.
+    extent : float
+        Circumference of the ring.
+
+    Returns
+    -------
+    ndarray
+        In ``[-extent/2, extent/2)``.
+    """
     return (np.asarray(a) - np.asarray(b) + extent / 2) % extent - extent / 2
 
 
 def periodic_distance(p, q, extent: float) -> np.ndarray:
-    """Euclidean distance between points ``p`` and ``q`` (``(..., 2)``) on a square torus."""
+    """Euclidean distance between points on a square torus.
+
+    Parameters
+    ----------
+    p, q : array-like
+        Points, shape ``(..., 2)``.
+    extent : float
+        Side of the torus.
+
+    Returns
+    -------
+    ndarray
+        Shape ``(...)``.
+    """
     d = periodic_delta(p, q, extent)
     return np.hypot(d[..., 0], d[..., 1])
 
 
 def course_sigma(s_c: float, unit: float = 1.0) -> float:
-    """The standard deviation of the course kernel ``exp(-d**2 / s_c)``.
+    """The standard deviation of the CMSA course's kernel ``exp(-d**2 / s_c)``.
 
-    ``d`` measured in lattice units of size ``unit``: ``sigma = unit * sqrt(s_c / 2)``.
+    Parameters
+    ----------
+    s_c : float
+        The kernel's width parameter, with ``d`` in lattice units.
+    unit : float
+        Size of the lattice unit in which ``d`` is measured.
+
+    Returns
+    -------
+    float
+        ``unit * sqrt(s_c / 2)``.
     """
     return unit * float(np.sqrt(s_c / 2))
 
 
 @dataclass
 class Connections:
-    """Synapse index arrays (``i`` sources, ``j`` targets) and optional weights."""
+    """Synapse index arrays and optional weights and distances.
+
+    Parameters
+    ----------
+    i : ndarray
+        Source index of each synapse.
+    j : ndarray
+        Target index of each synapse.
+    weight : ndarray, optional
+        Weight of each synapse (relative, at most 1).
+    distance : ndarray, optional
+        Source-target distance of each synapse.
+    """
 
     i: np.ndarray
     j: np.ndarray
@@ -170,7 +253,8 @@ def fixed_indegree(source: Lattice, target: Lattice, k: int, sigma: float, *, se
         In-degree of every target.
     sigma : float
         Standard deviation of the Gaussian, in the lattices' length unit.
-    seed : int or numpy Generator, optional
+    seed : int or numpy.random.Generator, optional
+        Seed of the draws.
     allow_self : bool
         If False and source and target are the same population, a neuron never
         draws itself.
@@ -178,6 +262,16 @@ def fixed_indegree(source: Lattice, target: Lattice, k: int, sigma: float, *, se
         Whether source and target are one population (default: equal lattices).
     chunk : int
         Targets processed at once (bounds memory).
+
+    Returns
+    -------
+    Connections
+        ``k`` synapses per target, without weights.
+
+    Raises
+    ------
+    ValueError
+        For lattices on different tori, a non-positive ``sigma`` or ``k``.
     """
     _check(source, target, sigma)
     if not isinstance(k, (int, np.integer)) or k < 1:
@@ -222,6 +316,21 @@ def kernel_sum(source: Lattice, target: Lattice, sigma: float, *,
     The total weight each target receives from the dense kernel; for sigma well
     above the source spacing it equals the Gaussian's integral ``2 pi sigma**2 /
     spacing**2``. Computed once per distinct target offset, so it is cheap.
+
+    Parameters
+    ----------
+    source, target : Lattice
+        On one torus.
+    sigma : float
+        Standard deviation of the Gaussian.
+    allow_self : bool
+        Whether a neuron's own term counts (same population only).
+    same_population : bool, optional
+        Whether source and target are one population (default: equal lattices).
+
+    Returns
+    -------
+    float
     """
     _check(source, target, sigma)
     same = (source == target) if same_population is None else same_population
@@ -277,7 +386,30 @@ def _pairwise(source, target, sigma, cutoff, allow_self, same_population, chunk,
 def gaussian_probability(source: Lattice, target: Lattice, p_max: float, sigma: float, *,
                          seed=None, allow_self: bool = True, same_population=None,
                          chunk: int = 20_000_000) -> Connections:
-    """Each pair connects independently with probability ``p_max exp(-d**2/(2 sigma**2))``."""
+    """Each pair connects independently with probability ``p_max exp(-d**2/(2 sigma**2))``.
+
+    Parameters
+    ----------
+    source, target : Lattice
+        On one torus.
+    p_max : float
+        Probability at distance 0, in (0, 1].
+    sigma : float
+        Standard deviation of the Gaussian.
+    seed : int or numpy.random.Generator, optional
+        Seed of the draws.
+    allow_self : bool
+        Whether a neuron may connect to itself (same population only).
+    same_population : bool, optional
+        Whether source and target are one population (default: equal lattices).
+    chunk : int
+        Candidate pairs processed at once (bounds memory).
+
+    Returns
+    -------
+    Connections
+        Without weights.
+    """
     if not 0 < p_max <= 1:
         raise ValueError(f"p_max must be in (0, 1], got {p_max!r}")
     rng = _rng(seed)
@@ -290,9 +422,29 @@ def gaussian_probability(source: Lattice, target: Lattice, p_max: float, sigma: 
 def gaussian_kernel(source: Lattice, target: Lattice, sigma: float, *, cutoff: float | None = None,
                     allow_self: bool = True, same_population=None,
                     chunk: int = 20_000_000) -> Connections:
-    """All pairs within ``cutoff`` (default ~5.3 sigma), weight ``exp(-d**2/(2 sigma**2))``.
+    """All pairs within ``cutoff``, weighted ``exp(-d**2/(2 sigma**2))``.
 
-    The dense convolution of the source document; use for small sheets.
+    The dense Gaussian convolution of the CMSA lab report; use it for small sheets.
+
+    Parameters
+    ----------
+    source, target : Lattice
+        On one torus.
+    sigma : float
+        Standard deviation of the Gaussian.
+    cutoff : float, optional
+        Largest distance connected (default ~5.3 sigma, where the weight is 1e-6).
+    allow_self : bool
+        Whether a neuron connects to itself (same population only).
+    same_population : bool, optional
+        Whether source and target are one population (default: equal lattices).
+    chunk : int
+        Candidate pairs processed at once (bounds memory).
+
+    Returns
+    -------
+    Connections
+        With ``weight`` and ``distance``.
     """
     return _pairwise(source, target, sigma, cutoff, allow_self, same_population, chunk,
                      lambda w: np.ones(len(w), dtype=bool))

@@ -33,6 +33,15 @@ class ModelError(ValueError):
 
     The message names the file (when there is one), the key or equation at
     fault, and what was expected.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what was expected.
+    path : str or Path, optional
+        The model file.
+    where : str, optional
+        The key or equation at fault.
     """
 
     def __init__(self, message: str, *, path=None, where: str | None = None):
@@ -94,6 +103,11 @@ def _parse_ast(text: str) -> ast.AST:
 def parse_unit(text: str):
     """Parse a unit expression such as ``"mV"``, ``"nS/um**2"`` or ``"1"``.
 
+    Parameters
+    ----------
+    text : str
+        The expression.
+
     Returns
     -------
     unit : Unit or int
@@ -117,6 +131,15 @@ def parse_quantity(text) -> Quantity:
 
     Examples: ``"10 ms"``, ``"-54.402 mV"``, ``"1e-4 cm**2"``, ``"2.8"``,
     ``"5*mV"``. Plain ints and floats from TOML are accepted as dimensionless.
+
+    Parameters
+    ----------
+    text : str, int or float
+        The value.
+
+    Returns
+    -------
+    Quantity
 
     Raises
     ------
@@ -150,7 +173,18 @@ def parse_quantity(text) -> Quantity:
 
 
 def unit_string(dim: Dimension) -> str:
-    """Write a dimension as a base-unit string that Brian2's ``Equations`` accept."""
+    """Write a dimension as a base-unit string that Brian2's ``Equations`` accept.
+
+    Parameters
+    ----------
+    dim : Dimension
+        A Brian2 dimension.
+
+    Returns
+    -------
+    str
+        ``"1"``, a unit name (``"volt"``) or a product of SI base units with powers.
+    """
     if dim is DIMENSIONLESS or dim == DIMENSIONLESS:
         return "1"
     unit = get_unit(dim)

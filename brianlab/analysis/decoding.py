@@ -10,8 +10,19 @@ __all__ = ["population_vector", "decode_torus", "bump_width", "circular_error"]
 def population_vector(activity, positions, period: float = 2 * np.pi) -> np.ndarray:
     """Decoded position on a ring: the activity-weighted circular mean of ``positions``.
 
-    ``activity`` is ``(units,)`` or ``(time, units)``; returns a scalar or ``(time,)``
-    in ``[-period/2, period/2)``.
+    Parameters
+    ----------
+    activity : array-like
+        ``(units,)`` or ``(time, units)``, not negative.
+    positions : array-like
+        Preferred position of each unit.
+    period : float
+        Circumference of the ring.
+
+    Returns
+    -------
+    float or ndarray
+        A scalar or ``(time,)``, in ``[-period/2, period/2)``.
     """
     activity = np.asarray(activity, dtype=float)
     angle = 2 * np.pi * np.asarray(positions, dtype=float) / period
@@ -20,19 +31,62 @@ def population_vector(activity, positions, period: float = 2 * np.pi) -> np.ndar
 
 
 def decode_torus(activity, positions, period: float = 2 * np.pi) -> np.ndarray:
-    """Decoded (x, y) on a torus: a population vector per axis; ``positions`` is (units, 2)."""
+    """Decoded (x, y) on a torus: a population vector per axis.
+
+    Parameters
+    ----------
+    activity : array-like
+        ``(units,)`` or ``(time, units)``.
+    positions : array-like
+        ``(units, 2)``.
+    period : float
+        Side of the torus.
+
+    Returns
+    -------
+    ndarray
+        ``(2,)`` or ``(time, 2)``.
+    """
     positions = np.asarray(positions, dtype=float)
     return np.stack([population_vector(activity, positions[:, d], period) for d in (0, 1)],
                     axis=-1)
 
 
 def circular_error(decoded, true, period: float = 2 * np.pi) -> np.ndarray:
-    """Signed shortest difference ``decoded - true`` on a ring."""
+    """Signed shortest difference ``decoded - true`` on a ring.
+
+    Parameters
+    ----------
+    decoded, true : float or array-like
+        Positions.
+    period : float
+        Circumference of the ring.
+
+    Returns
+    -------
+    ndarray
+        In ``[-period/2, period/2)``.
+    """
     return (np.asarray(decoded) - np.asarray(true) + period / 2) % period - period / 2
 
 
 def bump_width(activity, positions, period: float = 2 * np.pi) -> float:
-    """Full width at half maximum of a bump on a ring (linear interpolation at the edges)."""
+    """Full width at half maximum of a bump on a ring (linear interpolation at the edges).
+
+    Parameters
+    ----------
+    activity : array-like
+        ``(units,)``.
+    positions : array-like
+        Evenly spaced preferred positions.
+    period : float
+        Circumference of the ring.
+
+    Returns
+    -------
+    float
+        In the unit of ``positions``.
+    """
     activity = np.asarray(activity, dtype=float)
     positions = np.asarray(positions, dtype=float)
     order = np.argsort(positions)

@@ -32,19 +32,59 @@ def _functions(system):
 
 
 def jacobian(system, point) -> np.ndarray:
-    """The Jacobian matrix of the ODEs at ``point`` (ordered like ``system.states``)."""
+    """The Jacobian matrix of the ODEs at a point, differentiated symbolically.
+
+    Parameters
+    ----------
+    system : OdeSystem
+        From :meth:`Model.ode_system`.
+    point : array-like
+        Values of the states, ordered like ``system.states``.
+
+    Returns
+    -------
+    ndarray
+        ``(states, states)``, per second.
+    """
     _, j = _functions(system)
     return np.asarray(j(np.asarray(point, dtype=float)), dtype=float)
 
 
 def eigenvalues(system, point) -> np.ndarray:
-    """Eigenvalues of the Jacobian at ``point`` (per second), sorted by real part."""
+    """Eigenvalues of the Jacobian at a point, sorted by real part.
+
+    Parameters
+    ----------
+    system : OdeSystem
+        From :meth:`Model.ode_system`.
+    point : array-like
+        Values of the states, ordered like ``system.states``.
+
+    Returns
+    -------
+    ndarray
+        Complex eigenvalues, per second.
+    """
     values = np.linalg.eigvals(jacobian(system, point))
     return values[np.argsort(values.real)]
 
 
 def classify(values, tol: float = 1e-9) -> str:
-    """'stable' (all real parts < 0), 'unstable' (all > 0), 'saddle' or 'marginal'."""
+    """Stability of a fixed point from its eigenvalues.
+
+    Parameters
+    ----------
+    values : array-like
+        Eigenvalues.
+    tol : float
+        Real parts within ``tol`` of 0 count as 0.
+
+    Returns
+    -------
+    str
+        ``"stable"`` (all real parts < 0), ``"unstable"`` (all > 0), ``"saddle"`` or
+        ``"marginal"``.
+    """
     real = np.real(values)
     if np.all(real < -tol):
         return "stable"
@@ -56,9 +96,22 @@ def classify(values, tol: float = 1e-9) -> str:
 
 
 def fixed_points(system, guesses, *, tol: float = 1e-9) -> np.ndarray:
-    """Distinct fixed points found from the initial ``guesses`` (one row per guess).
+    """Distinct fixed points found from initial guesses (scipy's ``root``, with the Jacobian).
 
-    Returns an ``(n, len(states))`` array sorted by the first state variable.
+    Parameters
+    ----------
+    system : OdeSystem
+        From :meth:`Model.ode_system`.
+    guesses : array-like
+        ``(n, states)``: one start per row.
+    tol : float
+        Kept for compatibility; roots are accepted where the rates of change vanish to
+        ``1e-6`` of the guess's scale and merged within ``1e-6``.
+
+    Returns
+    -------
+    ndarray
+        ``(m, states)``, sorted by the first state variable.
     """
     f, j = _functions(system)
     found = []
@@ -74,9 +127,25 @@ def fixed_points(system, guesses, *, tol: float = 1e-9) -> np.ndarray:
 
 
 def vector_field(system, x: str, y: str, xs, ys, fixed: dict | None = None):
-    """d x/dt and d y/dt on the grid ``xs`` x ``ys`` (other states from ``fixed``, else 0).
+    """``d x/dt`` and ``d y/dt`` on the grid ``xs`` x ``ys``.
 
     Their zero contours are the nullclines: ``plt.contour(xs, ys, dx, [0])``.
+
+    Parameters
+    ----------
+    system : OdeSystem
+        From :meth:`Model.ode_system`.
+    x, y : str
+        The two states on the axes.
+    xs, ys : array-like
+        Grid axes.
+    fixed : dict, optional
+        Values of the other states (default 0).
+
+    Returns
+    -------
+    dx, dy : ndarray
+        ``(len(ys), len(xs))``, per second.
     """
     f, _ = _functions(system)
     fixed = fixed or {}

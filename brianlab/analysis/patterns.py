@@ -5,7 +5,7 @@ Pure numpy/scipy; works on saved arrays. A *frame* is a 2D array on a torus
 connected region (8-neighbourhood, connected across the edges) of pixels above
 ``low`` that contains at least one pixel above ``high``.
 
-The order parameter of the source document measures how coherently the patterns
+The order parameter of the CMSA lab report measures how coherently the patterns
 move: with ``v_k`` the displacement of tracked pattern ``k`` between two frames,
 
     Phi = |sum_k v_k| / sum_k |v_k|
@@ -106,13 +106,27 @@ def _centres(labels: np.ndarray, n: int, weights: np.ndarray | None = None) -> n
 
 def pattern_centres(frame: np.ndarray, low: float, high: float, *,
                     weighted: bool = True) -> np.ndarray:
-    """Centres ``(n, 2)`` as (row, col) of the patterns of a frame.
+    """Centres of the patterns of a frame.
 
     The circular mean of the pixel coordinates of each pattern (periodic, so a
-    pattern across an edge has its centre near the edge), weighted by how far
-    each pixel rises above ``low``; ``weighted=False`` gives every pixel the same
-    weight, as the source document does (its centres jump by fractions of a pixel
-    whenever a pixel enters or leaves the region).
+    pattern across an edge has its centre near the edge), weighted by how far each
+    pixel rises above ``low``; ``weighted=False`` gives every pixel the same weight,
+    as the CMSA lab report does (its centres jump by fractions of a pixel whenever a
+    pixel enters or leaves the region).
+
+    Parameters
+    ----------
+    frame : ndarray, shape (rows, cols)
+        Values on a torus.
+    low, high : float
+        Thresholds of :func:`find_patterns`.
+    weighted : bool
+        Weight pixels by their height above ``low``.
+
+    Returns
+    -------
+    ndarray
+        ``(n, 2)``: (row, col) of each pattern.
     """
     frame = np.asarray(frame, dtype=float)
     labels, n = find_patterns(frame, low, high)
@@ -131,6 +145,17 @@ def track(previous: np.ndarray, current: np.ndarray, shape, max_distance: float 
     Each previous centre, in turn, takes its nearest still unmatched current centre
     if that lies within ``max_distance`` and the second nearest is at least
     ``margin`` farther (ambiguous matches, as at splits and merges, are dropped).
+
+    Parameters
+    ----------
+    previous, current : ndarray
+        Centres ``(n, 2)`` of the two frames.
+    shape : (int, int)
+        Rows and columns of the torus.
+    max_distance : float
+        Largest displacement matched (pixels).
+    margin : float
+        How much farther the second nearest centre must be (pixels).
 
     Returns
     -------
@@ -156,7 +181,22 @@ def track(previous: np.ndarray, current: np.ndarray, shape, max_distance: float 
 
 
 def displacements(previous, current, pairs, shape) -> np.ndarray:
-    """Displacement vectors (row, col) of tracked pairs, the shortest way round the torus."""
+    """Displacement vectors of tracked pairs, the shortest way round the torus.
+
+    Parameters
+    ----------
+    previous, current : ndarray
+        Centres ``(n, 2)`` of the two frames.
+    pairs : ndarray of int
+        From :func:`track`.
+    shape : (int, int)
+        Rows and columns of the torus.
+
+    Returns
+    -------
+    ndarray
+        ``(m, 2)``: (row, col) displacement of each pair.
+    """
     pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
     return _delta(np.asarray(current)[pairs[:, 1]], np.asarray(previous)[pairs[:, 0]], shape)
 
@@ -165,7 +205,7 @@ def displacements(previous, current, pairs, shape) -> np.ndarray:
 class PhiResult:
     """Outcome of :func:`order_parameter`.
 
-    Attributes
+    Parameters
     ----------
     phi : float
         Mean of ``series`` over frame pairs with at least one tracked pattern
@@ -191,6 +231,14 @@ class PhiResult:
     moving_fraction: float
 
     def as_dict(self) -> dict:
+        """The result as a JSON-ready record.
+
+        Returns
+        -------
+        dict
+            ``phi``, ``pairs``, ``mean_speed``, ``mean_patterns`` (per frame) and
+            ``moving_fraction``.
+        """
         return {"phi": self.phi, "pairs": self.pairs, "mean_speed": self.mean_speed,
                 "mean_patterns": float(np.mean(self.patterns)) if len(self.patterns) else 0.0,
                 "moving_fraction": self.moving_fraction}
@@ -217,6 +265,10 @@ def order_parameter(frames: np.ndarray, low: float, high: float, *, max_distance
         Time between frames, for ``mean_speed`` per unit time.
     weighted : bool
         Weighted pattern centres (see :func:`pattern_centres`).
+
+    Returns
+    -------
+    PhiResult
     """
     frames = np.asarray(frames)
     if frames.ndim != 3:
@@ -260,6 +312,19 @@ def spike_count_frames(indices, times, shape, t_start: float, t_stop: float, fra
     ``t_f = t_start + (f + 1) * frame_dt``. Neuron ``k`` sits at row ``k // cols``,
     column ``k % cols``. Times and durations share one unit (e.g. ms).
 
+    Parameters
+    ----------
+    indices, times : array-like
+        Spikes.
+    shape : (int, int)
+        Rows and columns of the lattice.
+    t_start, t_stop : float
+        The frames cover this interval.
+    frame_dt : float
+        Time between frames.
+    window : float, optional
+        Spikes counted per frame over this window (default ``frame_dt``).
+
     Returns
     -------
     ndarray of float32, shape (frames, rows, cols)
@@ -285,11 +350,23 @@ def spike_count_frames(indices, times, shape, t_start: float, t_stop: float, fra
 
 
 def smooth_frames(frames: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian-smooth each frame on the torus (``sigma`` in pixels; time untouched).
+    """Gaussian-smooth each frame on the torus (time untouched).
 
     Spike-count frames of a bump are speckled (only some of its neurons spike
     within a short window); smoothing joins them into one solid pattern whose
     centre no longer jumps with the speckle.
+
+    Parameters
+    ----------
+    frames : ndarray
+        ``(frames, rows, cols)``.
+    sigma : float
+        Standard deviation in pixels (0: unchanged).
+
+    Returns
+    -------
+    ndarray
+        Same shape.
     """
     frames = np.asarray(frames, dtype=np.float32)
     if sigma <= 0:

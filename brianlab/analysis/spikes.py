@@ -11,7 +11,21 @@ def spike_share(indices, times, mask, t_start: float, t_stop: float) -> float:
     """Fraction of the spikes in ``[t_start, t_stop)`` fired by neurons where ``mask`` is true.
 
     Compare with ``mask.mean()``, the share of neurons in the region: a ratio above 1
-    means the region fires more than its size alone explains. NaN if there is no spike.
+    means the region fires more than its size alone explains.
+
+    Parameters
+    ----------
+    indices, times : array-like
+        Spikes: neuron indices and times.
+    mask : array-like of bool
+        One value per neuron: the region.
+    t_start, t_stop : float
+        The window, in the unit of ``times``.
+
+    Returns
+    -------
+    float
+        NaN if there is no spike in the window.
     """
     indices, times = np.asarray(indices), np.asarray(times)
     mask = np.asarray(mask, dtype=bool).ravel()
@@ -28,7 +42,25 @@ def lif_rate(current, *, C: float, g_L: float, E_L: float, V_th: float, V_reset:
     ``C dv/dt = g_L (E_L - v) + I``; after a spike v is reset to ``V_reset`` and held
     for ``t_ref``. With ``v_inf = E_L + I/g_L`` and ``tau = C/g_L``, the rate is
     ``1 / (t_ref + tau ln((v_inf - V_reset) / (v_inf - V_th)))`` above rheobase
-    (``v_inf > V_th``) and 0 below. All arguments in SI units (A, F, S, V, s).
+    (``v_inf > V_th``) and 0 below.
+
+    Parameters
+    ----------
+    current : float or array-like
+        Input current (A).
+    C : float
+        Capacitance (F).
+    g_L : float
+        Leak conductance (S).
+    E_L, V_th, V_reset : float
+        Resting, threshold and reset potentials (V).
+    t_ref : float
+        Refractory period (s).
+
+    Returns
+    -------
+    ndarray
+        Rates in Hz.
     """
     current = np.asarray(current, dtype=float)
     tau = C / g_L
@@ -40,7 +72,22 @@ def lif_rate(current, *, C: float, g_L: float, E_L: float, V_th: float, V_reset:
 
 
 def firing_rates(indices, n: int, duration: float) -> np.ndarray:
-    """Spikes per neuron divided by ``duration`` (s): rates in Hz."""
+    """Spikes per neuron divided by the duration: rates in Hz.
+
+    Parameters
+    ----------
+    indices : array-like
+        Neuron index of each spike.
+    n : int
+        Number of neurons.
+    duration : float
+        Seconds.
+
+    Returns
+    -------
+    ndarray
+        ``(n,)``.
+    """
     return np.bincount(np.asarray(indices, dtype=int), minlength=n) / duration
 
 
@@ -48,8 +95,21 @@ def isi_rates(indices, times, n: int, t_start: float = 0.0) -> np.ndarray:
     """1 / mean inter-spike interval (Hz) per neuron, from spikes at or after ``t_start``.
 
     Free of the +-1 spike error of a count over a window, so an f-I curve from a
-    short run matches the analytic rate closely. Neurons with fewer than two spikes
-    get 0.
+    short run matches the analytic rate closely.
+
+    Parameters
+    ----------
+    indices, times : array-like
+        Spikes: neuron indices and times (s).
+    n : int
+        Number of neurons.
+    t_start : float
+        Spikes before it (s) are ignored.
+
+    Returns
+    -------
+    ndarray
+        ``(n,)``; 0 for neurons with fewer than two spikes.
     """
     indices = np.asarray(indices, dtype=int)
     times = np.asarray(times, dtype=float)
@@ -69,7 +129,19 @@ def raster_data(indices, times, t_start: float = -np.inf, t_stop: float = np.inf
                 neurons=None):
     """Spikes in ``[t_start, t_stop)`` (of ``neurons`` only, if given), sorted by time.
 
-    Returns ``(indices, times)`` arrays ready for :func:`brianlab.plot.raster`.
+    Parameters
+    ----------
+    indices, times : array-like
+        Spikes.
+    t_start, t_stop : float
+        The window, in the unit of ``times``.
+    neurons : array-like of int, optional
+        Keep only these neurons.
+
+    Returns
+    -------
+    indices, times : ndarray
+        Ready for :func:`brianlab.plot.raster`.
     """
     indices, times = np.asarray(indices), np.asarray(times, dtype=float)
     keep = (times >= t_start) & (times < t_stop)
@@ -80,7 +152,18 @@ def raster_data(indices, times, t_start: float = -np.inf, t_stop: float = np.inf
 
 
 def isi_cv(times) -> float:
-    """Coefficient of variation of the inter-spike intervals of one spike train."""
+    """Coefficient of variation of the inter-spike intervals of one spike train.
+
+    Parameters
+    ----------
+    times : array-like
+        Spike times of one neuron.
+
+    Returns
+    -------
+    float
+        NaN with fewer than three spikes.
+    """
     isi = np.diff(np.sort(np.asarray(times, dtype=float)))
     if len(isi) < 2 or isi.mean() == 0:
         return float("nan")

@@ -23,7 +23,13 @@ SWEEPABLE = ("rp", "we", "wi", "seed")
 
 
 class NotRunError(RuntimeError):
-    """The network was built but could not be run here (build-only, or CUDA without a GPU)."""
+    """The network was built but could not be run here (build-only, or CUDA without a GPU).
+
+    Parameters
+    ----------
+    session : DeviceSession
+        The session that built it (its ``directory`` holds the build).
+    """
 
     def __init__(self, session: DeviceSession):
         self.session = session

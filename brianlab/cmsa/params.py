@@ -25,7 +25,12 @@ BASE_BYTES = 0.3 * 2**30
 
 
 def machine_memory() -> float:
-    """Bytes of memory this process may use: physical memory, or a smaller cgroup limit."""
+    """Bytes of memory this process may use: physical memory, or a smaller cgroup limit.
+
+    Returns
+    -------
+    float
+    """
     import os
     from pathlib import Path
 
@@ -48,14 +53,68 @@ def _q(value):
 class CMSAParams:
     """Everything that defines one CMSA simulation.
 
-    Defaults come from the course model of the lab report (``000_cmsa_lab_report``)
-    and the feasibility prototype (``shared/notes/cmsa-feasibility.md``): LIF with
-    C = 1 nF, g_L = 0.05 uS (tau_m = 20 ms), V_th = -50 mV, V_reset = E_L = -70 mV;
-    AMPA/GABA conductances decaying with 3 ms, reversal 0 and -80 mV; course kernels
-    ``W exp(-d**2 / s_c)`` with s_c = 18 for E sources (d in E spacings) and
-    s_c = 400 for I sources (d in I spacings), realised as fixed in-degree
-    Gaussian connectivity (k = 200 from E, 400 from I) whose expected total weight
-    per target equals the dense kernel's; We = 0.02 uS, Wi = 0.01 uS.
+    Defaults follow the course model of the CMSA lab report: LIF with C = 1 nF,
+    g_L = 0.05 uS (tau_m = 20 ms), V_th = -50 mV, V_reset = E_L = -70 mV; AMPA/GABA
+    conductances decaying with 3 ms, reversal 0 and -80 mV; course kernels
+    ``W exp(-d**2 / s_c)`` with s_c = 18 for E sources (d in E spacings) and s_c = 400
+    for I sources (d in I spacings), realised as fixed in-degree Gaussian connectivity
+    (k = 200 from E, 400 from I) whose expected total weight per target equals the dense
+    kernel's; We = 0.02 uS, Wi = 0.01 uS. Invalid values raise ``ValueError`` naming
+    every problem.
+
+    Parameters
+    ----------
+    e_side, i_side : int
+        Sides of the E and I lattices (one torus).
+    rp : Quantity
+        Refractory period of E and I neurons.
+    we, wi : Quantity
+        ``g_max`` of the AMPA and GABA receptors (the course's We and Wi).
+    C, g_L, E_L, V_reset, V_th : Quantity
+        LIF parameters of both populations.
+    tau_syn : Quantity
+        Decay time constant of both receptors.
+    E_ampa, E_gaba : Quantity
+        Reversal potentials of the receptors.
+    s_c_e, s_c_i : float
+        Course kernel widths of E sources (in E spacings) and I sources (in I spacings).
+    k_e, k_i : int
+        In-degree from E and from I of every target.
+    rule : str
+        Connection rule: ``fixed_indegree``, ``probability`` or ``kernel``.
+    drive, drive_interval, drive_duration : Quantity
+        Random drive: every ``drive_interval`` until ``drive_duration`` each neuron gets a
+        uniform random current in ``[0, drive]``.
+    duration : Quantity
+        Spontaneous activity after the drive.
+    dt : Quantity
+        Time step.
+    frame_dt, frame_window : Quantity
+        Resolution of the spike-count frames, and the window each counts spikes over.
+    smooth : float
+        Gaussian smoothing of the frames (E spacings).
+    threshold : float
+        Smoothed spike count that marks a pattern.
+    phi_interval : Quantity
+        Time between the frames whose pattern centres are compared.
+    analysis : Quantity
+        Phi is measured over this last part of the spontaneous phase.
+    max_distance : float
+        Tracking radius (E spacings per ms).
+    margin : float
+        Ambiguity margin of the tracking (E spacings).
+    speed_floor : float
+        E spacings per ms; slower patterns count as stationary.
+    stimulus_duration : Quantity
+        Length of the image stimulus after the spontaneous phase (0: none).
+    stimulus_amplitude : Quantity
+        Current of the image stimulus (rheobase: 1 nA).
+    image : str
+        ``"cross"`` or the path of an image file.
+    seed : int
+        Drive seed (changeable without recompiling).
+    network_seed : int
+        Connectivity seed.
     """
 
     e_side: int = 150
@@ -154,14 +213,24 @@ class CMSAParams:
 
     @property
     def stimulus_onset(self) -> Quantity:
+        """Time the stimulus starts: after the drive and the spontaneous phase.
+        """
         return self.drive_duration + self.duration
 
     @property
     def total(self) -> Quantity:
+        """Simulated time: drive, spontaneous phase and stimulus.
+        """
         return self.drive_duration + self.duration + self.stimulus_duration
 
     def neuron_params(self) -> dict:
-        """Overrides of ``lif`` + ``ampa_exp`` + ``gaba_exp`` for both populations."""
+        """Overrides of ``lif`` + ``ampa_exp`` + ``gaba_exp`` for both populations.
+
+        Returns
+        -------
+        dict
+            Parameter name to Quantity.
+        """
         return dict(C=self.C, g_L=self.g_L, E_L=self.E_L, V_reset=self.V_reset, V_th=self.V_th,
                     tau_ref=self.rp, tau_ampa=self.tau_syn, tau_gaba=self.tau_syn,
                     E_ampa=self.E_ampa, E_gaba=self.E_gaba, g_max_ampa=self.we,
@@ -173,11 +242,28 @@ class CMSAParams:
         return (self.e_side**2 + self.i_side**2) * (self.k_e + self.k_i)
 
     def memory_estimate(self) -> float:
-        """Peak memory (bytes) of building and running this sheet (see BYTES_PER_SYNAPSE)."""
+        """Peak memory of building and running this sheet (see ``BYTES_PER_SYNAPSE``).
+
+        Returns
+        -------
+        float
+            Bytes.
+        """
         return BYTES_PER_SYNAPSE * self.n_synapses + BASE_BYTES
 
     def check_memory(self, available: float | None = None):
-        """Raise ``ValueError`` with the estimate if the sheet would not fit in memory."""
+        """Refuse a sheet that would not fit in memory, with the estimate.
+
+        Parameters
+        ----------
+        available : float, optional
+            Bytes available (default: :func:`machine_memory`).
+
+        Raises
+        ------
+        ValueError
+            Naming the estimate, the memory available and what to reduce.
+        """
         available = machine_memory() if available is None else available
         need = self.memory_estimate()
         if need > available:
@@ -186,10 +272,27 @@ class CMSAParams:
                              f"{available / 2**30:,.1f} GiB (reduce --size, --ke or --ki)")
 
     def with_(self, **changes) -> "CMSAParams":
+        """A copy with some fields changed.
+
+        Parameters
+        ----------
+        **changes
+            Field values.
+
+        Returns
+        -------
+        CMSAParams
+        """
         return replace(self, **changes)
 
     def as_dict(self) -> dict:
-        """JSON-ready: quantities as strings with units."""
+        """The parameters as a JSON-ready record.
+
+        Returns
+        -------
+        dict
+            Field name to value; quantities as strings with units.
+        """
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)

@@ -19,7 +19,29 @@ __all__ = ["build_network", "CMSARun", "analyse", "run_args_for"]
 
 @dataclass
 class CMSARun:
-    """Recorded spikes and analysis of one CMSA simulation."""
+    """Recorded spikes and analysis of one CMSA simulation.
+
+    Parameters
+    ----------
+    params : CMSAParams
+        What was simulated.
+    e_i, e_t : ndarray
+        E spikes: neuron indices and times (ms).
+    i_i, i_t : ndarray
+        I spikes: neuron indices and times (ms).
+    phi : PhiResult
+        The order parameter of the spontaneous phase.
+    frames : ndarray
+        Smoothed spike-count frames of the analysed window (float32).
+    rate_e, rate_i : float
+        Mean rates (Hz) of the spontaneous phase.
+    timings : dict
+        Seconds spent building, running and analysing.
+    provenance : list
+        ``name@version``, sha256 and status of each model file.
+    attention : dict, optional
+        Spike shares in the stimulus region (attention runs).
+    """
 
     params: CMSAParams
     e_i: np.ndarray
@@ -39,7 +61,20 @@ def build_network(p: CMSAParams, name: str = "cmsa",
                   cache: bool = False) -> tuple[EISheet, Network]:
     """The E/I sheet for ``p`` (objects are created on the current Brian2 device).
 
-    ``cache`` keeps the connectivity in the brianlab cache (see :func:`build_ei_sheet`).
+    Parameters
+    ----------
+    p : CMSAParams
+        The simulation.
+    name : str
+        Prefix of the Brian2 object names.
+    cache : bool
+        Keep the connectivity in the brianlab cache (see :func:`build_ei_sheet`).
+
+    Returns
+    -------
+    sheet : EISheet
+    network : Network
+        Every object of the sheet.
     """
     defaultclock.dt = p.dt
     neuron = p.neuron_params()
@@ -58,7 +93,20 @@ def build_network(p: CMSAParams, name: str = "cmsa",
 
 
 def run_args_for(sheet: EISheet, p: CMSAParams) -> dict:
-    """``run_args`` that set the sweepable parameters of a compiled network to ``p``."""
+    """``run_args`` that set the sweepable parameters of a compiled network to ``p``.
+
+    Parameters
+    ----------
+    sheet : EISheet
+        The compiled sheet.
+    p : CMSAParams
+        The point to run (rp, we, wi, seed, stimulus amplitude).
+
+    Returns
+    -------
+    dict
+        Brian2 variable to value, for ``DeviceSession.rerun``.
+    """
     args = {}
     for group in (sheet.E, sheet.I):
         args[group.tau_ref] = p.rp
@@ -71,7 +119,21 @@ def run_args_for(sheet: EISheet, p: CMSAParams) -> dict:
 
 
 def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
-    """Spike-count frames of the last ``p.analysis`` of the run, Phi, rates."""
+    """Spike-count frames of the last ``p.analysis`` of the spontaneous phase, Phi, rates.
+
+    Parameters
+    ----------
+    p : CMSAParams
+        The simulation.
+    e_i, e_t_ms : array-like
+        E spikes: indices and times (ms).
+    i_i, i_t_ms : array-like
+        I spikes: indices and times (ms).
+
+    Returns
+    -------
+    CMSARun
+    """
     t_end = float(p.stimulus_onset / ms)  # Phi of the spontaneous phase
     t_start = t_end - float(p.analysis / ms)
     frames = spike_count_frames(e_i, e_t_ms, (p.e_side, p.e_side), t_start, t_end,
@@ -109,7 +171,21 @@ def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
 
 
 def collect(sheet: EISheet, p: CMSAParams, timings=None) -> CMSARun:
-    """Read the monitors after a run and analyse."""
+    """Read the monitors after a run and analyse.
+
+    Parameters
+    ----------
+    sheet : EISheet
+        The sheet that ran.
+    p : CMSAParams
+        The simulation.
+    timings : dict, optional
+        Build and run times so far, kept in the result.
+
+    Returns
+    -------
+    CMSARun
+    """
     start = time.perf_counter()
     run = analyse(p, np.asarray(sheet.spikes_e.i[:]), np.asarray(sheet.spikes_e.t[:] / ms),
                   np.asarray(sheet.spikes_i.i[:]), np.asarray(sheet.spikes_i.t[:] / ms))

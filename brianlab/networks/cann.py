@@ -25,7 +25,18 @@ __all__ = ["CANN", "build_cann", "ring_positions"]
 
 
 def ring_positions(n: int) -> np.ndarray:
-    """Preferred positions of ``n`` units evenly spaced on [-pi, pi)."""
+    """Preferred positions of ``n`` units evenly spaced on [-pi, pi).
+
+    Parameters
+    ----------
+    n : int
+        Number of units.
+
+    Returns
+    -------
+    ndarray
+        ``(n,)``, in radians.
+    """
     return -np.pi + 2 * np.pi * np.arange(n) / n
 
 
@@ -33,17 +44,20 @@ def ring_positions(n: int) -> np.ndarray:
 class CANN:
     """A built continuous attractor network.
 
-    Attributes
+    Parameters
     ----------
     group : NeuronGroup
         The units (``u``, ``r``, ``I_ext``, ...).
     recurrent : Synapses
         All-to-all coupling that fills ``I_rec`` and ``u2_total``.
     n : int
-        Units per dimension; ``dims`` is 1 or 2.
+        Units per dimension.
+    dims : int
+        1 (ring) or 2 (torus).
     positions : ndarray
         ``(n,)`` on a ring, ``(n*n, 2)`` (x, y) on a torus.
     model : Model
+        The rate model the units follow.
     values : dict
         Parameter values after the overrides given to :func:`build_cann`.
     """
@@ -91,7 +105,21 @@ class CANN:
         """``A exp(-|x - centre|**2 / (4 a**2))`` on the lattice (periodic distance).
 
         The width 2a (twice the connection width) is the canonical stimulus of
-        Wu et al. (2008); ``amplitude`` defaults to the model's ``A``.
+        Wu et al. (2008).
+
+        Parameters
+        ----------
+        centre : float or (float, float)
+            Position on the ring (rad), or (x, y) on the torus.
+        amplitude : float, optional
+            Peak value (default: the model's ``A``).
+        width : float, optional
+            The ``a`` of the formula (default: the model's connection width ``a``).
+
+        Returns
+        -------
+        ndarray
+            One value per unit, for ``group.I_ext``.
         """
         amplitude = self._value("A") if amplitude is None else amplitude
         a = self._value("a") if width is None else width
@@ -130,6 +158,23 @@ class CANN:
         speeds agree within ``rtol`` (or ``atol``, for a bump at rest). The transient
         lasts a few hundred ms: with m = 0.08 the speed swings between 0.015 and 0.023
         rad/ms before it settles at 0.0216.
+
+        Parameters
+        ----------
+        network : Network
+            A network that holds this CANN.
+        kick : float
+            Position (rad) of the brief off-centre input.
+        form, kick_duration : Quantity
+            How long the bump forms at 0, and how long the kick lasts.
+        window : Quantity
+            Interval between the compared positions.
+        rtol, atol : float
+            Relative and absolute agreement of successive window speeds.
+        steady_windows : int
+            How many successive windows must agree.
+        max_time : Quantity
+            Give up after this much simulated time.
 
         Returns
         -------
@@ -171,6 +216,15 @@ class CANN:
         needs a few hundred ms to reach its steady speed): for the speed itself use
         :meth:`travel_speed`.
 
+        Parameters
+        ----------
+        network : Network
+            A network that holds this CANN.
+        kick : float
+            Position (rad) of the brief off-centre input.
+        form, kick_duration, settle, measure : Quantity
+            Durations of the protocol's phases.
+
         Returns
         -------
         float
@@ -200,6 +254,10 @@ def build_cann(model="cann_1d", n: int | None = None, name: str = "cann", **over
         Prefix of the Brian2 object names.
     **overrides
         Model parameters (``k``, ``a``, ``J0``, ``m``, ...), unit-checked.
+
+    Returns
+    -------
+    CANN
     """
     m = model if isinstance(model, Model) else load_model(model)
     dims = 2 if m.name.startswith("cann_2d") else 1

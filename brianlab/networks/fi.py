@@ -23,6 +23,8 @@ def simulate_fi(model, currents, duration, *, t_start=0 * second, variable: str 
         One value per neuron (e.g. ``np.linspace(0, 1, 21) * nA``).
     duration, t_start : Quantity
         Simulated time; spikes before ``t_start`` (a transient) are ignored.
+    variable : str
+        The group's input variable that receives ``currents``.
     dt : Quantity, optional
         Time step of the group.
     **overrides

@@ -5,7 +5,7 @@ The set-up of Masquelier, Guyonneau & Thorpe (2008): afferent spike trains from
 (``neurons/lif_adapt``: LIF with a spike-triggered afterhyperpolarisation, standing in
 for the strongly negative spike afterpotential of the paper's SRM neuron) with the
 alpha-shaped current of ``receptors/current_alpha`` (the kernel of NEST's
-``iaf_psc_alpha``, used in the source document). Each learning rule gets its own
+``iaf_psc_alpha``, as in the NEST version of this experiment). Each learning rule gets its own
 neuron and its own synapses from the same :class:`brian2.SpikeGeneratorGroup`, so the
 rules see exactly the same input in one network and one build.
 """
@@ -49,15 +49,20 @@ MASQUELIER_RULES = {
 class PatternDetector:
     """A built pattern-detection network (see :func:`build_pattern_detector`).
 
-    Attributes
+    Parameters
     ----------
     afferents : SpikeGeneratorGroup
+        The input spikes.
     neurons : NeuronGroup
         One neuron per rule, in the order of ``rules``.
     synapses : dict
         Rule name -> its Synapses (afferents -> its neuron).
     spikes : SpikeMonitor
         Spikes of ``neurons``.
+    rules : tuple of str
+        The synapse models, one per neuron.
+    inputs : PatternInput
+        The afferent spike trains and where the pattern was shown.
     weights : dict
         Rule name -> StateMonitor of ``w`` (every ``weight_dt``), if requested.
     """
@@ -77,12 +82,24 @@ class PatternDetector:
                        *self.weights.values())
 
     def final_weights(self) -> dict:
-        """Rule name -> weights (afferent order) after the run."""
+        """The weights after the run.
+
+        Returns
+        -------
+        dict
+            Rule name to an array of weights in afferent order.
+        """
         return {rule: np.asarray(syn.w[:])[np.argsort(np.asarray(syn.i[:]))]
                 for rule, syn in self.synapses.items()}
 
     def spike_times(self) -> dict:
-        """Rule name -> the spike times (s) of its neuron."""
+        """The spike times of each rule's neuron.
+
+        Returns
+        -------
+        dict
+            Rule name to an array of times (s).
+        """
         t, i = np.asarray(self.spikes.t / second), np.asarray(self.spikes.i[:])
         return {rule: t[i == k] for k, rule in enumerate(self.rules)}
 
@@ -113,6 +130,10 @@ def build_pattern_detector(inputs: PatternInput,
         If given, record every weight at this interval.
     dt : Quantity, optional
         Time step of the neurons and the afferents.
+
+    Returns
+    -------
+    PatternDetector
     """
     rules = tuple(rules)
     if not rules:

@@ -51,7 +51,17 @@ HASH_UNIFORM = f"(({_SINE}) - floor({_SINE}))"
 
 @dataclass(frozen=True)
 class Pathway:
-    """Connectivity of one pathway: Gaussian std (in E spacings) and in-degree / p_max."""
+    """Connectivity of one pathway.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation of the Gaussian of distance, in E spacings.
+    k : int
+        In-degree (rule ``fixed_indegree``).
+    p_max : float
+        Connection probability at distance 0 (rule ``probability``).
+    """
 
     sigma: float
     k: int = 100
@@ -60,7 +70,23 @@ class Pathway:
 
 @dataclass
 class EISheet:
-    """A built E/I sheet: groups, synapses, monitors and lattices."""
+    """A built E/I sheet: groups, synapses, monitors and lattices.
+
+    Parameters
+    ----------
+    E, I : NeuronGroup
+        The excitatory and inhibitory populations.
+    synapses : dict
+        Pathway name (``"ee"``, ``"ei"``, ``"ie"``, ``"ii"``) to Synapses.
+    e_lattice, i_lattice : Lattice
+        Where the neurons sit.
+    spikes_e, spikes_i : SpikeMonitor
+        Spikes of both populations.
+    voltage : StateMonitor, optional
+        E voltages, when asked for.
+    extra : list
+        Other objects of the network (e.g. the drive's operations).
+    """
 
     E: NeuronGroup
     I: NeuronGroup
@@ -82,10 +108,18 @@ class EISheet:
 
     @property
     def n_synapses(self) -> dict:
+        """Number of synapses of each pathway.
+        """
         return {name: len(s) for name, s in self.synapses.items()}
 
     def provenance(self) -> list[dict]:
-        """Model names, versions and hashes of everything in the sheet."""
+        """Model names, versions and hashes of everything in the sheet.
+
+        Returns
+        -------
+        list of dict
+            One ``{"model", "sha256", "status"}`` record per model file.
+        """
         seen, out = set(), []
         for obj in [self.E, self.I, *self.synapses.values()]:
             model = model_of(obj)
@@ -97,7 +131,17 @@ class EISheet:
 
 
 def models_provenance(neuron="lif") -> list[dict]:
-    """What :meth:`EISheet.provenance` will record, known before the sheet is built."""
+    """What :meth:`EISheet.provenance` will record, known before the sheet is built.
+
+    Parameters
+    ----------
+    neuron : str or Model
+        The sheet's neuron model.
+
+    Returns
+    -------
+    list of dict
+    """
     model = neuron if not isinstance(neuron, str) else load_model(neuron)
     return compose(model, RECEPTORS).provenance + load_model(SYNAPSE_MODEL).provenance
 
@@ -176,6 +220,7 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     ee, ei, ie, ii : Pathway
         E->E, E->I, I->E, I->I connectivity (sigma in E spacings).
     rule : {'fixed_indegree', 'probability', 'kernel'}
+        How each pathway is connected (see :mod:`brianlab.space`).
     seed : int, optional
         Seed of the connectivity (numpy).
     drive_seed : int
@@ -194,6 +239,7 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
         ``stim``, ``stim_amplitude``, ``stim_on`` and ``stim_off`` are variables of
         the E group, changeable between standalone runs with ``run_args``.
     stimulus_amplitude : Quantity
+        Current of the stimulus at a value of 1.
     stimulus_window : (Quantity, Quantity)
         Onset and offset of the stimulus.
     delay : Quantity
@@ -206,6 +252,12 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
         Keep the connectivity index arrays in the brianlab cache (see
         :mod:`brianlab.cache`) and reuse them when the same sheet is built again with
         the same ``seed``.
+    name : str
+        Prefix of the Brian2 object names.
+
+    Returns
+    -------
+    EISheet
     """
     for label, side in (("e_side", e_side), ("i_side", i_side)):
         if not isinstance(side, (int, np.integer)) or side < 2:
