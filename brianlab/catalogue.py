@@ -451,7 +451,7 @@ def _page(entry: ModelEntry, figures: dict, meanings: dict, checks: list[dict]) 
            + f" · `load_model(\"{entry.name}\")` gives version {entry.newest}", "",
            newest.summary, ""]
     if checks:
-        out += ["## Checked against other simulators", "",
+        out += ["## Checked against independent references", "",
                 "| versions | reference | compared | tolerance | measured | test |",
                 "|---|---|---|---|---|---|"]
         for c in checks:

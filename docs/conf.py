@@ -42,7 +42,7 @@ extensions = [
 
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "_data", "_ext", "_generated", "conf.py",
                     "figures/README.md"]
-source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}  # rst first: autosummary stubs
 html_theme = "furo"
 html_title = f"brianlab {release}"
 html_static_path = ["_static"]
@@ -64,7 +64,10 @@ nb_merge_streams = True
 # API reference: autosummary stubs, numpydoc docstrings
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# members defined in each module only: names re-exported through __all__ (brianlab's
+# public face, ModelError in modelfile) are documented once, where they are defined
+autodoc_default_options = {"members": True, "show-inheritance": True,
+                           "ignore-module-all": True}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

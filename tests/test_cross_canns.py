@@ -55,6 +55,8 @@ def brian_run(cann, inputs):
     return np.asarray(monitor.u).T
 
 
+@pytest.mark.compares(models=['cann_1d@1'], reference='canns CANN1D',
+                      compared='u at every step', tolerance='1e-12', measured='5e-15')
 def test_ring_bump_formation_matches_canns():
     """A bump forming under the canonical input (200 steps, 128 units): u agrees to 1e-12
     at every step (measured 5e-15: the same Euler map; this needs the normalisation sum
@@ -70,6 +72,8 @@ def test_ring_bump_formation_matches_canns():
     assert theirs[-1].max() > 10  # a bump under the input
 
 
+@pytest.mark.compares(models=['cann_1d@1'], reference='canns CANN1D',
+                      compared='u at every step while tracking', tolerance='1e-12', measured='5e-15')
 def test_ring_tracking_matches_canns():
     """A weak input (A = 1) moving at 0.01 rad/ms for 100 ms after a bump formed at -1:
     decoded positions agree to 1e-10 rad every ms."""
@@ -90,6 +94,8 @@ def test_ring_tracking_matches_canns():
     assert abs(lag) < 0.2  # the bump follows the input
 
 
+@pytest.mark.compares(models=['cann_2d@1'], reference='canns CANN2D',
+                      compared='u at every step', tolerance='1e-12', measured='5e-15')
 def test_torus_bump_matches_canns():
     """16 x 16 torus, 100 steps under a 2D input at (1, -2): u agrees to 1e-12 when brianlab's
     J0 is scaled to canns' 1D-style 2D normalisation."""
@@ -104,6 +110,8 @@ def test_torus_bump_matches_canns():
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
 
 
+@pytest.mark.compares(models=['cann_1d@1'], reference='canns CANN1D_SFA',
+                      compared='steady travelling speed (m = 0.08)', tolerance='0.5 %', measured='0.18 %')
 @pytest.mark.slow
 def test_travelling_speed_with_adaptation_matches_canns():
     """m = 0.08, tau_v = 50 ms: after a kick both bumps travel at a steady 0.0216 rad/ms;

@@ -72,6 +72,8 @@ def brian_spikes(ref, currents_pa, duration, resolution=DT, **options):
 LIF_NEST = dict(C_m=200.0, E_L=-70.0, V_th=-50.0, V_reset=-70.0, V_m=-70.0)
 
 
+@pytest.mark.compares(models=['lif@2'], reference='NEST iaf_psc_delta',
+                      compared='spike times, 0.2-1.2 nA', tolerance="ISI = NEST's - 1 step, 1e-9 ms", measured='exact')
 def test_lif_against_iaf_psc_delta():
     """f-I of lif@2 and NEST's iaf_psc_delta (both exact integration) from rheobase to
     ~170 Hz: first spikes one step apart (stamp convention), every interspike interval
@@ -92,6 +94,8 @@ def test_lif_against_iaf_psc_delta():
     assert max(errors) > 0.002  # forward Euler: ~0.4 % at 220 pA, dt = 0.1 ms
 
 
+@pytest.mark.compares(models=['lif_adapt@1'], reference='NEST aeif_psc_delta (Delta_T = 0)',
+                      compared='spike times over 1 s', tolerance='1 step, 1e-9 ms', measured='exact')
 def test_lif_adapt_against_aeif_psc_delta():
     """lif_adapt (a = 2 nS, b = 100 pA, tau_w = 50 ms, exact integration) against NEST's
     aeif_psc_delta with Delta_T = 0 (the exponential term off, V_peak = V_th) and no
@@ -109,6 +113,8 @@ def test_lif_adapt_against_aeif_psc_delta():
         assert np.diff(b)[-1] > 1.3 * np.diff(b)[0]  # adaptation at work
 
 
+@pytest.mark.compares(models=['hh@1'], reference='NEST hh_psc_alpha',
+                      compared='onset, mean ISI 0.2-5 nA (RK4)', tolerance='2e-4', measured='2e-5')
 @pytest.mark.slow
 def test_hh_against_hh_psc_alpha():
     """hh@1 against NEST's hh_psc_alpha (same channels, 100 pF) from 0.2 to 5 nA at
@@ -157,6 +163,8 @@ def brian_psp(receptor, target, t_spike=10.0, delay=1.0, duration=60.0, resoluti
 
 @pytest.mark.parametrize("receptor, target, port", [("ampa_exp", "s_ampa", "ex"),
                                                     ("gaba_exp", "s_gaba", "in")])
+@pytest.mark.compares(models=['ampa_exp@1', 'gaba_exp@1'], reference='NEST iaf_cond_exp',
+                      compared='PSP (RK4)', tolerance='1e-6 mV', measured='4e-9 mV')
 def test_conductance_psp_against_iaf_cond_exp(receptor, target, port):
     """lif@2 + ampa_exp / gaba_exp (5 nS, RK4) against NEST's iaf_cond_exp (adaptive RKF45):
     the whole PSP agrees within 1e-6 mV once Brian2's one-step delay is shifted out
@@ -175,6 +183,8 @@ def test_conductance_psp_against_iaf_cond_exp(receptor, target, port):
     assert 0.002 < abs(np.max(np.abs(v_euler + 70)) / peak - 1) < 0.01
 
 
+@pytest.mark.compares(models=['current_alpha@1'], reference='NEST iaf_psc_alpha',
+                      compared='PSP', tolerance='1e-9 mV', measured='4e-13 mV')
 def test_current_alpha_psp_against_iaf_psc_alpha():
     """lif@2 + current_alpha (I_max 100 pA, tau 2 ms; exact integration) against NEST's
     iaf_psc_alpha (exact integration, weight 100 pA): identical PSPs to 1e-9 mV after
@@ -186,6 +196,8 @@ def test_current_alpha_psp_against_iaf_psc_alpha():
     assert np.max(v_nest) + 70 > 1.5
 
 
+@pytest.mark.compares(models=['current_exp@1'], reference='NEST iaf_psc_exp',
+                      compared='PSP', tolerance='1e-9 mV', measured='4e-13 mV')
 def test_current_exp_psp_against_iaf_psc_exp():
     """lif@2 + current_exp (100 pA, tau 2 ms; exact) against NEST's iaf_psc_exp (exact,
     weight 100 pA): identical PSPs to 1e-9 mV after Brian2's one-step delay (measured
@@ -199,6 +211,8 @@ def test_current_exp_psp_against_iaf_psc_exp():
 
 @pytest.mark.parametrize("receptor, target, weight", [("ampa_alpha", "s_ampa", 5.0),
                                                       ("gaba_alpha", "s_gaba", -5.0)])
+@pytest.mark.compares(models=['ampa_alpha@1', 'gaba_alpha@1'], reference='NEST iaf_cond_alpha',
+                      compared='PSP (RK4, 0.01 ms)', tolerance='1e-6 mV', measured='6e-8 mV')
 def test_alpha_conductance_psp_against_iaf_cond_alpha(receptor, target, weight):
     """lif@2 + ampa_alpha / gaba_alpha (NEST's defaults: tau 0.2 / 2 ms, E 0 / -85 mV; 5 nS)
     against NEST's iaf_cond_alpha at dt = 0.01 ms (RK4 against adaptive RKF45): PSPs agree
@@ -213,6 +227,8 @@ def test_alpha_conductance_psp_against_iaf_cond_alpha(receptor, target, weight):
     assert np.max(np.abs(v_nest + 70)) > 0.5
 
 
+@pytest.mark.compares(models=['adex@1'], reference='NEST aeif_cond_exp',
+                      compared='spike counts, times (RK4, 0.01 ms)', tolerance='0.2 ms', measured='0.14 ms')
 @pytest.mark.slow
 def test_adex_against_aeif_cond_exp():
     """adex (NEST's defaults) against aeif_cond_exp from 0.5 to 1.5 nA over 500 ms: the same
@@ -228,6 +244,8 @@ def test_adex_against_aeif_cond_exp():
         assert np.diff(b)[-1] > np.diff(b)[0]  # adaptation
 
 
+@pytest.mark.compares(models=['izhikevich@1'], reference='NEST izhikevich',
+                      compared='spike times', tolerance='1 step, 1e-9 ms', measured='exact')
 def test_izhikevich_against_nest():
     """izhikevich (regular spiking) against NEST's izhikevich (consistent Euler integration)
     at I = 5, 10, 20: the same number of spikes in 1 s and every spike exactly one step
@@ -240,6 +258,8 @@ def test_izhikevich_against_nest():
         np.testing.assert_allclose(a - b, DT, atol=1e-9)
 
 
+@pytest.mark.compares(models=['mat2@1'], reference='NEST mat2_psc_exp',
+                      compared='spike times', tolerance='1 step, 1e-9 ms', measured='exact')
 def test_mat2_against_mat2_psc_exp():
     """mat2 (NEST's defaults) against mat2_psc_exp at 0.2, 0.4, 0.8 nA over 1 s, both exact:
     silent at 0.2 nA, and every spike one step apart (stamp convention) to 1e-9 ms."""
@@ -252,6 +272,8 @@ def test_mat2_against_mat2_psc_exp():
         np.testing.assert_allclose(a - b, DT, atol=1e-9)
 
 
+@pytest.mark.compares(models=['hh_traub@1'], reference='NEST hh_cond_exp_traub',
+                      compared='mean ISI 0.1-1 nA (RK4)', tolerance='1e-4', measured='3e-5')
 @pytest.mark.slow
 def test_hh_traub_against_hh_cond_exp_traub():
     """hh_traub (NEST's defaults) against hh_cond_exp_traub at 0.1, 0.3, 1 nA, dt 0.01 ms,
@@ -267,6 +289,8 @@ def test_hh_traub_against_hh_cond_exp_traub():
         assert np.mean(np.diff(b[3:])) == pytest.approx(np.mean(np.diff(a[3:])), rel=1e-4)
 
 
+@pytest.mark.compares(models=['tsodyks_markram@1'], reference='NEST tsodyks2_synapse',
+                      compared='transmitted w*u*x, 9 spikes', tolerance='1e-9', measured='2e-10')
 @pytest.mark.parametrize("U, tau_rec, tau_fac", [(0.5, 800.0, 1.0), (0.1, 100.0, 1000.0)])
 def test_tsodyks_markram_against_tsodyks2_synapse(U, tau_rec, tau_fac):
     """tsodyks_markram against NEST's tsodyks2_synapse, a depressing and a facilitating
@@ -434,6 +458,8 @@ def plasticity():
     return {key: (theirs[key], ours[key.split(":")[0]]) for key in theirs}
 
 
+@pytest.mark.compares(models=['stdp_pair@1'], reference='NEST stdp_synapse',
+                      compared='window, 60 pairings at 1 and 20 Hz, Poisson trains', tolerance='1e-12', measured='1.5e-14')
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["pair_window", "pair_1hz", "pair_20hz", "pair_random"])
 def test_stdp_pair_against_stdp_synapse(plasticity, key):
@@ -446,6 +472,8 @@ def test_stdp_pair_against_stdp_synapse(plasticity, key):
     assert np.max(np.abs(nest_dw)) > 1e-3
 
 
+@pytest.mark.compares(models=['stdp_triplet@1'], reference='NEST stdp_triplet_synapse',
+                      compared='Sjostrom protocol 1-50 Hz, Poisson trains', tolerance='1e-12', measured='1.3e-14')
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["triplet_sjostrom", "triplet_random"])
 def test_stdp_triplet_against_stdp_triplet_synapse(plasticity, key):
@@ -460,6 +488,8 @@ def test_stdp_triplet_against_stdp_triplet_synapse(plasticity, key):
         assert post_pre[0] < 0 < post_pre[-1]
 
 
+@pytest.mark.compares(models=['stdp_nearest@1'], reference='NEST stdp_nn_restr_synapse',
+                      compared='Sjostrom protocol, Poisson trains', tolerance='1e-12', measured='7e-15')
 @pytest.mark.slow
 def test_stdp_nearest_is_nests_restricted_rule(plasticity):
     """stdp_nearest against NEST's three nearest-neighbour rules: it agrees to rounding with

@@ -213,6 +213,8 @@ def test_lif_adapt_spike_times_match_solve_ivp():
     assert isi[-1] > 1.5 * isi[0]
 
 
+@pytest.mark.compares(models=['poisson@1'], reference='Poisson statistics',
+                      compared='mean count, Fano factor', tolerance='5 sigma', measured='passes')
 def test_poisson_source_statistics():
     """poisson: 4000 neurons at 20 Hz for 1 s fire 20 spikes on average (the standard error
     of the mean is 0.07: within 0.35 is 5 sigma) with a Fano factor of 1 (within 0.12, 5

@@ -223,6 +223,8 @@ def test_parameters_are_shared_constants_of_the_group():
     assert G.variables["tau_ref"].scalar and G.variables["tau_ref"].constant
 
 
+@pytest.mark.compares(models=['nmda@1'], reference='scipy solve_ivp',
+                      compared='clamped current at -70/-40/0 mV', tolerance='0.5 % of peak', measured='passes')
 def test_nmda_current_under_clamp_matches_solve_ivp():
     """nmda at three clamped voltages (a 1 F membrane does not move): after one unit input
     the current follows an independent solve_ivp integration of the saturating kinetics

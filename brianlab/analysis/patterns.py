@@ -1,4 +1,4 @@
-"""Activity patterns on a torus: detection, centres, tracking and the order parameter Phi.
+r"""Activity patterns on a torus: detection, centres, tracking and the order parameter Phi.
 
 Pure numpy/scipy; works on saved arrays. A *frame* is a 2D array on a torus
 (``rows x cols``): membrane potentials in mV, or spike counts. A *pattern* is a
@@ -8,7 +8,7 @@ connected region (8-neighbourhood, connected across the edges) of pixels above
 The order parameter of the CMSA lab report measures how coherently the patterns
 move: with ``v_k`` the displacement of tracked pattern ``k`` between two frames,
 
-    Phi = |sum_k v_k| / sum_k |v_k|
+.. math:: \Phi = \frac{|\sum_k v_k|}{\sum_k |v_k|}
 
 averaged over frame pairs: near 1 when all patterns travel the same way, near 0
 when they move in opposite or random directions. Stationary bumps only jitter,
@@ -16,7 +16,7 @@ which makes their raw Phi large and noisy (four jittering bumps give about 0.4).
 With a ``speed_floor`` f, a pattern slower than f counts as stationary: it adds
 nothing to the sum of velocities but f to the denominator,
 
-    Phi = |sum_{moving} v_k| / sum_k max(|v_k|, f),
+.. math:: \Phi = \frac{|\sum_\mathrm{moving} v_k|}{\sum_k \max(|v_k|, f)},
 
 so a frame pair in which nothing moves has Phi = 0, one in which all patterns
 move coherently well above f has Phi near 1, and f = 0 gives the original Phi.

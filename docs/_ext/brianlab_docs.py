@@ -33,11 +33,16 @@ def _write_if_changed(path: Path, data: bytes):
 # inventories
 
 
-def _inventory(project: str, version: str, entries: list[tuple[str, str, str]]) -> bytes:
-    """objects.inv version 2: a header, then zlib-compressed ``name role 1 uri -`` lines."""
+def _inventory(project: str, version: str, entries: list[tuple]) -> bytes:
+    """objects.inv version 2: a header, then zlib-compressed ``name role prio uri text`` lines
+    (``text`` defaults to ``-``: the name itself)."""
     header = (f"# Sphinx inventory version 2\n# Project: {project}\n# Version: {version}\n"
               "# The remainder of this file is compressed using zlib.\n").encode()
-    body = "".join(f"{name} {role} 1 {uri} -\n" for name, role, uri in sorted(set(entries)))
+    lines = []
+    for name, role, uri, *text in sorted(set(entries)):
+        priority = "-1" if role.startswith("std:") else "1"
+        lines.append(f"{name} {role} {priority} {uri} {text[0] if text else '-'}\n")
+    body = "".join(lines)
     return header + zlib.compress(body.encode())
 
 
@@ -79,6 +84,8 @@ def write_inventories(folder: Path):
         role = _role(obj)
         if role and not inspect.ismodule(obj):
             entries.append((f"numpy.{name}", role, f"reference/generated/numpy.{name}.html#$"))
+    # numpydoc links "array_like" in parameter types to numpy's glossary
+    entries += [("array_like", "std:term", "glossary.html#term-array_like", "array_like")]
     out["numpy"] = _inventory("NumPy", numpy.__version__, entries)
 
     import importlib
@@ -111,6 +118,11 @@ def write_inventories(folder: Path):
                 ("types.MappingProxyType", "py:class", "library/types.html#types.MappingProxyType"),
                 ("collections.abc.Iterable", "py:class",
                  "library/collections.abc.html#collections.abc.Iterable")]
+    # numpydoc links "sequence", "iterable", ... to Python's glossary, bool to its section
+    entries += [(term, "std:term", f"glossary.html#term-{term}", term)
+                for term in ("sequence", "iterable", "mapping", "callable", "iterator")]
+    entries += [("bltin-boolean-values", "std:label",
+                 "library/stdtypes.html#bltin-boolean-values", "Boolean Values")]
     out["python"] = _inventory("Python", "3", entries)
     for name, data in out.items():
         _write_if_changed(folder / f"{name}.inv", data)
@@ -137,7 +149,7 @@ def generate(app):
     start = time.perf_counter()
     counts = write_catalogue(src / "catalogue", cache_dir=build / ".catalogue-cache",
                              meanings=src / "_data" / "parameter_meanings.toml",
-                             test_files=sorted((root / "tests").glob("test_cross_*.py")),
+                             test_files=sorted((root / "tests").glob("test_*.py")),
                              progress=LOG.info)
     LOG.info(f"catalogue: {len(counts['pages'])} pages, {counts['computed']} figures computed, "
              f"{counts['cached']} from the cache, {time.perf_counter() - start:.1f} s")
