@@ -319,6 +319,19 @@ def model_figure(model: Model):
     return fig
 
 
+def _code_digest(source: str) -> str:
+    """sha256 of Python code without its docstrings and comments (its abstract syntax tree):
+    editing documentation does not invalidate the cached figures, editing code does."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            body[0] = ast.Pass()
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
 def figure_key(model: Model) -> str:
     """The cache key of a model's figure.
 
@@ -331,7 +344,8 @@ def figure_key(model: Model) -> str:
     -------
     str
         sha256 of the model file, of the helper models the protocols use (``lif``,
-        ``static``) and of the code of this module and :mod:`brianlab.characterize`.
+        ``static``) and of the code (docstrings and comments aside) of this module,
+        :mod:`brianlab.characterize` and :mod:`brianlab.plot`.
     """
     from . import characterize, plot
 
@@ -339,8 +353,8 @@ def figure_key(model: Model) -> str:
     for helper in ("lif", "static"):
         digest.update(load_model(helper).sha256.encode())
     for module in (characterize, plot):
-        digest.update(inspect.getsource(module).encode())
-    digest.update(Path(__file__).read_bytes())
+        digest.update(_code_digest(inspect.getsource(module)).encode())
+    digest.update(_code_digest(Path(__file__).read_text()).encode())
     return digest.hexdigest()[:16]
 
 
@@ -515,8 +529,14 @@ def write_catalogue(out_dir, *, cache_dir, meanings=None, test_files=(), progres
     checks = cross_checks(test_files)
     entries = sorted(list_models(), key=lambda e: (KIND_ORDER.index(e.kind), e.name))
     counts = {"computed": 0, "cached": 0, "pages": []}
+    from brian2.utils.logger import BrianLogger
+
     target = prefs.codegen.target
     prefs.codegen.target = "numpy"  # a few short runs: no compilation
+    console = BrianLogger.console_handler
+    level = console.level if console is not None else None
+    if console is not None and console.level < 30:
+        console.setLevel(30)  # Brian2's INFO notes on method choice would drown the progress
     try:
         for entry in entries:
             figures = {}
@@ -545,6 +565,8 @@ def write_catalogue(out_dir, *, cache_dir, meanings=None, test_files=(), progres
             counts["pages"].append(page)
     finally:
         prefs.codegen.target = target
+        if console is not None:
+            console.setLevel(level)
     _write_if_changed(out_dir / "index.md", _index(entries))
     known = {e.name for e in entries}
     for page in out_dir.glob("*.md"):

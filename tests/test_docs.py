@@ -367,3 +367,15 @@ def test_pages_render_in_a_real_browser(tmp_path):
     keep = os.environ.get("BRIANLAB_KEEP_SCREENSHOTS")
     if keep:  # where a person wants to look at them
         subprocess.run(["cp", "-r", str(tmp_path), keep], check=True)
+
+
+def test_figure_cache_key_follows_code_not_documentation():
+    """Editing a docstring or comment keeps the cached figures; editing code or the model
+    file does not."""
+    from brianlab.catalogue import _code_digest, figure_key
+
+    code = 'def f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n'
+    assert _code_digest(code) == _code_digest(code.replace("Twice x.", "Two times x.")
+                                              .replace("# doubled", ""))
+    assert _code_digest(code) != _code_digest(code.replace("2 * x", "3 * x"))
+    assert figure_key(load_model("lif@1")) != figure_key(load_model("lif@2"))
