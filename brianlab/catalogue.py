@@ -219,7 +219,10 @@ def _rate_figure(model: Model):
     t, values = ch.rate_trajectory(model)
     system = model.ode_system()
     driven = _driven_states(system)
-    fig, (ax_t, ax_p) = _figure(2)
+    inputs = [name for name, eq in model.equations.items()
+              if name.startswith("I_ext") and eq.type == "parameter"]
+    fig, axes = _figure(3 if inputs else 2, width=3.9)
+    ax_t, ax_p = axes[:2]
     for name, trace in values.items():
         ax_t.plot(t, trace, label=name)
     ax_t.set_xlabel("time (ms)")
@@ -256,7 +259,25 @@ def _rate_figure(model: Model):
         ax_p.set_xlabel(x)
         ax_p.set_ylabel(f"d{x}/dt (per ms)")
         ax_p.set_title("fixed points: filled stable, open unstable", fontsize=9)
+    if inputs:
+        _transfer(model, inputs[0], driven[0] if driven else system.states[0], grid, axes[2])
     return fig
+
+
+def _transfer(model: Model, name: str, state: str, grid, ax):
+    """Steady states of ``state`` against a constant input ``name``: the model's transfer
+    function, every branch (stable filled, unstable open) where it is multistable."""
+    from . import characterize as ch
+
+    rows = ch.steady_states(model, name, state, np.linspace(-2.0, 8.0, 41), grid[::10])
+    for stable, face in ((True, "k"), (False, "w")):
+        chosen = rows[rows[:, 2] == stable]
+        ax.plot(chosen[:, 0], chosen[:, 1], "o", ms=3.5, mec="k", color=face,
+                label="stable" if stable else "unstable")
+    ax.set_xlabel(f"constant input {name}")
+    ax.set_ylabel(f"steady {state}")
+    ax.legend(fontsize=7)
+    ax.set_title("transfer function: fixed points against input", fontsize=9)
 
 
 def _cann_figure(model: Model):

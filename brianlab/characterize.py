@@ -25,7 +25,7 @@ from .compose import _as_model, neuron_group, synapses
 from .units import ModelError
 
 __all__ = ["fi_scan", "rheobase", "step_response", "psp", "stdp_window", "train_response",
-           "rate_trajectory", "time_scale"]
+           "rate_trajectory", "time_scale", "steady_states"]
 
 
 def fi_scan(model, currents, *, duration=500 * ms, t_start=100 * ms, **overrides):
@@ -287,3 +287,43 @@ def rate_trajectory(model, *, duration=None, **overrides):
     Network(group, monitor).run(duration if duration is not None else 40 * time_scale(m))
     return np.asarray(monitor.t / ms), {s: np.asarray(getattr(monitor, s)[0], dtype=float)
                                         for s in states}
+
+
+def steady_states(model, input_name: str, state: str, inputs, starts):
+    """Fixed points of a rate model's ``state`` for each constant value of an input.
+
+    Parameters
+    ----------
+    model : Model or str
+        A rate model.
+    input_name : str
+        An input variable of the model (e.g. ``I_ext``), held constant.
+    state : str
+        The state variable reported.
+    inputs : array-like
+        Values of the input (in SI units).
+    starts : array-like
+        Values the root finder starts from: ``state`` at each value with the other states
+        at 0, and every state at each value.
+
+    Returns
+    -------
+    ndarray
+        ``(rows, 3)``: input value, steady ``state``, 1.0 if that fixed point is stable
+        else 0.0; several rows per input where the model is multistable.
+    """
+    from .analysis import dynamics
+
+    m = _as_model(model)
+    rows = []
+    for value in np.asarray(inputs, dtype=float):
+        system = m.ode_system(**{input_name: value})
+        k = system.states.index(state)
+        starts = np.asarray(starts, dtype=float)
+        alone = np.zeros((len(starts), len(system.states)))
+        alone[:, k] = starts
+        guesses = np.vstack([alone, np.repeat(starts[:, None], len(system.states), axis=1)])
+        for point in dynamics.fixed_points(system, guesses):
+            stable = dynamics.classify(dynamics.eigenvalues(system, point)) == "stable"
+            rows.append((value, point[k], float(stable)))
+    return np.array(rows, dtype=float).reshape(-1, 3)

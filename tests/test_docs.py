@@ -379,3 +379,26 @@ def test_figure_cache_key_follows_code_not_documentation():
                                               .replace("# doubled", ""))
     assert _code_digest(code) != _code_digest(code.replace("2 * x", "3 * x"))
     assert figure_key(load_model("lif@1")) != figure_key(load_model("lif@2"))
+
+
+def test_steady_states_of_one_population_are_its_transfer_function():
+    """wilson_cowan_1d with w = 0 (its default): the only fixed point is r = F(I) =
+    1/(1 + exp(-a (I - theta))) - 1/(1 + exp(a theta)) with a = 1.2, theta = 2.8, stable;
+    the root finder converges to 1e-9."""
+    inputs = np.linspace(-2.0, 8.0, 11)
+    rows = ch.steady_states("wilson_cowan_1d", "I_ext", "r", inputs, np.linspace(-0.1, 1.1, 7))
+    a, theta = 1.2, 2.8
+    expected = 1 / (1 + np.exp(-a * (inputs - theta))) - 1 / (1 + np.exp(a * theta))
+    np.testing.assert_allclose(rows[:, 0], inputs)  # one fixed point per input
+    np.testing.assert_allclose(rows[:, 1], expected, atol=1e-9)
+    assert np.all(rows[:, 2] == 1.0)
+
+
+def test_the_excitatory_inhibitory_model_is_bistable_at_zero_input():
+    """wilson_cowan (w_EE 9, w_EI 4, w_IE 13, w_II 11): at I_ext_E = 0 a low stable state,
+    a saddle and a high stable state, as its phase plane shows (r_E about 0, 0.33 and
+    0.95)."""
+    rows = ch.steady_states("wilson_cowan", "I_ext_E", "r_E", [0.0], np.linspace(-0.1, 1.1, 13))
+    assert len(rows) == 3
+    np.testing.assert_allclose(rows[:, 2], [1.0, 0.0, 1.0])
+    assert rows[0, 1] == pytest.approx(0.0, abs=1e-6) and rows[2, 1] > 0.9
