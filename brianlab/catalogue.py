@@ -25,6 +25,7 @@ import ast
 import difflib
 import hashlib
 import inspect
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -50,12 +51,24 @@ _UNIT_LATEX = {"1": "", "volt": r"\mathrm{V}", "amp": r"\mathrm{A}", "siemens": 
 
 
 def _latex(code: str) -> str:
-    import sympy
-    from brian2.parsing.sympytools import str_to_sympy
+    """LaTeX of a Brian2 expression as written (numbers are not evaluated).
 
+    Parsed by sympy with every name a symbol or a function of its own, unevaluated; not
+    through Brian2's ``str_to_sympy``, whose cache may return an evaluated form.
+    """
+    import sympy
+    from brian2.utils.stringtools import get_identifiers
+
+    known = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "sin": sympy.sin,
+             "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh, "abs": sympy.Abs}
+    names = {}
+    for name in get_identifiers(code):
+        if re.search(rf"\b{re.escape(name)}\s*\(", code):
+            names[name] = known.get(name, sympy.Function(name))
+        else:
+            names[name] = sympy.Symbol(name)
     try:
-        with sympy.evaluate(False):  # keep the file's form: (2*g_L/C)**0.5, not 1.414...
-            return sympy.latex(str_to_sympy(code))
+        return sympy.latex(sympy.parse_expr(code, local_dict=names, evaluate=False))
     except Exception:  # an expression sympy cannot take is shown verbatim, never changed
         return r"\texttt{" + code.replace("_", r"\_").replace("*", r"\ast ") + "}"
 
