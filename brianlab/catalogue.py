@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import hashlib
 import inspect
 import re
-import shutil
 import tomllib
 from pathlib import Path
 
 import numpy as np
+
+from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
 
 from .library import ModelEntry, list_models, load_model
 from .modelfile import Model
@@ -102,10 +104,10 @@ def equations_latex(model: Model) -> str:
         tail = (r"\quad [" + unit_tex + "]") if unit_tex else r"\quad [1]"
         if eq.flags:
             tail += r"\quad \text{(" + ", ".join(eq.flags) + ")}"
-        if eq.type == "differential equation":
+        if eq.type == DIFFERENTIAL_EQUATION:
             lhs = r"\frac{\mathrm{d}" + _symbol(name) + r"}{\mathrm{d}t}"
             lines.append(lhs + " &= " + _latex(eq.expr.code) + tail)
-        elif eq.type == "subexpression":
+        elif eq.type == SUBEXPRESSION:
             lines.append(_symbol(name) + " &= " + _latex(eq.expr.code) + tail)
         else:
             lines.append(_symbol(name) + r" &\quad \text{(set by the user or a network)}" + tail)
@@ -127,6 +129,7 @@ def _neuron_figure(model: Model):
     from brian2 import ms, nA, pA
 
     from . import characterize as ch
+    from .networks.fi import simulate_fi
     from .plot import fi_curve, traces
 
     if "I_ext" not in model.equations:  # e.g. a Poisson source: its spikes
@@ -135,14 +138,13 @@ def _neuron_figure(model: Model):
     spontaneous = rheo <= 1.01 * pA
     top = 1 * nA if spontaneous else 3 * rheo
     fig, (ax_v, ax_f) = _figure(2)
-    amps = (np.array([0.0, 0.3, 0.6]) if spontaneous else np.array([0.8, 1.2, 2.0])) * top / (
-        1 if spontaneous else 3)
+    amps = np.array([0.0, 0.3, 0.6]) * nA if spontaneous else np.array([0.8, 1.2, 2.0]) * rheo
     t, v = ch.step_response(model, amps)
     traces(t, v, ax_v, labels=[f"{float(a / pA):.0f} pA" for a in amps], ylabel="v (mV)", lw=0.8)
     ax_v.axvspan(20, 170, color="0.92", zorder=0)
     ax_v.set_title("current steps (shaded: input on)", fontsize=9)
     currents = np.linspace(0, float(top / pA), 25) * pA
-    rates = ch.fi_scan(model, currents, duration=1000 * ms, t_start=200 * ms)
+    rates = simulate_fi(model, currents, 1000 * ms, t_start=200 * ms)
     fi_curve(currents / nA, rates, ax_f, label=model.ref)
     ax_f.set_title("f-I curve (1 s, rate from the mean interspike interval)", fontsize=9)
     return fig
@@ -233,7 +235,7 @@ def _rate_figure(model: Model):
     system = model.ode_system()
     driven = _driven_states(system)
     inputs = [name for name, eq in model.equations.items()
-              if name.startswith("I_ext") and eq.type == "parameter"]
+              if name.startswith("I_ext") and eq.type == PARAMETER]
     fig, axes = _figure(3 if inputs else 2, width=3.9)
     ax_t, ax_p = axes[:2]
     for name, trace in values.items():
@@ -248,10 +250,9 @@ def _rate_figure(model: Model):
     if len(driven) >= 2:
         x, y = driven[:2]
         dx, dy = dynamics.vector_field(system, x, y, grid, grid)
-        guesses = np.array([[a, b] + [0.0] * (len(system.states) - 2)
-                            for a in grid[::20] for b in grid[::20]])
         order = [system.states.index(x), system.states.index(y)]
-        guesses[:, order] = guesses[:, :2].copy()
+        guesses = np.zeros((len(grid[::20]) ** 2, len(system.states)))
+        guesses[:, order] = [[a, b] for a in grid[::20] for b in grid[::20]]
         points = dynamics.fixed_points(system, guesses)
         kinds = [dynamics.classify(dynamics.eigenvalues(system, p)) for p in points]
         phase_plane(grid, grid, dx, dy, ax_p, points=points[:, order] if len(points) else (),
@@ -381,15 +382,21 @@ def figure_key(model: Model) -> str:
         ``static``) and of the code (docstrings and comments aside) of this module,
         :mod:`brianlab.characterize` and :mod:`brianlab.plot`.
     """
-    from . import characterize, plot
-
     digest = hashlib.sha256(model.sha256.encode())
     for helper in ("lif", "static"):
         digest.update(load_model(helper).sha256.encode())
-    for module in (characterize, plot):
-        digest.update(_code_digest(inspect.getsource(module)).encode())
-    digest.update(_code_digest(Path(__file__).read_text()).encode())
+    digest.update(_drawing_code_digest().encode())
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _drawing_code_digest() -> str:
+    """:func:`_code_digest` of this module, :mod:`brianlab.characterize` and
+    :mod:`brianlab.plot` together (the code cannot change within one process)."""
+    from . import characterize, plot
+
+    parts = [inspect.getsource(module) for module in (characterize, plot)]
+    return "".join(_code_digest(part) for part in parts + [Path(__file__).read_text()])
 
 
 # ---------------------------------------------------------------------------
@@ -528,9 +535,13 @@ def _index(entries: list[ModelEntry]) -> str:
     return "\n".join(out)
 
 
-def _write_if_changed(path: Path, text: str):
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+def _write_if_changed(path: Path, data: str | bytes):
+    """Write ``data`` (text as UTF-8) unless the file already holds exactly it, so that
+    Sphinx's incremental build re-reads only what changed."""
+    data = data.encode() if isinstance(data, str) else data
+    if not path.exists() or path.read_bytes() != data:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
 def write_catalogue(out_dir, *, cache_dir, meanings=None, test_files=(), progress=print):
@@ -590,9 +601,7 @@ def write_catalogue(out_dir, *, cache_dir, meanings=None, test_files=(), progres
                     for stale in cache_dir.glob(f"{entry.name}-{version}-*.png"):
                         if stale != cached:
                             stale.unlink()
-                destination = out_dir / "figures" / name
-                if not destination.exists() or destination.read_bytes() != cached.read_bytes():
-                    shutil.copyfile(cached, destination)
+                _write_if_changed(out_dir / "figures" / name, cached.read_bytes())
                 figures[version] = f"figures/{name}"
             page = out_dir / f"{entry.name}.md"
             _write_if_changed(page, _page(entry, figures, glossary, checks.get(entry.name, [])))

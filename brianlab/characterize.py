@@ -4,7 +4,8 @@ Each function builds a small explicit :class:`brian2.Network` from a model with
 :mod:`brianlab.compose`, runs it on the current device and returns plain arrays (times
 in ms, voltages in mV, currents in pA) for plotting or testing:
 
-- neurons: :func:`fi_scan` / :func:`rheobase` and :func:`step_response`;
+- neurons: :func:`rheobase` (a scan with :func:`brianlab.networks.fi.simulate_fi`) and
+  :func:`step_response`;
 - receptors: :func:`psp`, one presynaptic spike onto a neuron held at a set potential;
 - synapses: :func:`stdp_window` (one pre/post pair per lag) and :func:`train_response`
   (the weight each spike of a regular train transmits);
@@ -16,43 +17,17 @@ Nothing here changes Brian2's preferences; callers choose the code generation ta
 from __future__ import annotations
 
 import numpy as np
-from brian2 import (Hz, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor,
-                    defaultclock, mV, ms, nA, pA, second)
+from brian2 import (Hz, Network, NeuronGroup, SpikeGeneratorGroup, StateMonitor, defaultclock,
+                    mV, ms, nA, pA, second)
+from brian2.equations.equations import DIFFERENTIAL_EQUATION
 from brian2.units.fundamentalunits import get_dimensions
 
-from .analysis.spikes import isi_rates
 from .compose import _as_model, neuron_group, synapses
+from .networks.fi import simulate_fi
 from .units import ModelError
 
-__all__ = ["fi_scan", "rheobase", "step_response", "psp", "stdp_window", "train_response",
+__all__ = ["rheobase", "step_response", "psp", "stdp_window", "train_response",
            "rate_trajectory", "time_scale", "steady_states"]
-
-
-def fi_scan(model, currents, *, duration=500 * ms, t_start=100 * ms, **overrides):
-    """Firing rates of a neuron model for constant inputs, one neuron per current.
-
-    Parameters
-    ----------
-    model : Model or str
-        A neuron model with an ``I_ext`` input in amperes.
-    currents : Quantity
-        The constant inputs.
-    duration, t_start : Quantity
-        Simulated time, and the transient whose spikes are ignored.
-    **overrides
-        Parameter values of the model.
-
-    Returns
-    -------
-    ndarray
-        Rates in Hz from the mean inter-spike interval (0 below two spikes).
-    """
-    group = neuron_group(model, len(currents), **overrides)
-    group.I_ext = currents
-    spikes = SpikeMonitor(group)
-    Network(group, spikes).run(duration)
-    return isi_rates(np.asarray(spikes.i[:]), np.asarray(spikes.t / second), len(currents),
-                     t_start=float(t_start / second))
 
 
 def rheobase(model, *, low=1 * pA, high=5 * nA, n: int = 60, **overrides):
@@ -80,7 +55,7 @@ def rheobase(model, *, low=1 * pA, high=5 * nA, n: int = 60, **overrides):
         If the neuron does not fire anywhere in the range.
     """
     currents = np.geomspace(float(low / pA), float(high / pA), n) * pA
-    rates = fi_scan(model, currents, **overrides)
+    rates = simulate_fi(model, currents, 500 * ms, t_start=100 * ms, **overrides)
     firing = np.flatnonzero(rates > 0)
     if not len(firing):
         raise ModelError(f"{_as_model(model).ref} does not fire for constant currents "
@@ -279,7 +254,7 @@ def rate_trajectory(model, *, duration=None, **overrides):
         State name to array over time, in the variable's SI unit.
     """
     m = _as_model(model)
-    states = [name for name, eq in m.equations.items() if eq.type == "differential equation"]
+    states = [name for name, eq in m.equations.items() if eq.type == DIFFERENTIAL_EQUATION]
     if not states:
         raise ModelError(f"{m.ref} has no differential equation to integrate")
     group = neuron_group(m, 1, **overrides)

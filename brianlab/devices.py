@@ -350,8 +350,7 @@ class DeviceSession:
     # -- running ---------------------------------------------------------------
     @property
     def standalone(self) -> bool:
-        """Whether the device is a standalone one (C++ or CUDA code generation).
-        """
+        """Whether the device is a standalone one (C++ or CUDA code generation)."""
         return self.name != "runtime"
 
     @property

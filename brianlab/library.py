@@ -148,8 +148,7 @@ class ModelEntry:
 
     @property
     def newest(self) -> int:
-        """The highest version number.
-        """
+        """The highest version number."""
         return self.versions[-1]
 
     def root(self, version: int) -> Path:

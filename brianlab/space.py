@@ -64,14 +64,12 @@ class Lattice:
 
     @property
     def n(self) -> int:
-        """Number of neurons, ``side**2``.
-        """
+        """Number of neurons, ``side**2``."""
         return int(self.side) ** 2
 
     @property
     def spacing(self) -> float:
-        """Distance between neighbours, ``extent / side``.
-        """
+        """Distance between neighbours, ``extent / side``."""
         return self.extent / self.side
 
     def positions(self) -> np.ndarray:

@@ -13,7 +13,6 @@ in ``_build/.jupyter_cache``), the API stubs (``api/``) and the intersphinx inve
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -106,4 +105,4 @@ intersphinx_mapping = {
 os.environ["BRIANLAB_QUICK"] = "1"
 os.environ["BRIANLAB_OUT"] = str(BUILD / "tutorials_out")
 os.environ.pop("MPLBACKEND", None)  # Agg would leave the notebooks without figures
-shutil.os.makedirs(BUILD, exist_ok=True)
+BUILD.mkdir(exist_ok=True)

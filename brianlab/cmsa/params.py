@@ -213,14 +213,12 @@ class CMSAParams:
 
     @property
     def stimulus_onset(self) -> Quantity:
-        """Time the stimulus starts: after the drive and the spontaneous phase.
-        """
+        """Time the stimulus starts: after the drive and the spontaneous phase."""
         return self.drive_duration + self.duration
 
     @property
     def total(self) -> Quantity:
-        """Simulated time: drive, spontaneous phase and stimulus.
-        """
+        """Simulated time: drive, spontaneous phase and stimulus."""
         return self.drive_duration + self.duration + self.stimulus_duration
 
     def neuron_params(self) -> dict:

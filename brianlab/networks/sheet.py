@@ -108,8 +108,7 @@ class EISheet:
 
     @property
     def n_synapses(self) -> dict:
-        """Number of synapses of each pathway.
-        """
+        """Number of synapses of each pathway."""
         return {name: len(s) for name, s in self.synapses.items()}
 
     def provenance(self) -> list[dict]:

@@ -20,13 +20,9 @@ from pathlib import Path
 
 from sphinx.util import logging
 
+from brianlab.catalogue import _write_if_changed
+
 LOG = logging.getLogger(__name__)
-
-
-def _write_if_changed(path: Path, data: bytes):
-    if not path.exists() or path.read_bytes() != data:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
 
 
 # ---------------------------------------------------------------------------
@@ -139,7 +135,7 @@ def generate(app):
 
     from brianlab.modelfile import format_reference
 
-    _write_if_changed(src / "_generated" / "format_keys.md", format_reference().encode())
+    _write_if_changed(src / "_generated" / "format_keys.md", format_reference())
 
     for script in sorted((root / "tutorials").glob("[0-9]*.py")):
         _write_if_changed(src / "tutorials" / script.name, script.read_bytes())
