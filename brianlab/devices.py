@@ -27,6 +27,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 from brian2 import Network, device, get_device, prefs, set_device
 from brian2.core.magic import magic_network
 from brian2.core.variables import VariableView
@@ -38,6 +39,8 @@ __all__ = ["use_device", "DeviceSession", "DeviceError", "DirectoryInUse", "DEVI
            "gpu_available", "cxx_compiler_works", "cache_directory"]
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+#: Compiler flags that tie a binary to the build machine's CPU (left out of portable builds).
+NATIVE_FLAGS = ("-march=native", "-mtune=native", "-mcpu=native")
 #: Compute capability compiled for when no GPU is present (Hopper: H100/H200).
 DEFAULT_COMPUTE_CAPABILITY = 9.0
 
@@ -189,6 +192,8 @@ class DeviceSession:
         Do not print the binary's output or the build-only notice.
     keep : bool
         Keep the build directory and its results after the session.
+    portable : bool
+        Compile without ``-march=native`` (a binary for any CPU of the architecture).
 
     See Also
     --------
@@ -196,7 +201,8 @@ class DeviceSession:
     """
 
     def __init__(self, name, directory=None, threads=None, build_only=False,
-                 compute_capability=None, target=None, quiet=False, keep=False):
+                 compute_capability=None, target=None, quiet=False, keep=False,
+                 portable=False):
         if name not in DEVICES:
             raise DeviceError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
         if threads is not None and (not isinstance(threads, int) or threads < 0):
@@ -210,6 +216,7 @@ class DeviceSession:
         self.build_only = bool(build_only)
         self.quiet = quiet
         self.keep = keep
+        self.portable = bool(portable)
         self._temporary = False
         self.has_gpu = False
         self.compute_capability = compute_capability
@@ -236,6 +243,9 @@ class DeviceSession:
             raise DeviceError(f"{name} needs a C++ compiler (g++ or clang++) on PATH")
         self.directory = self._claim_directory(directory)
         try:
+            if self.portable:
+                prefs.codegen.cpp.extra_compile_args_gcc = [
+                    a for a in prefs.codegen.cpp.extra_compile_args_gcc if a not in NATIVE_FLAGS]
             if name == "cpp_standalone":
                 if threads is not None:
                     prefs.devices.cpp_standalone.openmp_threads = threads
@@ -419,8 +429,9 @@ class DeviceSession:
         if not self.can_run:
             if not self.quiet:
                 why = "build_only was requested" if self.build_only else "no GPU is available"
+                where = " on a machine with a GPU" if self.name == "cuda_standalone" else ""
                 print(f"[brianlab] {self.name}: built in {self.directory} but not run "
-                      f"({why}); run {self.directory / 'main'} on a machine with a GPU")
+                      f"({why}); run {self.directory / 'main'}{where}")
             return self
         self._run_binary(run_args)
         return self
@@ -476,12 +487,7 @@ class DeviceSession:
             raise DeviceError("rerun() needs a first run()")
         if not self.can_run:
             raise DeviceError(f"{self.name} in this session only builds; nothing can be run")
-        for key, value in run_args.items():
-            if not isinstance(key, VariableView):
-                raise TypeError("run_args keys must be group variables such as G.tau_ref")
-            refractory = getattr(key.group, "_refractory", None)
-            check_range(key.name, value, refractory=refractory if isinstance(refractory, str)
-                        else None, where=f"rerun: {key.group.name}")
+        _check_run_args(run_args, "rerun")
         if self.standalone:
             self._run_binary(run_args)
             return self
@@ -494,17 +500,71 @@ class DeviceSession:
         self.runs += 1
         return self
 
+    def command_line(self, run_args: dict) -> list[str]:
+        """The binary's command-line values that set ``run_args`` (``group.var=value``).
+
+        What Brian2 passes to the standalone binary for the same ``run_args``, so a
+        binary started elsewhere (:mod:`brianlab.sweeps`) runs exactly what
+        :meth:`rerun` would.
+
+        Parameters
+        ----------
+        run_args : dict
+            ``{group.variable: value}`` with one value per variable.
+
+        Returns
+        -------
+        list of str
+
+        Raises
+        ------
+        DeviceError
+            On the runtime device, or for an array of values (Brian2 passes those as
+            files next to the build).
+        """
+        if not self.standalone:
+            raise DeviceError("command-line values exist for standalone devices only")
+        _check_run_args(run_args, "command line")
+        out = []
+        for key, value in run_args.items():
+            name, text, array_file, _ = get_device()._prepare_variableview_run_arg(key, value)
+            if array_file:
+                raise DeviceError(f"{name}: give one value; arrays of values are not "
+                                  "supported on the command line of a sweep point")
+            out.append(f"{name}={text}")
+        return out
+
+    def array_file(self, variable) -> tuple[str, str]:
+        """File name (in a results directory) and dtype of a variable of the built network.
+
+        Parameters
+        ----------
+        variable : brian2.core.variables.Variable or VariableView
+            E.g. ``monitor.variables["t"]``.
+
+        Returns
+        -------
+        filename : str
+        dtype : str
+            As :func:`numpy.dtype` takes it.
+        """
+        if not self.built:
+            raise DeviceError("array_file() needs a built network (run() first)")
+        variable = getattr(variable, "variable", variable)
+        return get_device().get_array_filename(variable), np.dtype(variable.dtype).str
+
     def describe(self) -> dict:
         """What was used, for a results summary.
 
         Returns
         -------
         dict
-            Device, build directory, threads, build-only flag, GPU and compute capability,
-        whether it was built and ran, the runs and their timings.
+            Device, build directory, threads, build-only and portable flags, GPU and
+            compute capability, whether it was built and ran, the runs and their timings.
         """
         return {"device": self.name, "directory": None if self.directory is None
                 else str(self.directory), "threads": self.threads, "build_only": self.build_only,
+                "portable": self.portable,
                 "gpu": self.has_gpu, "compute_capability": self.compute_capability,
                 "built": self.built, "ran": self.ran, "runs": self.runs,
                 "timings": dict(self.timings)}
@@ -563,9 +623,20 @@ class DeviceSession:
         return f"<DeviceSession {self.name}{where}>"
 
 
+def _check_run_args(run_args: dict, where: str):
+    """Keys are group variables and values within their ranges (refractoriness included)."""
+    for key, value in run_args.items():
+        if not isinstance(key, VariableView):
+            raise TypeError("run_args keys must be group variables such as G.tau_ref")
+        refractory = getattr(key.group, "_refractory", None)
+        check_range(key.name, value, refractory=refractory if isinstance(refractory, str)
+                    else None, where=f"{where}: {key.group.name}")
+
+
 def use_device(name: str, directory=None, threads: int | None = None, build_only: bool = False,
                *, compute_capability: float | None = None, target: str | None = None,
-               quiet: bool = False, keep: bool = False) -> DeviceSession:
+               quiet: bool = False, keep: bool = False, portable: bool = False
+               ) -> DeviceSession:
     """Select the Brian2 device for the next network.
 
     Parameters
@@ -601,4 +672,4 @@ def use_device(name: str, directory=None, threads: int | None = None, build_only
     """
     return DeviceSession(name, directory=directory, threads=threads, build_only=build_only,
                          compute_capability=compute_capability, target=target, quiet=quiet,
-                         keep=keep)
+                         keep=keep, portable=portable)

@@ -129,6 +129,24 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2, 3, 4],
                        help="FIRST-LAST or a comma list (default 0-4)")
     sweep.add_argument("--rp", type=finite_float, default=6.5, help="fixed rp for a We sweep (ms)")
+    cluster = sweep.add_argument_group(
+        "Dask cluster", "run the points as the compiled binary on Dask workers (needs the "
+        "'dask' extra); by default the points run one after the other in this process")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_checked(int, lambda v: v >= 1, "a positive integer"),
+                       default=None, metavar="N",
+                       help="start a local cluster of N single-threaded worker processes")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="connect to a running scheduler (tcp://host:8786); implies "
+                       "--portable")
+    where.add_argument("--scheduler-file", type=Path, default=None, metavar="FILE",
+                       help="connect to the scheduler that wrote FILE (dask scheduler "
+                       "--scheduler-file); implies --portable")
+    cluster.add_argument("--portable", action="store_true",
+                         help="compile without -march=native (workers with other CPUs)")
+    cluster.add_argument("--ship-build", action="store_true",
+                         help="send the build to every worker as an archive (default: only "
+                         "to workers that do not see the build directory)")
     attention = sub.add_parser("attention", parents=[common],
                                help="an image stimulus after the spontaneous phase, per state")
     attention.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2])
@@ -173,6 +191,8 @@ def _open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolde
     configuration = {"command": command, "params": params, "models": models_provenance(),
                      "device": args.device or _default_device(), "threads": args.threads,
                      "brianlab": __version__}
+    if _portable(args):  # another binary: its numbers may differ in the last bits
+        configuration["portable"] = True
     return RunFolder(args.out or Path("brianlab_out") / default, configuration,
                      hint="give another --out")
 
@@ -212,33 +232,39 @@ def _progress(total: int, label: str):
 
 
 def execute(points, args, folder: RunFolder, label: str, *, done=None):
-    """Simulate ``points`` (skipping keys in ``done``), saving each as it completes."""
+    """Simulate ``points`` (skipping keys in ``done``), saving each as it completes.
+
+    In this process by default; on a Dask cluster with ``--workers``, ``--scheduler``
+    or ``--scheduler-file`` (sweeps).
+    """
     from .experiment import NotRunError, simulate
+    from .protocol import point_outputs
 
     done = done or {}
     keys = [_point_key(p, folder) for p in points]
-    todo = [p for p, key in zip(points, keys) if key not in done]
+    todo = [(p, key) for p, key in zip(points, keys) if key not in done]
     results = {key: done[key] for key in keys if key in done}  # this command's points only
     info = {"device": None}
     if not todo:
         return results, info
     tick, close = _progress(len(todo), label)
+    if _cluster_wanted(args):
+        try:
+            info["device"] = _execute_on_cluster(todo, args, folder, results, tick)
+        finally:
+            close()
+        return results, info
 
     def save(k, run, session):
         key = _point_key(run.params, folder)
-        folder.save_arrays(f"points/{key}", e_i=run.e_i.astype(np.int32),
-                           e_t=run.e_t.astype(np.float32), i_i=run.i_i.astype(np.int32),
-                           i_t=run.i_t.astype(np.float32), frames=run.frames.astype(np.float32))
-        record = {"params": run.params.as_dict(), "phi": run.phi.as_dict(),
-                  "phi_series": run.phi.series, "rate_e_hz": run.rate_e,
-                  "rate_i_hz": run.rate_i, "timings": run.timings,
-                  "models": run.provenance, "attention": run.attention}
+        arrays, record = point_outputs(run)
+        folder.save_arrays(f"points/{key}", **arrays)
         folder.save_json(f"points/{key}", record)
         results[key] = record
 
     device = args.device or _default_device()
     try:
-        session = simulate(todo, device=device, threads=args.threads,
+        session = simulate([p for p, _ in todo], device=device, threads=args.threads,
                            build_only=args.build_only,
                            directory=None, on_result=save, progress=tick)
         info["device"] = session.describe()
@@ -248,6 +274,44 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
     finally:
         close()
     return results, info
+
+
+def _cluster_wanted(args) -> bool:
+    return any(getattr(args, name, None) is not None
+               for name in ("workers", "scheduler", "scheduler_file"))
+
+
+def _portable(args) -> bool:
+    """A portable build was asked for, or the workers may run on other machines."""
+    return bool(getattr(args, "portable", False)) or getattr(args, "scheduler", None) is not None \
+        or getattr(args, "scheduler_file", None) is not None
+
+
+def _execute_on_cluster(todo, args, folder: RunFolder, results: dict, tick) -> dict:
+    from ..sweeps import connect
+    from .experiment import simulate_on_cluster
+
+    if (args.device or "cpp_standalone") != "cpp_standalone" or args.build_only:
+        raise ValueError("--workers/--scheduler run cpp_standalone binaries (no --build-only, "
+                         f"no --device {args.device})")
+    count = [0]
+    tick(0)
+
+    def on_record(key, record):
+        results[key] = record
+        count[0] += 1
+        if count[0] < len(todo):
+            tick(count[0])
+
+    with connect(workers=args.workers, scheduler=args.scheduler,
+                 scheduler_file=args.scheduler_file) as client:
+        session = simulate_on_cluster([p for p, _ in todo], [key for _, key in todo], client,
+                                      folder.path / "points", threads=args.threads,
+                                      portable=_portable(args), ship=args.ship_build or None,
+                                      on_record=on_record)
+    return {**session.describe(), "cluster": {
+        "workers": args.workers, "scheduler": args.scheduler,
+        "scheduler_file": None if args.scheduler_file is None else str(args.scheduler_file)}}
 
 
 def _load_done(folder: RunFolder) -> dict:

@@ -14,7 +14,8 @@ from ..networks.sheet import EISheet, Pathway, build_ei_sheet
 from ..inputs import stimulus_image
 from .params import CMSAParams
 
-__all__ = ["build_network", "CMSARun", "analyse", "run_args_for"]
+__all__ = ["build_network", "CMSARun", "analyse", "run_args_for", "point_outputs",
+           "recorded_arrays", "reduce_point"]
 
 
 @dataclass
@@ -192,3 +193,74 @@ def collect(sheet: EISheet, p: CMSAParams, timings=None) -> CMSARun:
     run.timings = dict(timings or {})
     run.timings["analysis_s"] = time.perf_counter() - start
     return run
+
+
+def point_outputs(run: CMSARun) -> tuple[dict, dict]:
+    """What is saved of one point: its arrays (compact dtypes) and its JSON record.
+
+    Parameters
+    ----------
+    run : CMSARun
+        The analysed simulation.
+
+    Returns
+    -------
+    arrays : dict
+        E and I spikes (int32 indices, float32 ms) and the analysed frames (float32).
+    record : dict
+        Parameters, Phi and its series, rates, timings, model provenance, attention.
+    """
+    arrays = {"e_i": run.e_i.astype(np.int32), "e_t": run.e_t.astype(np.float32),
+              "i_i": run.i_i.astype(np.int32), "i_t": run.i_t.astype(np.float32),
+              "frames": run.frames.astype(np.float32)}
+    record = {"params": run.params.as_dict(), "phi": run.phi.as_dict(),
+              "phi_series": run.phi.series, "rate_e_hz": run.rate_e, "rate_i_hz": run.rate_i,
+              "timings": run.timings, "models": run.provenance, "attention": run.attention}
+    return arrays, record
+
+
+def recorded_arrays(sheet: EISheet) -> tuple[dict, dict]:
+    """The variables a sweep point reads from its results directory, and those it checks.
+
+    Parameters
+    ----------
+    sheet : EISheet
+        The built sheet.
+
+    Returns
+    -------
+    outputs : dict
+        ``e_i``, ``e_t``, ``i_i``, ``i_t``: spike indices and times (s) of both populations.
+    checks : dict
+        The differential state variables of both populations (membrane potential,
+        receptor conductances), which must be finite after a run.
+    """
+    outputs = {"e_i": sheet.spikes_e.variables["i"], "e_t": sheet.spikes_e.variables["t"],
+               "i_i": sheet.spikes_i.variables["i"], "i_t": sheet.spikes_i.variables["t"]}
+    checks = {f"{group.name}.{name}": group.variables[name]
+              for group in (sheet.E, sheet.I) for name in sorted(group.equations.diff_eq_names)}
+    return outputs, checks
+
+
+def reduce_point(arrays: dict, context: dict) -> tuple[dict, dict]:
+    """Analyse one point's spikes where they were recorded (a sweep worker).
+
+    Parameters
+    ----------
+    arrays : dict
+        ``e_i``, ``e_t``, ``i_i``, ``i_t`` as the binary wrote them (times in s).
+    context : dict
+        ``params`` (CMSAParams) and ``provenance`` (the sheet's model records).
+
+    Returns
+    -------
+    arrays, record
+        As :func:`point_outputs`.
+    """
+    start = time.perf_counter()
+    p = context["params"]
+    run = analyse(p, arrays["e_i"], arrays["e_t"] / float(ms), arrays["i_i"],
+                  arrays["i_t"] / float(ms))
+    run.provenance = context["provenance"]
+    run.timings = {"analysis_s": time.perf_counter() - start}
+    return point_outputs(run)

@@ -1,0 +1,527 @@
+"""Compile once, run the points of a sweep in this process or on Dask workers.
+
+A standalone build is a reusable artefact: the binary ``main``, its ``static_arrays``
+folder and the names and dtypes of the files it writes. :class:`CompiledNetwork` records
+them (made on the driver from a built :class:`~brianlab.devices.DeviceSession`), and
+:func:`run_point` runs the binary once, as Brian2 documents for standalone runs::
+
+    ./main --results_dir /absolute/own/folder group.var=value ...
+
+in a subprocess whose working directory is the build, with a results directory of its
+own (parallel runs must never share one), reads the recorded arrays with numpy, checks
+them, applies a reduction next to the data and saves the point atomically. Nothing here
+imports Brian2 or changes its device: a Dask worker only starts a program and reads files.
+
+:func:`run_points` runs a list of points in this process (``client=None``) or on a
+Dask cluster: :func:`connect` gives a client of a :class:`distributed.LocalCluster` of
+single-threaded worker processes, or of a running scheduler (address or scheduler
+file). Each point is one task; a point whose worker dies is run again on another worker,
+and a point is written (arrays first, then its record, each by rename) only when it is
+complete, so an interrupted sweep never leaves half a point and resumes where it stopped.
+
+Workers that cannot see the build directory (another machine without a shared
+filesystem) get the build once, as an archive named by the sha256 of the binary and its
+static arrays, unpacked into the worker's local directory; workers that cannot see the
+output folder return their arrays and the driver saves them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .cache import cache_root
+from .results import RunFolder
+
+__all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "connect",
+           "BUILD_RECORD"]
+
+#: File in a build directory that records the build's digest (written by the driver).
+BUILD_RECORD = ".brianlab-build.json"
+#: File in the output folder whose content tells a worker that it sees this sweep's folder.
+SWEEP_TOKEN = ".brianlab-sweep-token"
+#: How many lines of the binary's output an error message quotes.
+OUTPUT_LINES = 20
+
+
+class SweepError(RuntimeError):
+    """A point of a sweep failed (the binary, its results or the reduction)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep.
+
+    Parameters
+    ----------
+    key : str
+        Unique name of the point: its files are ``<key>.npz`` and ``<key>.json``.
+    arguments : tuple of str
+        The binary's ``group.var=value`` values (:meth:`DeviceSession.command_line
+        <brianlab.devices.DeviceSession.command_line>`).
+    context : object
+        Passed to the reduction with the arrays (e.g. the point's parameters); picklable.
+    """
+
+    key: str
+    arguments: tuple
+    context: object = None
+
+
+@dataclass(frozen=True)
+class CompiledNetwork:
+    """A compiled standalone network that runs anywhere its files are.
+
+    Parameters
+    ----------
+    directory : str
+        Absolute build directory (``main`` and ``static_arrays`` are read from it).
+    outputs : dict
+        Name to ``(file name, dtype)`` of the arrays a point reads from its results
+        directory (e.g. a spike monitor's ``i`` and ``t``).
+    checks : dict
+        Like ``outputs``: arrays that must be finite after a run (state variables).
+    digest : str
+        sha256 of the binary and its static arrays (names the shipped archive).
+    environment : dict
+        Environment variables the binary runs with (Brian2's ``run_environment_variables``).
+    description : dict
+        The device session that built it (``DeviceSession.describe()``).
+    """
+
+    directory: str
+    outputs: dict
+    checks: dict = field(default_factory=dict)
+    digest: str = ""
+    environment: dict = field(default_factory=dict)
+    description: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_session(cls, session, outputs: dict, checks: dict | None = None
+                     ) -> "CompiledNetwork":
+        """Record a network built by ``session`` (call inside the session, after ``run``).
+
+        Parameters
+        ----------
+        session : DeviceSession
+            A ``cpp_standalone`` session whose network was built (``build_only`` is enough).
+        outputs : dict
+            Name to Brian2 variable (``monitor.variables["t"]``) of the arrays to read.
+        checks : dict, optional
+            Name to variable of arrays that must stay finite (e.g. ``G.variables["v"]``).
+
+        Returns
+        -------
+        CompiledNetwork
+
+        Raises
+        ------
+        SweepError
+            For a device other than ``cpp_standalone`` or a session that built nothing.
+        """
+        if session.name != "cpp_standalone":
+            raise SweepError(f"sweeps run cpp_standalone binaries; {session.name} builds are "
+                             "not supported (cuda_standalone links the build machine's cuRAND)")
+        if not session.built:
+            raise SweepError("the session has not built its network yet (call run() first)")
+        from brian2 import get_device, prefs
+
+        directory = Path(session.directory).resolve()
+        digest = _digest(directory)
+        (directory / BUILD_RECORD).write_text(json.dumps({"digest": digest}) + "\n")
+        environment = {str(k): str(v) for k, v in {
+            **prefs["devices.cpp_standalone.run_environment_variables"],
+            **get_device().run_environment_variables}.items()}
+        return cls(str(directory), {k: session.array_file(v) for k, v in outputs.items()},
+                   {k: session.array_file(v) for k, v in (checks or {}).items()}, digest,
+                   environment, session.describe())
+
+    def archive(self) -> bytes:
+        """The binary and its static arrays as an uncompressed tar (what workers unpack).
+
+        Returns
+        -------
+        bytes
+        """
+        buffer = io.BytesIO()
+        root = Path(self.directory)
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for path in _build_files(root):
+                tar.add(path, arcname=str(path.relative_to(root)), recursive=False)
+        return buffer.getvalue()
+
+    def visible(self) -> bool:
+        """Whether this machine sees the build directory with the recorded digest.
+
+        Returns
+        -------
+        bool
+        """
+        try:
+            record = json.loads((Path(self.directory) / BUILD_RECORD).read_text())
+        except (OSError, ValueError):
+            return False
+        return record.get("digest") == self.digest and (Path(self.directory) / "main").is_file()
+
+
+def _build_files(root: Path) -> list[Path]:
+    """The files a standalone binary reads when it runs: itself and its static arrays."""
+    statics = sorted(p for p in (root / "static_arrays").glob("*") if p.is_file()
+                     and not p.name.endswith(".lock"))
+    return [root / "main", *statics]
+
+
+def _digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in _build_files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+# -- the worker's side ---------------------------------------------------------------
+def _local_directory() -> Path:
+    """The Dask worker's own directory, or the brianlab cache outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return Path(get_worker().local_directory)
+    except (ImportError, ValueError):
+        return cache_root()
+
+
+def _unpacked_build(compiled: CompiledNetwork, archive: bytes | None) -> Path:
+    """Where this machine runs the binary: the build itself, or the shipped archive."""
+    if archive is None:
+        if not compiled.visible():
+            raise SweepError(f"{socket.gethostname()} cannot see the build {compiled.directory} "
+                             "(another machine without a shared filesystem?); ship the build "
+                             "(ship=True, or --ship-build on the command line)")
+        return Path(compiled.directory)
+    target = _local_directory() / "brianlab-builds" / compiled.digest[:16]
+    done = target / ".complete"
+    if done.is_file():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one unpacking per machine
+        if not done.is_file():
+            with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
+                tar.extractall(target, filter="data")
+            os.chmod(target / "main", 0o755)
+            done.write_text(compiled.digest + "\n")
+    return target
+
+
+def _die_with_parent():  # pragma: no cover - runs in the child between fork and exec
+    """The binary gets SIGKILL when the worker that started it dies (Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _read(results: Path, files: dict) -> dict:
+    out = {}
+    for name, (filename, dtype) in files.items():
+        path = results / filename
+        if not path.is_file():
+            raise SweepError(f"the binary wrote no {filename} ({name}) into {results}")
+        out[name] = np.fromfile(path, dtype=np.dtype(dtype))
+    return out
+
+
+def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None = None,
+              save_to=None, token: str | None = None, archive: bytes | None = None) -> dict:
+    """Run one point: the binary in its own results directory, then the reduction.
+
+    Parameters
+    ----------
+    compiled : CompiledNetwork
+        The build.
+    point : Point
+        Its command-line values, key and context.
+    reduce : callable(arrays, context) -> (arrays, record), optional
+        Applied to the arrays read (``compiled.outputs``); returns the arrays to save
+        and a JSON-ready record. Without it the arrays read are saved and the record is
+        empty.
+    save_to : str or Path, optional
+        Folder of ``<key>.npz`` and ``<key>.json``. Saved here when this machine sees it
+        (``token`` matches the folder's token file); otherwise the arrays come back in
+        the returned dict under ``"arrays"`` for the caller to save.
+    token : str, optional
+        This sweep's token (see :func:`run_points`); without it a given ``save_to`` is
+        used as it is.
+    archive : bytes, optional
+        The build as :meth:`CompiledNetwork.archive`, for machines that do not see
+        ``compiled.directory``.
+
+    Returns
+    -------
+    dict
+        ``{"key", "record", "saved", "arrays"}``; the record gains ``"sweep"``: host,
+        process, build and results directories, seconds in the binary.
+
+    Raises
+    ------
+    SweepError
+        If the binary fails (its last lines of output are quoted), writes no results,
+        or leaves non-finite values in ``compiled.checks``.
+    """
+    build = _unpacked_build(compiled, archive)
+    scratch = _local_directory() / "brianlab-points"
+    scratch.mkdir(parents=True, exist_ok=True)
+    # an own absolute results directory per run: parallel runs never share one
+    results = Path(tempfile.mkdtemp(prefix=f"{point.key}-", dir=scratch))
+    try:
+        start = time.perf_counter()
+        env = {**os.environ, **compiled.environment}
+        proc = subprocess.run([str(build / "main"), "--results_dir", f"{results}/",
+                               *point.arguments], cwd=build, env=env, capture_output=True,
+                              text=True, preexec_fn=_die_with_parent
+                              if sys.platform.startswith("linux") else None)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-OUTPUT_LINES:])
+            raise SweepError(f"point {point.key}: the binary exited with {proc.returncode} "
+                             f"on {socket.gethostname()} (build {build}):\n{tail}")
+        for name, values in _read(results, compiled.checks).items():
+            if not np.isfinite(values).all():
+                raise SweepError(f"point {point.key}: {name} is not finite after the run "
+                                 f"({int((~np.isfinite(values)).sum())} values; the "
+                                 "integration diverged)")
+        arrays = _read(results, compiled.outputs)
+        start_reduce = time.perf_counter()
+        if reduce is None:
+            record = {}
+        else:
+            arrays, record = reduce(arrays, point.context)
+        record = dict(record)
+        record["sweep"] = {"host": socket.gethostname(), "pid": os.getpid(),
+                           "build": str(build), "results_dir": str(results),
+                           "binary_s": seconds,
+                           "reduce_s": time.perf_counter() - start_reduce}
+    finally:
+        shutil.rmtree(results, ignore_errors=True)
+    saved = False
+    if save_to is not None and _sees_folder(save_to, token):
+        save_point(save_to, point.key, arrays, record)
+        saved = True
+    return {"key": point.key, "record": record, "saved": saved,
+            "arrays": None if saved else arrays}
+
+
+def _sees_folder(save_to, token) -> bool:
+    if token is None:
+        return True
+    try:
+        return (Path(save_to) / SWEEP_TOKEN).read_text().strip() == token
+    except OSError:
+        return False
+
+
+def save_point(folder, key: str, arrays: dict, record: dict):
+    """Save a point: ``<key>.npz``, then ``<key>.json`` (a point is done when both exist).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder.
+    key : str
+        The point's name.
+    arrays : dict
+        Its arrays.
+    record : dict
+        Its JSON-ready record.
+    """
+    out = RunFolder(folder)
+    out.save_arrays(key, **arrays)
+    out.save_json(key, record)
+
+
+# -- the driver's side ---------------------------------------------------------------
+@contextlib.contextmanager
+def connect(workers: int | None = None, scheduler: str | None = None,
+            scheduler_file=None, local_directory=None):
+    """A Dask client: a new local cluster, or a running scheduler.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a :class:`distributed.LocalCluster` of this many worker processes with
+        one thread each (each point runs a single-threaded binary).
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``).
+    scheduler_file : str or Path, optional
+        The JSON file a scheduler wrote (``dask scheduler --scheduler-file``).
+    local_directory : str or Path, optional
+        Where local workers keep their files (default: a temporary folder).
+
+    Yields
+    ------
+    distributed.Client
+        Closed (and a local cluster shut down) on exit.
+
+    Raises
+    ------
+    SweepError
+        If Dask is not installed or not exactly one of the three is given.
+    """
+    if sum(x is not None for x in (workers, scheduler, scheduler_file)) != 1:
+        raise SweepError("give exactly one of workers, scheduler or scheduler_file")
+    try:
+        import logging
+
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SweepError("sweeps on workers need Dask: pip install 'brianlab[dask]'") from None
+    if workers is not None:
+        if not isinstance(workers, int) or workers < 1:
+            raise SweepError(f"workers must be a positive integer, got {workers!r}")
+        with tempfile.TemporaryDirectory(prefix="brianlab-dask-",
+                                         dir=local_directory) as where:
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                              dashboard_address=None, local_directory=where,
+                              silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                yield client
+        return
+    try:
+        client = Client(scheduler, timeout="30s") if scheduler is not None else \
+            Client(scheduler_file=str(scheduler_file), timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        where = scheduler or scheduler_file
+        raise SweepError(f"cannot reach the Dask scheduler {where}: {exc}") from None
+    with client:
+        yield client
+
+
+def is_local(client) -> bool:
+    """Whether ``client``'s workers run on this machine's cluster object (LocalCluster).
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    bool
+    """
+    from distributed import LocalCluster
+
+    return isinstance(getattr(client, "cluster", None), LocalCluster)
+
+
+def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Callable | None = None,
+               *, save_to=None, client=None, ship: bool | None = None, retries: int = 2,
+               on_record: Callable[[str, dict], None] | None = None) -> dict:
+    """Run every point, in this process or on a Dask cluster, saving each as it completes.
+
+    Parameters
+    ----------
+    compiled : CompiledNetwork
+        The build (:meth:`CompiledNetwork.from_session`).
+    points : sequence of Point
+        Keys must be unique.
+    reduce : callable(arrays, context) -> (arrays, record), optional
+        Runs next to the data (on the worker); module-level, so that it pickles.
+    save_to : str or Path, optional
+        Folder of the points' files (none are written without it).
+    client : distributed.Client, optional
+        Run on this cluster (:func:`connect`); ``None`` runs the points here, one after
+        the other.
+    ship : bool, optional
+        Send the build to the workers as an archive. Default: only when some current
+        worker does not see the build directory.
+    retries : int
+        Times a failing point is tried again (a worker that dies does not count: Dask
+        moves its points to other workers).
+    on_record : callable(key, record), optional
+        Called on this process as each point completes (progress, collecting).
+
+    Returns
+    -------
+    dict
+        Key to record, for every point.
+
+    Raises
+    ------
+    SweepError
+        At the first point that fails; the points completed before are saved, the others
+        are cancelled.
+    """
+    points = list(points)
+    keys = [p.key for p in points]
+    if len(set(keys)) != len(keys):
+        raise SweepError("the keys of a sweep's points must be unique")
+    token = None
+    if save_to is not None:
+        save_to = Path(save_to).resolve()
+        RunFolder(save_to)  # writable (a probe), or a ResultsError naming the folder
+        token = uuid.uuid4().hex
+        (save_to / SWEEP_TOKEN).write_text(token + "\n")
+    records = {}
+
+    def finish(outcome):
+        if not outcome["saved"] and save_to is not None:
+            save_point(save_to, outcome["key"], outcome["arrays"], outcome["record"])
+        records[outcome["key"]] = outcome["record"]
+        if on_record is not None:
+            on_record(outcome["key"], outcome["record"])
+
+    try:
+        if client is None:
+            for point in points:
+                finish(run_point(compiled, point, reduce, save_to, token))
+            return records
+        _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries, finish)
+        return records
+    finally:
+        if token is not None:
+            with contextlib.suppress(OSError):
+                (save_to / SWEEP_TOKEN).unlink()
+
+
+def _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries, finish):
+    from distributed import as_completed
+
+    if ship is None:
+        seen = client.run(CompiledNetwork.visible, compiled) if not is_local(client) else {}
+        ship = not all(seen.values())
+    archive = client.scatter(compiled.archive(), broadcast=False) if ship else None
+    futures = [client.submit(run_point, compiled, point, reduce, save_to, token, archive,
+                             key=f"brianlab-point-{point.key}-{uuid.uuid4().hex[:8]}",
+                             pure=False, retries=retries) for point in points]
+    try:
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except SweepError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a worker's exception, named
+                raise SweepError(f"a point failed on a worker: {type(exc).__name__}: "
+                                 f"{exc}") from None
+            finish(outcome)
+            future.release()
+    finally:
+        client.cancel([f for f in futures if not f.done()])

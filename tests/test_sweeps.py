@@ -1,0 +1,242 @@
+"""Sweeps on Dask: the compiled binary per point on workers, against the in-process sweep.
+
+Real components only: a LocalCluster, and a scheduler and workers started as separate
+processes (``dask scheduler`` / ``dask worker``) with one of them killed in the middle.
+The reference is brianlab's in-process sweep (one compiled network rerun with Brian2's
+``run_args``): a worker runs the same binary with the same command-line values, so spike
+trains and Phi must be identical (tolerance 0: the same program on the same input).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from brianlab.cmsa.__main__ import main  # noqa: E402
+from brianlab.sweeps import SweepError, connect  # noqa: E402
+
+SMALL = ["--size", "40", "--ke", "100", "--ki", "150", "--device", "cpp_standalone",
+         "--no-gif"]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One brianlab cache for the module: each small sheet is compiled once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def _points(folder: Path) -> dict:
+    return {p.stem: json.loads(p.read_text()) for p in sorted((folder / "points").glob("*.json"))}
+
+
+def _spikes(folder: Path, key: str) -> dict:
+    with np.load(folder / "points" / f"{key}.npz") as data:
+        return {name: data[name] for name in data.files}
+
+
+@pytest.mark.slow
+def test_local_cluster_equals_in_process_sweep(tmp_path, cache, monkeypatch, capsys):
+    monkeypatch.setenv("BRIANLAB_CACHE", str(cache))
+    args = ["sweep", "--values", "5,7,9", "--seeds", "0-1", "--duration", "100", *SMALL]
+    assert main([*args, "--out", str(tmp_path / "here")]) == 0
+    assert main([*args, "--out", str(tmp_path / "dask"), "--workers", "2"]) == 0
+    here, dask = _points(tmp_path / "here"), _points(tmp_path / "dask")
+    assert sorted(here) == sorted(dask) and len(here) == 6
+    phis = []
+    for key in here:
+        assert dask[key]["phi"] == here[key]["phi"]  # every field: Phi, patterns, speed
+        assert dask[key]["phi_series"] == here[key]["phi_series"]
+        assert dask[key]["rate_e_hz"] == here[key]["rate_e_hz"]
+        a, b = _spikes(tmp_path / "here", key), _spikes(tmp_path / "dask", key)
+        assert a.keys() == b.keys() and all(np.array_equal(a[n], b[n]) for n in a)
+        assert len(a["e_i"]) > 100  # the sheet is active: the comparison is not of nothing
+        phis.append(here[key]["phi"]["phi"])
+    assert min(phis) < 0.35 and max(phis) > 0.8  # both a bump and a wave among the points
+    # every point had its own results directory, inside its worker's own folder
+    used = [r["sweep"]["results_dir"] for r in dask.values()]
+    assert len(set(used)) == len(used)
+    pids = {r["sweep"]["pid"] for r in dask.values()}
+    assert len(pids) == 2 and os.getpid() not in pids  # both workers ran points
+    for pid in pids:
+        folders = {str(Path(r["sweep"]["results_dir"]).parent.parent)
+                   for r in dask.values() if r["sweep"]["pid"] == pid}
+        assert len(folders) == 1
+    assert not any(Path(d).exists() for d in used)  # scratch results removed after reading
+    summary = json.loads((tmp_path / "dask" / "summary.json").read_text())
+    assert summary["device"]["cluster"]["workers"] == 2
+    assert summary["phi"] == json.loads((tmp_path / "here" / "summary.json").read_text())["phi"]
+
+
+def _start(cmd, log: Path):
+    return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_scheduler_and_workers_as_processes_survive_a_killed_worker(tmp_path, cache):
+    """``dask scheduler`` and two ``dask worker`` processes, each with its own directory;
+    the build is shipped to them; one worker is killed (SIGKILL to it and its nanny) after
+    the first saved point: the sweep finishes on the other, loses nothing, and a rerun
+    computes nothing."""
+    dask_cli = [sys.executable, "-m", "dask"]
+    file = tmp_path / "scheduler.json"
+    env = dict(os.environ, BRIANLAB_CACHE=str(cache))
+    scheduler = _start([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                        "--no-dashboard", "--scheduler-file", str(file)], tmp_path / "s.log")
+    workers = []
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists():
+            assert scheduler.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / "s.log").read_text()
+            time.sleep(0.1)
+        for name in ("w1", "w2"):
+            (tmp_path / name).mkdir()
+            workers.append(_start([*dask_cli, "worker", "--scheduler-file", str(file),
+                                   "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                                   "--local-directory", str(tmp_path / name), "--name", name],
+                                  tmp_path / f"{name}.log"))
+        out = tmp_path / "sweep"
+        cmd = [sys.executable, "-m", "brianlab.cmsa", "sweep", "--values", "5:10:1", "--seeds",
+               "0-1", "--duration", "1500", *SMALL, "--scheduler-file", str(file),
+               "--ship-build", "--out", str(out)]
+        driver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=env)
+        deadline = time.monotonic() + 600
+        while not list(out.glob("points/*.json")):
+            assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
+            time.sleep(0.05)
+        _stop(workers[0])  # the nanny and its worker, in the middle of the sweep
+        stdout, stderr = driver.communicate(timeout=600)
+        assert driver.returncode == 0, stderr
+        records = _points(out)
+        assert len(records) == 12 and sorted(p.stem for p in out.glob("points/*.npz")) == \
+            sorted(records)
+        assert not list(out.rglob("*.tmp"))
+        builds = {r["sweep"]["build"] for r in records.values()}
+        # the shipped build, unpacked once per worker into the worker's own directory
+        assert all(b.startswith(str(tmp_path / "w1")) or b.startswith(str(tmp_path / "w2"))
+                   for b in builds)
+        assert any(b.startswith(str(tmp_path / "w2")) for b in builds)
+        used = [r["sweep"]["results_dir"] for r in records.values()]
+        assert len(set(used)) == len(used)
+        assert sum(r["sweep"]["build"].startswith(str(tmp_path / "w2"))
+                   for r in records.values()) >= 6  # the survivor took over the killed one's
+        configuration = json.loads((out / "configuration.json").read_text())
+        assert configuration["configuration"]["portable"] is True  # remote: a portable build
+        stamps = {p: p.stat().st_mtime_ns for p in out.glob("points/*")}
+        again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert "resuming: 12 of 12 points already done" in again.stderr
+        assert {p: p.stat().st_mtime_ns for p in out.glob("points/*")} == stamps
+    finally:
+        for proc in [*workers, scheduler]:
+            _stop(proc)
+
+
+def test_cluster_options_are_checked(tmp_path, capsys):
+    assert main(["sweep", "--workers", "2", "--device", "runtime", "--size", "40",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--workers/--scheduler run cpp_standalone binaries" in capsys.readouterr().err
+    for bad in (["--workers", "0"], ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]):
+        with pytest.raises(SystemExit):
+            main(["sweep", *bad])
+    with pytest.raises(SweepError, match="exactly one of"):
+        with connect():
+            pass
+    with pytest.raises(SweepError, match="cannot reach the Dask scheduler"):
+        with connect(scheduler="tcp://127.0.0.1:9"):
+            pass
+
+
+@pytest.fixture(scope="module")
+def growth(tmp_path_factory):
+    """A compiled network with one parameter: ``dv/dt = (v0 - v)/tau`` reset at threshold,
+    ten neurons of drive 1.5 ... 3 (in units of the threshold), and the same network rerun
+    in-process by Brian2 (``DeviceSession.rerun``) as the reference of each point."""
+    from brian2 import Network, NeuronGroup, SpikeMonitor, ms
+
+    from brianlab import use_device
+    from brianlab.sweeps import CompiledNetwork
+
+    where = tmp_path_factory.mktemp("growth")
+    reference = {}
+    with use_device("cpp_standalone", directory=where / "build", quiet=True) as dev:
+        G = NeuronGroup(10, "dv/dt = (v0 - v)/tau : 1\nv0 : 1\ntau : second (shared)",
+                        threshold="v > 1", reset="v = 0", method="euler", name="g")
+        G.v0 = "1.5 + 1.5*i/9"
+        G.tau = 10 * ms
+        spikes = SpikeMonitor(G, name="spikes")
+        dev.run(Network(G, spikes), 100 * ms)
+        compiled = CompiledNetwork.from_session(
+            dev, {"i": spikes.variables["i"], "t": spikes.variables["t"]},
+            {"g.v": G.variables["v"]})
+        args = {}
+        for tau in (5, 20):
+            args[tau] = dev.command_line({G.tau: tau * ms})
+            dev.rerun({G.tau: tau * ms})
+            reference[tau] = (np.array(spikes.i[:]), np.array(spikes.t_[:]))
+    return compiled, args, reference
+
+
+def test_run_point_equals_brian2_rerun_and_saves_atomically(growth, tmp_path):
+    from brianlab.sweeps import Point, run_point, run_points
+
+    compiled, args, reference = growth
+    assert args[5] == ["g.tau=0.005"]  # Brian2's own command-line form (repr of the value)
+    points = [Point(f"tau{tau}", tuple(args[tau]), tau) for tau in (5, 20)]
+
+    def count(arrays, tau):  # a reduction: keeps the spikes, records their number
+        return arrays, {"tau_ms": tau, "spikes": int(len(arrays["i"]))}
+
+    records = run_points(compiled, points, count, save_to=tmp_path)
+    for tau in (5, 20):
+        with np.load(tmp_path / f"tau{tau}.npz") as data:
+            assert np.array_equal(data["i"], reference[tau][0])
+            assert np.array_equal(data["t"], reference[tau][1])  # bitwise: the same program
+        saved = json.loads((tmp_path / f"tau{tau}.json").read_text())
+        assert saved["spikes"] == len(reference[tau][0]) == records[f"tau{tau}"]["spikes"]
+    # analytic check that the numbers are meaningful: ISI of neuron 9 (v0 = 3) is
+    # tau*ln(3/2) plus the Euler error (dt = 0.1 ms: within 2 steps)
+    i, t = reference[20]
+    isi = np.diff(t[i == 9]).mean()
+    assert abs(isi - 0.020 * np.log(1.5)) < 2e-4
+    assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / ".brianlab-sweep-token").exists()
+    # the archive: unpacked elsewhere (a machine without the build directory), same spikes
+    out = run_point(compiled, points[0], archive=compiled.archive())
+    assert out["record"]["sweep"]["build"] != compiled.directory
+    assert np.array_equal(out["arrays"]["t"], reference[5][1])
+
+
+def test_run_point_errors_name_the_point(growth, tmp_path):
+    from dataclasses import replace
+
+    from brianlab.sweeps import Point, run_point, run_points
+
+    compiled, _, _ = growth
+    with pytest.raises(SweepError, match=r"point bad: the binary exited with 1 .*\n"
+                       r"Cannot set unknown variable 'nope.v'"):
+        run_point(compiled, Point("bad", ("nope.v=1",)))
+    # tau < 0 makes v grow without bound: a diverged run is an error, not a result
+    with pytest.raises(SweepError, match=r"point neg: g.v is not finite after the run"):
+        run_point(compiled, Point("neg", ("g.tau=-1e-05",)))
+    elsewhere = replace(compiled, directory=str(tmp_path / "nothing"))
+    with pytest.raises(SweepError, match="cannot see the build"):
+        run_point(elsewhere, Point("x", ()))
+    with pytest.raises(SweepError, match="unique"):
+        run_points(compiled, [Point("a", ()), Point("a", ())])
+    assert not list(tmp_path.glob("*.npz"))
