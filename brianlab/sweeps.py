@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import glob
 import hashlib
 import io
 import json
@@ -50,6 +51,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cache import cache_root
+
+try:  # the 'dask' extra; without it only in-process sweeps run
+    from distributed import WorkerPlugin as _WorkerPlugin
+except ImportError:  # pragma: no cover - the extra is installed in CI
+    _WorkerPlugin = object
 from .results import RunFolder
 
 __all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "connect",
@@ -401,9 +407,12 @@ def connect(workers: int | None = None, scheduler: str | None = None,
             raise SweepError(f"workers must be a positive integer, got {workers!r}")
         with tempfile.TemporaryDirectory(prefix="brianlab-dask-",
                                          dir=local_directory) as where:
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None, local_directory=where,
-                              silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            with _workers_ignore_sigint():
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, local_directory=where,
+                                       silence_logs=logging.ERROR)
+            with cluster, Client(cluster) as client:
+                client.register_plugin(_IgnoreInterrupt(), name="brianlab-ignore-sigint")
                 yield client
         return
     try:
@@ -414,6 +423,50 @@ def connect(workers: int | None = None, scheduler: str | None = None,
         raise SweepError(f"cannot reach the Dask scheduler {where}: {exc}") from None
     with client:
         yield client
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Worker processes started in this block ignore SIGINT (the disposition survives exec).
+
+    Ctrl-C in a terminal reaches the whole process group: the driver stops the sweep and
+    shuts its local cluster down; workers (and their binaries) must not each print a
+    traceback of their own. They end when the cluster closes.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore(signum, frame):
+    """A SIGINT handler that does nothing (see :class:`_IgnoreInterrupt`)."""
+
+
+class _IgnoreInterrupt(_WorkerPlugin):
+    """Dask worker plugin of local clusters: SIGINT does nothing in the worker process.
+
+    Workers start with SIGINT ignored (:func:`_workers_ignore_sigint`), but importing
+    Brian2 installs a handler that calls the previous one, which fails for "ignored"
+    (a traceback per worker at Ctrl-C). A Python handler that does nothing survives that
+    import; it runs in the worker's main thread, where signal handlers may be set.
+    """
+
+    def setup(self, worker):
+        """Install the handler (Dask calls this when the worker starts or the plugin arrives).
+
+        Parameters
+        ----------
+        worker : distributed.Worker
+            The worker.
+        """
+        signal.signal(signal.SIGINT, _ignore)
 
 
 def is_local(client) -> bool:
@@ -469,6 +522,12 @@ def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Calla
     SweepError
         At the first point that fails; the points completed before are saved, the others
         are cancelled.
+
+    Notes
+    -----
+    A worker killed while saving leaves a hidden temporary file, never a point (a point
+    is its ``.npz`` and ``.json`` under their final names); once every point is done,
+    the temporary files of this sweep's points are removed.
     """
     points = list(points)
     keys = [p.key for p in points]
@@ -493,8 +552,13 @@ def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Calla
         if client is None:
             for point in points:
                 finish(run_point(compiled, point, reduce, save_to, token))
-            return records
-        _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries, finish)
+        else:
+            _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries,
+                            finish)
+        if save_to is not None:  # what a worker killed while saving left (never a point)
+            for key in keys:
+                for stale in save_to.glob(f".{glob.escape(key)}.*.tmp"):
+                    stale.unlink(missing_ok=True)
         return records
     finally:
         if token is not None:

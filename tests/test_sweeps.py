@@ -148,6 +148,37 @@ def test_scheduler_and_workers_as_processes_survive_a_killed_worker(tmp_path, ca
             _stop(proc)
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_a_local_cluster_sweep_cleanly(tmp_path, cache):
+    """SIGINT to the whole process group (a terminal's Ctrl-C reaches the workers and their
+    binaries too): the driver ends with the resume message and 130, no worker prints a
+    traceback, no binary is left running, only complete points are on disk, and the rerun
+    resumes."""
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "brianlab.cmsa", "sweep", "--values", "5:12:0.5", "--seeds",
+           "0", "--duration", "1500", *SMALL, "--workers", "2", "--out", str(out)]
+    env = dict(os.environ, BRIANLAB_CACHE=str(cache))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list(out.glob("points/*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted: every completed point is saved" in err and "Traceback" not in err
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-f", f"{cache}/.*/main --results_dir"], capture_output=True)
+    assert left.stdout == b""  # no binary of the build left running
+    done = sorted(p.stem for p in out.glob("points/*.json"))
+    assert 1 <= len(done) < 15 and sorted(p.stem for p in out.glob("points/*.npz")) == done
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {len(done)} of 15 points already done" in again.stderr
+    assert len(list(out.glob("points/*.json"))) == 15
+
+
 def test_cluster_options_are_checked(tmp_path, capsys):
     assert main(["sweep", "--workers", "2", "--device", "runtime", "--size", "40",
                  "--out", str(tmp_path / "x")]) == 2
