@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import gc
 import importlib.util
 import os
 import re
@@ -242,6 +243,10 @@ class DeviceSession:
         if not cxx_compiler_works():
             raise DeviceError(f"{name} needs a C++ compiler (g++ or clang++) on PATH")
         self.directory = self._claim_directory(directory)
+        # Brian2 names objects uniquely among those alive, and its objects hold reference
+        # cycles: collect the last network's, or this build would call its clocks "_1"
+        # (other code than the same network built before: a recompilation)
+        gc.collect()
         try:
             if self.portable:
                 prefs.codegen.cpp.extra_compile_args_gcc = [
@@ -576,6 +581,7 @@ class DeviceSession:
         if self._closed:
             return
         self._closed = True
+        self._network = None  # (see the gc.collect() in __init__)
         if _ACTIVE is self:
             _ACTIVE = None
         atexit.unregister(self._close_at_exit)
@@ -663,6 +669,10 @@ def use_device(name: str, directory=None, threads: int | None = None, build_only
         Keep the build directory and its results after the session (by default a
         fresh directory is removed once a run's results were read, and a given one
         keeps its code but not its ``results`` folder).
+    portable : bool
+        Compile without ``-march=native``, so the binary runs on any CPU of the
+        architecture (clusters whose nodes differ); results may differ from a native
+        build in the last bits (other instructions, e.g. no fused multiply-add).
 
     Returns
     -------

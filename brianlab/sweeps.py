@@ -58,8 +58,8 @@ except ImportError:  # pragma: no cover - the extra is installed in CI
     _WorkerPlugin = object
 from .results import RunFolder
 
-__all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "connect",
-           "BUILD_RECORD"]
+__all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "save_point",
+           "connect", "BUILD_RECORD"]
 
 #: File in a build directory that records the build's digest (written by the driver).
 BUILD_RECORD = ".brianlab-build.json"
@@ -469,17 +469,8 @@ class _IgnoreInterrupt(_WorkerPlugin):
         signal.signal(signal.SIGINT, _ignore)
 
 
-def is_local(client) -> bool:
-    """Whether ``client``'s workers run on this machine's cluster object (LocalCluster).
-
-    Parameters
-    ----------
-    client : distributed.Client
-
-    Returns
-    -------
-    bool
-    """
+def _is_local(client) -> bool:
+    """Whether ``client`` belongs to a LocalCluster of this process."""
     from distributed import LocalCluster
 
     return isinstance(getattr(client, "cluster", None), LocalCluster)
@@ -570,7 +561,7 @@ def _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retr
     from distributed import as_completed
 
     if ship is None:
-        seen = client.run(CompiledNetwork.visible, compiled) if not is_local(client) else {}
+        seen = client.run(CompiledNetwork.visible, compiled) if not _is_local(client) else {}
         ship = not all(seen.values())
     archive = client.scatter(compiled.archive(), broadcast=False) if ship else None
     futures = [client.submit(run_point, compiled, point, reduce, save_to, token, archive,

@@ -12,6 +12,7 @@ from brian2 import Network, SpikeMonitor, get_device, ms, prefs
 
 import brianlab.devices as devices
 from brianlab import DeviceError, load_model, use_device
+from brianlab.devices import cxx_compiler_works
 
 N = 60
 
@@ -288,3 +289,41 @@ def test_a_refused_session_changes_no_preference():
     with use_device("runtime"):
         assert prefs.core.stop_on_keyboard_interrupt is False  # Ctrl-C raises in a session
     assert prefs.core.stop_on_keyboard_interrupt == before
+
+
+@pytest.mark.skipif(not cxx_compiler_works(), reason="needs a C++ compiler")
+def test_portable_build_drops_native_flags_and_restores_them(tmp_path):
+    """``portable=True``: the generated makefile has no ``-march=native`` (a binary for any
+    CPU of the architecture, as clusters need); the preference is restored on close."""
+    from brian2 import Network, NeuronGroup, ms, prefs
+
+    native = list(prefs.codegen.cpp.extra_compile_args_gcc)
+    with use_device("cpp_standalone", directory=tmp_path / "p", build_only=True, quiet=True,
+                    portable=True) as dev:
+        G = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1")
+        dev.run(Network(G), 1 * ms)
+        assert dev.describe()["portable"] is True
+    makefile = (tmp_path / "p" / "makefile").read_text()
+    assert "-O3" in makefile and "-march=native" not in makefile
+    assert prefs.codegen.cpp.extra_compile_args_gcc == native
+
+
+def _build_regular(directory) -> str:
+    """Build a group with a run_regularly operation (it gets its own clock) and forget it."""
+    from brian2 import NeuronGroup
+
+    with use_device("cpp_standalone", directory=directory, build_only=True, quiet=True) as dev:
+        G = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1", name="g")
+        G.run_regularly("v = 1", dt=1 * ms)
+        dev.run(Network(G), 2 * ms)
+    return (Path(directory) / "objects.cpp").read_text()
+
+
+@pytest.mark.skipif(not cxx_compiler_works(), reason="needs a C++ compiler")
+def test_the_same_network_built_twice_in_one_process_is_the_same_code(tmp_path):
+    """Brian2 names objects uniquely among those alive; the last build's objects (held in
+    reference cycles) would make the second build's clock ``g_run_regularly_clock_1``:
+    other code, and a full recompilation of a cached build."""
+    first = _build_regular(tmp_path / "b")
+    assert "g_run_regularly_clock" in first
+    assert _build_regular(tmp_path / "b") == first
