@@ -253,6 +253,18 @@ def test_run_point_equals_brian2_rerun_and_saves_atomically(growth, tmp_path):
     assert np.array_equal(out["arrays"]["t"], reference[5][1])
 
 
+def test_a_worker_that_does_not_see_the_output_folder_returns_the_arrays(growth, tmp_path):
+    """The folder's token file says whether a worker sees this sweep's folder (another
+    machine may have a folder of the same name): without the token the point is not saved
+    there; its arrays come back for the driver to save."""
+    from brianlab.sweeps import Point, run_point
+
+    compiled, args, reference = growth
+    out = run_point(compiled, Point("tau5", tuple(args[5])), save_to=tmp_path, token="other")
+    assert out["saved"] is False and not list(tmp_path.iterdir())
+    assert np.array_equal(out["arrays"]["t"], reference[5][1])
+
+
 def test_run_point_errors_name_the_point(growth, tmp_path):
     from dataclasses import replace
 
