@@ -38,3 +38,18 @@ def require(module: str):
     if os.environ.get("BRIANLAB_VALIDATE") == "required":
         return importlib.import_module(module)
     return pytest.importorskip(module)
+
+
+@pytest.fixture
+def wait_for_a_point():
+    """``wait(proc, out, limit)``: block until the sweep run by ``proc`` has saved a point
+    into ``out/points`` (failing with its output if it ends or ``limit`` s pass first)."""
+    import time
+
+    def wait(proc, out, limit=600):
+        deadline = time.monotonic() + limit
+        while not list(out.glob("points/*.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+
+    return wait

@@ -252,14 +252,14 @@ def shared_cache(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signame, code", [("SIGINT", 130), ("SIGTERM", 143)])
-def test_interrupted_sweep_saves_every_point_and_resumes(tmp_path, shared_cache, signame, code):
+def test_interrupted_sweep_saves_every_point_and_resumes(tmp_path, shared_cache, signame, code,
+                                                         wait_for_a_point):
     """Ctrl-C (SIGINT to the whole process group, the standalone binary included) and SIGTERM
     end a sweep with the resume message and 130/143, no traceback; the rerun resumes."""
     import os
     import signal
     import subprocess
     import sys
-    import time
 
     out = tmp_path / "sweep"
     cmd = [sys.executable, "-m", "brianlab.cmsa", "sweep", "--values", "5:12:0.25", "--seeds",
@@ -268,10 +268,7 @@ def test_interrupted_sweep_saves_every_point_and_resumes(tmp_path, shared_cache,
     env = dict(os.environ, BRIANLAB_CACHE=str(shared_cache))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, start_new_session=True)
-    deadline = time.monotonic() + 400
-    while not list(out.glob("points/*.json")):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
+    wait_for_a_point(proc, out, 400)
     os.killpg(proc.pid, getattr(signal, signame))
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err

@@ -87,7 +87,8 @@ def _stop(proc):
 
 
 @pytest.mark.slow
-def test_scheduler_and_workers_as_processes_survive_a_killed_worker(tmp_path, cache):
+def test_scheduler_and_workers_as_processes_survive_a_killed_worker(tmp_path, cache,
+                                                                   wait_for_a_point):
     """``dask scheduler`` and two ``dask worker`` processes, each with its own directory;
     the build is shipped to them; one worker is killed (SIGKILL to it and its nanny) after
     the first saved point: the sweep finishes on the other, loses nothing, and a rerun
@@ -116,10 +117,7 @@ def test_scheduler_and_workers_as_processes_survive_a_killed_worker(tmp_path, ca
                "--ship-build", "--out", str(out)]
         driver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env)
-        deadline = time.monotonic() + 600
-        while not list(out.glob("points/*.json")):
-            assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
-            time.sleep(0.05)
+        wait_for_a_point(driver, out, 600)
         _stop(workers[0])  # the nanny and its worker, in the middle of the sweep
         stdout, stderr = driver.communicate(timeout=600)
         assert driver.returncode == 0, stderr
@@ -149,7 +147,7 @@ def test_scheduler_and_workers_as_processes_survive_a_killed_worker(tmp_path, ca
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_a_local_cluster_sweep_cleanly(tmp_path, cache):
+def test_ctrl_c_stops_a_local_cluster_sweep_cleanly(tmp_path, cache, wait_for_a_point):
     """SIGINT to the whole process group (a terminal's Ctrl-C reaches the workers and their
     binaries too): the driver ends with the resume message and 130, no worker prints a
     traceback, no binary is left running, only complete points are on disk, and the rerun
@@ -160,10 +158,7 @@ def test_ctrl_c_stops_a_local_cluster_sweep_cleanly(tmp_path, cache):
     env = dict(os.environ, BRIANLAB_CACHE=str(cache))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while not list(out.glob("points/*.json")):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
+    wait_for_a_point(proc, out, 600)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
