@@ -278,3 +278,23 @@ def test_run_point_errors_name_the_point(growth, tmp_path):
     with pytest.raises(SweepError, match="unique"):
         run_points(compiled, [Point("a", ()), Point("a", ())])
     assert not list(tmp_path.glob("*.npz"))
+
+
+def test_the_slurm_example_of_the_guide_makes_a_valid_job_script():
+    """The SLURMCluster call of docs/guide/devices.md, as written there, gives dask-jobqueue's
+    job script for one single-threaded worker per job (no SLURM here: only the script is
+    made, nothing is submitted)."""
+    import re
+
+    SLURMCluster = pytest.importorskip("dask_jobqueue").SLURMCluster
+    guide = (Path(__file__).parent.parent / "docs" / "guide" / "devices.md").read_text()
+    call = re.search(r"SLURMCluster\((.*?)\n    \)", guide, re.S).group(1)
+    cluster = eval(f"SLURMCluster({call}\n)", {"SLURMCluster": SLURMCluster})  # noqa: S307
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH --cpus-per-task=1" in script and "#SBATCH --mem=2G" in script
+    assert "#SBATCH -t 02:00:00" in script
+    assert f"{sys.executable} -m distributed.cli.dask_worker" in script
+    assert "--nthreads 1" in script and "--local-directory $TMPDIR" in script
