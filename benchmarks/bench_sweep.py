@@ -1,18 +1,21 @@
-"""The rp sweep of the default sheet: in-process loop against Dask with 1 and 2 workers.
+"""The rp sweep of the default sheet: Brian2's rerun loop, the binary per point, Dask.
 
 The default CMSA sheet (150 x 150 E, 75 x 75 I, fixed in-degree 200/400, 30 ms drive +
 400 ms, dt 0.1 ms) is compiled once (not timed); then the same points (default: rp
 5:12.5:0.5 x seeds 0-2 = 48) run
 
-- in this process: Brian2 reruns the compiled binary with ``run_args``, the monitors are
-  read and analysed here and each point is saved (what ``cmsa sweep`` does by default);
+- in this process, Brian2's way: Brian2 reruns the compiled binary with ``run_args``, the
+  monitors are read and analysed here and each point is saved;
+- in this process, the compiled binary per point (``cmsa sweep`` by default): the binary
+  in a subprocess with its own results directory, read, analysed and saved, no Brian2
+  objects involved;
 - on a LocalCluster of 1 and of 2 single-threaded workers: each point is the binary in
   a subprocess with its own results directory, analysed and saved on the worker
   (``cmsa sweep --workers N``); the cluster's start is timed separately.
 
 Every configuration writes into its own folder, and all must give identical Phi (checked).
-Printed: wall time, time per point, ratios to the in-process loop, the Dask overhead per
-point (1 worker against the loop), and what 64 workers would take for 1000 points if
+Printed: wall time, time per point, ratios to Brian2's rerun loop, the Dask overhead per
+point (1 worker against the binary per point in this process), and what 64 workers would take for 1000 points if
 points scale as measured (no shared-filesystem contention assumed).
 
     python -m benchmarks.bench_sweep [--values 5:12.5:0.5] [--seeds 0-2] [--workers 1 2]
@@ -39,7 +42,7 @@ def main():
 
     from brianlab.cmsa import CMSAParams
     from brianlab.cmsa.__main__ import parse_range, parse_seeds
-    from brianlab.cmsa.experiment import simulate, simulate_on_cluster
+    from brianlab.cmsa.experiment import simulate, simulate_compiled
     from brianlab.cmsa.protocol import point_outputs
     from brianlab.results import RunFolder
     from brianlab.sweeps import connect
@@ -69,26 +72,34 @@ def main():
         start = time.perf_counter()
         simulate(points, device="cpp_standalone", on_result=save)
         loop = time.perf_counter() - start
-        rows = [("in-process loop", None, loop)]
-        print(f"in-process: {loop:.1f} s ({loop / n:.2f} s per point)", flush=True)
+        rows = [("Brian2 rerun loop", None, loop)]
+        print(f"Brian2 rerun loop: {loop:.1f} s ({loop / n:.2f} s per point)", flush=True)
+        def on_record(label):
+            return lambda key, record: phis.setdefault(label, {}).__setitem__(
+                key, record["phi"]["phi"])
+
+        label = "binary per point"
+        start = time.perf_counter()
+        simulate_compiled(points, keys, tmp / "compiled", on_record=on_record(label))
+        wall = time.perf_counter() - start
+        rows.append((label, None, wall))
+        print(f"{label} (this process): {wall:.1f} s ({wall / n:.2f} s per point)", flush=True)
         for workers in args.workers:
             label = f"Dask, {workers} worker{'s' if workers > 1 else ''}"
             start = time.perf_counter()
             with connect(workers=workers) as client:
                 started = time.perf_counter() - start
                 start = time.perf_counter()
-                simulate_on_cluster(points, keys, client, tmp / f"dask{workers}",
-                                    on_record=lambda key, record, label=label:
-                                    phis.setdefault(label, {}).__setitem__(
-                                        key, record["phi"]["phi"]))
+                simulate_compiled(points, keys, tmp / f"dask{workers}", client=client,
+                                  on_record=on_record(label))
                 wall = time.perf_counter() - start
             rows.append((label, started, wall))
             print(f"{label}: cluster start {started:.1f} s, sweep {wall:.1f} s "
                   f"({wall / n:.2f} s per point)", flush=True)
-        reference = phis["in-process"]
+        reference = phis.pop("in-process")
         for label, values in phis.items():
             if values != reference:
-                raise SystemExit(f"{label}: Phi differs from the in-process loop")
+                raise SystemExit(f"{label}: Phi differs from Brian2's rerun loop")
         records = [json.loads(p.read_text()) for p in (tmp / "dask1").glob("*.json")] \
             if 1 in args.workers else []
 
@@ -102,8 +113,11 @@ def main():
         one = next(wall for label, _, wall in rows if label == "Dask, 1 worker")
         binary = sum(r["sweep"]["binary_s"] for r in records) / len(records)
         reduce = sum(r["sweep"]["reduce_s"] for r in records) / len(records)
-        print(f"Dask overhead per point (1 worker - loop): {(one - loop) / n * 1e3:+.0f} ms "
-              f"(on the worker per point: binary {binary:.2f} s, analysis {reduce:.2f} s)")
+        here = next(wall for label, _, wall in rows if label == "binary per point")
+        print(f"Dask overhead per point (1 worker - binary per point here): "
+              f"{(one - here) / n * 1e3:+.0f} ms; against Brian2's loop: "
+              f"{(one - loop) / n * 1e3:+.0f} ms (on the worker per point: binary "
+              f"{binary:.2f} s, analysis {reduce:.2f} s)")
         per_point = one / n
         rounds = math.ceil(1000 / 64)
         print(f"1000 points on 64 workers: {rounds} rounds x {per_point:.2f} s = "

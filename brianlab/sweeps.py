@@ -51,11 +51,6 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cache import cache_root
-
-try:  # the 'dask' extra; without it only in-process sweeps run
-    from distributed import WorkerPlugin as _WorkerPlugin
-except ImportError:  # pragma: no cover - the extra is installed in CI
-    _WorkerPlugin = object
 from .results import RunFolder
 
 __all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "save_point",
@@ -175,6 +170,15 @@ class CompiledNetwork:
                 tar.add(path, arcname=str(path.relative_to(root)), recursive=False)
         return buffer.getvalue()
 
+    def current_digest(self) -> str:
+        """sha256 of the binary and static arrays now in the build directory.
+
+        Returns
+        -------
+        str
+        """
+        return _digest(Path(self.directory))
+
     def visible(self) -> bool:
         """Whether this machine sees the build directory with the recorded digest.
 
@@ -207,14 +211,26 @@ def _digest(root: Path) -> str:
 
 
 # -- the worker's side ---------------------------------------------------------------
+def _worker():
+    """The Dask worker running this code, or None (no Dask imported means no worker)."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return get_worker()
+    except ValueError:
+        return None
+
+
+def _in_worker() -> bool:
+    return _worker() is not None
+
+
 def _local_directory() -> Path:
     """The Dask worker's own directory, or the brianlab cache outside a worker."""
-    try:
-        from distributed import get_worker
-
-        return Path(get_worker().local_directory)
-    except (ImportError, ValueError):
-        return cache_root()
+    worker = _worker()
+    return cache_root() if worker is None else Path(worker.local_directory)
 
 
 def _unpacked_build(compiled: CompiledNetwork, archive: bytes | None) -> Path:
@@ -303,10 +319,13 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
     try:
         start = time.perf_counter()
         env = {**os.environ, **compiled.environment}
+        # on a worker the binary must die with it; in a driver (its own process group, its
+        # signal handlers) no preexec_fn: Python runs fork handlers around one, and an
+        # exception a signal handler raises there (Ctrl-C, SIGTERM) would be lost
+        tie = _in_worker() and sys.platform.startswith("linux")
         proc = subprocess.run([str(build / "main"), "--results_dir", f"{results}/",
                                *point.arguments], cwd=build, env=env, capture_output=True,
-                              text=True, preexec_fn=_die_with_parent
-                              if sys.platform.startswith("linux") else None)
+                              text=True, preexec_fn=_die_with_parent if tie else None)
         seconds = time.perf_counter() - start
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-OUTPUT_LINES:])
@@ -412,7 +431,7 @@ def connect(workers: int | None = None, scheduler: str | None = None,
                                        dashboard_address=None, local_directory=where,
                                        silence_logs=logging.ERROR)
             with cluster, Client(cluster) as client:
-                client.register_plugin(_IgnoreInterrupt(), name="brianlab-ignore-sigint")
+                client.register_plugin(_ignore_interrupt_plugin(), name="brianlab-ignore-sigint")
                 yield client
         return
     try:
@@ -446,27 +465,25 @@ def _workers_ignore_sigint():
 
 
 def _ignore(signum, frame):
-    """A SIGINT handler that does nothing (see :class:`_IgnoreInterrupt`)."""
+    """A SIGINT handler that does nothing (see :func:`_ignore_interrupt_plugin`)."""
 
 
-class _IgnoreInterrupt(_WorkerPlugin):
-    """Dask worker plugin of local clusters: SIGINT does nothing in the worker process.
+def _ignore_interrupt_plugin():
+    """A Dask worker plugin for local clusters: SIGINT does nothing in the worker process.
 
     Workers start with SIGINT ignored (:func:`_workers_ignore_sigint`), but importing
     Brian2 installs a handler that calls the previous one, which fails for "ignored"
     (a traceback per worker at Ctrl-C). A Python handler that does nothing survives that
-    import; it runs in the worker's main thread, where signal handlers may be set.
+    import; the plugin's ``setup`` runs in the worker's main thread, where handlers may be
+    set. (Made here so that importing this module does not import distributed.)
     """
+    from distributed import WorkerPlugin
 
-    def setup(self, worker):
-        """Install the handler (Dask calls this when the worker starts or the plugin arrives).
+    class IgnoreInterrupt(WorkerPlugin):
+        def setup(self, worker):
+            signal.signal(signal.SIGINT, _ignore)
 
-        Parameters
-        ----------
-        worker : distributed.Worker
-            The worker.
-        """
-        signal.signal(signal.SIGINT, _ignore)
+    return IgnoreInterrupt()
 
 
 def _is_local(client) -> bool:

@@ -298,3 +298,58 @@ def test_the_slurm_example_of_the_guide_makes_a_valid_job_script():
     assert "#SBATCH -t 02:00:00" in script
     assert f"{sys.executable} -m distributed.cli.dask_worker" in script
     assert "--nthreads 1" in script and "--local-directory $TMPDIR" in script
+
+
+@pytest.mark.slow
+def test_a_cached_build_runs_without_building_and_never_stale(tmp_path, monkeypatch):
+    """``simulate_compiled`` writes a manifest next to the build; the next call for the same
+    network runs the binary without building anything, with the same numbers as Brian2's
+    own rerun loop (``simulate``). The command-line values made without Brian2 objects are
+    Brian2's. A changed static array, another brianlab source or an edited manifest key
+    means a new build, never a stale run."""
+    import brianlab.cmsa.experiment as experiment
+    from brian2 import ms, nA, uS
+
+    from brianlab import use_device
+    from brianlab.cmsa import CMSAParams
+    from brianlab.cmsa.experiment import MANIFEST, simulate, simulate_compiled
+    from brianlab.cmsa.protocol import (build_network, command_line_for, run_args_for,
+                                        run_variables)
+
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
+    base = CMSAParams(e_side=40, i_side=20, k_e=100, k_i=150, duration=100 * ms,
+                      analysis=100 * ms)
+    points = [base.with_(rp=5 * ms, seed=3), base.with_(rp=9.5 * ms, we=0.021 * uS, seed=1)]
+    keys = ["a", "b"]
+    first = simulate_compiled(points, keys, tmp_path / "one")
+    assert first["cached"] is False and first["timings"]["build_s"] > 0
+    manifest = Path(first["directory"]) / MANIFEST
+    assert manifest.is_file()
+    again = simulate_compiled(points, keys, tmp_path / "two")
+    assert again["cached"] is True and "build_s" not in again["timings"]
+    assert again["directory"] == first["directory"]
+    reference = {}
+    simulate(points, device="cpp_standalone",
+             on_result=lambda k, run, s: reference.__setitem__(keys[k], run))
+    for key in keys:
+        record = json.loads((tmp_path / "two" / f"{key}.json").read_text())
+        assert record["phi"] == reference[key].phi.as_dict()
+        with np.load(tmp_path / "two" / f"{key}.npz") as data:
+            assert np.array_equal(data["e_i"], reference[key].e_i)
+            assert np.array_equal(data["e_t"], reference[key].e_t.astype(np.float32))
+    # Brian2's command-line form, with an image stimulus too
+    stim = base.with_(stimulus_duration=20 * ms, stimulus_amplitude=1.7 * nA)
+    with use_device("cpp_standalone", build_only=True, quiet=True) as dev:
+        sheet, net = build_network(stim)
+        dev.run(net, stim.total)
+        for p in (stim, stim.with_(rp=6.5 * ms, seed=12, stimulus_amplitude=0.3 * nA)):
+            assert command_line_for(run_variables(sheet, p), p) == \
+                dev.command_line(run_args_for(sheet, p))
+    # stale: a static array changed after the manifest was written
+    static = sorted((Path(first["directory"]) / "static_arrays").iterdir())[0]
+    static.write_bytes(static.read_bytes()[::-1])
+    assert simulate_compiled(points[:1], keys[:1], tmp_path / "three")["cached"] is False
+    assert simulate_compiled(points[:1], keys[:1], tmp_path / "four")["cached"] is True
+    # stale: another key (other sources, models or Brian2)
+    monkeypatch.setattr(experiment, "_manifest_key", lambda *a: "something else")
+    assert simulate_compiled(points[:1], keys[:1], tmp_path / "five")["cached"] is False

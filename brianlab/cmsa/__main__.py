@@ -20,6 +20,7 @@ import numpy as np
 from .. import plot
 from ..devices import DEVICES, DeviceError, cxx_compiler_works
 from ..results import ResultsError, RunFolder
+from ..sweeps import SweepError
 from .params import MAX_SEED, CMSAParams
 
 PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
@@ -234,8 +235,10 @@ def _progress(total: int, label: str):
 def execute(points, args, folder: RunFolder, label: str, *, done=None):
     """Simulate ``points`` (skipping keys in ``done``), saving each as it completes.
 
-    In this process by default; on a Dask cluster with ``--workers``, ``--scheduler``
-    or ``--scheduler-file`` (sweeps).
+    On ``cpp_standalone`` the compiled binary runs each point (:func:`simulate_compiled
+    <brianlab.cmsa.experiment.simulate_compiled>`: a cached build runs without building the
+    network again), in this process or on a Dask cluster (``--workers``, ``--scheduler``,
+    ``--scheduler-file``); other devices rerun the network through Brian2.
     """
     from .experiment import NotRunError, simulate
     from .protocol import point_outputs
@@ -245,12 +248,17 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
     todo = [(p, key) for p, key in zip(points, keys) if key not in done]
     results = {key: done[key] for key in keys if key in done}  # this command's points only
     info = {"device": None}
+    device = args.device or _default_device()
+    compiled = device == "cpp_standalone" and not args.build_only
+    if _cluster_wanted(args) and not compiled:
+        raise ValueError("--workers/--scheduler run cpp_standalone binaries (no --build-only, "
+                         f"no --device {device})")
     if not todo:
         return results, info
     tick, close = _progress(len(todo), label)
-    if _cluster_wanted(args):
+    if compiled:
         try:
-            info["device"] = _execute_on_cluster(todo, args, folder, results, tick)
+            info["device"] = _execute_compiled(todo, args, folder, results, tick)
         finally:
             close()
         return results, info
@@ -261,8 +269,8 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
         folder.save_arrays(f"points/{key}", **arrays)
         folder.save_json(f"points/{key}", record)
         results[key] = record
+        _stop_if_signalled()
 
-    device = args.device or _default_device()
     try:
         session = simulate([p for p, _ in todo], device=device, threads=args.threads,
                            build_only=args.build_only,
@@ -287,31 +295,34 @@ def _portable(args) -> bool:
         or getattr(args, "scheduler_file", None) is not None
 
 
-def _execute_on_cluster(todo, args, folder: RunFolder, results: dict, tick) -> dict:
-    from ..sweeps import connect
-    from .experiment import simulate_on_cluster
+def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick) -> dict:
+    from contextlib import nullcontext
 
-    if (args.device or "cpp_standalone") != "cpp_standalone" or args.build_only:
-        raise ValueError("--workers/--scheduler run cpp_standalone binaries (no --build-only, "
-                         f"no --device {args.device})")
+    from ..sweeps import connect
+    from .experiment import simulate_compiled
+
     count = [0]
     tick(0)
 
     def on_record(key, record):
         results[key] = record
+        _stop_if_signalled()
         count[0] += 1
         if count[0] < len(todo):
             tick(count[0])
 
+    cluster = _cluster_wanted(args)
     with connect(workers=args.workers, scheduler=args.scheduler,
-                 scheduler_file=args.scheduler_file) as client:
-        session = simulate_on_cluster([p for p, _ in todo], [key for _, key in todo], client,
-                                      folder.path / "points", threads=args.threads,
-                                      portable=_portable(args), ship=args.ship_build or None,
-                                      on_record=on_record)
-    return {**session.describe(), "cluster": {
-        "workers": args.workers, "scheduler": args.scheduler,
-        "scheduler_file": None if args.scheduler_file is None else str(args.scheduler_file)}}
+                 scheduler_file=args.scheduler_file) if cluster else nullcontext() as client:
+        description = simulate_compiled(
+            [p for p, _ in todo], [key for _, key in todo], folder.path / "points",
+            client=client, threads=args.threads, portable=_portable(args),
+            ship=getattr(args, "ship_build", False) or None, on_record=on_record)
+    if cluster:
+        description["cluster"] = {
+            "workers": args.workers, "scheduler": args.scheduler,
+            "scheduler_file": None if args.scheduler_file is None else str(args.scheduler_file)}
+    return description
 
 
 def _load_done(folder: RunFolder) -> dict:
@@ -498,8 +509,22 @@ class Terminated(Exception):
     """SIGTERM arrived (raised in the main thread by the handler :func:`main` installs)."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated
+#: Signals received during this command. A handler's exception can be lost (Python
+#: ignores exceptions raised while it runs fork handlers, finalizers or weakref callbacks),
+#: so the signal is also recorded here and :func:`_stop_if_signalled` raises it again
+#: between points.
+_SIGNALLED: list = []
+
+
+def _on_signal(signum, frame):
+    _SIGNALLED.append(signum)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _stop_if_signalled():
+    """Raise the exception of a signal whose first exception was lost."""
+    if _SIGNALLED:
+        raise Terminated if _SIGNALLED[0] == signal.SIGTERM else KeyboardInterrupt
 
 
 def main(argv=None) -> int:
@@ -509,12 +534,14 @@ def main(argv=None) -> int:
     if command == "phases" and not hasattr(args, "seed"):
         args.seed = 0
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    _SIGNALLED.clear()
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)} \
+        if main_thread else {}
     try:
         _base(args)  # impossible sizes etc. fail before any build
         return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep,
                 "attention": cmd_attention}[command](args)
-    except (ResultsError, DeviceError) as exc:
+    except (ResultsError, DeviceError, SweepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:
@@ -525,8 +552,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 if __name__ == "__main__":

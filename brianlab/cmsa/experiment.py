@@ -7,18 +7,26 @@ the same for all points of one call.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
+import os
 import time
-from dataclasses import fields
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from ..devices import DeviceSession, DirectoryInUse, cache_directory, use_device
+from ..results import atomic_write_text
 from .params import CMSAParams
-from .protocol import (CMSARun, build_network, collect, recorded_arrays, reduce_point,
-                       run_args_for)
+from .protocol import (CMSARun, build_network, collect, command_line_for, recorded_arrays,
+                       reduce_point, run_args_for, run_variables)
 
-__all__ = ["SWEEPABLE", "simulate", "simulate_on_cluster", "NotRunError"]
+__all__ = ["SWEEPABLE", "simulate", "simulate_compiled", "NotRunError", "MANIFEST"]
 
+#: File in a cached build directory that lets a later run skip building the network.
+MANIFEST = "brianlab-cmsa.json"
 #: Parameters that change between runs of one compiled network (``run_args``).
 SWEEPABLE = ("rp", "we", "wi", "seed")
 
@@ -55,12 +63,17 @@ def _check_points(points: list) -> CMSAParams:
     return first
 
 
+def _build_directory(first: CMSAParams, device: str, threads, portable: bool = False) -> Path:
+    """The cache's build directory of the network of ``first`` on ``device``."""
+    key = hashlib.sha256(repr((_structure(first), device, threads) +
+                              (("portable",) if portable else ())).encode()).hexdigest()
+    return cache_directory(f"cmsa-{device}-{key[:16]}")
+
+
 def _session(first: CMSAParams, device, threads, build_only, directory, cache, portable=False):
     """The device session, in a build directory keyed by the network when caching."""
     if directory is None and cache and device != "runtime":
-        key = hashlib.sha256(repr((_structure(first), device, threads) +
-                                  (("portable",) if portable else ())).encode()).hexdigest()
-        directory = cache_directory(f"cmsa-{device}-{key[:16]}")
+        directory = _build_directory(first, device, threads, portable)
     try:
         return use_device(device, directory=directory, threads=threads,
                           build_only=build_only, quiet=True, portable=portable)
@@ -125,16 +138,67 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
     return session
 
 
-def simulate_on_cluster(points: Sequence[CMSAParams], keys: Sequence[str], client, save_to, *,
-                        threads=None, portable: bool = False, ship: bool | None = None,
-                        directory=None, cache: bool = True,
-                        on_record: Callable[[str, dict], None] | None = None) -> DeviceSession:
-    """Compile the network here, then run every point on a Dask cluster.
+def _manifest_key(first: CMSAParams, device: str, threads, portable: bool) -> str:
+    """What a cached build's manifest must match: the network's structure, the device
+    settings, every model file (name@version, sha256), brianlab's own source and Brian2's
+    version. Any change builds again."""
+    import brian2
 
-    Each point runs the compiled binary in a subprocess on a worker, is analysed there
+    from ..networks.sheet import models_provenance
+
+    sources = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
+        sources.update(path.read_bytes())
+    return hashlib.sha256(repr((_structure(first), device, threads, portable,
+                                models_provenance(), sources.hexdigest(),
+                                brian2.__version__)).encode()).hexdigest()
+
+
+def _cached_manifest(directory: Path, key: str):
+    """The manifest of a current build in ``directory``, or None (absent, stale, damaged)."""
+    from ..sweeps import CompiledNetwork
+
+    try:
+        data = json.loads((directory / MANIFEST).read_text())
+        if data.get("key") != key:
+            return None
+        compiled = CompiledNetwork(**data["compiled"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not compiled.visible() or compiled.current_digest() != compiled.digest:
+        return None  # the binary or its static arrays changed since the manifest was made
+    return compiled, [tuple(v) for v in data["variables"]], data["provenance"]
+
+
+@contextmanager
+def _shared_lock(directory: Path):
+    """Hold the build directory shared (others may run it, nobody rebuilds it); yields
+    False when a build holds it."""
+    fd = os.open(directory / ".brianlab.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to, *,
+                      client=None, threads=None, portable: bool = False,
+                      ship: bool | None = None, cache: bool = True,
+                      on_record: Callable[[str, dict], None] | None = None) -> dict:
+    """Run the points as the compiled ``cpp_standalone`` binary, here or on a Dask cluster.
+
+    The network is built once; with ``cache``, its build directory keeps a manifest
+    (``brianlab-cmsa.json``: the result files, the run-time variables, the models'
+    provenance), and a later call for the same network, models and brianlab runs the
+    binary straight away, without building the network in Python at all. Each point runs
+    the binary in a subprocess with its own results directory, is analysed where it ran
     (:func:`~brianlab.cmsa.protocol.reduce_point`) and saved into ``save_to`` as
-    ``<key>.npz`` and ``<key>.json`` (see :func:`brianlab.sweeps.run_points`). The
-    build directory stays locked until every point is done.
+    ``<key>.npz`` and ``<key>.json`` (see :func:`brianlab.sweeps.run_points`).
 
     Parameters
     ----------
@@ -142,25 +206,26 @@ def simulate_on_cluster(points: Sequence[CMSAParams], keys: Sequence[str], clien
         Differing only in ``rp``, ``we``, ``wi``, ``seed``.
     keys : sequence of str
         The points' file names, unique.
-    client : distributed.Client
-        The cluster (:func:`brianlab.sweeps.connect`).
     save_to : str or Path
         Folder of the points' files.
+    client : distributed.Client, optional
+        The cluster (:func:`brianlab.sweeps.connect`); ``None`` runs the points here.
     threads : int, optional
         OpenMP threads of each point's binary (default: one).
     portable : bool
         Compile without ``-march=native`` (clusters with different CPUs).
     ship : bool, optional
         Send the build to the workers (default: when some do not see it).
-    directory, cache
-        As :func:`simulate`.
+    cache : bool
+        Build in (and reuse) the brianlab cache; otherwise build in a fresh directory.
     on_record : callable(key, record), optional
         Called here as each point completes.
 
     Returns
     -------
-    DeviceSession
-        Closed; ``describe()`` gives the build.
+    dict
+        The build and its use: device, directory, threads, portable, whether the cached
+        build was reused, timings (``construct_s``, ``build_s``, ``sweep_s``), runs.
     """
     from ..sweeps import CompiledNetwork, Point, run_points
 
@@ -168,21 +233,44 @@ def simulate_on_cluster(points: Sequence[CMSAParams], keys: Sequence[str], clien
     first = _check_points(points)
     if len(keys) != len(points):
         raise ValueError(f"{len(keys)} keys for {len(points)} points")
-    with _session(first, "cpp_standalone", threads, True, directory, cache,
-                  portable) as session:
-        start = time.perf_counter()
-        sheet, net = build_network(first, cache=cache)
-        session.timings["construct_s"] = time.perf_counter() - start
-        session.run(net, first.total)
-        outputs, checks = recorded_arrays(sheet)
-        compiled = CompiledNetwork.from_session(session, outputs, checks)
-        provenance = sheet.provenance()
-        work = [Point(key, tuple(session.command_line(run_args_for(sheet, p))),
+    description = {"device": "cpp_standalone", "threads": threads, "portable": portable,
+                   "cached": False, "timings": {}, "runs": len(points)}
+    timings = description["timings"]
+
+    def run(compiled, variables, provenance):
+        work = [Point(key, tuple(command_line_for(variables, p)),
                       {"params": p, "provenance": provenance})
                 for key, p in zip(keys, points, strict=True)]
         start = time.perf_counter()
         run_points(compiled, work, reduce_point, save_to=save_to, client=client, ship=ship,
                    on_record=on_record)
-        session.timings["sweep_s"] = time.perf_counter() - start
-        session.runs = len(work)
-    return session
+        timings["sweep_s"] = time.perf_counter() - start
+
+    key = _manifest_key(first, "cpp_standalone", threads, portable)
+    directory = _build_directory(first, "cpp_standalone", threads, portable) if cache else None
+    if directory is not None and (directory / MANIFEST).is_file():
+        with _shared_lock(directory) as held:
+            cached = _cached_manifest(directory, key) if held else None
+            if cached is not None:
+                description.update(directory=str(directory), cached=True)
+                run(*cached)
+                return description
+    with _session(first, "cpp_standalone", threads, True, None, cache, portable) as session:
+        start = time.perf_counter()
+        sheet, net = build_network(first, cache=cache)
+        timings["construct_s"] = time.perf_counter() - start
+        (session.directory / MANIFEST).unlink(missing_ok=True)  # never a stale one
+        session.run(net, first.total)
+        timings["build_s"] = session.timings.get("build_s")
+        outputs, checks = recorded_arrays(sheet)
+        compiled = CompiledNetwork.from_session(session, outputs, checks)
+        variables, provenance = run_variables(sheet, first), sheet.provenance()
+        if cache:
+            atomic_write_text(session.directory / MANIFEST, json.dumps(
+                {"key": key, "compiled": asdict(compiled), "variables": variables,
+                 "provenance": provenance}, indent=1) + "\n")
+        del sheet, net
+        description["directory"] = str(session.directory)
+        run(compiled, variables, provenance)
+        session.ran = True  # (by the binary: a fresh temporary directory is removed)
+    return description

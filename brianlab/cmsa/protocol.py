@@ -14,8 +14,9 @@ from ..networks.sheet import EISheet, Pathway, build_ei_sheet
 from ..inputs import stimulus_image
 from .params import CMSAParams
 
-__all__ = ["build_network", "CMSARun", "analyse", "run_args_for", "point_outputs",
-           "recorded_arrays", "reduce_point"]
+__all__ = ["build_network", "CMSARun", "analyse", "run_args_for", "run_variables",
+           "command_line_for", "point_outputs", "recorded_arrays", "reduce_point",
+           "RUN_VARIABLES"]
 
 
 @dataclass
@@ -93,6 +94,33 @@ def build_network(p: CMSAParams, name: str = "cmsa",
     return sheet, Network(*sheet.objects)
 
 
+#: Group variables a compiled sheet takes at run time, and the CMSAParams field of each value.
+RUN_VARIABLES = (("tau_ref", "rp"), ("g_max_ampa", "we"), ("g_max_gaba", "wi"),
+                 ("drive_seed", "seed"))
+
+
+def run_variables(sheet: EISheet, p: CMSAParams) -> list[tuple[str, str]]:
+    """The run-time values of a compiled sheet: ``("group.var", CMSAParams field)`` pairs.
+
+    Parameters
+    ----------
+    sheet : EISheet
+        The built sheet.
+    p : CMSAParams
+        A point of the sheet (whether it has an image stimulus).
+
+    Returns
+    -------
+    list of tuple
+        E.g. ``("cmsa_E.tau_ref", "rp")``, in the order Brian2 receives them.
+    """
+    out = [(f"{group.name}.{var}", name) for group in (sheet.E, sheet.I)
+           for var, name in RUN_VARIABLES]
+    if "stim" in sheet.E.variables and p.stimulus_duration > 0 * ms:
+        out.append((f"{sheet.E.name}.stim_amplitude", "stimulus_amplitude"))
+    return out
+
+
 def run_args_for(sheet: EISheet, p: CMSAParams) -> dict:
     """``run_args`` that set the sweepable parameters of a compiled network to ``p``.
 
@@ -108,15 +136,35 @@ def run_args_for(sheet: EISheet, p: CMSAParams) -> dict:
     dict
         Brian2 variable to value, for ``DeviceSession.rerun``.
     """
+    groups = {sheet.E.name: sheet.E, sheet.I.name: sheet.I}
     args = {}
-    for group in (sheet.E, sheet.I):
-        args[group.tau_ref] = p.rp
-        args[group.g_max_ampa] = p.we
-        args[group.g_max_gaba] = p.wi
-        args[group.drive_seed] = float(p.seed)
-    if "stim" in sheet.E.variables and p.stimulus_duration > 0 * ms:
-        args[sheet.E.stim_amplitude] = p.stimulus_amplitude
+    for name, field_name in run_variables(sheet, p):
+        group, var = name.split(".")
+        value = getattr(p, field_name)
+        args[getattr(groups[group], var)] = float(value) if field_name == "seed" else value
     return args
+
+
+def command_line_for(variables: list, p: CMSAParams) -> list[str]:
+    """The binary's ``group.var=value`` values for ``p``, without the Brian2 objects.
+
+    Brian2 writes a single value as the ``repr`` of the number in SI units (its
+    ``_prepare_variableview_run_arg``); this does the same from :func:`run_variables`'
+    list, so a cached build runs without rebuilding the network (tested against
+    :meth:`DeviceSession.command_line <brianlab.devices.DeviceSession.command_line>`).
+
+    Parameters
+    ----------
+    variables : list of (str, str)
+        From :func:`run_variables`.
+    p : CMSAParams
+        The point.
+
+    Returns
+    -------
+    list of str
+    """
+    return [f"{name}={float(getattr(p, field_name))!r}" for name, field_name in variables]
 
 
 def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
