@@ -27,6 +27,7 @@ output folder return their arrays and the driver saves them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import fcntl
@@ -264,6 +265,40 @@ def _die_with_parent():  # pragma: no cover - runs in the child between fork and
         pass
 
 
+#: Results directories this process made (removed when it exits).
+_RESULTS_DIRECTORIES: dict = {}
+
+
+def _results_directory(compiled: CompiledNetwork) -> Path:
+    """This thread's own absolute results directory for ``compiled``'s binary.
+
+    One directory per process and thread (parallel runs never share one), reused by the
+    points it runs one after the other: the binary overwrites its ~all-arrays output
+    (390 MB for the default CMSA sheet) instead of filling and deleting a new folder each
+    time (0.7 s per point measured). The files a point reads are deleted before each run,
+    so a run that writes nothing can never be read as the previous point's results.
+    """
+    import threading
+
+    name = (f"{compiled.digest[:12]}-{socket.gethostname()}-{os.getpid()}-"
+            f"{threading.get_ident()}")
+    results = _local_directory() / "brianlab-points" / name
+    if name not in _RESULTS_DIRECTORIES:
+        results.mkdir(parents=True, exist_ok=True)
+        if not _RESULTS_DIRECTORIES:
+            atexit.register(_remove_results_directories)
+        _RESULTS_DIRECTORIES[name] = results
+    for filename, _ in [*compiled.outputs.values(), *compiled.checks.values()]:
+        (results / filename).unlink(missing_ok=True)
+    return results
+
+
+def _remove_results_directories():
+    for path in _RESULTS_DIRECTORIES.values():
+        shutil.rmtree(path, ignore_errors=True)
+    _RESULTS_DIRECTORIES.clear()
+
+
 def _read(results: Path, files: dict) -> dict:
     out = {}
     for name, (filename, dtype) in files.items():
@@ -312,10 +347,7 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
         or leaves non-finite values in ``compiled.checks``.
     """
     build = _unpacked_build(compiled, archive)
-    scratch = _local_directory() / "brianlab-points"
-    scratch.mkdir(parents=True, exist_ok=True)
-    # an own absolute results directory per run: parallel runs never share one
-    results = Path(tempfile.mkdtemp(prefix=f"{point.key}-", dir=scratch))
+    results = _results_directory(compiled)
     try:
         start = time.perf_counter()
         env = {**os.environ, **compiled.environment}
@@ -348,7 +380,8 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
                            "binary_s": seconds,
                            "reduce_s": time.perf_counter() - start_reduce}
     finally:
-        shutil.rmtree(results, ignore_errors=True)
+        for filename, _ in [*compiled.outputs.values(), *compiled.checks.values()]:
+            (results / filename).unlink(missing_ok=True)
     saved = False
     if save_to is not None and _sees_folder(save_to, token):
         save_point(save_to, point.key, arrays, record)

@@ -60,11 +60,14 @@ def test_local_cluster_equals_in_process_sweep(tmp_path, cache, monkeypatch, cap
         assert len(a["e_i"]) > 100  # the sheet is active: the comparison is not of nothing
         phis.append(here[key]["phi"]["phi"])
     assert min(phis) < 0.35 and max(phis) > 0.8  # both a bump and a wave among the points
-    # every point had its own results directory, inside its worker's own folder
+    # each worker process had its own results directory (reused by its points, never
+    # shared), inside its own folder
     used = [r["sweep"]["results_dir"] for r in dask.values()]
-    assert len(set(used)) == len(used)
     pids = {r["sweep"]["pid"] for r in dask.values()}
     assert len(pids) == 2 and os.getpid() not in pids  # both workers ran points
+    assert len(set(used)) == 2
+    assert all(len({r["sweep"]["pid"] for r in dask.values()
+                    if r["sweep"]["results_dir"] == d}) == 1 for d in used)
     for pid in pids:
         folders = {str(Path(r["sweep"]["results_dir"]).parent.parent)
                    for r in dask.values() if r["sweep"]["pid"] == pid}
@@ -130,8 +133,10 @@ def test_scheduler_and_workers_as_processes_survive_a_killed_worker(tmp_path, ca
         assert all(b.startswith(str(tmp_path / "w1")) or b.startswith(str(tmp_path / "w2"))
                    for b in builds)
         assert any(b.startswith(str(tmp_path / "w2")) for b in builds)
-        used = [r["sweep"]["results_dir"] for r in records.values()]
-        assert len(set(used)) == len(used)
+        used = [r["sweep"]["results_dir"] for r in records.values()]  # never shared:
+        assert all(len({r["sweep"]["pid"] for r in records.values()  # one worker each
+                        if r["sweep"]["results_dir"] == d}) == 1 for d in used)
+        assert len(set(used)) <= 2 and all(d.startswith(str(tmp_path / "w")) for d in used)
         assert sum(r["sweep"]["build"].startswith(str(tmp_path / "w2"))
                    for r in records.values()) >= 6  # the survivor took over the killed one's
         configuration = json.loads((out / "configuration.json").read_text())
