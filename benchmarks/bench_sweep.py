@@ -7,10 +7,10 @@ The default CMSA sheet (150 x 150 E, 75 x 75 I, fixed in-degree 200/400, 30 ms d
 - in this process, Brian2's way: Brian2 reruns the compiled binary with ``run_args``, the
   monitors are read and analysed here and each point is saved;
 - in this process, the compiled binary per point (``cmsa sweep`` by default): the binary
-  in a subprocess with its own results directory, read, analysed and saved, no Brian2
+  in a subprocess (a results directory per process), read, analysed and saved, no Brian2
   objects involved;
 - on a LocalCluster of 1 and of 2 single-threaded workers: each point is the binary in
-  a subprocess with its own results directory, analysed and saved on the worker
+  a subprocess (a results directory per worker), analysed and saved on the worker
   (``cmsa sweep --workers N``); the cluster's start is timed separately.
 
 Every configuration writes into its own folder, and all must give identical Phi (checked).

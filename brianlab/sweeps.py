@@ -311,7 +311,7 @@ def _read(results: Path, files: dict) -> dict:
 
 def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None = None,
               save_to=None, token: str | None = None, archive: bytes | None = None) -> dict:
-    """Run one point: the binary in its own results directory, then the reduction.
+    """Run one point: the binary in this thread's own results directory, then the reduction.
 
     Parameters
     ----------
