@@ -347,41 +347,37 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
         or leaves non-finite values in ``compiled.checks``.
     """
     build = _unpacked_build(compiled, archive)
-    results = _results_directory(compiled)
-    try:
-        start = time.perf_counter()
-        env = {**os.environ, **compiled.environment}
-        # on a worker the binary must die with it; in a driver (its own process group, its
-        # signal handlers) no preexec_fn: Python runs fork handlers around one, and an
-        # exception a signal handler raises there (Ctrl-C, SIGTERM) would be lost
-        tie = _in_worker() and sys.platform.startswith("linux")
-        proc = subprocess.run([str(build / "main"), "--results_dir", f"{results}/",
-                               *point.arguments], cwd=build, env=env, capture_output=True,
-                              text=True, preexec_fn=_die_with_parent if tie else None)
-        seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-OUTPUT_LINES:])
-            raise SweepError(f"point {point.key}: the binary exited with {proc.returncode} "
-                             f"on {socket.gethostname()} (build {build}):\n{tail}")
-        for name, values in _read(results, compiled.checks).items():
-            if not np.isfinite(values).all():
-                raise SweepError(f"point {point.key}: {name} is not finite after the run "
-                                 f"({int((~np.isfinite(values)).sum())} values; the "
-                                 "integration diverged)")
-        arrays = _read(results, compiled.outputs)
-        start_reduce = time.perf_counter()
-        if reduce is None:
-            record = {}
-        else:
-            arrays, record = reduce(arrays, point.context)
-        record = dict(record)
-        record["sweep"] = {"host": socket.gethostname(), "pid": os.getpid(),
-                           "build": str(build), "results_dir": str(results),
-                           "binary_s": seconds,
-                           "reduce_s": time.perf_counter() - start_reduce}
-    finally:
-        for filename, _ in [*compiled.outputs.values(), *compiled.checks.values()]:
-            (results / filename).unlink(missing_ok=True)
+    results = _results_directory(compiled)  # (the files a point reads: deleted first)
+    start = time.perf_counter()
+    env = {**os.environ, **compiled.environment}
+    # on a worker the binary must die with it; in a driver (its own process group, its
+    # signal handlers) no preexec_fn: Python runs fork handlers around one, and an
+    # exception a signal handler raises there (Ctrl-C, SIGTERM) would be lost
+    tie = _in_worker() and sys.platform.startswith("linux")
+    proc = subprocess.run([str(build / "main"), "--results_dir", f"{results}/",
+                           *point.arguments], cwd=build, env=env, capture_output=True,
+                          text=True, preexec_fn=_die_with_parent if tie else None)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-OUTPUT_LINES:])
+        raise SweepError(f"point {point.key}: the binary exited with {proc.returncode} "
+                         f"on {socket.gethostname()} (build {build}):\n{tail}")
+    for name, values in _read(results, compiled.checks).items():
+        if not np.isfinite(values).all():
+            raise SweepError(f"point {point.key}: {name} is not finite after the run "
+                             f"({int((~np.isfinite(values)).sum())} values; the "
+                             "integration diverged)")
+    arrays = _read(results, compiled.outputs)
+    start_reduce = time.perf_counter()
+    if reduce is None:
+        record = {}
+    else:
+        arrays, record = reduce(arrays, point.context)
+    record = dict(record)
+    record["sweep"] = {"host": socket.gethostname(), "pid": os.getpid(),
+                       "build": str(build), "results_dir": str(results),
+                       "binary_s": seconds,
+                       "reduce_s": time.perf_counter() - start_reduce}
     saved = False
     if save_to is not None and _sees_folder(save_to, token):
         save_point(save_to, point.key, arrays, record)
