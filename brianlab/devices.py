@@ -33,6 +33,7 @@ from brian2 import Network, device, get_device, prefs, set_device
 from brian2.core.magic import magic_network
 from brian2.core.variables import VariableView
 
+from . import leanbuild
 from .cache import cache_directory
 from .ranges import check_range
 
@@ -155,17 +156,18 @@ def _sort_clock_resets(text: str) -> str:
     return "".join(out)
 
 
-def _keep_main_if_equivalent(main: Path, previous):
-    """Give ``main.cpp`` a stable content; if it equals the last build's, keep that file's
-    time stamp so ``make`` does not recompile it (cached builds in seconds)."""
-    if not main.is_file():
+def _keep_if_equivalent(path: Path, previous, transform):
+    """Give a generated file its final content (``transform`` of Brian2's); if that
+    equals the last build's, keep that file's time stamp so ``make`` does not recompile
+    it (cached builds in seconds)."""
+    if not path.is_file():
         return
-    current = main.read_text()
-    text = _sort_clock_resets(current)
+    current = path.read_text()
+    text = transform(current)
     if text != current:
-        main.write_text(text)
+        path.write_text(text)
     if previous is not None and text == previous[0]:
-        os.utime(main, ns=(previous[1].st_atime_ns, previous[1].st_mtime_ns))
+        os.utime(path, ns=(previous[1].st_atime_ns, previous[1].st_mtime_ns))
 
 
 class DeviceSession:
@@ -220,6 +222,7 @@ class DeviceSession:
         self.portable = bool(portable)
         self._temporary = False
         self.has_gpu = False
+        self.lean = False
         self.compute_capability = compute_capability
         self.timings: dict[str, float] = {}
         self.built = False
@@ -375,7 +378,7 @@ class DeviceSession:
             return False
         return self.name != "cuda_standalone" or self.has_gpu
 
-    def run(self, network: Network, duration, report=None, run_args=None):
+    def run(self, network: Network, duration, report=None, run_args=None, write_only=None):
         """Build (standalone devices) and run ``network`` for ``duration``.
 
         On ``cuda_standalone`` without a GPU, or with ``build_only``, the code is compiled
@@ -391,11 +394,12 @@ class DeviceSession:
             Brian2's progress report (``"text"``, ``"stdout"``, ...).
         run_args : dict, optional
             ``{group.variable: value}`` for the first run of a standalone binary.
-
-        Returns
-        -------
-        DeviceSession
-            ``self``.
+        write_only : iterable of Variable, optional
+            A lean ``cpp_standalone`` build (:mod:`brianlab.leanbuild`): the binary writes
+            only these variables' arrays (``monitor.variables["t"]``, ...) and frees the
+            connection index arrays once the synapses exist. Brian2 cannot read such a
+            build's results, so it needs ``build_only``: run the binary yourself
+            (:func:`brianlab.sweeps.run_point`).
 
         Raises
         ------
@@ -408,6 +412,9 @@ class DeviceSession:
         if self._network is not None:
             raise DeviceError("this device session already holds a network; use rerun() for "
                               "new parameter values, or a new session for a new network")
+        if write_only is not None and (self.name != "cpp_standalone" or not self.build_only):
+            raise DeviceError("write_only (a lean build) needs cpp_standalone with "
+                              "build_only: Brian2 cannot read its results")
         self._network, self._duration = network, duration
         if not self.standalone:
             network.store("brianlab_initial")
@@ -422,10 +429,24 @@ class DeviceSession:
             print(f"[brianlab] {self.name}: generating and compiling in {self.directory}{slow}",
                   flush=True)
         start = time.perf_counter()
-        main = self.directory / "main.cpp"
-        previous = (main.read_text(), main.stat()) if main.is_file() else None
+        main, objects = self.directory / "main.cpp", self.directory / "objects.cpp"
+        previous = {path: (path.read_text(), path.stat()) for path in (main, objects)
+                    if path.is_file()}
         device.build(directory=str(self.directory), compile=False, run=False)
-        _keep_main_if_equivalent(main, previous)
+        dropped = set()
+        if write_only is not None:
+            files = {get_device().get_array_filename(getattr(v, "variable", v))
+                     for v in write_only}
+
+            def lean_objects(text):
+                text, names = leanbuild.write_only(text, files)
+                dropped.update(names)
+                return text
+
+            _keep_if_equivalent(objects, previous.get(objects), lean_objects)
+        _keep_if_equivalent(main, previous.get(main), lambda text: (
+            leanbuild.free_connection_arrays(_sort_clock_resets(text), dropped)[0]))
+        self.lean = bool(dropped)
         if self.name == "cuda_standalone":
             self._patch_cuda_makefile()
         self._compile()
@@ -564,12 +585,12 @@ class DeviceSession:
         Returns
         -------
         dict
-            Device, build directory, threads, build-only and portable flags, GPU and
+            Device, build directory, threads, build-only, portable and lean flags, GPU and
             compute capability, whether it was built and ran, the runs and their timings.
         """
         return {"device": self.name, "directory": None if self.directory is None
                 else str(self.directory), "threads": self.threads, "build_only": self.build_only,
-                "portable": self.portable,
+                "portable": self.portable, "lean": self.lean,
                 "gpu": self.has_gpu, "compute_capability": self.compute_capability,
                 "built": self.built, "ran": self.ran, "runs": self.runs,
                 "timings": dict(self.timings)}

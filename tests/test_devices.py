@@ -274,10 +274,10 @@ def test_clock_resets_are_sorted_and_an_equivalent_main_keeps_its_time_stamp(tmp
     os.utime(main, ns=(10**18, 10**18))
     previous = (main.read_text(), main.stat())
     main.write_text(text([1, 2, 0]))  # what Brian2 writes in the next process
-    devices._keep_main_if_equivalent(main, previous)
+    devices._keep_if_equivalent(main, previous, devices._sort_clock_resets)
     assert main.read_text() == a and main.stat().st_mtime_ns == 10**18
     main.write_text(text([1, 0]))  # a real change: new content, new time stamp
-    devices._keep_main_if_equivalent(main, previous)
+    devices._keep_if_equivalent(main, previous, devices._sort_clock_resets)
     assert main.read_text() == text([0, 1]) and main.stat().st_mtime_ns != 10**18
 
 

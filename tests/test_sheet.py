@@ -22,6 +22,7 @@ def test_fixed_indegree_pathways_and_weights():
     np.testing.assert_allclose(sheet.synapses["ee"].w[:],
                                kernel_sum(e, e, 2.0, allow_self=False) / 30)
     np.testing.assert_allclose(sheet.synapses["ie"].w[:], kernel_sum(i, e, 4.0) / 20)
+    assert all(syn.variables["w"].scalar for syn in sheet.synapses.values())
     assert not np.any(sheet.synapses["ee"].i[:] == sheet.synapses["ee"].j[:])
     assert [m["model"] for m in sheet.provenance()] == ["lif@2", "ampa_exp@1", "gaba_exp@1",
                                                        "static@1"]
@@ -60,6 +61,7 @@ def test_kernel_rule_weights_are_the_gaussian_of_periodic_distance():
         syn = sheet.synapses[label]
         d = periodic_distance(src.positions()[syn.i[:]], tgt.positions()[syn.j[:]], 20.0)
         np.testing.assert_allclose(syn.w[:], np.exp(-d**2 / (2 * sigma**2)), rtol=1e-12)
+    assert not sheet.synapses["ee"].variables["w"].scalar  # a weight per synapse
     total = np.bincount(sheet.synapses["ee"].j[:], weights=sheet.synapses["ee"].w[:])
     assert total.mean() == pytest.approx(kernel_sum(e, e, 2.0, allow_self=False))
 
@@ -67,8 +69,9 @@ def test_kernel_rule_weights_are_the_gaussian_of_periodic_distance():
 def test_probability_rule_expected_total_weight():
     sheet = small_sheet("probability")
     e = Lattice(20)
-    total = np.bincount(sheet.synapses["ee"].j[:], weights=sheet.synapses["ee"].w[:],
-                        minlength=400)
+    syn = sheet.synapses["ee"]
+    assert syn.variables["w"].scalar  # one weight per pathway, not an array per synapse
+    total = np.bincount(syn.j[:], minlength=400) * float(syn.w[:])
     assert total.mean() == pytest.approx(kernel_sum(e, e, 2.0, allow_self=False), rel=0.05)
 
 

@@ -63,17 +63,21 @@ def _check_points(points: list) -> CMSAParams:
     return first
 
 
-def _build_directory(first: CMSAParams, device: str, threads, portable: bool = False) -> Path:
-    """The cache's build directory of the network of ``first`` on ``device``."""
+def _build_directory(first: CMSAParams, device: str, threads, portable: bool = False,
+                     lean: bool = False) -> Path:
+    """The cache's build directory of the network of ``first`` on ``device`` (a lean
+    build, which Brian2 cannot read back, has its own)."""
     key = hashlib.sha256(repr((_structure(first), device, threads) +
-                              (("portable",) if portable else ())).encode()).hexdigest()
+                              (("portable",) if portable else ()) +
+                              (("lean",) if lean else ())).encode()).hexdigest()
     return cache_directory(f"cmsa-{device}-{key[:16]}")
 
 
-def _session(first: CMSAParams, device, threads, build_only, directory, cache, portable=False):
+def _session(first: CMSAParams, device, threads, build_only, directory, cache, portable=False,
+             lean=False):
     """The device session, in a build directory keyed by the network when caching."""
     if directory is None and cache and device != "runtime":
-        directory = _build_directory(first, device, threads, portable)
+        directory = _build_directory(first, device, threads, portable, lean)
     try:
         return use_device(device, directory=directory, threads=threads,
                           build_only=build_only, quiet=True, portable=portable)
@@ -192,7 +196,8 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
                       on_record: Callable[[str, dict], None] | None = None) -> dict:
     """Run the points as the compiled ``cpp_standalone`` binary, here or on a Dask cluster.
 
-    The network is built once; with ``cache``, its build directory keeps a manifest
+    The network is built once, lean (:mod:`brianlab.leanbuild`: the binary writes only
+    the spike monitors and the state it checks); with ``cache``, its build directory keeps a manifest
     (``brianlab-cmsa.json``: the result files, the run-time variables, the models'
     provenance), and a later call for the same network, models and brianlab runs the
     binary straight away, without building the network in Python at all. Each point runs
@@ -247,7 +252,8 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
         timings["sweep_s"] = time.perf_counter() - start
 
     key = _manifest_key(first, "cpp_standalone", threads, portable)
-    directory = _build_directory(first, "cpp_standalone", threads, portable) if cache else None
+    directory = _build_directory(first, "cpp_standalone", threads, portable,
+                                 lean=True) if cache else None
     if directory is not None and (directory / MANIFEST).is_file():
         with _shared_lock(directory) as held:
             cached = _cached_manifest(directory, key) if held else None
@@ -255,14 +261,15 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
                 description.update(directory=str(directory), cached=True)
                 run(*cached)
                 return description
-    with _session(first, "cpp_standalone", threads, True, None, cache, portable) as session:
+    with _session(first, "cpp_standalone", threads, True, None, cache, portable,
+                  lean=True) as session:
         start = time.perf_counter()
         sheet, net = build_network(first, cache=cache)
         timings["construct_s"] = time.perf_counter() - start
         (session.directory / MANIFEST).unlink(missing_ok=True)  # never a stale one
-        session.run(net, first.total)
-        timings["build_s"] = session.timings.get("build_s")
         outputs, checks = recorded_arrays(sheet)
+        session.run(net, first.total, write_only=[*outputs.values(), *checks.values()])
+        timings["build_s"] = session.timings.get("build_s")
         compiled = CompiledNetwork.from_session(session, outputs, checks)
         variables, provenance = run_variables(sheet, first), sheet.provenance()
         if cache:

@@ -10,6 +10,8 @@ expected total weight a target receives equals the dense kernel's sum
 conductance a pathway opens is therefore ``g_max * K`` for full synchronous
 activity, and its strength is the receptor's ``g_max`` (``g_max_ampa`` = We,
 ``g_max_gaba`` = Wi): one shared parameter that ``run_args`` can change.
+Under the ``fixed_indegree`` and ``probability`` rules every synapse of a pathway has
+the same weight, held as one shared value (no weight array per synapse).
 """
 
 from __future__ import annotations
@@ -303,8 +305,10 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     indices = _all_indices(rule, lattices, pathways, seed, cache)
     synapses = {}
     for label, (src_g, tgt_g) in groups.items():
+        # one weight per pathway unless it depends on distance (no array per synapse)
         syn = static.synapses(src_g, tgt_g, target_var="s_ampa" if src_g is E else "s_gaba",
-                              name=f"{name}_{label}", delay=delay)
+                              name=f"{name}_{label}", delay=delay,
+                              shared=("w",) if rule != "kernel" else ())
         syn.connect(i=indices[f"{label}_i"], j=indices[f"{label}_j"])
         syn.w = _weight(rule, *lattices[label], pathways[label], src_g is tgt_g)
         synapses[label] = syn
