@@ -4,7 +4,6 @@ index arrays are freed once the synapses exist, and the results do not change.""
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 from brian2 import ms
 

@@ -197,12 +197,13 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
     """Run the points as the compiled ``cpp_standalone`` binary, here or on a Dask cluster.
 
     The network is built once, lean (:mod:`brianlab.leanbuild`: the binary writes only
-    the spike monitors and the state it checks); with ``cache``, its build directory keeps a manifest
-    (``brianlab-cmsa.json``: the result files, the run-time variables, the models'
-    provenance), and a later call for the same network, models and brianlab runs the
-    binary straight away, without building the network in Python at all. Each point runs
-    the binary in a subprocess with a results directory of its process's own, is analysed where it ran
-    (:func:`~brianlab.cmsa.protocol.reduce_point`) and saved into ``save_to`` as
+    the spike monitors and the state it checks); with ``cache``, its build directory
+    keeps a manifest (``brianlab-cmsa.json``: the result files, the run-time variables,
+    the models' provenance), and a later call for the same network, models and brianlab
+    runs the binary straight away, without building the network in Python at all. Each
+    point runs the binary in a subprocess with a results directory of its process's own,
+    is analysed where it ran (:func:`~brianlab.cmsa.protocol.reduce_point`) and saved
+    into ``save_to`` as
     ``<key>.npz`` and ``<key>.json`` (see :func:`brianlab.sweeps.run_points`).
 
     Parameters
