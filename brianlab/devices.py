@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from brian2 import Network, device, get_device, prefs, set_device
+from brian2 import Network, device, get_device, prefs, second, set_device
 from brian2.core.magic import magic_network
 from brian2.core.variables import VariableView
 
@@ -230,6 +230,7 @@ class DeviceSession:
         self.runs = 0
         self._network = None
         self._duration = None
+        self._active = {}
         self._lock_fd = None
         self._closed = False
         self._previous_device = get_device()
@@ -378,7 +379,8 @@ class DeviceSession:
             return False
         return self.name != "cuda_standalone" or self.has_gpu
 
-    def run(self, network: Network, duration, report=None, run_args=None, write_only=None):
+    def run(self, network: Network, duration, report=None, run_args=None, write_only=None,
+            active=None):
         """Build (standalone devices) and run ``network`` for ``duration``.
 
         On ``cuda_standalone`` without a GPU, or with ``build_only``, the code is compiled
@@ -415,15 +417,15 @@ class DeviceSession:
         if write_only is not None and (self.name != "cpp_standalone" or not self.build_only):
             raise DeviceError("write_only (a lean build) needs cpp_standalone with "
                               "build_only: Brian2 cannot read its results")
-        self._network, self._duration = network, duration
+        self._network, self._duration, self._active = network, duration, dict(active or {})
         if not self.standalone:
             network.store("brianlab_initial")
             start = time.perf_counter()
-            network.run(duration, report=report)
+            self._run_segments(report)
             self.timings["run_s"] = time.perf_counter() - start
             self.ran, self.runs = True, 1
             return self
-        network.run(duration, report=report)
+        self._run_segments(report)
         if not self.quiet:
             slow = " (nvcc: a few minutes)" if self.name == "cuda_standalone" else ""
             print(f"[brianlab] {self.name}: generating and compiling in {self.directory}{slow}",
@@ -461,6 +463,17 @@ class DeviceSession:
             return self
         self._run_binary(run_args)
         return self
+
+    def _run_segments(self, report=None):
+        """``network.run`` for the whole duration, split where an object of ``active``
+        starts or stops (one run without any)."""
+        cuts = sorted({float(t) for window in self._active.values() for t in window
+                       if 0 < float(t) < float(self._duration)})
+        bounds = [0.0, *cuts, float(self._duration)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            for obj, (start, stop) in self._active.items():
+                obj.active = float(start) <= a < float(stop)
+            self._network.run((b - a) * second, report=report)
 
     def _compile(self):
         """``make`` in the build directory; in a reused directory a failure (a stale or
@@ -521,7 +534,7 @@ class DeviceSession:
         for key, value in run_args.items():
             key[:] = value
         start = time.perf_counter()
-        self._network.run(self._duration)
+        self._run_segments()
         self.timings["run_s"] = time.perf_counter() - start
         self.runs += 1
         return self

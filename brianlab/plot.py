@@ -208,8 +208,9 @@ def ring_activity(times_ms, activity, ax=None, *, positions=None, cmap="viridis"
     return ax
 
 
-def sheet_snapshot(frame, ax=None, *, title=None, cmap="gray_r", **kwargs):
-    """One frame of a sheet (rows x cols) as an image.
+def sheet_snapshot(frame, ax=None, *, title=None, cmap="gray_r", label=None, time=None,
+                   **kwargs):
+    """One frame of a sheet (rows x cols) as an image on lattice axes.
 
     Parameters
     ----------
@@ -221,6 +222,10 @@ def sheet_snapshot(frame, ax=None, *, title=None, cmap="gray_r", **kwargs):
         Title of the Axes.
     cmap : str
         Colour map.
+    label : str, optional
+        What the values are (with unit): draws a colour bar with this label.
+    time : Quantity or str, optional
+        Time of the frame, written in the image's corner.
     **kwargs
         Passed to :meth:`matplotlib.axes.Axes.imshow`.
 
@@ -229,9 +234,15 @@ def sheet_snapshot(frame, ax=None, *, title=None, cmap="gray_r", **kwargs):
     Axes
     """
     ax = _axes(ax)
-    ax.imshow(np.asarray(frame), cmap=cmap, origin="upper", interpolation="nearest", **kwargs)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    image = ax.imshow(np.asarray(frame), cmap=cmap, origin="lower", interpolation="nearest",
+                      **kwargs)
+    ax.set_xlabel("lattice column")
+    ax.set_ylabel("lattice row")
+    if label:
+        ax.figure.colorbar(image, ax=ax, label=label, shrink=0.8)
+    if time is not None:
+        ax.text(0.03, 0.97, f"t = {time}", transform=ax.transAxes, va="top", ha="left",
+                fontsize="small", bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
     if title:
         ax.set_title(title)
     return ax
@@ -274,7 +285,8 @@ def phi_curve(values, phis, ax=None, *, label=None, xlabel="rp (ms)", color="C0"
     return ax
 
 
-def sheet_animation(frames, path, *, interval_ms=50, title=None):
+def sheet_animation(frames, path, *, interval_ms=50, title=None, times=None, label=None,
+                    cmap="gray_r"):
     """Write an animated GIF of sheet frames.
 
     Parameters
@@ -287,6 +299,12 @@ def sheet_animation(frames, path, *, interval_ms=50, title=None):
         Time between frames of the animation.
     title : str, optional
         Title above the frames.
+    times : sequence, optional
+        Simulated time of each frame (Quantities or strings), written on the frame.
+    label : str, optional
+        What the values are (with unit): a colour bar with this label.
+    cmap : str
+        Colour map.
 
     Returns
     -------
@@ -297,16 +315,25 @@ def sheet_animation(frames, path, *, interval_ms=50, title=None):
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     frames = np.asarray(frames)
-    fig, ax = plt.subplots(figsize=(3.2, 3.2))
-    image = ax.imshow(frames[0], cmap="gray_r", vmin=0, vmax=max(float(frames.max()), 1e-9))
-    ax.set_xticks([])
-    ax.set_yticks([])
+    fig, ax = plt.subplots(figsize=(3.8 if label else 3.2, 3.4))
+    low, high = float(frames.min()), float(frames.max())
+    image = ax.imshow(frames[0], cmap=cmap, origin="lower", vmin=min(low, 0) if low >= 0 else low,
+                      vmax=max(high, low + 1e-9))
+    ax.set_xlabel("lattice column")
+    ax.set_ylabel("lattice row")
+    if label:
+        fig.colorbar(image, ax=ax, label=label, shrink=0.8)
     if title:
         ax.set_title(title)
+    clock = ax.text(0.03, 0.97, "", transform=ax.transAxes, va="top", ha="left",
+                    fontsize="small", bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
+    fig.tight_layout()
 
     def update(k):
         image.set_data(frames[k])
-        return (image,)
+        if times is not None:
+            clock.set_text(f"t = {times[k]}")
+        return image, clock
 
     anim = FuncAnimation(fig, update, frames=len(frames), interval=interval_ms, blit=True)
     anim.save(str(path), writer=PillowWriter(fps=max(1, int(1000 / interval_ms))))

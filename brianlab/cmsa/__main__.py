@@ -21,7 +21,8 @@ from .. import plot
 from ..devices import DEVICES, DeviceError, cxx_compiler_works
 from ..results import ResultsError, RunFolder
 from ..sweeps import SweepError
-from .params import MAX_SEED, CMSAParams
+from ..networks.sheet import RULES
+from .params import MAX_SEED, PHI_VARIANTS, PRESETS, CMSAParams
 
 PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
 
@@ -106,12 +107,25 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--out", type=Path, default=None, help="results folder")
     common.add_argument("--size", type=int, default=150,
                         help="E lattice side (I side is half of it); default 150")
-    common.add_argument("--duration", type=finite_float, default=400.0,
-                        help="spontaneous activity after the drive (ms)")
-    common.add_argument("--we", type=finite_float, default=0.02, help="AMPA g_max (uS)")
-    common.add_argument("--wi", type=finite_float, default=0.01, help="GABA g_max (uS)")
-    common.add_argument("--ke", type=int, default=200, help="in-degree from E (default 200)")
-    common.add_argument("--ki", type=int, default=400, help="in-degree from I (default 400)")
+    common.add_argument("--preset", choices=PRESETS, default="tuned",
+                        help="the parameters to start from: 'tuned' (brianlab's defaults), "
+                        "'lab-report' (the CMSA lab report's settings) or 'course' (the "
+                        "course starter's); options below change single values")
+    common.add_argument("--rule", choices=RULES, default=None,
+                        help="connectivity of every pathway (default fixed_indegree; kernel "
+                        "is the dense Gaussian: all pairs, much more memory)")
+    common.add_argument("--phi", choices=PHI_VARIANTS, default="spikes",
+                        help="Phi from smoothed spike-count frames (default) or, as the lab "
+                        "report, from the E voltages of the last 100 time steps")
+    common.add_argument("--duration", type=finite_float, default=None,
+                        help="spontaneous activity after the drive (ms; default: the "
+                        "preset's, 400 when tuned)")
+    common.add_argument("--we", type=finite_float, default=None,
+                        help="AMPA g_max (uS; default: the preset's, 0.02 when tuned)")
+    common.add_argument("--wi", type=finite_float, default=None,
+                        help="GABA g_max (uS; default: the preset's, 0.01 when tuned)")
+    common.add_argument("--ke", type=int, default=None, help="in-degree from E (default 200)")
+    common.add_argument("--ki", type=int, default=None, help="in-degree from I (default 400)")
     common.add_argument("--no-gif", action="store_true", help="skip the animated GIFs")
 
     parser = argparse.ArgumentParser(prog="python -m brianlab.cmsa", description=__doc__.split(
@@ -163,11 +177,21 @@ def _parser() -> argparse.ArgumentParser:
 def _base(args) -> CMSAParams:
     from brian2 import ms, uS
 
-    duration = args.duration * ms
-    p = CMSAParams(e_side=args.size, i_side=args.size // 2, duration=duration,
-                   analysis=min(100 * ms, duration), we=args.we * uS, wi=args.wi * uS,
-                   k_e=args.ke, k_i=args.ki)
+    changes = {"e_side": args.size, "i_side": args.size // 2, "phi": args.phi}
+    given = {"duration": (args.duration, ms), "we": (args.we, uS), "wi": (args.wi, uS),
+             "k_e": (args.ke, 1), "k_i": (args.ki, 1), "rule": (args.rule, None)}
+    for name, (value, unit) in given.items():
+        if value is not None:
+            changes[name] = value if unit is None else value * unit
+    preset = CMSAParams.preset(args.preset)
+    duration = changes.get("duration", preset.duration)
+    p = preset.with_(**changes, analysis=min(preset.analysis, duration))
     p.check_memory()
+    if 4 * p.sigma_i > p.e_side:
+        print(f"warning: the inhibitory kernel (sigma {p.sigma_i:.1f} E sites) is wider than a "
+              f"quarter of the sheet ({p.e_side} sites): inhibition reaches around the torus "
+              "and the states differ from the full-size sheet's (give a larger --size)",
+              file=sys.stderr)
     return p
 
 
@@ -347,21 +371,36 @@ def _finish(folder, summary, info, args) -> int:
     return 0
 
 
-def _snapshot_figures(folder, records: dict, titles: dict, args):
+def _snapshot_figures(folder, records: dict, points: dict, titles: dict, args):
+    """The last analysed frame of each point (colour bar, time, lattice axes, the state
+    detected), their GIFs, and a raster of the first point."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .protocol import frame_times, state_name
+
     keys = list(titles)
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
         data = np.load(folder.path / "points" / f"{key}.npz")
-        plot.sheet_snapshot(data["frames"][-1], ax=ax,
-                            title=f"{titles[key]}\nPhi = {records[key]['phi']['phi']:.2f}")
+        phi, p = records[key]["phi"], points[key]
+        label = records[key].get("frames_label", "E spikes, smoothed")
+        voltage = p.phi == "voltage"
+        times = frame_times(p)
+        detected = (f"{state_name(phi)}: Phi {phi['phi']:.2f}\n{phi['mean_patterns']:.1f} "
+                    f"patterns, {phi['mean_speed']:.2f} sites/ms")
+        plot.sheet_snapshot(data["frames"][-1], ax=ax, cmap="viridis" if voltage else "gray_r",
+                            label=label, time=f"{times[-1]:g} ms",
+                            title=f"{titles[key]}\n{detected}")
         if not args.no_gif:
-            plot.sheet_animation(data["frames"][::2], folder.path / f"sheet_{titles[key].split()[0]}.gif",
-                                 title=titles[key])
+            every = 1 if voltage else 2
+            plot.sheet_animation(data["frames"][::every],
+                                 folder.path / f"sheet_{titles[key].split()[0]}.gif",
+                                 title=f"{titles[key]}: {state_name(phi)}",
+                                 times=[f"{t:g} ms" for t in times[::every]], label=label,
+                                 cmap="viridis" if voltage else "gray_r")
     fig.tight_layout()
     folder.save_figure(fig, "snapshots.png", dpi=100)
     plt.close(fig)
@@ -386,11 +425,16 @@ def cmd_run(args) -> int:
     if records:
         key = _point_key(p, folder)
         summary.update(points={key: records[key]})
-        _snapshot_figures(folder, records, {key: f"rp {args.rp:g} ms"}, args)
+        _snapshot_figures(folder, records, {key: p}, {key: f"rp {args.rp:g} ms"}, args)
         r = records[key]
-        print(f"rp = {args.rp:g} ms: Phi = {r['phi']['phi']:.3f}, patterns "
-              f"{r['phi']['mean_patterns']:.1f}, speed {r['phi']['mean_speed']:.2f} /ms, "
-              f"E rate {r['rate_e_hz']:.1f} Hz")
+        from .protocol import state_name
+
+        also = ""
+        if r.get("phi_spikes"):
+            also = f" (spike-frame Phi {r['phi_spikes']['phi']:.3f})"
+        print(f"rp = {args.rp:g} ms: {state_name(r['phi'])}, {p.phi} Phi = "
+              f"{r['phi']['phi']:.3f}{also}, patterns {r['phi']['mean_patterns']:.1f}, speed "
+              f"{r['phi']['mean_speed']:.2f} /ms, E rate {r['rate_e_hz']:.1f} Hz")
     return _finish(folder, summary, info, args)
 
 
@@ -404,15 +448,20 @@ def cmd_phases(args) -> int:
     summary = {"command": "phases", "params": base.as_dict(), "phases": {}}
     if len(records) == len(points):
         titles = {}
-        print(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}")
+        from .protocol import state_name
+
+        print(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}"
+              f"  detected")
         for (state, rp), p in zip(PHASES, points):
             key = _point_key(p, folder)
             r = records[key]
             titles[key] = f"{state} (rp {rp:g} ms)"
             summary["phases"][state] = {"rp_ms": rp, **r}
-            print(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} {r['phi']['mean_patterns']:>9.1f} "
-                  f"{r['phi']['mean_speed']:>7.2f} {r['rate_e_hz']:>6.1f}")
-        _snapshot_figures(folder, records, titles, args)
+            print(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} "
+                  f"{r['phi']['mean_patterns']:>9.1f} {r['phi']['mean_speed']:>7.2f} "
+                  f"{r['rate_e_hz']:>6.1f}  {state_name(r['phi'])}")
+        _snapshot_figures(folder, records, {_point_key(p, folder): p for p in points},
+                          titles, args)
     return _finish(folder, summary, info, args)
 
 

@@ -20,8 +20,8 @@ from typing import Callable, Iterable, Sequence
 from ..devices import DeviceSession, DirectoryInUse, cache_directory, use_device
 from ..results import atomic_write_text
 from .params import CMSAParams
-from .protocol import (CMSARun, build_network, collect, command_line_for, recorded_arrays,
-                       reduce_point, run_args_for, run_variables)
+from .protocol import (CMSARun, active_windows, build_network, collect, command_line_for,
+                       recorded_arrays, reduce_point, run_args_for, run_variables)
 
 __all__ = ["SWEEPABLE", "simulate", "simulate_compiled", "NotRunError", "MANIFEST"]
 
@@ -128,7 +128,7 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
             if progress:
                 progress(k)
             if k == 0:
-                session.run(net, first.total)
+                session.run(net, first.total, active=active_windows(sheet, first))
                 if not session.ran:
                     raise NotRunError(session)
                 if p is not first:
@@ -269,7 +269,8 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
         timings["construct_s"] = time.perf_counter() - start
         (session.directory / MANIFEST).unlink(missing_ok=True)  # never a stale one
         outputs, checks = recorded_arrays(sheet)
-        session.run(net, first.total, write_only=[*outputs.values(), *checks.values()])
+        session.run(net, first.total, write_only=[*outputs.values(), *checks.values()],
+                    active=active_windows(sheet, first))
         timings["build_s"] = session.timings.get("build_s")
         compiled = CompiledNetwork.from_session(session, outputs, checks)
         variables, provenance = run_variables(sheet, first), sheet.provenance()

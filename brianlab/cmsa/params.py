@@ -7,9 +7,10 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 from brian2 import Quantity, mV, ms, nA, nF, uS
 
-from ..space import course_sigma
+from ..space import CUTOFF_SIGMAS, Lattice, course_sigma, kernel_sum
 
-__all__ = ["CMSAParams", "MAX_SEED", "BYTES_PER_SYNAPSE", "machine_memory"]
+__all__ = ["CMSAParams", "MAX_SEED", "BYTES_PER_SYNAPSE", "machine_memory", "PRESETS",
+           "PHI_VARIANTS"]
 
 #: Largest drive seed. The drive is a sine hash of neuron index, time and seed (see
 #: ``brianlab.networks.sheet.HASH_UNIFORM``); in double precision it stays uniform and
@@ -42,6 +43,39 @@ def machine_memory() -> float:
     except OSError:
         pass
     return float(total)
+
+
+#: How Phi is measured: from smoothed spike-count frames (brianlab's default) or, as the
+#: lab report does, from the E voltages of the last ``voltage_frames`` time steps.
+PHI_VARIANTS = ("spikes", "voltage")
+
+#: Named configurations (``CMSAParams.preset``, ``--preset``). ``tuned`` is the default
+#: (the fields' defaults). ``lab-report`` takes what the CMSA lab report states: kernel
+#: ``exp(-d**2/200)`` (its "sigma 200", one width for E and I sources), We 0.028 uS,
+#: Wi 0.013 uS, 50 ms of random drive of amplitude 5 (nA here), 300 ms spontaneous,
+#: the cross at input_amp 5 for 100 ms, time step 0.5 ms. ``course`` is the course
+#: starter: exp(-d**2/18) from E sources, exp(-d**2/400) from I sources (d in each source
+#: lattice's spacings), 30 ms of drive, 200 ms spontaneous, time step 0.5 ms (the report's
+#: "the simulation step is 0.5"). Choices where the documents are open, written down:
+#: their dense kernels inside a window (75 and 101 pixels) are realised by the sheet's
+#: ``rule`` (fixed in-degree 200 from E and 400 from I by default; ``kernel`` is the dense
+#: one), on the whole torus: the windows cut nothing from the E kernels (more than 3.7
+#: standard deviations) and span the whole I lattice; the course leaves We/Wi open and
+#: keeps the tuned 0.02/0.01 uS; the refractory periods of the three states stay 5, 6.5
+#: and 10 ms (the report's own).
+PRESETS = ("tuned", "lab-report", "course")
+
+
+def _preset_values(name: str) -> dict:
+    if name == "tuned":
+        return {}
+    if name == "lab-report":
+        return dict(s_c_e=200.0, s_c_i=200.0, we=0.028 * uS, wi=0.013 * uS, dt=0.5 * ms,
+                    drive_duration=50 * ms, duration=300 * ms, stimulus_amplitude=5 * nA)
+    if name == "course":
+        return dict(s_c_e=18.0, s_c_i=400.0, dt=0.5 * ms, drive_duration=30 * ms,
+                    duration=200 * ms)
+    raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
 
 
 def _q(value):
@@ -111,6 +145,14 @@ class CMSAParams:
         Current of the image stimulus (rheobase: 1 nA).
     image : str
         ``"cross"`` or the path of an image file.
+    phi : str
+        ``spikes`` (Phi from smoothed spike-count frames) or ``voltage`` (the lab report's:
+        E voltages of the last ``voltage_frames`` steps before the stimulus phase,
+        patterns above -74 mV holding a point above -55 mV, tracking radius 5 and
+        margin 2 pixels per frame, unweighted centres); either way the record also
+        keeps the other one when both can be computed.
+    voltage_frames : int
+        Time steps of E voltages recorded for ``phi = "voltage"`` (only those: memory).
     seed : int
         Drive seed (changeable without recompiling).
     network_seed : int
@@ -156,8 +198,27 @@ class CMSAParams:
     stimulus_duration: Quantity = _q(0 * ms)  # 0: no stimulus phase
     stimulus_amplitude: Quantity = _q(5 * nA)  # the lab report's input_amp (rheobase: 1 nA)
     image: str = "cross"                      # "cross" or the path of an image file
+    phi: str = "spikes"                   # "spikes" or "voltage" (the lab report's Phi)
+    voltage_frames: int = 100             # steps of E voltages for the voltage Phi
     seed: int = 0                         # drive seed (changeable without recompiling)
     network_seed: int = 0                 # connectivity seed
+
+    @classmethod
+    def preset(cls, name: str, **changes) -> "CMSAParams":
+        """The parameters of a named configuration (see ``PRESETS``), with changes.
+
+        Parameters
+        ----------
+        name : {'tuned', 'lab-report', 'course'}
+            The configuration.
+        **changes
+            Field values that replace the preset's.
+
+        Returns
+        -------
+        CMSAParams
+        """
+        return cls(**{**_preset_values(name), **changes})
 
     def __post_init__(self):
         problems = []
@@ -186,6 +247,14 @@ class CMSAParams:
             ratio = float(getattr(self, name) / self.frame_dt)
             if abs(ratio - round(ratio)) > 1e-9:
                 problems.append(f"{name} must be a multiple of frame_dt")
+        if self.phi not in PHI_VARIANTS:
+            problems.append(f"phi must be one of {', '.join(PHI_VARIANTS)}, got {self.phi!r}")
+        if not isinstance(self.voltage_frames, int) or self.voltage_frames < 2:
+            problems.append(f"voltage_frames must be an integer >= 2, got "
+                            f"{self.voltage_frames!r}")
+        elif self.voltage_frames * self.dt > self.duration:
+            problems.append(f"voltage_frames ({self.voltage_frames} steps of {self.dt}) is "
+                            f"longer than duration ({self.duration})")
         if self.analysis > self.duration:
             problems.append(f"analysis ({self.analysis}) is longer than duration ({self.duration})")
         if sides_ok:
@@ -236,8 +305,21 @@ class CMSAParams:
 
     @property
     def n_synapses(self) -> int:
-        """Synapses of the sheet (every E and I neuron receives k_e + k_i)."""
-        return (self.e_side**2 + self.i_side**2) * (self.k_e + self.k_i)
+        """Synapses of the sheet: every E and I neuron receives k_e + k_i (fixed in-degree);
+        under the ``kernel`` rule every source within the Gaussian's cutoff, under
+        ``probability`` the kernel's sum (expected)."""
+        if self.rule == "fixed_indegree":
+            return (self.e_side**2 + self.i_side**2) * (self.k_e + self.k_i)
+        per_target = 0.0
+        target = Lattice(self.e_side)
+        for sigma, side in ((self.sigma_e, self.e_side), (self.sigma_i, self.i_side)):
+            source = Lattice(side, float(self.e_side))
+            if self.rule == "kernel":  # every source within the cutoff
+                radius = CUTOFF_SIGMAS * sigma / source.spacing
+                per_target += min(float(side**2), np.pi * radius**2)
+            else:  # p_max 1: the kernel's sum, expected
+                per_target += kernel_sum(source, target, sigma)
+        return int((self.e_side**2 + self.i_side**2) * per_target)
 
     def memory_estimate(self) -> float:
         """Peak memory of building and running this sheet (see ``BYTES_PER_SYNAPSE``).

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Network, defaultclock, ms, second
+from brian2 import Network, defaultclock, mV, ms, second
 
 from ..analysis.patterns import PhiResult, order_parameter, smooth_frames, spike_count_frames
 from ..analysis.spikes import spike_share
@@ -16,7 +16,19 @@ from .params import CMSAParams
 
 __all__ = ["build_network", "CMSARun", "analyse", "run_args_for", "run_variables",
            "command_line_for", "point_outputs", "recorded_arrays", "reduce_point",
-           "RUN_VARIABLES"]
+           "active_windows", "frame_times", "state_name", "RUN_VARIABLES", "VOLTAGE_PHI",
+           "STATE_PHI"]
+
+#: Phi below the first value is a bump state, above the second a travelling wave (the
+#: thresholds of the state tests); between them, mixed (near the critical point).
+STATE_PHI = (0.35, 0.8)
+
+#: The lab report's Phi on voltage frames: patterns are connected regions above ``low``
+#: (mV) that hold a point above ``high``; centres unweighted; a centre is tracked to the
+#: nearest one within ``max_distance`` pixels per frame if the second nearest is at least
+#: ``margin`` farther; every displacement counts (no speed floor).
+VOLTAGE_PHI = {"low": -74.0, "high": -55.0, "max_distance": 5.0, "margin": 2.0,
+               "speed_floor": 0.0, "weighted": False}
 
 
 @dataclass
@@ -32,9 +44,10 @@ class CMSARun:
     i_i, i_t : ndarray
         I spikes: neuron indices and times (ms).
     phi : PhiResult
-        The order parameter of the spontaneous phase.
+        The order parameter of the spontaneous phase (``params.phi`` says which).
     frames : ndarray
-        Smoothed spike-count frames of the analysed window (float32).
+        The frames Phi was measured on (float32): smoothed spike counts, or E voltages
+        in mV for the voltage Phi.
     rate_e, rate_i : float
         Mean rates (Hz) of the spontaneous phase.
     timings : dict
@@ -43,6 +56,8 @@ class CMSARun:
         ``name@version``, sha256 and status of each model file.
     attention : dict, optional
         Spike shares in the stimulus region (attention runs).
+    phi_spikes : PhiResult, optional
+        The spike-frame Phi as well, when ``phi`` is the voltage one.
     """
 
     params: CMSAParams
@@ -57,6 +72,14 @@ class CMSARun:
     timings: dict = field(default_factory=dict)
     provenance: list = field(default_factory=list)  # name@version + sha256 of each model
     attention: dict | None = None  # spike shares in the stimulus region (attention runs)
+    phi_spikes: PhiResult | None = None  # the spike-frame Phi beside a voltage Phi
+
+    @property
+    def frames_label(self) -> str:
+        """What the frames hold, for colour bars."""
+        if self.params.phi == "voltage":
+            return "E membrane potential (mV)"
+        return f"E spikes per {self.params.frame_window}, smoothed"
 
 
 def build_network(p: CMSAParams, name: str = "cmsa",
@@ -90,8 +113,29 @@ def build_network(p: CMSAParams, name: str = "cmsa",
         rule=p.rule, seed=p.network_seed, drive_seed=p.seed, drive_amplitude=p.drive,
         drive_interval=p.drive_interval, drive_duration=p.drive_duration, name=name,
         stimulus=stimulus, stimulus_amplitude=p.stimulus_amplitude,
-        stimulus_window=(p.stimulus_onset, p.total), cache=cache)
+        stimulus_window=(p.stimulus_onset, p.total), cache=cache,
+        voltage_interval=p.dt if p.phi == "voltage" else None)
     return sheet, Network(*sheet.objects)
+
+
+def active_windows(sheet: EISheet, p: CMSAParams) -> dict:
+    """Objects that run only part of the time: the voltage monitor of the voltage Phi
+    records the last ``voltage_frames`` steps before the stimulus phase, nothing else.
+
+    Parameters
+    ----------
+    sheet : EISheet
+    p : CMSAParams
+
+    Returns
+    -------
+    dict
+        ``{object: (start, stop)}`` for :meth:`DeviceSession.run
+        <brianlab.devices.DeviceSession.run>`.
+    """
+    if sheet.voltage is None:
+        return {}
+    return {sheet.voltage: (p.stimulus_onset - p.voltage_frames * p.dt, p.stimulus_onset)}
 
 
 #: Group variables a compiled sheet takes at run time, and the CMSAParams field of each value.
@@ -167,7 +211,67 @@ def command_line_for(variables: list, p: CMSAParams) -> list[str]:
     return [f"{name}={float(getattr(p, field_name))!r}" for name, field_name in variables]
 
 
-def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
+def frame_times(p: CMSAParams) -> np.ndarray:
+    """Simulated time (ms) of each frame Phi is measured on.
+
+    Parameters
+    ----------
+    p : CMSAParams
+
+    Returns
+    -------
+    ndarray
+        Spike-count frame ``f`` ends at ``t_start + (f + 1) frame_dt``; voltage frame ``f``
+        is the step ``f`` of the last ``voltage_frames`` steps before the stimulus phase.
+    """
+    end = float(p.stimulus_onset / ms)
+    if p.phi == "voltage":
+        dt = float(p.dt / ms)
+        return end - dt * np.arange(p.voltage_frames, 0, -1)
+    step = float(p.frame_dt / ms)
+    n = int(np.floor(float(p.analysis / p.frame_dt) + 1e-9))
+    return end - float(p.analysis / ms) + step * np.arange(1, n + 1)
+
+
+def state_name(phi: dict) -> str:
+    """The state a Phi record shows: ``bump``, ``wave``, ``mixed`` or ``no patterns``.
+
+    Parameters
+    ----------
+    phi : dict
+        ``PhiResult.as_dict()`` (``phi``, ``mean_patterns``).
+
+    Returns
+    -------
+    str
+    """
+    if not phi.get("mean_patterns"):
+        return "no patterns"  # silent, or the whole sheet in step
+    if phi["phi"] < STATE_PHI[0]:
+        return "bump"
+    return "wave" if phi["phi"] > STATE_PHI[1] else "mixed"
+
+
+def voltage_phi(p: CMSAParams, voltage_mv) -> PhiResult:
+    """The lab report's Phi (``VOLTAGE_PHI``) of E voltage frames.
+
+    Parameters
+    ----------
+    p : CMSAParams
+    voltage_mv : ndarray, shape (frames, e_side, e_side)
+        E membrane potentials in mV, one frame per time step.
+
+    Returns
+    -------
+    PhiResult
+    """
+    v = VOLTAGE_PHI
+    return order_parameter(voltage_mv, v["low"], v["high"], max_distance=v["max_distance"],
+                           margin=v["margin"], speed_floor=v["speed_floor"],
+                           frame_dt=float(p.dt / ms), weighted=v["weighted"])
+
+
+def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms, voltage_mv=None) -> CMSARun:
     """Spike-count frames of the last ``p.analysis`` of the spontaneous phase, Phi, rates.
 
     Parameters
@@ -178,11 +282,20 @@ def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
         E spikes: indices and times (ms).
     i_i, i_t_ms : array-like
         I spikes: indices and times (ms).
+    voltage_mv : array-like, optional
+        ``(frames, e_side, e_side)`` E voltages (mV) for ``p.phi == "voltage"``.
 
     Returns
     -------
     CMSARun
     """
+    if p.phi == "voltage":
+        voltage_mv = np.asarray(voltage_mv, dtype=float)
+        if voltage_mv.shape != (p.voltage_frames, p.e_side, p.e_side):
+            raise ValueError(f"the voltage Phi needs {p.voltage_frames} frames of "
+                             f"{p.e_side} x {p.e_side}, got {voltage_mv.shape}")
+        if not np.isfinite(voltage_mv).all():
+            raise ValueError("the recorded E voltages are not finite")
     t_end = float(p.stimulus_onset / ms)  # Phi of the spontaneous phase
     t_start = t_end - float(p.analysis / ms)
     frames = spike_count_frames(e_i, e_t_ms, (p.e_side, p.e_side), t_start, t_end,
@@ -199,6 +312,8 @@ def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms) -> CMSARun:
     rate_i = float(np.sum(i_t_ms >= t0)) / (p.i_side**2 * spont)
     run = CMSARun(p, np.asarray(e_i), np.asarray(e_t_ms), np.asarray(i_i),
                   np.asarray(i_t_ms), phi, frames, rate_e, rate_i)
+    if p.phi == "voltage":
+        run.phi_spikes, run.phi, run.frames = phi, voltage_phi(p, voltage_mv), voltage_mv
     if p.stimulus_duration > 0 * ms:
         mask = stimulus_image(p.image, p.e_side).ravel() > 0.5
         onset = float(p.stimulus_onset / ms)
@@ -236,8 +351,12 @@ def collect(sheet: EISheet, p: CMSAParams, timings=None) -> CMSARun:
     CMSARun
     """
     start = time.perf_counter()
+    voltage = None
+    if sheet.voltage is not None:
+        voltage = (np.asarray(sheet.voltage.v[:] / mV).T.reshape(-1, p.e_side, p.e_side))
     run = analyse(p, np.asarray(sheet.spikes_e.i[:]), np.asarray(sheet.spikes_e.t[:] / ms),
-                  np.asarray(sheet.spikes_i.i[:]), np.asarray(sheet.spikes_i.t[:] / ms))
+                  np.asarray(sheet.spikes_i.i[:]), np.asarray(sheet.spikes_i.t[:] / ms),
+                  voltage)
     run.timings = dict(timings or {})
     run.timings["analysis_s"] = time.perf_counter() - start
     return run
@@ -262,6 +381,8 @@ def point_outputs(run: CMSARun) -> tuple[dict, dict]:
               "i_i": run.i_i.astype(np.int32), "i_t": run.i_t.astype(np.float32),
               "frames": run.frames.astype(np.float32)}
     record = {"params": run.params.as_dict(), "phi": run.phi.as_dict(),
+              "phi_variant": run.params.phi, "frames_label": run.frames_label,
+              "phi_spikes": None if run.phi_spikes is None else run.phi_spikes.as_dict(),
               "phi_series": run.phi.series, "rate_e_hz": run.rate_e, "rate_i_hz": run.rate_i,
               "timings": run.timings, "models": run.provenance, "attention": run.attention}
     return arrays, record
@@ -278,13 +399,16 @@ def recorded_arrays(sheet: EISheet) -> tuple[dict, dict]:
     Returns
     -------
     outputs : dict
-        ``e_i``, ``e_t``, ``i_i``, ``i_t``: spike indices and times (s) of both populations.
+        ``e_i``, ``e_t``, ``i_i``, ``i_t``: spike indices and times (s) of both populations;
+        ``v``: the E voltages (V, time x neuron) of the voltage Phi, if recorded.
     checks : dict
         The differential state variables of both populations (membrane potential,
         receptor conductances), which must be finite after a run.
     """
     outputs = {"e_i": sheet.spikes_e.variables["i"], "e_t": sheet.spikes_e.variables["t"],
                "i_i": sheet.spikes_i.variables["i"], "i_t": sheet.spikes_i.variables["t"]}
+    if sheet.voltage is not None:  # (time, neuron), volts
+        outputs["v"] = sheet.voltage.variables["v"]
     checks = {f"{group.name}.{name}": group.variables[name]
               for group in (sheet.E, sheet.I) for name in sorted(group.equations.diff_eq_names)}
     return outputs, checks
@@ -307,8 +431,11 @@ def reduce_point(arrays: dict, context: dict) -> tuple[dict, dict]:
     """
     start = time.perf_counter()
     p = context["params"]
+    voltage = None
+    if "v" in arrays:
+        voltage = arrays["v"].reshape(-1, p.e_side, p.e_side) / float(mV)
     run = analyse(p, arrays["e_i"], arrays["e_t"] / float(ms), arrays["i_i"],
-                  arrays["i_t"] / float(ms))
+                  arrays["i_t"] / float(ms), voltage)
     run.provenance = context["provenance"]
     run.timings = {"analysis_s": time.perf_counter() - start}
     return point_outputs(run)
