@@ -327,3 +327,30 @@ def test_the_same_network_built_twice_in_one_process_is_the_same_code(tmp_path):
     first = _build_regular(tmp_path / "b")
     assert "g_run_regularly_clock" in first
     assert _build_regular(tmp_path / "b") == first
+
+
+@pytest.mark.parametrize("name", ["runtime", "cpp_standalone"])
+def test_an_object_active_in_a_window_records_only_there(name, tmp_path):
+    """``run(active={monitor: (start, stop)})``: the monitor records the steps of its
+    window only (t = 6.0 ... 7.9 ms at dt 0.1 ms), on every device, and the neurons'
+    spikes are those of one uninterrupted run (splitting the run changes nothing)."""
+    from brian2 import StateMonitor
+
+    if name == "cpp_standalone" and not cxx_compiler_works():
+        pytest.skip("needs a C++ compiler")
+    results = {}
+    for split in (False, True):
+        options = {"directory": tmp_path / f"{name}{split}", "quiet": True}
+        with use_device(name, **(options if name != "runtime" else {})) as dev:
+            net, G, spikes = small_network()
+            monitor = StateMonitor(G, "v", record=[0, 5])
+            net.add(monitor)
+            dev.run(net, 60 * ms, active={monitor: (40 * ms, 42 * ms)} if split else None)
+            results[split] = (np.array(monitor.t / ms), np.array(spikes.i[:]),
+                              np.array(spikes.t / ms))  # copies: the network goes
+    t_window, i_split, t_split = results[True]
+    np.testing.assert_allclose(t_window, 40.0 + 0.1 * np.arange(20), atol=1e-9)
+    t_full, i_full, t_spikes = results[False]
+    assert len(t_full) == 600 and len(i_full) > 20
+    np.testing.assert_array_equal(i_split, i_full)
+    np.testing.assert_allclose(t_split, t_spikes, atol=1e-12)
