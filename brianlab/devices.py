@@ -446,8 +446,11 @@ class DeviceSession:
                 return text
 
             _keep_if_equivalent(objects, previous.get(objects), lean_objects)
+        elsewhere = "".join(path.read_text() for path in
+                            sorted((self.directory / "code_objects").glob("*.cpp"))
+                            if "synapses_create_array" not in path.name) if dropped else ""
         _keep_if_equivalent(main, previous.get(main), lambda text: (
-            leanbuild.free_connection_arrays(_sort_clock_resets(text), dropped)[0]))
+            leanbuild.free_connection_arrays(_sort_clock_resets(text), dropped, elsewhere)[0]))
         self.lean = bool(dropped)
         if self.name == "cuda_standalone":
             self._patch_cuda_makefile()

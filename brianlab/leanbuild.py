@@ -38,6 +38,8 @@ _FUNCTION = re.compile(r"^void _write_arrays\(\)\n\{\n(?P<body>.*?)^\}\n",
                        re.MULTILINE | re.DOTALL)
 _COPY = re.compile(r"^\s*(_array_\w+)\[i\] = (_static_array_\1)\[i\];\s*$")
 _CREATE = re.compile(r"^(\s*)_run_\w+_synapses_create_array_codeobject\(\);\s*$")
+# the other lines of a copy loop (and blank ones) between a copy and its create call
+_LOOP = re.compile(r"^\s*(for\(int i=0; i<_num_\w+; i\+\+\)|\{|\})?\s*$")
 
 
 def write_only(objects_cpp: str, files) -> tuple[str, set[str]]:
@@ -77,12 +79,14 @@ def write_only(objects_cpp: str, files) -> tuple[str, set[str]]:
     return objects_cpp[:start] + kept + objects_cpp[end:], dropped
 
 
-def free_connection_arrays(main_cpp: str, dropped: set[str]) -> tuple[str, list[str]]:
+def free_connection_arrays(main_cpp: str, dropped: set[str],
+                           elsewhere: str = "") -> tuple[str, list[str]]:
     """``main.cpp`` that frees each connection index array once its synapses exist.
 
-    Only arrays copied from a static array right before a ``synapses_create_array``
-    code object, whose writes were ``dropped`` and which nothing else in ``main.cpp``
-    uses, are freed (the array and its static source).
+    Only arrays copied from a static array immediately before a ``synapses_create_array``
+    code object (nothing but copy loops in between), whose writes were ``dropped``, which
+    nothing else in ``main.cpp`` uses and which do not occur in ``elsewhere`` (the other
+    code objects' sources), are freed (the array and its static source).
 
     Parameters
     ----------
@@ -90,6 +94,8 @@ def free_connection_arrays(main_cpp: str, dropped: set[str]) -> tuple[str, list[
         The generated file.
     dropped : set of str
         Arrays :func:`write_only` no longer writes.
+    elsewhere : str
+        The text of every code object other than the ``synapses_create_array`` ones.
 
     Returns
     -------
@@ -105,15 +111,17 @@ def free_connection_arrays(main_cpp: str, dropped: set[str]) -> tuple[str, list[
         if copy:
             pending.append((copy.group(1), copy.group(2)))
             continue
+        if _LOOP.match(line):
+            continue
         create = _CREATE.match(line)
         if create and pending:
             indent = create.group(1)
             for array, static in pending:
                 uses = len(re.findall(rf"\b{array}\b", main_cpp))
-                if array not in dropped or uses != 1:  # the copy loop's only
-                    continue
+                if array not in dropped or uses != 1 or re.search(rf"\b{array}\b", elsewhere):
+                    continue  # written, or read by anything but its copy loop and create
                 for name in (array, static):
                     out.append(f"{indent}delete [] brian::{name}; brian::{name} = 0;\n")
                 freed.append(array)
-            pending = []
+        pending = []
     return "".join(out), freed

@@ -4,6 +4,7 @@ index arrays are freed once the synapses exist, and the results do not change.""
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from brian2 import ms
 
@@ -11,7 +12,7 @@ from brianlab import DeviceError, use_device
 from brianlab.devices import cxx_compiler_works
 from brianlab.leanbuild import free_connection_arrays, write_only
 
-from test_devices import small_network
+from test_devices import N
 
 # Brian2's own run records, written by every build (a few bytes each).
 RECORDS = {"last_run_info.txt", "random_generator_state"}
@@ -77,18 +78,48 @@ def test_connection_arrays_are_freed_only_when_nothing_else_reads_them():
     assert free_connection_arrays(MAIN, set()) == (MAIN, [])  # still written: kept
     used = MAIN + "        x = _array_s_sources[0];\n"
     assert free_connection_arrays(used, {"_array_s_sources"}) == (used, [])
+    # read by another code object (a neuron group's drive copied from a static array)
+    assert free_connection_arrays(MAIN, {"_array_s_sources"},
+                                  elsewhere="I = _ptr = _array_s_sources;") == (MAIN, [])
+    # another statement between the copy and the create call: not a connection array
+    apart = MAIN.replace("        _run_s", "        _array_g_tau[0] = 0.01;\n        _run_s")
+    assert free_connection_arrays(apart, {"_array_s_sources"}) == (apart, [])
 
 
 def test_a_lean_build_is_refused_where_brian2_would_read_its_results(tmp_path):
     with use_device("cpp_standalone", directory=tmp_path / "full", quiet=True) as dev:
-        net, G, spikes = small_network()
+        net, G, spikes = lean_network()
         with pytest.raises(DeviceError, match="build_only"):
             dev.run(net, 10 * ms, write_only=[spikes.variables["t"]])
 
 
+def lean_network():
+    """test_devices' network, but the drive is an array set right before the synapses are
+    connected: a static array copied in main.cpp like the connection indices, yet read by
+    the neurons' code object every step, so it must not be freed (a crash if it were)."""
+    from brian2 import Network, SpikeMonitor, pA
+
+    from brianlab import load_model
+
+    rng = np.random.default_rng(1)
+    G = load_model("lif").neuron_group(N, receptors=("ampa_exp", "gaba_exp"),
+                                       g_max_ampa="2 nS", g_max_gaba="2 nS")
+    pre, post = rng.integers(0, N, 600), rng.integers(0, N, 600)
+    keep = pre != post
+    G.I_ext = (190 + 2 * np.arange(N)) * pA
+    exc = load_model("static").synapses(G, G, target_var="s_ampa",
+                                        connect={"i": pre[keep][:300], "j": post[keep][:300]})
+    inh = load_model("static").synapses(G, G, target_var="s_gaba",
+                                        connect={"i": pre[keep][300:], "j": post[keep][300:]})
+    exc.w = 1.0
+    inh.w = 1.5
+    spikes = SpikeMonitor(G)
+    return Network(G, exc, inh, spikes), G, spikes
+
+
 def _build(directory, lean: bool):
     with use_device("cpp_standalone", directory=directory, build_only=True, quiet=True) as dev:
-        net, G, spikes = small_network()
+        net, G, spikes = lean_network()
         wanted = [spikes.variables["i"], spikes.variables["t"], G.variables["v"]]
         dev.run(net, 200 * ms, write_only=wanted if lean else None)
         files = [dev.array_file(v)[0] for v in wanted]
@@ -108,7 +139,8 @@ def _run(directory: Path, out: Path) -> set:
 def test_a_lean_binary_writes_what_is_read_and_its_results_are_the_full_binarys(tmp_path):
     """The same network built in full and lean: the lean binary writes the three arrays
     asked for (plus Brian2's run records and spike queues), frees the two pathways'
-    index arrays after creating the synapses, and its spikes and voltages are
+    index arrays after creating the synapses (not the drive array copied just before
+    them, which the neurons read every step), and its spikes and voltages are
     bit-identical to the full binary's (the same code objects in the same order)."""
     files = _build(tmp_path / "full", lean=False)
     assert _build(tmp_path / "lean", lean=True) == files
@@ -118,6 +150,7 @@ def test_a_lean_binary_writes_what_is_read_and_its_results_are_the_full_binarys(
     assert lean - {f for f in lean if f.endswith("_queue")} == set(files) | RECORDS
     main = (tmp_path / "lean" / "main.cpp").read_text()
     assert main.count("delete [] brian::_array_") == 4  # sources and targets of 2 pathways
+    assert "I_ext" not in "".join(line for line in main.splitlines() if "delete" in line)
     for name in files:
         a = (tmp_path / "r_full" / name).read_bytes()
         assert a and a == (tmp_path / "r_lean" / name).read_bytes()
