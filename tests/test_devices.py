@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, get_device, ms, prefs
+from brian2 import Network, SpikeMonitor, get_device, ms, pA, prefs
 
 import brianlab.devices as devices
 from brianlab import DeviceError, load_model, use_device
@@ -17,14 +17,20 @@ from brianlab.devices import cxx_compiler_works
 N = 60
 
 
-def small_network(seed=1):
-    """LIF neurons with graded drive and fixed random AMPA/GABA recurrence (deterministic)."""
+def small_network(seed=1, drive_array=False):
+    """LIF neurons with graded drive and fixed random AMPA/GABA recurrence (deterministic).
+
+    ``drive_array``: the same drive given as an array right before the synapses are
+    connected (in a standalone build a static array copied like their indices)."""
     rng = np.random.default_rng(seed)
     G = load_model("lif").neuron_group(N, receptors=("ampa_exp", "gaba_exp"),
                                        g_max_ampa="2 nS", g_max_gaba="2 nS")
-    G.I_ext = "190*pA + i*2*pA"
+    if not drive_array:
+        G.I_ext = "190*pA + i*2*pA"
     pre, post = rng.integers(0, N, 600), rng.integers(0, N, 600)
     keep = pre != post
+    if drive_array:
+        G.I_ext = (190 + 2 * np.arange(N)) * pA
     exc = load_model("static").synapses(G, G, target_var="s_ampa",
                                         connect={"i": pre[keep][:300], "j": post[keep][:300]})
     inh = load_model("static").synapses(G, G, target_var="s_gaba",

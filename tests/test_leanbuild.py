@@ -4,7 +4,6 @@ index arrays are freed once the synapses exist, and the results do not change.""
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 from brian2 import ms
 
@@ -12,7 +11,7 @@ from brianlab import DeviceError, use_device
 from brianlab.devices import cxx_compiler_works
 from brianlab.leanbuild import free_connection_arrays, write_only
 
-from test_devices import N
+from test_devices import small_network
 
 # Brian2's own run records, written by every build (a few bytes each).
 RECORDS = {"last_run_info.txt", "random_generator_state"}
@@ -94,27 +93,10 @@ def test_a_lean_build_is_refused_where_brian2_would_read_its_results(tmp_path):
 
 
 def lean_network():
-    """test_devices' network, but the drive is an array set right before the synapses are
-    connected: a static array copied in main.cpp like the connection indices, yet read by
-    the neurons' code object every step, so it must not be freed (a crash if it were)."""
-    from brian2 import Network, SpikeMonitor, pA
-
-    from brianlab import load_model
-
-    rng = np.random.default_rng(1)
-    G = load_model("lif").neuron_group(N, receptors=("ampa_exp", "gaba_exp"),
-                                       g_max_ampa="2 nS", g_max_gaba="2 nS")
-    pre, post = rng.integers(0, N, 600), rng.integers(0, N, 600)
-    keep = pre != post
-    G.I_ext = (190 + 2 * np.arange(N)) * pA
-    exc = load_model("static").synapses(G, G, target_var="s_ampa",
-                                        connect={"i": pre[keep][:300], "j": post[keep][:300]})
-    inh = load_model("static").synapses(G, G, target_var="s_gaba",
-                                        connect={"i": pre[keep][300:], "j": post[keep][300:]})
-    exc.w = 1.0
-    inh.w = 1.5
-    spikes = SpikeMonitor(G)
-    return Network(G, exc, inh, spikes), G, spikes
+    """test_devices' network with its drive as an array set right before the synapses
+    are connected: a static array copied in main.cpp like the connection indices, yet
+    read by the neurons' code object every step, so it must not be freed (a crash)."""
+    return small_network(drive_array=True)
 
 
 def _build(directory, lean: bool):
