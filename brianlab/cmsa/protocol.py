@@ -79,7 +79,8 @@ class CMSARun:
         """What the frames hold, for colour bars."""
         if self.params.phi == "voltage":
             return "E membrane potential (mV)"
-        return f"E spikes per {self.params.frame_window}, smoothed"
+        window = float(self.params.frame_window / ms)
+        return f"E spikes per {window:g} ms window, smoothed"
 
 
 def build_network(p: CMSAParams, name: str = "cmsa",
