@@ -402,6 +402,16 @@ class DeviceSession:
             connection index arrays once the synapses exist. Brian2 cannot read such a
             build's results, so it needs ``build_only``: run the binary yourself
             (:func:`brianlab.sweeps.run_point`).
+        active : dict, optional
+            ``{object: (start, stop)}`` or ``{object: [(start, stop), ...]}``: objects (a
+            StateMonitor, an operation) that run only inside their windows (Quantities);
+            the simulation is split into consecutive runs at those times (on every
+            device, so a monitor records only its window).
+
+        Returns
+        -------
+        DeviceSession
+            ``self``.
 
         Raises
         ------

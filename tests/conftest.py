@@ -9,13 +9,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(autouse=True)
 def _numpy_target():
-    """Run runtime-device tests with numpy code generation; restore preferences after."""
+    """Run runtime-device tests with numpy code generation; restore preferences and the
+    default clock's dt after."""
     from brian2 import prefs
+
+    from brian2 import defaultclock, ms
 
     prefs._backup()
     prefs.codegen.target = "numpy"
     yield
     prefs._restore()
+    defaultclock.dt = 0.1 * ms  # (a test that builds a sheet itself sets it)
 
 
 MODEL_HEADER = 'name = "x"\nversion = 1\nkind = "neuron"\n'

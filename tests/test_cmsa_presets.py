@@ -124,6 +124,8 @@ def test_cli_preset_rule_phi_and_readable_figures(tmp_path, capsys):
     assert main(["run", "--rp", "10", "--preset", "lab-report", "--phi", "voltage", "--rule",
                  "probability", *SMALL, "--duration", "60", "--out", str(out)]) == 0
     captured = capsys.readouterr()
+    from brian2 import defaultclock
+    assert defaultclock.dt == 0.1 * ms  # the preset's 0.5 ms did not leak into Brian2
     assert "inhibitory kernel" in captured.err and "larger --size" in captured.err
     summary = json.loads((out / "summary.json").read_text())
     params = summary["params"]

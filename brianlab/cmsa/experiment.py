@@ -120,7 +120,8 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
     """
     points = list(points)
     first = _check_points(points)
-    with _session(first, device, threads, build_only, directory, cache) as session:
+    with _default_dt(), _session(first, device, threads, build_only, directory,
+                                 cache) as session:
         start = time.perf_counter()
         sheet, net = build_network(first, cache=cache)
         session.timings["construct_s"] = time.perf_counter() - start
@@ -172,6 +173,18 @@ def _cached_manifest(directory: Path, key: str):
     if not compiled.visible() or compiled.current_digest() != compiled.digest:
         return None  # the binary or its static arrays changed since the manifest was made
     return compiled, [tuple(v) for v in data["variables"]], data["provenance"]
+
+
+@contextmanager
+def _default_dt():
+    """Give Brian2's ``defaultclock.dt`` back as it was (``build_network`` sets it)."""
+    from brian2 import defaultclock
+
+    before = defaultclock.dt
+    try:
+        yield
+    finally:
+        defaultclock.dt = before
 
 
 @contextmanager
@@ -262,8 +275,8 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
                 description.update(directory=str(directory), cached=True)
                 run(*cached)
                 return description
-    with _session(first, "cpp_standalone", threads, True, None, cache, portable,
-                  lean=True) as session:
+    with _default_dt(), _session(first, "cpp_standalone", threads, True, None, cache,
+                                 portable, lean=True) as session:
         start = time.perf_counter()
         sheet, net = build_network(first, cache=cache)
         timings["construct_s"] = time.perf_counter() - start

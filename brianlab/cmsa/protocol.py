@@ -101,6 +101,12 @@ def build_network(p: CMSAParams, name: str = "cmsa",
     sheet : EISheet
     network : Network
         Every object of the sheet.
+
+    Notes
+    -----
+    The sheet's objects run on Brian2's default clock, whose ``dt`` this sets to ``p.dt``;
+    :func:`~brianlab.cmsa.experiment.simulate` and ``simulate_compiled`` set it back when
+    they return.
     """
     defaultclock.dt = p.dt
     neuron = p.neuron_params()
