@@ -480,12 +480,14 @@ class DeviceSession:
     def _run_segments(self, report=None):
         """``network.run`` for the whole duration, split where an object of ``active``
         starts or stops (one run without any)."""
-        cuts = sorted({float(t) for window in self._active.values() for t in window
+        windows = {obj: [w] if not isinstance(w, list) else w
+                   for obj, w in self._active.items()}
+        cuts = sorted({float(t) for ws in windows.values() for w in ws for t in w
                        if 0 < float(t) < float(self._duration)})
         bounds = [0.0, *cuts, float(self._duration)]
         for a, b in zip(bounds[:-1], bounds[1:]):
-            for obj, (start, stop) in self._active.items():
-                obj.active = float(start) <= a < float(stop)
+            for obj, ws in windows.items():
+                obj.active = any(float(start) <= a < float(stop) for start, stop in ws)
             self._network.run((b - a) * second, report=report)
 
     def _compile(self):

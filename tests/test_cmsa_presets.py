@@ -138,3 +138,23 @@ def test_cli_preset_rule_phi_and_readable_figures(tmp_path, capsys):
     assert data["frames"].shape == (100, 40, 40) and data["frames"].max() < -40
     assert "voltage Phi" in captured.out
     assert (out / "snapshots.png").stat().st_size > 5000
+
+
+def test_gif_frames_carry_their_time(tmp_path):
+    """``sheet_animation(times=...)``: one GIF frame per sheet frame, and two frames with
+    the same data but other times differ (the time is drawn on each)."""
+    from PIL import Image
+
+    from brianlab.plot import sheet_animation
+
+    frames = np.zeros((3, 20, 20))
+    frames[:, 5:8, 5:8] = 1.0
+    path = sheet_animation(frames, tmp_path / "a.gif", times=["1 ms", "2 ms", "30 ms"],
+                           label="spikes")
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3
+        pictures = []
+        for k in range(3):
+            gif.seek(k)
+            pictures.append(np.asarray(gif.convert("L"), dtype=int))
+    assert np.abs(pictures[0] - pictures[1]).sum() > 0

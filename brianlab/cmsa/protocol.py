@@ -126,8 +126,13 @@ def build_network(p: CMSAParams, name: str = "cmsa",
 
 
 def active_windows(sheet: EISheet, p: CMSAParams) -> dict:
-    """Objects that run only part of the time: the voltage monitor of the voltage Phi
-    records the last ``voltage_frames`` steps before the stimulus phase, nothing else.
+    """Objects that run only part of the time.
+
+    The drive operations run until one interval after the drive ended (that evaluation
+    sets the current to zero) and, for E, again during the stimulus phase: after the
+    drive they would only write zeros (22 % of the default sheet's run loop, measured
+    with ``benchmarks/profile_cmsa.py``). The voltage monitor of the voltage Phi records
+    the last ``voltage_frames`` steps before the stimulus phase.
 
     Parameters
     ----------
@@ -137,12 +142,16 @@ def active_windows(sheet: EISheet, p: CMSAParams) -> dict:
     Returns
     -------
     dict
-        ``{object: (start, stop)}`` for :meth:`DeviceSession.run
+        ``{object: [(start, stop), ...]}`` for :meth:`DeviceSession.run
         <brianlab.devices.DeviceSession.run>`.
     """
-    if sheet.voltage is None:
-        return {}
-    return {sheet.voltage: (p.stimulus_onset - p.voltage_frames * p.dt, p.stimulus_onset)}
+    drive = [(0 * ms, p.drive_duration + p.drive_interval)]
+    out = {op: list(drive) for op in sheet.drive.values()}
+    if p.stimulus_duration > 0 * ms:
+        out[sheet.drive[sheet.E.name]].append((p.stimulus_onset, p.total))
+    if sheet.voltage is not None:
+        out[sheet.voltage] = [(p.stimulus_onset - p.voltage_frames * p.dt, p.stimulus_onset)]
+    return out
 
 
 #: Group variables a compiled sheet takes at run time, and the CMSAParams field of each value.

@@ -87,7 +87,10 @@ class EISheet:
     voltage : StateMonitor, optional
         E voltages, when asked for.
     extra : list
-        Other objects of the network (e.g. the drive's operations).
+        Other objects of the network.
+    drive : dict
+        Group name to the operation that sets its ``I_ext`` (drive and stimulus), a
+        contained object of the group (for ``active`` windows).
     """
 
     E: NeuronGroup
@@ -99,6 +102,7 @@ class EISheet:
     spikes_i: SpikeMonitor
     voltage: StateMonitor | None = None
     extra: list = field(default_factory=list)
+    drive: dict = field(default_factory=dict)
 
     @property
     def objects(self) -> list:
@@ -283,11 +287,13 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
                            extra_equations=seed_eq, noise=noise, **(i_params or {}))
     stim = "" if stimulus is None else \
         " + stim_amplitude*stim*int(t >= stim_on)*int(t < stim_off)"
+    drive_ops = {}
     for group, offset in ((E, 0), (I, 1_000_003)):
         group.drive_seed = float(drive_seed)
         group.namespace.update(drive_amplitude=drive_amplitude, drive_duration=drive_duration)
         extra = stim if group is E else ""
-        group.run_regularly(f"I_ext = drive_amplitude*{HASH_UNIFORM.format(i=f'(i + {offset})')}"
+        drive = HASH_UNIFORM.format(i=f"(i + {offset})")
+        drive_ops[group.name] = group.run_regularly(f"I_ext = drive_amplitude*{drive}"
                             f"*int(t < drive_duration){extra}", dt=drive_interval, when="start")
     if stimulus is not None:
         image = np.asarray(stimulus, dtype=float).ravel()
@@ -318,5 +324,5 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     if voltage_interval is not None:
         voltage = StateMonitor(E, "v", record=True, dt=voltage_interval,
                                name=f"{name}_voltage_E")
-    return EISheet(E, I, synapses, e_lat, i_lat, spikes_e, spikes_i, voltage)
+    return EISheet(E, I, synapses, e_lat, i_lat, spikes_e, spikes_i, voltage, drive=drive_ops)
 
