@@ -1,0 +1,52 @@
+"""Where a cached ``cmsa run`` spends its time inside Python (imports, binary, analysis...).
+
+Runs ``python -m brianlab.cmsa run --rp 10 --no-gif --threads 2`` in this process with
+timers around its stages (the build must be cached: run the command once first) and
+prints seconds per stage. The binary's time is the subprocess that runs it.
+
+    python -m benchmarks.cli_phases
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+
+
+def main():
+    start = time.perf_counter()
+    import brianlab.cmsa.__main__ as cli
+    import brianlab.cmsa.experiment as experiment
+    import brianlab.sweeps as sweeps
+    imports = time.perf_counter() - start
+    spent = {}
+
+    def timed(module, name, label):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t
+        setattr(module, name, wrapper)
+
+    timed(subprocess, "run", "binary")
+    timed(experiment, "_cached_manifest", "manifest check (sha256)")
+    timed(experiment, "reduce_point", "analysis (Phi)")
+    timed(sweeps, "save_point", "saving")
+    timed(cli, "_snapshot_figures", "figures")
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        cli.main(["run", "--rp", "10", "--no-gif", "--threads", "2", "--out", out])
+        total = time.perf_counter() - start
+    print(f"imports {imports:.2f} s; command {total:.2f} s, of which")
+    for label, seconds in spent.items():
+        print(f"  {label:26} {seconds:.2f} s")
+    print(f"  {'other':26} {total - sum(spent.values()):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
