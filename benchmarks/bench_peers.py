@@ -135,8 +135,12 @@ def main():
     n_e, n_i = p.e_side**2, p.i_side**2
     steps = int(round(float(p.total / p.dt)))
     spikes_e, spikes_i = len(brian_spikes["e_i"]), len(brian_spikes["i_i"])
-    # out-degree: every target has k_e E and k_i I sources
-    events = spikes_e * (n_e + n_i) * p.k_e / n_e + spikes_i * (n_e + n_i) * p.k_i / n_i
+
+    def synaptic_events(e_spikes, i_spikes):
+        """Spikes times out-degree (every target has k_e E and k_i I sources)."""
+        return (e_spikes * p.k_e / n_e + i_spikes * p.k_i / n_i) * (n_e + n_i)
+
+    events = synaptic_events(spikes_e, spikes_i)
     ref = med["fft"]["wall"]
     print(f"\nsheet {p.e_side}^2 E + {p.i_side}^2 I, {steps} steps of 0.1 ms, rp 10 ms; "
           f"brianlab: {spikes_e} E + {spikes_i} I spikes ({events / 1e6:.1f} M synaptic events,"
@@ -148,10 +152,8 @@ def main():
           f"{'neuron upd/s':>13} {'syn ev/s':>9}")
     for name, m in med.items():
         ups = (n_e + n_i) * steps / m["wall"]
-        n_ev = events
-        if name == "nest":  # NEST's own spikes, the same out-degrees
-            n_ev = float(nest["e"]) * (n_e + n_i) * p.k_e / n_e + \
-                float(nest["i"]) * (n_e + n_i) * p.k_i / n_i
+        # NEST's own spikes, the same out-degrees
+        n_ev = synaptic_events(float(nest["e"]), float(nest["i"])) if name == "nest" else events
         ev = f"{n_ev / m['wall'] / 1e6:>8.1f}M" if name != "fft" else f"{'-':>9}"
         print(f"{name:<10} {m['wall']:>7.2f} {m['cpu']:>6.2f} {m['wall'] / ref:>6.2f} "
               f"{m['peak_mib']:>9.0f} {ups / 1e6:>12.0f}M {ev}")

@@ -26,7 +26,8 @@ from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
 from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 from brian2.utils.stringtools import word_substitute
 
-from .modelfile import Model, check_model, describe_dimension, equations_text
+from .modelfile import (Model, assigned_variables, check_model, describe_dimension,
+                        equations_text)
 from .ranges import check_range
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
@@ -435,12 +436,7 @@ def _share(eqs: Equations, names, model) -> Equations:
     names = set(names)
     if not names:
         return eqs
-    written = set()
-    for statements in (model.on_pre, model.on_post):
-        for line in (statements or "").splitlines():
-            match = re.match(r"\s*(\w+)\s*[-+*/]?=", line)
-            if match:
-                written.add(match.group(1))
+    written = assigned_variables(model.on_pre) | assigned_variables(model.on_post)
     out = []
     for eq in eqs.ordered:
         if eq.varname in names:

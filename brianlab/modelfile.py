@@ -731,10 +731,28 @@ def _expect(dim_got, dim_expected, what: str, path, where: str):
                    f"{describe_dimension(dim_got)}", path, where)
 
 
+def _split_statements(code: str) -> list[str]:
+    """The statements of ``on_pre``/``on_post``/``reset`` code (``;`` or newline apart)."""
+    return [s for s in re.split(r"[;\n]", code or "") if s.strip()]
+
+
+def assigned_variables(code: str) -> set[str]:
+    """The variables that statements assign to (``v = ...``, ``w += ...``).
+
+    Parameters
+    ----------
+    code : str
+        Statements, separated by ``;`` or newlines (empty or None: none).
+
+    Returns
+    -------
+    set of str
+    """
+    return {m.group(1) for s in _split_statements(code) if (m := _STATEMENT.match(s))}
+
+
 def _check_statements(code: str, variables: dict, path, where: str):
-    for statement in re.split(r"[;\n]", code):
-        if not statement.strip():
-            continue
+    for statement in _split_statements(code):
         match = _STATEMENT.match(statement)
         if not match:
             raise _err(f"expected '<variable> = <expression>', got {statement.strip()!r}",

@@ -317,7 +317,7 @@ def sheet_animation(frames, path, *, interval_ms=50, title=None, times=None, lab
     frames = np.asarray(frames)
     fig, ax = plt.subplots(figsize=(3.8 if label else 3.2, 3.4))
     low, high = float(frames.min()), float(frames.max())
-    image = ax.imshow(frames[0], cmap=cmap, origin="lower", vmin=min(low, 0) if low >= 0 else low,
+    image = ax.imshow(frames[0], cmap=cmap, origin="lower", vmin=min(low, 0.0),
                       vmax=max(high, low + 1e-9))
     ax.set_xlabel("lattice column")
     ax.set_ylabel("lattice row")

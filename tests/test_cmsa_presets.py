@@ -11,9 +11,8 @@ from benchmarks.flood_fill_baseline import flood_fill_centres
 from brianlab.cmsa import CMSAParams
 from brianlab.cmsa.__main__ import main
 from brianlab.cmsa.protocol import VOLTAGE_PHI, frame_times, state_name, voltage_phi
+from test_cmsa import SMALL
 
-SMALL = ["--size", "40", "--duration", "40", "--ke", "100", "--ki", "150", "--device",
-         "runtime", "--no-gif"]
 
 
 def test_presets_carry_the_documents_values():

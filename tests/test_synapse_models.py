@@ -223,6 +223,27 @@ def test_parameters_are_shared_constants_of_the_group():
     assert G.variables["tau_ref"].scalar and G.variables["tau_ref"].constant
 
 
+def test_a_shared_weight_is_one_value_and_only_constants_can_be_shared():
+    """``synapses(shared=("w",))``: one weight for every synapse, each spike still adds it;
+    refused for a weight a statement writes, also behind a ``;`` on the same line, and
+    for a name the model does not have."""
+    from brianlab.modelfile import parse_model_text
+
+    G = NeuronGroup(3, "ds/dt = -s/(10*ms) : 1", threshold="False")
+    syn = load_model("static").synapses(G, G, target_var="s", shared=("w",), connect=True)
+    syn.w = 0.25
+    assert syn.variables["w"].scalar and len(syn) == 9 and float(syn.w[:]) == 0.25
+    with pytest.raises(ModelError, match="w changes during a run"):
+        load_model("stdp_pair").synapses(G, G, target_var="s", shared=("w",))
+    hidden = parse_model_text('name = "hidden"\nversion = 1\nkind = "synapse"\n'
+                              'target = "s"\nmodel = "w : 1"\n'
+                              'on_pre = "s_post += w; w = 0"\n')
+    with pytest.raises(ModelError, match="w changes during a run"):
+        hidden.synapses(G, G, target_var="s", shared=("w",))
+    with pytest.raises(ModelError, match="no parameter q to share"):
+        load_model("static").synapses(G, G, target_var="s", shared=("q",))
+
+
 @pytest.mark.compares(models=['nmda@1'], reference='scipy solve_ivp',
                       compared='clamped current at -70/-40/0 mV', tolerance='0.5 % of peak', measured='passes')
 def test_nmda_current_under_clamp_matches_solve_ivp():

@@ -388,19 +388,19 @@ def _snapshot_figures(folder, records: dict, points: dict, titles: dict, args):
         phi, p = records[key]["phi"], points[key]
         label = records[key].get("frames_label", "E spikes, smoothed")
         voltage = p.phi == "voltage"
+        cmap = "viridis" if voltage else "gray_r"
         times = frame_times(p)
         detected = (f"{state_name(phi)}: Phi {phi['phi']:.2f}\n{phi['mean_patterns']:.1f} "
                     f"patterns, {phi['mean_speed']:.2f} sites/ms")
-        plot.sheet_snapshot(data["frames"][-1], ax=ax, cmap="viridis" if voltage else "gray_r",
-                            label=label, time=f"{times[-1]:g} ms",
-                            title=f"{titles[key]}\n{detected}")
+        plot.sheet_snapshot(data["frames"][-1], ax=ax, cmap=cmap, label=label,
+                            time=f"{times[-1]:g} ms", title=f"{titles[key]}\n{detected}")
         if not args.no_gif:
             every = 1 if voltage else 2
             plot.sheet_animation(data["frames"][::every],
                                  folder.path / f"sheet_{titles[key].split()[0]}.gif",
                                  title=f"{titles[key]}: {state_name(phi)}",
                                  times=[f"{t:g} ms" for t in times[::every]], label=label,
-                                 cmap="viridis" if voltage else "gray_r")
+                                 cmap=cmap)
     fig.tight_layout()
     folder.save_figure(fig, "snapshots.png", dpi=100)
     plt.close(fig)
