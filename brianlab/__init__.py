@@ -9,15 +9,11 @@ The public face of the package::
         ...                                          # build a Network, then dev.run(net, 1*second)
 
 Importing brianlab changes no Brian2 state; only :func:`use_device` does, and
-it restores everything when its session is closed.
+it restores everything when its session is closed. The public names load their modules
+(and Brian2) on first use.
 """
 
-from . import compose  # the module; calling it composes (see brianlab.compose)
-from .compose import model_of
-from .devices import DeviceError, DeviceSession, use_device
-from .library import UnreleasedModelWarning, add_model_path, list_models, load_model, model_paths
-from .modelfile import Model, read_model_file
-from .units import ModelError, parse_quantity
+import importlib
 
 __version__ = "0.1.0"
 
@@ -38,3 +34,39 @@ __all__ = [
     "use_device",
     "__version__",
 ]
+
+#: Where each public name lives. The modules load on first use (PEP 562), so that
+#: importing a submodule that needs no Brian2 (``python -m brianlab.cmsa`` repeating a
+#: cached command) does not import Brian2 either; ``from brianlab import X`` works as usual.
+_PUBLIC = {
+    "compose": ("compose", None),  # the module; calling it composes (see brianlab.compose)
+    "model_of": ("compose", "model_of"),
+    "DeviceError": ("devices", "DeviceError"),
+    "DeviceSession": ("devices", "DeviceSession"),
+    "use_device": ("devices", "use_device"),
+    "UnreleasedModelWarning": ("library", "UnreleasedModelWarning"),
+    "add_model_path": ("library", "add_model_path"),
+    "list_models": ("library", "list_models"),
+    "load_model": ("library", "load_model"),
+    "model_paths": ("library", "model_paths"),
+    "Model": ("modelfile", "Model"),
+    "read_model_file": ("modelfile", "read_model_file"),
+    "ModelError": ("units", "ModelError"),
+    "parse_quantity": ("units", "parse_quantity"),
+}
+
+
+def __getattr__(name):
+    try:
+        module, attribute = _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'brianlab' has no attribute {name!r}") from None
+    value = importlib.import_module(f".{module}", __name__)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

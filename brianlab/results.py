@@ -178,12 +178,18 @@ class RunFolder:
     ------
     ResultsError
         If the folder cannot be created or written, or holds another configuration.
+
+    Attributes
+    ----------
+    configuration : dict or None
+        As given.
     """
 
     def __init__(self, path, configuration: dict | None = None, *,
                  hint: str = "choose another folder"):
         self.path = Path(path)
         self.hint = hint
+        self.configuration = configuration
         if self.path.exists() and not self.path.is_dir():
             raise ResultsError(f"{self.path} is a file, not a folder; {hint}")
         try:

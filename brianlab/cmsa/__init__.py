@@ -1,11 +1,26 @@
 """The CMSA experiment: 2D E/I LIF sheets with bump, critical and wave states.
 
-``python -m brianlab.cmsa`` is its command line.
+``python -m brianlab.cmsa`` is its command line. The public names load their modules (and
+Brian2) on first use, so the command line can repeat a cached command without Brian2.
 """
 
-from .experiment import NotRunError, simulate
-from .params import CMSAParams
-from .protocol import CMSARun, analyse, build_network, collect, run_args_for
+import importlib
 
 __all__ = ["CMSAParams", "CMSARun", "NotRunError", "analyse", "build_network", "collect",
            "run_args_for", "simulate"]
+
+_PUBLIC = {"NotRunError": "experiment", "simulate": "experiment", "CMSAParams": "params",
+           "CMSARun": "protocol", "analyse": "protocol", "build_network": "protocol",
+           "collect": "protocol", "run_args_for": "protocol"}
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'brianlab.cmsa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -18,16 +18,22 @@ from pathlib import Path
 import numpy as np
 
 from .. import plot
-from ..devices import DEVICES, DeviceError, cxx_compiler_works
 from ..results import ResultsError, RunFolder
 from ..sweeps import SweepError
-from ..networks.sheet import RULES
-from .params import MAX_SEED, PHI_VARIANTS, PRESETS, CMSAParams
+from .choices import DEVICES, MAX_SEED, PHI_VARIANTS, PRESETS, RULES
+
+# (Brian2 and the modules that need it are imported where they are used: a repeated
+# ``run`` or ``phases`` runs its cached build without them, see brianlab.cmsa.cached.)
 
 PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
+#: Commands whose plans are saved (:mod:`brianlab.cmsa.cached`): repeated, they run
+#: their cached build without importing Brian2.
+PLANNED = ("run", "phases")
 
 
 def _default_device() -> str:
+    from ..devices import cxx_compiler_works
+
     return "cpp_standalone" if cxx_compiler_works() else "runtime"
 
 
@@ -174,8 +180,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _base(args) -> CMSAParams:
+def _base(args):
+    """The command's CMSAParams (before the points' rp and seed)."""
     from brian2 import ms, uS
+
+    from .params import CMSAParams
 
     changes = {"e_side": args.size, "i_side": args.size // 2, "phi": args.phi}
     given = {"duration": (args.duration, ms), "we": (args.we, uS), "wi": (args.wi, uS),
@@ -187,15 +196,19 @@ def _base(args) -> CMSAParams:
     duration = changes.get("duration", preset.duration)
     p = preset.with_(**changes, analysis=min(preset.analysis, duration))
     p.check_memory()
-    if 4 * p.sigma_i > p.e_side:
-        print(f"warning: the inhibitory kernel (sigma {p.sigma_i:.1f} E sites) is wider than a "
-              f"quarter of the sheet ({p.e_side} sites): inhibition reaches around the torus "
-              "and the states differ from the full-size sheet's (give a larger --size)",
-              file=sys.stderr)
     return p
 
 
-def _open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolder:
+def _warnings(p) -> list[str]:
+    """What the command warns of before it runs."""
+    if 4 * p.sigma_i > p.e_side:
+        return [f"warning: the inhibitory kernel (sigma {p.sigma_i:.1f} E sites) is wider than "
+                f"a quarter of the sheet ({p.e_side} sites): inhibition reaches around the "
+                "torus and the states differ from the full-size sheet's (give a larger --size)"]
+    return []
+
+
+def _open_folder(args, default: str, command: str, base) -> RunFolder:
     """The results folder, checked to be writable and to hold only this configuration.
 
     The configuration is everything that changes a result except the values a sweep
@@ -218,11 +231,15 @@ def _open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolde
                      "brianlab": __version__}
     if _portable(args):  # another binary: its numbers may differ in the last bits
         configuration["portable"] = True
+    return _folder(args, default, configuration)
+
+
+def _folder(args, default: str, configuration: dict) -> RunFolder:
     return RunFolder(args.out or Path("brianlab_out") / default, configuration,
                      hint="give another --out")
 
 
-def _point_key(p: CMSAParams, folder: RunFolder) -> str:
+def _point_key(p, folder: RunFolder) -> str:
     from brian2 import ms, uS
 
     from ..results import config_hash
@@ -319,11 +336,14 @@ def _portable(args) -> bool:
         or getattr(args, "scheduler_file", None) is not None
 
 
-def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick) -> dict:
+def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
+                      build: dict | None = None) -> dict:
+    """Run ``todo`` (``(CMSAParams, key)`` pairs) compiled; with a plan's ``build``,
+    ``todo`` holds ``(PointSettings, key)`` pairs and runs that cached build without
+    Brian2 (:class:`_StalePlan` when it is no longer current)."""
     from contextlib import nullcontext
 
     from ..sweeps import connect
-    from .experiment import simulate_compiled
 
     count = [0]
     tick(0)
@@ -334,6 +354,19 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick) -> dic
         count[0] += 1
         if count[0] < len(todo):
             tick(count[0])
+
+    if build is not None:
+        from .cached import compiled_description, run_cached
+
+        description = run_cached(build["directory"], build["manifest_key"],
+                                 [key for _, key in todo], [s for s, _ in todo],
+                                 folder.path / "points",
+                                 compiled_description(args.threads, False, len(todo)),
+                                 on_record=on_record)
+        if description is None:
+            raise _StalePlan
+        return description
+    from .experiment import simulate_compiled
 
     cluster = _cluster_wanted(args)
     with connect(workers=args.workers, scheduler=args.scheduler,
@@ -371,7 +404,7 @@ def _finish(folder, summary, info, args) -> int:
     return 0
 
 
-def _snapshot_figures(folder, records: dict, points: dict, titles: dict, args):
+def _snapshot_figures(folder, records: dict, settings: dict, titles: dict, args):
     """The last analysed frame of each point (colour bar, time, lattice axes, the state
     detected), their GIFs, and a raster of the first point."""
     import matplotlib
@@ -379,17 +412,17 @@ def _snapshot_figures(folder, records: dict, points: dict, titles: dict, args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .protocol import frame_times, state_name
+    from .reduce import state_name
 
     keys = list(titles)
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
         data = np.load(folder.path / "points" / f"{key}.npz")
-        phi, p = records[key]["phi"], points[key]
+        phi, s = records[key]["phi"], settings[key]
         label = records[key].get("frames_label", "E spikes, smoothed")
-        voltage = p.phi == "voltage"
+        voltage = s.phi == "voltage"
         cmap = "viridis" if voltage else "gray_r"
-        times = frame_times(p)
+        times = s.frame_times()
         detected = (f"{state_name(phi)}: Phi {phi['phi']:.2f}\n{phi['mean_patterns']:.1f} "
                     f"patterns, {phi['mean_speed']:.2f} sites/ms")
         plot.sheet_snapshot(data["frames"][-1], ax=ax, cmap=cmap, label=label,
@@ -420,22 +453,9 @@ def cmd_run(args) -> int:
 
     p = _base(args).with_(rp=args.rp * ms, seed=args.seed)
     folder = _open_folder(args, "cmsa_run", "run", p)
-    records, info = execute([p], args, folder, "run", done=_load_done(folder))
-    summary = {"command": "run", "params": p.as_dict()}
-    if records:
-        key = _point_key(p, folder)
-        summary.update(points={key: records[key]})
-        _snapshot_figures(folder, records, {key: p}, {key: f"rp {args.rp:g} ms"}, args)
-        r = records[key]
-        from .protocol import state_name
-
-        also = ""
-        if r.get("phi_spikes"):
-            also = f" (spike-frame Phi {r['phi_spikes']['phi']:.3f})"
-        print(f"rp = {args.rp:g} ms: {state_name(r['phi'])}, {p.phi} Phi = "
-              f"{r['phi']['phi']:.3f}{also}, patterns {r['phi']['mean_patterns']:.1f}, speed "
-              f"{r['phi']['mean_speed']:.2f} /ms, E rate {r['rate_e_hz']:.1f} Hz")
-    return _finish(folder, summary, info, args)
+    plan = _plan("run", "cmsa_run", folder, [(p, f"rp {args.rp:g} ms")],
+                 {"command": "run", "params": p.as_dict()}, _warnings(p))
+    return _carry_out(plan, args, folder, [p])
 
 
 def cmd_phases(args) -> int:
@@ -444,24 +464,114 @@ def cmd_phases(args) -> int:
     base = _base(args)
     points = [base.with_(rp=rp * ms, seed=args.seed) for _, rp in PHASES]
     folder = _open_folder(args, "cmsa_phases", "phases", base)
-    records, info = execute(points, args, folder, "phases", done=_load_done(folder))
-    summary = {"command": "phases", "params": base.as_dict(), "phases": {}}
+    plan = _plan("phases", "cmsa_phases", folder,
+                 [(p, f"{state} (rp {rp:g} ms)") for (state, rp), p in zip(PHASES, points)],
+                 {"command": "phases", "params": base.as_dict(), "phases": {}}, _warnings(base))
+    return _carry_out(plan, args, folder, points)
+
+
+class _StalePlan(Exception):
+    """A saved plan's build is no longer current: the command plans again."""
+
+
+def _plan(command: str, default: str, folder: RunFolder, points: list, summary: dict,
+          warnings: list) -> dict:
+    """What a ``run`` or ``phases`` command runs and reports, in plain data (see
+    :mod:`brianlab.cmsa.cached`); ``points`` are ``(CMSAParams, title)`` pairs."""
+    from .reduce import PointSettings
+
+    return {"command": command, "default": default, "configuration": folder.configuration,
+            "summary": summary, "warnings": warnings,
+            "points": [{"key": _point_key(p, folder), "title": title,
+                        "settings": PointSettings.of(p)} for p, title in points]}
+
+
+def _run_planned(args) -> int | None:
+    """Carry out the saved plan of this command line on its cached build, without Brian2;
+    None when there is none or its build is no longer current."""
+    from .cached import load_plan
+
+    plan = load_plan(_plan_arguments(args))
+    if plan is None:
+        return None
+    try:
+        folder = _folder(args, plan["default"], plan["configuration"])
+        return _carry_out(plan, args, folder)
+    except _StalePlan:
+        return None
+
+
+def _plan_arguments(args) -> dict:
+    """The parsed command line as a plan's key: JSON-ready, without ``--out``."""
+    return {name: str(value) if isinstance(value, Path) else value
+            for name, value in sorted(vars(args).items()) if name != "out"}
+
+
+def _carry_out(plan: dict, args, folder: RunFolder, points=None) -> int:
+    """Run a planned command's points (``points``: its CMSAParams; None: the plan's
+    cached build, without Brian2), then report; save the plan when its build is cached."""
+    for line in plan["warnings"]:
+        print(line, file=sys.stderr)
+    done = _load_done(folder)
+    if points is None:
+        results = {pt["key"]: done[pt["key"]] for pt in plan["points"] if pt["key"] in done}
+        todo = [(pt["settings"], pt["key"]) for pt in plan["points"] if pt["key"] not in done]
+        info = {"device": None}
+        if todo:
+            tick, close = _progress(len(todo), plan["command"])
+            try:
+                info["device"] = _execute_compiled(todo, args, folder, results, tick,
+                                                   build=plan["build"])
+            finally:
+                close()
+    else:
+        results, info = execute(points, args, folder, plan["command"], done=done)
+        device = info.get("device") or {}
+        if device.get("manifest_key") and not _cluster_wanted(args):
+            from .cached import save_plan
+
+            save_plan(_plan_arguments(args), dict(plan, build={
+                "directory": device["directory"], "manifest_key": device["manifest_key"]}))
+    return {"run": _report_run, "phases": _report_phases}[plan["command"]](
+        plan, folder, results, info, args)
+
+
+def _report_run(plan, folder, records, info, args) -> int:
+    summary = dict(plan["summary"])
+    point = plan["points"][0]
+    key = point["key"]
+    if records:
+        summary.update(points={key: records[key]})
+        _snapshot_figures(folder, records, {key: point["settings"]}, {key: point["title"]},
+                          args)
+        r = records[key]
+        from .reduce import state_name
+
+        also = ""
+        if r.get("phi_spikes"):
+            also = f" (spike-frame Phi {r['phi_spikes']['phi']:.3f})"
+        print(f"rp = {args.rp:g} ms: {state_name(r['phi'])}, {point['settings'].phi} Phi = "
+              f"{r['phi']['phi']:.3f}{also}, patterns {r['phi']['mean_patterns']:.1f}, speed "
+              f"{r['phi']['mean_speed']:.2f} /ms, E rate {r['rate_e_hz']:.1f} Hz")
+    return _finish(folder, summary, info, args)
+
+
+def _report_phases(plan, folder, records, info, args) -> int:
+    summary = dict(plan["summary"], phases={})
+    points = plan["points"]
     if len(records) == len(points):
-        titles = {}
-        from .protocol import state_name
+        from .reduce import state_name
 
         print(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}"
               f"  detected")
-        for (state, rp), p in zip(PHASES, points):
-            key = _point_key(p, folder)
-            r = records[key]
-            titles[key] = f"{state} (rp {rp:g} ms)"
+        for (state, rp), point in zip(PHASES, points):
+            r = records[point["key"]]
             summary["phases"][state] = {"rp_ms": rp, **r}
             print(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} "
                   f"{r['phi']['mean_patterns']:>9.1f} {r['phi']['mean_speed']:>7.2f} "
                   f"{r['rate_e_hz']:>6.1f}  {state_name(r['phi'])}")
-        _snapshot_figures(folder, records, {_point_key(p, folder): p for p in points},
-                          titles, args)
+        _snapshot_figures(folder, records, {pt["key"]: pt["settings"] for pt in points},
+                          {pt["key"]: pt["title"] for pt in points}, args)
     return _finish(folder, summary, info, args)
 
 
@@ -554,6 +664,13 @@ def cmd_attention(args) -> int:
     return _finish(folder, summary, info, args)
 
 
+def _errors() -> tuple:
+    """The errors a command reports in one line (exit 1)."""
+    errors = (ResultsError, SweepError)
+    devices = sys.modules.get("brianlab.devices")
+    return errors + ((devices.DeviceError,) if devices is not None else ())
+
+
 class Terminated(Exception):
     """SIGTERM arrived (raised in the main thread by the handler :func:`main` installs)."""
 
@@ -587,10 +704,17 @@ def main(argv=None) -> int:
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)} \
         if main_thread else {}
     try:
-        _base(args)  # impossible sizes etc. fail before any build
+        if command in PLANNED:
+            code = _run_planned(args)
+            if code is not None:
+                return code
+        base = _base(args)  # impossible sizes etc. fail before any build
+        if command not in PLANNED:
+            for line in _warnings(base):
+                print(line, file=sys.stderr)
         return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep,
                 "attention": cmd_attention}[command](args)
-    except (ResultsError, DeviceError, SweepError) as exc:
+    except _errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:

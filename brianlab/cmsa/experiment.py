@@ -7,10 +7,8 @@ the same for all points of one call.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -20,13 +18,13 @@ from typing import Callable, Iterable, Sequence
 from ..devices import DeviceSession, DirectoryInUse, cache_directory, use_device
 from ..results import atomic_write_text
 from .params import CMSAParams
-from .protocol import (CMSARun, active_windows, build_network, collect, command_line_for,
-                       recorded_arrays, reduce_point, run_args_for, run_variables)
+from .cached import MANIFEST, compiled_description, run_built, run_cached, sources_digest
+from .protocol import (CMSARun, active_windows, build_network, collect, recorded_arrays,
+                       run_args_for, run_variables)
+from .reduce import PointSettings
 
 __all__ = ["SWEEPABLE", "simulate", "simulate_compiled", "NotRunError", "MANIFEST"]
 
-#: File in a cached build directory that lets a later run skip building the network.
-MANIFEST = "brianlab-cmsa.json"
 #: Parameters that change between runs of one compiled network (``run_args``).
 SWEEPABLE = ("rp", "we", "wi", "seed")
 
@@ -151,28 +149,9 @@ def _manifest_key(first: CMSAParams, device: str, threads, portable: bool) -> st
 
     from ..networks.sheet import models_provenance
 
-    sources = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
-        sources.update(path.read_bytes())
     return hashlib.sha256(repr((_structure(first), device, threads, portable,
-                                models_provenance(), sources.hexdigest(),
+                                models_provenance(), sources_digest(),
                                 brian2.__version__)).encode()).hexdigest()
-
-
-def _cached_manifest(directory: Path, key: str):
-    """The manifest of a current build in ``directory``, or None (absent, stale, damaged)."""
-    from ..sweeps import CompiledNetwork
-
-    try:
-        data = json.loads((directory / MANIFEST).read_text())
-        if data.get("key") != key:
-            return None
-        compiled = CompiledNetwork(**data["compiled"])
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-    if not compiled.visible() or compiled.current_digest() != compiled.digest:
-        return None  # the binary or its static arrays changed since the manifest was made
-    return compiled, [tuple(v) for v in data["variables"]], data["provenance"]
 
 
 @contextmanager
@@ -185,22 +164,6 @@ def _default_dt():
         yield
     finally:
         defaultclock.dt = before
-
-
-@contextmanager
-def _shared_lock(directory: Path):
-    """Hold the build directory shared (others may run it, nobody rebuilds it); yields
-    False when a build holds it."""
-    fd = os.open(directory / ".brianlab.lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
 
 
 def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to, *,
@@ -246,35 +209,21 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
         The build and its use: device, directory, threads, portable, whether the cached
         build was reused, timings (``construct_s``, ``build_s``, ``sweep_s``), runs.
     """
-    from ..sweeps import CompiledNetwork, Point, run_points
+    from ..sweeps import CompiledNetwork
 
     points = list(points)
     first = _check_points(points)
     if len(keys) != len(points):
         raise ValueError(f"{len(keys)} keys for {len(points)} points")
-    description = {"device": "cpp_standalone", "threads": threads, "portable": portable,
-                   "cached": False, "timings": {}, "runs": len(points)}
+    settings = [PointSettings.of(p) for p in points]
+    description = compiled_description(threads, portable, len(points))
     timings = description["timings"]
-
-    def run(compiled, variables, provenance):
-        work = [Point(key, tuple(command_line_for(variables, p)),
-                      {"params": p, "provenance": provenance})
-                for key, p in zip(keys, points, strict=True)]
-        start = time.perf_counter()
-        run_points(compiled, work, reduce_point, save_to=save_to, client=client, ship=ship,
-                   on_record=on_record)
-        timings["sweep_s"] = time.perf_counter() - start
-
     key = _manifest_key(first, "cpp_standalone", threads, portable)
     directory = _build_directory(first, "cpp_standalone", threads, portable,
                                  lean=True) if cache else None
-    if directory is not None and (directory / MANIFEST).is_file():
-        with _shared_lock(directory) as held:
-            cached = _cached_manifest(directory, key) if held else None
-            if cached is not None:
-                description.update(directory=str(directory), cached=True)
-                run(*cached)
-                return description
+    if directory is not None and run_cached(directory, key, keys, settings, save_to, description,
+                                            client=client, ship=ship, on_record=on_record):
+        return description
     with _default_dt(), _session(first, "cpp_standalone", threads, True, None, cache,
                                  portable, lean=True) as session:
         start = time.perf_counter()
@@ -293,6 +242,9 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
                  "provenance": provenance}, indent=1) + "\n")
         del sheet, net
         description["directory"] = str(session.directory)
-        run(compiled, variables, provenance)
+        if cache and session.directory == directory:  # (not a fallback directory)
+            description["manifest_key"] = key
+        timings["sweep_s"] = run_built(compiled, variables, provenance, keys, settings, save_to,
+                                       client=client, ship=ship, on_record=on_record)
         session.ran = True  # (by the binary: a fresh temporary directory is removed)
     return description

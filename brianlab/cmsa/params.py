@@ -8,15 +8,11 @@ import numpy as np
 from brian2 import Quantity, mV, ms, nA, nF, uS
 
 from ..space import CUTOFF_SIGMAS, Lattice, course_sigma, kernel_sum
+from .choices import MAX_SEED, PHI_VARIANTS, PRESETS
 
 __all__ = ["CMSAParams", "MAX_SEED", "BYTES_PER_SYNAPSE", "machine_memory", "PRESETS",
            "PHI_VARIANTS"]
 
-#: Largest drive seed. The drive is a sine hash of neuron index, time and seed (see
-#: ``brianlab.networks.sheet.HASH_UNIFORM``); in double precision it stays uniform and
-#: uncorrelated in time up to seeds of 2**31, but at 2**53 the seed term swamps the time
-#: term and the drive degenerates (tests/test_cmsa.py checks both).
-MAX_SEED = 2**31 - 1
 #: Peak memory per synapse of a built sheet on cpp_standalone: 12.4 GB at 270 M synapses
 #: (side 600) and 11.2 GB at 250 M (side 1000, k 100/100), measured in session 4
 #: (benchmarks/bench_cmsa_scaling.py and ``cmsa run --size 1000``); plus ~0.3 GiB of
@@ -45,25 +41,21 @@ def machine_memory() -> float:
     return float(total)
 
 
-#: How Phi is measured: from smoothed spike-count frames (brianlab's default) or, as the
-#: lab report does, from the E voltages of the last ``voltage_frames`` time steps.
-PHI_VARIANTS = ("spikes", "voltage")
-
-#: Named configurations (``CMSAParams.preset``, ``--preset``). ``tuned`` is the default
-#: (the fields' defaults). ``lab-report`` takes what the CMSA lab report states: kernel
-#: ``exp(-d**2/200)`` (its "sigma 200", one width for E and I sources), We 0.028 uS,
-#: Wi 0.013 uS, 50 ms of random drive of amplitude 5 (nA here), 300 ms spontaneous,
-#: the cross at input_amp 5 for 100 ms, time step 0.5 ms. ``course`` is the course
-#: starter: exp(-d**2/18) from E sources, exp(-d**2/400) from I sources (d in each source
-#: lattice's spacings), 30 ms of drive, 200 ms spontaneous, time step 0.5 ms (the report's
-#: "the simulation step is 0.5"). Choices where the documents are open, written down:
-#: their dense kernels inside a window (75 and 101 pixels) are realised by the sheet's
-#: ``rule`` (fixed in-degree 200 from E and 400 from I by default; ``kernel`` is the dense
-#: one), on the whole torus: the windows cut nothing from the E kernels (more than 3.7
-#: standard deviations) and span the whole I lattice; the course leaves We/Wi open and
-#: keeps the tuned 0.02/0.01 uS; the refractory periods of the three states stay 5, 6.5
-#: and 10 ms (the report's own).
-PRESETS = ("tuned", "lab-report", "course")
+# The named configurations (``CMSAParams.preset``, ``--preset``; names in
+# ``choices.PRESETS``). ``tuned`` is the default
+# (the fields' defaults). ``lab-report`` takes what the CMSA lab report states: kernel
+# ``exp(-d**2/200)`` (its "sigma 200", one width for E and I sources), We 0.028 uS,
+# Wi 0.013 uS, 50 ms of random drive of amplitude 5 (nA here), 300 ms spontaneous,
+# the cross at input_amp 5 for 100 ms, time step 0.5 ms. ``course`` is the course
+# starter: exp(-d**2/18) from E sources, exp(-d**2/400) from I sources (d in each source
+# lattice's spacings), 30 ms of drive, 200 ms spontaneous, time step 0.5 ms (the report's
+# "the simulation step is 0.5"). Choices where the documents are open, written down:
+# their dense kernels inside a window (75 and 101 pixels) are realised by the sheet's
+# ``rule`` (fixed in-degree 200 from E and 400 from I by default; ``kernel`` is the dense
+# one), on the whole torus: the windows cut nothing from the E kernels (more than 3.7
+# standard deviations) and span the whole I lattice; the course leaves We/Wi open and
+# keeps the tuned 0.02/0.01 uS; the refractory periods of the three states stay 5, 6.5
+# and 10 ms (the report's own).
 
 
 def _preset_values(name: str) -> dict:

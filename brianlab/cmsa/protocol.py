@@ -6,30 +6,19 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Network, defaultclock, mV, ms, second
+from brian2 import Network, defaultclock, mV, ms
 
-from ..analysis.patterns import PhiResult, order_parameter, smooth_frames, spike_count_frames
-from ..analysis.spikes import spike_share
+from ..analysis.patterns import PhiResult
 from ..networks.sheet import EISheet, Pathway, build_ei_sheet
 from ..inputs import stimulus_image
 from .params import CMSAParams
+from .reduce import (STATE_PHI, VOLTAGE_PHI, PointSettings, PointAnalysis, analyse_arrays,
+                     binary_arguments, outputs, reduce_point, state_name, voltage_order_parameter)
 
 __all__ = ["build_network", "CMSARun", "analyse", "run_args_for", "run_variables",
            "command_line_for", "point_outputs", "recorded_arrays", "reduce_point",
            "active_windows", "frame_times", "state_name", "RUN_VARIABLES", "VOLTAGE_PHI",
            "STATE_PHI"]
-
-#: Phi below the first value is a bump state, above the second a travelling wave (the
-#: thresholds of the state tests); between them, mixed (near the critical point).
-STATE_PHI = (0.35, 0.8)
-
-#: The lab report's Phi on voltage frames: patterns are connected regions above ``low``
-#: (mV) that hold a point above ``high``; centres unweighted; a centre is tracked to the
-#: nearest one within ``max_distance`` pixels per frame if the second nearest is at least
-#: ``margin`` farther; every displacement counts (no speed floor).
-VOLTAGE_PHI = {"low": -74.0, "high": -55.0, "max_distance": 5.0, "margin": 2.0,
-               "speed_floor": 0.0, "weighted": False}
-
 
 @dataclass
 class CMSARun:
@@ -77,10 +66,7 @@ class CMSARun:
     @property
     def frames_label(self) -> str:
         """What the frames hold, for colour bars."""
-        if self.params.phi == "voltage":
-            return "E membrane potential (mV)"
-        window = float(self.params.frame_window / ms)
-        return f"E spikes per {window:g} ms window, smoothed"
+        return PointSettings.of(self.params).frames_label
 
 
 def build_network(p: CMSAParams, name: str = "cmsa",
@@ -224,7 +210,7 @@ def command_line_for(variables: list, p: CMSAParams) -> list[str]:
     -------
     list of str
     """
-    return [f"{name}={float(getattr(p, field_name))!r}" for name, field_name in variables]
+    return binary_arguments(variables, PointSettings.of(p).values)
 
 
 def frame_times(p: CMSAParams) -> np.ndarray:
@@ -240,32 +226,7 @@ def frame_times(p: CMSAParams) -> np.ndarray:
         Spike-count frame ``f`` ends at ``t_start + (f + 1) frame_dt``; voltage frame ``f``
         is the step ``f`` of the last ``voltage_frames`` steps before the stimulus phase.
     """
-    end = float(p.stimulus_onset / ms)
-    if p.phi == "voltage":
-        dt = float(p.dt / ms)
-        return end - dt * np.arange(p.voltage_frames, 0, -1)
-    step = float(p.frame_dt / ms)
-    n = int(np.floor(float(p.analysis / p.frame_dt) + 1e-9))
-    return end - float(p.analysis / ms) + step * np.arange(1, n + 1)
-
-
-def state_name(phi: dict) -> str:
-    """The state a Phi record shows: ``bump``, ``wave``, ``mixed`` or ``no patterns``.
-
-    Parameters
-    ----------
-    phi : dict
-        ``PhiResult.as_dict()`` (``phi``, ``mean_patterns``).
-
-    Returns
-    -------
-    str
-    """
-    if not phi.get("mean_patterns"):
-        return "no patterns"  # silent, or the whole sheet in step
-    if phi["phi"] < STATE_PHI[0]:
-        return "bump"
-    return "wave" if phi["phi"] > STATE_PHI[1] else "mixed"
+    return PointSettings.of(p).frame_times()
 
 
 def voltage_phi(p: CMSAParams, voltage_mv) -> PhiResult:
@@ -281,10 +242,7 @@ def voltage_phi(p: CMSAParams, voltage_mv) -> PhiResult:
     -------
     PhiResult
     """
-    v = VOLTAGE_PHI
-    return order_parameter(voltage_mv, v["low"], v["high"], max_distance=v["max_distance"],
-                           margin=v["margin"], speed_floor=v["speed_floor"],
-                           frame_dt=float(p.dt / ms), weighted=v["weighted"])
+    return voltage_order_parameter(float(p.dt / ms), voltage_mv)
 
 
 def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms, voltage_mv=None) -> CMSARun:
@@ -305,49 +263,10 @@ def analyse(p: CMSAParams, e_i, e_t_ms, i_i, i_t_ms, voltage_mv=None) -> CMSARun
     -------
     CMSARun
     """
-    if p.phi == "voltage":
-        voltage_mv = np.asarray(voltage_mv, dtype=float)
-        if voltage_mv.shape != (p.voltage_frames, p.e_side, p.e_side):
-            raise ValueError(f"the voltage Phi needs {p.voltage_frames} frames of "
-                             f"{p.e_side} x {p.e_side}, got {voltage_mv.shape}")
-        if not np.isfinite(voltage_mv).all():
-            raise ValueError("the recorded E voltages are not finite")
-    t_end = float(p.stimulus_onset / ms)  # Phi of the spontaneous phase
-    t_start = t_end - float(p.analysis / ms)
-    frames = spike_count_frames(e_i, e_t_ms, (p.e_side, p.e_side), t_start, t_end,
-                                float(p.frame_dt / ms), float(p.frame_window / ms))
-    frames = smooth_frames(frames, p.smooth)
-    step = int(round(float(p.phi_interval / p.frame_dt)))
-    interval = float(p.phi_interval / ms)
-    phi = order_parameter(frames[step - 1::step], p.threshold, p.threshold,
-                          max_distance=p.max_distance * interval, margin=p.margin,
-                          speed_floor=p.speed_floor * interval, frame_dt=interval)
-    spont = float(p.duration / second)
-    t0 = float(p.drive_duration / ms)
-    rate_e = float(np.sum(e_t_ms >= t0)) / (p.e_side**2 * spont)
-    rate_i = float(np.sum(i_t_ms >= t0)) / (p.i_side**2 * spont)
-    run = CMSARun(p, np.asarray(e_i), np.asarray(e_t_ms), np.asarray(i_i),
-                  np.asarray(i_t_ms), phi, frames, rate_e, rate_i)
-    if p.phi == "voltage":
-        run.phi_spikes, run.phi, run.frames = phi, voltage_phi(p, voltage_mv), voltage_mv
-    if p.stimulus_duration > 0 * ms:
-        mask = stimulus_image(p.image, p.e_side).ravel() > 0.5
-        onset = float(p.stimulus_onset / ms)
-        window = min(100.0, float(p.stimulus_duration / ms))
-        area = float(mask.mean())
-        edges = np.arange(0.0, window + 1e-9, 20.0)
-        course = [spike_share(e_i, e_t_ms, mask, onset + a, onset + b) / area
-                  for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        run.attention = {
-            "area_share": area,
-            "window_ms": window,
-            # spike share inside the image region relative to its area share
-            "ratio_before": spike_share(e_i, e_t_ms, mask, onset - window, onset) / area,
-            "ratio_after": spike_share(e_i, e_t_ms, mask, onset, onset + window) / area,
-            "ratio_course_20ms": course,
-            "ratio_peak": float(np.nanmax(course)) if np.isfinite(course).any() else None,
-        }
-    return run
+    a = analyse_arrays(PointSettings.of(p), e_i, e_t_ms, i_i, i_t_ms, voltage_mv)
+    return CMSARun(p, np.asarray(e_i), np.asarray(e_t_ms), np.asarray(i_i),
+                   np.asarray(i_t_ms), a.phi, a.frames, a.rate_e, a.rate_i,
+                   attention=a.attention, phi_spikes=a.phi_spikes)
 
 
 def collect(sheet: EISheet, p: CMSAParams, timings=None) -> CMSARun:
@@ -393,15 +312,10 @@ def point_outputs(run: CMSARun) -> tuple[dict, dict]:
     record : dict
         Parameters, Phi and its series, rates, timings, model provenance, attention.
     """
-    arrays = {"e_i": run.e_i.astype(np.int32), "e_t": run.e_t.astype(np.float32),
-              "i_i": run.i_i.astype(np.int32), "i_t": run.i_t.astype(np.float32),
-              "frames": run.frames.astype(np.float32)}
-    record = {"params": run.params.as_dict(), "phi": run.phi.as_dict(),
-              "phi_variant": run.params.phi, "frames_label": run.frames_label,
-              "phi_spikes": None if run.phi_spikes is None else run.phi_spikes.as_dict(),
-              "phi_series": run.phi.series, "rate_e_hz": run.rate_e, "rate_i_hz": run.rate_i,
-              "timings": run.timings, "models": run.provenance, "attention": run.attention}
-    return arrays, record
+    analysis = PointAnalysis(run.phi, run.frames, run.rate_e, run.rate_i, run.attention,
+                             run.phi_spikes)
+    return outputs(PointSettings.of(run.params), (run.e_i, run.e_t, run.i_i, run.i_t),
+                   analysis, run.timings, run.provenance)
 
 
 def recorded_arrays(sheet: EISheet) -> tuple[dict, dict]:
@@ -430,28 +344,3 @@ def recorded_arrays(sheet: EISheet) -> tuple[dict, dict]:
     return outputs, checks
 
 
-def reduce_point(arrays: dict, context: dict) -> tuple[dict, dict]:
-    """Analyse one point's spikes where they were recorded (a sweep worker).
-
-    Parameters
-    ----------
-    arrays : dict
-        ``e_i``, ``e_t``, ``i_i``, ``i_t`` as the binary wrote them (times in s).
-    context : dict
-        ``params`` (CMSAParams) and ``provenance`` (the sheet's model records).
-
-    Returns
-    -------
-    arrays, record
-        As :func:`point_outputs`.
-    """
-    start = time.perf_counter()
-    p = context["params"]
-    voltage = None
-    if "v" in arrays:
-        voltage = arrays["v"].reshape(-1, p.e_side, p.e_side) / float(mV)
-    run = analyse(p, arrays["e_i"], arrays["e_t"] / float(ms), arrays["i_i"],
-                  arrays["i_t"] / float(ms), voltage)
-    run.provenance = context["provenance"]
-    run.timings = {"analysis_s": time.perf_counter() - start}
-    return point_outputs(run)

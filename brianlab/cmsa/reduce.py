@@ -1,0 +1,323 @@
+"""What one CMSA point's recorded spikes (and voltages) reduce to, without Brian2.
+
+The analysis of a point (Phi, rates, attention shares) needs only plain numbers, which
+:class:`PointSettings` holds; so a compiled point can be run and analysed in a process
+that never imports Brian2 (a Dask worker, or a cached command:
+:mod:`brianlab.cmsa.cached`). :mod:`brianlab.cmsa.protocol` analyses its
+:class:`~brianlab.cmsa.protocol.CMSARun` objects with the same functions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from ..analysis.patterns import PhiResult, order_parameter, smooth_frames, spike_count_frames
+from ..analysis.spikes import spike_share
+from ..inputs import stimulus_image
+
+__all__ = ["PointSettings", "PointAnalysis", "analyse_arrays", "outputs", "reduce_point",
+           "state_name", "binary_arguments", "STATE_PHI", "VOLTAGE_PHI"]
+
+#: Phi below the first value is a bump state, above the second a travelling wave (the
+#: thresholds of the state tests); between them, mixed (near the critical point).
+STATE_PHI = (0.35, 0.8)
+
+#: The lab report's Phi on voltage frames: patterns are connected regions above ``low``
+#: (mV) that hold a point above ``high``; centres unweighted; a centre is tracked to the
+#: nearest one within ``max_distance`` pixels per frame if the second nearest is at least
+#: ``margin`` farther; every displacement counts (no speed floor).
+VOLTAGE_PHI = {"low": -74.0, "high": -55.0, "max_distance": 5.0, "margin": 2.0,
+               "speed_floor": 0.0, "weighted": False}
+
+
+@dataclass(frozen=True)
+class PointSettings:
+    """The numbers the analysis of one point needs (times in ms), and its parameters.
+
+    Made from a :class:`~brianlab.cmsa.params.CMSAParams` by :meth:`of`, with the same
+    float expressions the analysis used on the Quantities, so results are bit-identical;
+    JSON-ready (:meth:`as_dict`, ``PointSettings(**d)``).
+    """
+
+    params: dict          # CMSAParams.as_dict(): the record's parameters
+    values: dict          # every numeric field in SI units (the binary's run arguments)
+    e_side: int
+    i_side: int
+    phi: str
+    voltage_frames: int
+    dt: float
+    stimulus_onset: float
+    analysis: float
+    frame_dt: float
+    frame_window: float
+    frame_count: int      # spike-count frames in the analysed window
+    phi_step: int         # frames between the frames Phi compares
+    phi_interval: float
+    smooth: float
+    threshold: float
+    max_distance: float
+    margin: float
+    speed_floor: float
+    duration_s: float
+    drive_duration: float
+    stimulus_duration: float
+    image: str
+
+    @classmethod
+    def of(cls, p) -> "PointSettings":
+        """The settings of a :class:`~brianlab.cmsa.params.CMSAParams`.
+
+        Parameters
+        ----------
+        p : CMSAParams
+
+        Returns
+        -------
+        PointSettings
+        """
+        from brian2 import Quantity, ms, second
+
+        values = {f.name: float(getattr(p, f.name)) for f in fields(p)
+                  if isinstance(getattr(p, f.name), (Quantity, int, float))}
+        return cls(
+            params=p.as_dict(), values=values, e_side=p.e_side, i_side=p.i_side, phi=p.phi,
+            voltage_frames=p.voltage_frames, dt=float(p.dt / ms),
+            stimulus_onset=float(p.stimulus_onset / ms), analysis=float(p.analysis / ms),
+            frame_dt=float(p.frame_dt / ms), frame_window=float(p.frame_window / ms),
+            frame_count=int(np.floor(float(p.analysis / p.frame_dt) + 1e-9)),
+            phi_step=int(round(float(p.phi_interval / p.frame_dt))),
+            phi_interval=float(p.phi_interval / ms), smooth=p.smooth, threshold=p.threshold,
+            max_distance=p.max_distance, margin=p.margin, speed_floor=p.speed_floor,
+            duration_s=float(p.duration / second), drive_duration=float(p.drive_duration / ms),
+            stimulus_duration=float(p.stimulus_duration / ms), image=p.image)
+
+    def as_dict(self) -> dict:
+        """The settings as a JSON-ready dict (``PointSettings(**d)`` reads it back)."""
+        return asdict(self)
+
+    @property
+    def frames_label(self) -> str:
+        """What the analysed frames hold, for colour bars."""
+        if self.phi == "voltage":
+            return "E membrane potential (mV)"
+        return f"E spikes per {self.frame_window:g} ms window, smoothed"
+
+    def frame_times(self) -> np.ndarray:
+        """Simulated time (ms) of each analysed frame (see
+        :func:`brianlab.cmsa.protocol.frame_times`)."""
+        end = self.stimulus_onset
+        if self.phi == "voltage":
+            return end - self.dt * np.arange(self.voltage_frames, 0, -1)
+        return end - self.analysis + self.frame_dt * np.arange(1, self.frame_count + 1)
+
+
+def binary_arguments(variables: list, values: dict) -> list[str]:
+    """The compiled binary's ``group.var=value`` arguments.
+
+    Brian2 writes a single value as the ``repr`` of the number in SI units (its
+    ``_prepare_variableview_run_arg``); this does the same.
+
+    Parameters
+    ----------
+    variables : list of (str, str)
+        ``("group.var", CMSAParams field)`` pairs
+        (:func:`~brianlab.cmsa.protocol.run_variables`).
+    values : dict
+        Field name to value in SI units (:attr:`PointSettings.values`).
+
+    Returns
+    -------
+    list of str
+    """
+    return [f"{name}={float(values[field_name])!r}" for name, field_name in variables]
+
+
+def state_name(phi: dict) -> str:
+    """The state a Phi record shows: ``bump``, ``wave``, ``mixed`` or ``no patterns``.
+
+    Parameters
+    ----------
+    phi : dict
+        ``PhiResult.as_dict()`` (``phi``, ``mean_patterns``).
+
+    Returns
+    -------
+    str
+    """
+    if not phi.get("mean_patterns"):
+        return "no patterns"  # silent, or the whole sheet in step
+    if phi["phi"] < STATE_PHI[0]:
+        return "bump"
+    return "wave" if phi["phi"] > STATE_PHI[1] else "mixed"
+
+
+def voltage_order_parameter(dt_ms: float, voltage_mv) -> PhiResult:
+    """The lab report's Phi (``VOLTAGE_PHI``) of E voltage frames one step apart.
+
+    Parameters
+    ----------
+    dt_ms : float
+        Time between frames (ms).
+    voltage_mv : ndarray, shape (frames, side, side)
+
+    Returns
+    -------
+    PhiResult
+    """
+    v = VOLTAGE_PHI
+    return order_parameter(voltage_mv, v["low"], v["high"], max_distance=v["max_distance"],
+                           margin=v["margin"], speed_floor=v["speed_floor"], frame_dt=dt_ms,
+                           weighted=v["weighted"])
+
+
+@dataclass
+class PointAnalysis:
+    """Phi, the analysed frames, rates and attention shares of one point.
+
+    Parameters
+    ----------
+    phi : PhiResult
+        The Phi the settings ask for.
+    frames : ndarray
+        The frames it was measured on.
+    rate_e, rate_i : float
+        Mean rates (Hz) of the spontaneous phase.
+    attention : dict or None
+        Spike shares in the stimulus region (attention runs).
+    phi_spikes : PhiResult or None
+        The spike-frame Phi beside a voltage Phi.
+    """
+
+    phi: PhiResult
+    frames: np.ndarray
+    rate_e: float
+    rate_i: float
+    attention: dict | None = None
+    phi_spikes: PhiResult | None = None
+
+
+def analyse_arrays(s: PointSettings, e_i, e_t_ms, i_i, i_t_ms,
+                   voltage_mv=None) -> PointAnalysis:
+    """Spike-count frames of the analysed window, Phi, rates (see
+    :func:`brianlab.cmsa.protocol.analyse`).
+
+    Parameters
+    ----------
+    s : PointSettings
+    e_i, e_t_ms, i_i, i_t_ms : array-like
+        Spike indices and times (ms).
+    voltage_mv : array-like, optional
+        ``(frames, e_side, e_side)`` E voltages (mV) for the voltage Phi.
+
+    Returns
+    -------
+    PointAnalysis
+    """
+    if s.phi == "voltage":
+        voltage_mv = np.asarray(voltage_mv, dtype=float)
+        if voltage_mv.shape != (s.voltage_frames, s.e_side, s.e_side):
+            raise ValueError(f"the voltage Phi needs {s.voltage_frames} frames of "
+                             f"{s.e_side} x {s.e_side}, got {voltage_mv.shape}")
+        if not np.isfinite(voltage_mv).all():
+            raise ValueError("the recorded E voltages are not finite")
+    e_t_ms, i_t_ms = np.asarray(e_t_ms), np.asarray(i_t_ms)
+    t_end = s.stimulus_onset  # Phi of the spontaneous phase
+    frames = spike_count_frames(e_i, e_t_ms, (s.e_side, s.e_side), t_end - s.analysis, t_end,
+                                s.frame_dt, s.frame_window)
+    frames = smooth_frames(frames, s.smooth)
+    interval = s.phi_interval
+    phi = order_parameter(frames[s.phi_step - 1::s.phi_step], s.threshold, s.threshold,
+                          max_distance=s.max_distance * interval, margin=s.margin,
+                          speed_floor=s.speed_floor * interval, frame_dt=interval)
+    rate_e = float(np.sum(e_t_ms >= s.drive_duration)) / (s.e_side**2 * s.duration_s)
+    rate_i = float(np.sum(i_t_ms >= s.drive_duration)) / (s.i_side**2 * s.duration_s)
+    out = PointAnalysis(phi, frames, rate_e, rate_i)
+    if s.phi == "voltage":
+        out.phi_spikes, out.phi = phi, voltage_order_parameter(s.dt, voltage_mv)
+        out.frames = voltage_mv
+    if s.stimulus_duration > 0:
+        out.attention = _attention(s, e_i, e_t_ms)
+    return out
+
+
+def _attention(s: PointSettings, e_i, e_t_ms) -> dict:
+    """Spike shares inside the image region relative to its area share."""
+    mask = stimulus_image(s.image, s.e_side).ravel() > 0.5
+    onset = s.stimulus_onset
+    window = min(100.0, s.stimulus_duration)
+    area = float(mask.mean())
+    edges = np.arange(0.0, window + 1e-9, 20.0)
+    course = [spike_share(e_i, e_t_ms, mask, onset + a, onset + b) / area
+              for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return {
+        "area_share": area,
+        "window_ms": window,
+        "ratio_before": spike_share(e_i, e_t_ms, mask, onset - window, onset) / area,
+        "ratio_after": spike_share(e_i, e_t_ms, mask, onset, onset + window) / area,
+        "ratio_course_20ms": course,
+        "ratio_peak": float(np.nanmax(course)) if np.isfinite(course).any() else None,
+    }
+
+
+def outputs(s: PointSettings, spikes: tuple, a: PointAnalysis, timings: dict,
+            provenance: list) -> tuple[dict, dict]:
+    """What is saved of one point: its arrays (compact dtypes) and its JSON record.
+
+    Parameters
+    ----------
+    s : PointSettings
+    spikes : tuple
+        ``(e_i, e_t_ms, i_i, i_t_ms)``.
+    a : PointAnalysis
+    timings : dict
+        Seconds spent building, running and analysing.
+    provenance : list
+        The models' records.
+
+    Returns
+    -------
+    arrays : dict
+        E and I spikes (int32 indices, float32 ms) and the analysed frames (float32).
+    record : dict
+        Parameters, Phi and its series, rates, timings, model provenance, attention.
+    """
+    e_i, e_t, i_i, i_t = (np.asarray(x) for x in spikes)
+    arrays = {"e_i": e_i.astype(np.int32), "e_t": e_t.astype(np.float32),
+              "i_i": i_i.astype(np.int32), "i_t": i_t.astype(np.float32),
+              "frames": a.frames.astype(np.float32)}
+    record = {"params": s.params, "phi": a.phi.as_dict(), "phi_variant": s.phi,
+              "frames_label": s.frames_label,
+              "phi_spikes": None if a.phi_spikes is None else a.phi_spikes.as_dict(),
+              "phi_series": a.phi.series, "rate_e_hz": a.rate_e, "rate_i_hz": a.rate_i,
+              "timings": timings, "models": provenance, "attention": a.attention}
+    return arrays, record
+
+
+def reduce_point(arrays: dict, context: dict) -> tuple[dict, dict]:
+    """Analyse one point's spikes where they were recorded (a sweep worker).
+
+    Parameters
+    ----------
+    arrays : dict
+        ``e_i``, ``e_t``, ``i_i``, ``i_t`` as the binary wrote them (times in s), and
+        ``v`` (V) for the voltage Phi.
+    context : dict
+        ``settings`` (PointSettings) and ``provenance`` (the sheet's model records).
+
+    Returns
+    -------
+    arrays, record
+        As :func:`outputs`.
+    """
+    start = time.perf_counter()
+    s = context["settings"]
+    voltage = None
+    if "v" in arrays:
+        voltage = arrays["v"].reshape(-1, s.e_side, s.e_side) / 1e-3  # V to mV, as / mV
+    spikes = (arrays["e_i"], arrays["e_t"] / 1e-3, arrays["i_i"], arrays["i_t"] / 1e-3)  # ms
+    a = analyse_arrays(s, *spikes, voltage)
+    return outputs(s, spikes, a, {"analysis_s": time.perf_counter() - start},
+                   context["provenance"])

@@ -1,0 +1,173 @@
+"""Repeated commands (brianlab.cmsa.cached): the same ``run`` or ``phases`` again runs its
+cached build without importing Brian2 and gives the same numbers; anything that could make
+the saved plan wrong (another build, sources, model files, arguments) makes it unused."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brianlab.cmsa import cached
+from brianlab.cmsa.__main__ import _plan_arguments, _parser, main
+from brianlab.cmsa.reduce import PointSettings
+
+SMALL = ["--size", "40", "--duration", "40", "--ke", "100", "--ki", "150", "--no-gif",
+         "--device", "cpp_standalone", "--threads", "1"]
+
+#: Runs the command line in a fresh interpreter and says which heavy modules it imported.
+CHILD = """
+import json, sys
+from brianlab.cmsa.__main__ import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "brian2": "brian2" in sys.modules,
+                  "sympy": "sympy" in sys.modules}))
+"""
+
+
+def _child(argv, cache):
+    env = dict(os.environ, BRIANLAB_CACHE=str(cache))
+    proc = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout
+
+
+def _points(out: Path) -> tuple:
+    keys = sorted(path.stem for path in (out / "points").glob("*.npz"))
+    records = {key: json.loads((out / "points" / f"{key}.json").read_text()) for key in keys}
+    arrays = {key: dict(np.load(out / "points" / f"{key}.npz")) for key in keys}
+    return json.loads((out / "summary.json").read_text()), records, arrays
+
+
+def _same_points(a: Path, b: Path):
+    """Bit-identical arrays and records (but for where and how long each point ran)."""
+    (sa, ra, xa), (sb, rb, xb) = _points(a), _points(b)
+    assert list(xa) == list(xb) and xa
+    for key in xa:
+        assert all(np.array_equal(xa[key][n], xb[key][n]) for n in xa[key])
+        assert {k: v for k, v in ra[key].items() if k not in ("timings", "sweep")} == \
+               {k: v for k, v in rb[key].items() if k not in ("timings", "sweep")}
+    return sa, sb
+
+
+def test_repeated_run_needs_no_brian2_and_gives_the_same_numbers(tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BRIANLAB_CACHE", str(cache))
+    argv = ["run", "--rp", "7", *SMALL]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert len(list((cache / "cmsa-plans").glob("*.json"))) == 1
+    # the same command (another results folder) in a fresh interpreter: no Brian2, no sympy
+    child, printed = _child([*argv, "--out", str(tmp_path / "b")], cache)
+    assert child == {"code": 0, "brian2": False, "sympy": False}
+    assert first in printed.splitlines()  # "rp = 7 ms: <state>, spikes Phi = ..."
+    sa, sb = _same_points(tmp_path / "a", tmp_path / "b")
+    assert sb["device"]["cached"] is True and sb["params"] == sa["params"]
+    assert (tmp_path / "b" / "snapshots.png").is_file() and (tmp_path / "b" / "raster.png").is_file()
+    # the folder's configuration is the first run's: the same command resumes there
+    assert json.loads((tmp_path / "a" / "configuration.json").read_text()) == \
+           json.loads((tmp_path / "b" / "configuration.json").read_text())
+
+    # a build that changed after the plan was saved is not run: the command builds again
+    build = Path(sa["device"]["directory"])
+    static = sorted((build / "static_arrays").iterdir())[0]
+    static.write_bytes(static.read_bytes()[::-1])
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    _, sc = _same_points(tmp_path / "a", tmp_path / "c")
+    assert sc["device"]["cached"] is False and sc["device"]["timings"]["build_s"] > 0
+    child, _ = _child([*argv, "--out", str(tmp_path / "d")], cache)
+    assert child["brian2"] is False
+    _same_points(tmp_path / "a", tmp_path / "d")
+
+
+@pytest.mark.slow
+def test_repeated_phases_needs_no_brian2(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BRIANLAB_CACHE", str(cache))
+    argv = ["phases", *SMALL, "--phi", "voltage"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    child, printed = _child([*argv, "--out", str(tmp_path / "b")], cache)
+    assert child["brian2"] is False and "wave" in printed
+    sa, sb = _same_points(tmp_path / "a", tmp_path / "b")
+    assert sa["phases"].keys() == sb["phases"].keys() == {"bump", "critical", "wave"}
+    assert all(r["phi_variant"] == "voltage" for r in sb["phases"].values())
+    assert [r["phi"] for r in sa["phases"].values()] == [r["phi"] for r in sb["phases"].values()]
+
+
+def test_the_plan_key_follows_everything_that_defines_the_command(tmp_path, monkeypatch):
+    args = _parser().parse_args(["run", "--rp", "7", *SMALL, "--out", str(tmp_path / "x")])
+    other_out = _parser().parse_args(["run", "--rp=7.0", *SMALL, "--out", str(tmp_path / "y")])
+    arguments = _plan_arguments(args)
+    assert "out" not in arguments and arguments == _plan_arguments(other_out)
+    key = cached.plan_key(arguments)
+    assert cached.plan_key(_plan_arguments(_parser().parse_args(
+        ["run", "--rp", "7.5", *SMALL]))) != key
+    monkeypatch.setenv("BRIANLAB_CACHE_NOTE", "x")  # any BRIANLAB_* setting
+    assert cached.plan_key(arguments) != key
+    monkeypatch.delenv("BRIANLAB_CACHE_NOTE")
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setenv("BRIANLAB_MODELS", str(models))
+    with_folder = cached.plan_key(arguments)
+    assert with_folder != key
+    (models / "mine.toml").write_text('name = "mine"\n')
+    assert cached.plan_key(arguments) != with_folder  # a model file's bytes
+    monkeypatch.delenv("BRIANLAB_MODELS")
+    assert cached.plan_key(arguments) == key
+    monkeypatch.setattr(cached, "sources_digest", lambda: "other sources")
+    assert cached.plan_key(arguments) != key
+
+
+def test_a_damaged_or_foreign_plan_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))
+    arguments = {"command": "run", "rp": 7.0}
+    assert cached.load_plan(arguments) is None
+    cached._plan_file(arguments).parent.mkdir(parents=True)
+    cached._plan_file(arguments).write_text("{ not json")
+    assert cached.load_plan(arguments) is None
+    cached._plan_file(arguments).write_text(json.dumps({"arguments": {"command": "other"},
+                                                        "points": []}))
+    assert cached.load_plan(arguments) is None
+
+
+def test_point_settings_survive_json_and_give_the_same_frame_times():
+    from brian2 import ms
+
+    from brianlab.cmsa import CMSAParams
+    from brianlab.cmsa.protocol import command_line_for
+
+    for p in (CMSAParams(rp=6.5 * ms, seed=3), CMSAParams.preset("course", phi="voltage"),
+              CMSAParams(stimulus_duration=40 * ms, frame_dt=0.5 * ms, analysis=70 * ms)):
+        s = PointSettings.of(p)
+        back = PointSettings(**json.loads(json.dumps(s.as_dict())))
+        assert back == s
+        np.testing.assert_array_equal(back.frame_times(), s.frame_times())
+        variables = [("cmsa_E.tau_ref", "rp"), ("cmsa_E.drive_seed", "seed")]
+        # Brian2 writes the repr of the SI value: the binary gets exactly these numbers
+        assert command_line_for(variables, p) == [f"cmsa_E.tau_ref={float(p.rp)!r}",
+                                                  f"cmsa_E.drive_seed={float(p.seed)!r}"]
+
+
+def test_the_command_line_choices_are_the_librarys():
+    from brianlab.cmsa import choices, params
+    from brianlab.devices import DEVICES
+    from brianlab.networks.sheet import RULES
+
+    assert choices.DEVICES == DEVICES and choices.RULES == RULES
+    assert params.PRESETS is choices.PRESETS and params.MAX_SEED == 2**31 - 1
+
+
+def test_importing_brianlab_imports_no_brian2_until_a_name_is_used():
+    code = ("import sys, brianlab, brianlab.cmsa, brianlab.cmsa.__main__;"
+            "assert 'brian2' not in sys.modules;"
+            "assert set(brianlab.__all__) <= set(dir(brianlab));"
+            "assert brianlab.load_model('lif').name == 'lif' and 'brian2' in sys.modules;"
+            "from brianlab import compose, use_device; from brianlab.cmsa import CMSAParams;"
+            "assert callable(compose) and CMSAParams().e_side == 150;"
+            "import pytest\n"
+            "with pytest.raises(AttributeError): brianlab.nothing_here")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
