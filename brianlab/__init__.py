@@ -13,7 +13,7 @@ it restores everything when its session is closed. The public names load their m
 (and Brian2) on first use.
 """
 
-import importlib
+from .lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -56,17 +56,4 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name):
-    try:
-        module, attribute = _PUBLIC[name]
-    except KeyError:
-        raise AttributeError(f"module 'brianlab' has no attribute {name!r}") from None
-    value = importlib.import_module(f".{module}", __name__)
-    if attribute is not None:
-        value = getattr(value, attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, __all__)

@@ -67,7 +67,7 @@ def test_repeated_run_needs_no_brian2_and_gives_the_same_numbers(tmp_path, monke
     assert first in printed.splitlines()  # "rp = 7 ms: <state>, spikes Phi = ..."
     sa, sb = _same_points(tmp_path / "a", tmp_path / "b")
     assert sb["device"]["cached"] is True and sb["params"] == sa["params"]
-    assert (tmp_path / "b" / "snapshots.png").is_file() and (tmp_path / "b" / "raster.png").is_file()
+    assert all((tmp_path / "b" / name).is_file() for name in ("snapshots.png", "raster.png"))
     # the folder's configuration is the first run's: the same command resumes there
     assert json.loads((tmp_path / "a" / "configuration.json").read_text()) == \
            json.loads((tmp_path / "b" / "configuration.json").read_text())
@@ -168,6 +168,7 @@ def test_importing_brianlab_imports_no_brian2_until_a_name_is_used():
             "assert brianlab.load_model('lif').name == 'lif' and 'brian2' in sys.modules;"
             "from brianlab import compose, use_device; from brianlab.cmsa import CMSAParams;"
             "assert callable(compose) and CMSAParams().e_side == 150;"
+            "assert brianlab.modelfile.Model is brianlab.Model and brianlab.cmsa.protocol.analyse;"
             "import pytest\n"
             "with pytest.raises(AttributeError): brianlab.nothing_here")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -4,23 +4,14 @@
 Brian2) on first use, so the command line can repeat a cached command without Brian2.
 """
 
-import importlib
+from ..lazy import lazy_names
 
 __all__ = ["CMSAParams", "CMSARun", "NotRunError", "analyse", "build_network", "collect",
            "run_args_for", "simulate"]
 
-_PUBLIC = {"NotRunError": "experiment", "simulate": "experiment", "CMSAParams": "params",
-           "CMSARun": "protocol", "analyse": "protocol", "build_network": "protocol",
-           "collect": "protocol", "run_args_for": "protocol"}
+_PUBLIC = {"NotRunError": ("experiment", "NotRunError"), "simulate": ("experiment", "simulate"),
+           "CMSAParams": ("params", "CMSAParams"), "CMSARun": ("protocol", "CMSARun"),
+           "analyse": ("protocol", "analyse"), "build_network": ("protocol", "build_network"),
+           "collect": ("protocol", "collect"), "run_args_for": ("protocol", "run_args_for")}
 
-
-def __getattr__(name):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'brianlab.cmsa' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, __all__)

@@ -178,7 +178,7 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
     the models' provenance), and a later call for the same network, models and brianlab
     runs the binary straight away, without building the network in Python at all. Each
     point runs the binary in a subprocess with a results directory of its process's own,
-    is analysed where it ran (:func:`~brianlab.cmsa.protocol.reduce_point`) and saved
+    is analysed where it ran (:func:`~brianlab.cmsa.reduce.reduce_point`) and saved
     into ``save_to`` as
     ``<key>.npz`` and ``<key>.json`` (see :func:`brianlab.sweeps.run_points`).
 

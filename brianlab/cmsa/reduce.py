@@ -39,11 +39,31 @@ class PointSettings:
 
     Made from a :class:`~brianlab.cmsa.params.CMSAParams` by :meth:`of`, with the same
     float expressions the analysis used on the Quantities, so results are bit-identical;
-    JSON-ready (:meth:`as_dict`, ``PointSettings(**d)``).
+    JSON-ready (:meth:`as_dict`, ``PointSettings(**d)``). The fields not listed have the
+    meaning (and, for times, the value in ms) of the CMSAParams field of the same name.
+
+    Parameters
+    ----------
+    params : dict
+        ``CMSAParams.as_dict()``: the parameters the point's record names.
+    values : dict
+        Every numeric CMSAParams field in SI units (the binary's run arguments).
+    e_side, i_side, phi, voltage_frames, smooth, threshold, max_distance, margin, \
+speed_floor, image
+        As in CMSAParams.
+    dt, stimulus_onset, analysis, frame_dt, frame_window, phi_interval, drive_duration, \
+stimulus_duration : float
+        As in CMSAParams, in ms.
+    frame_count : int
+        Spike-count frames in the analysed window.
+    phi_step : int
+        Frames between the frames Phi compares.
+    duration_s : float
+        The spontaneous phase (s).
     """
 
-    params: dict          # CMSAParams.as_dict(): the record's parameters
-    values: dict          # every numeric field in SI units (the binary's run arguments)
+    params: dict
+    values: dict
     e_side: int
     i_side: int
     phi: str
@@ -53,8 +73,8 @@ class PointSettings:
     analysis: float
     frame_dt: float
     frame_window: float
-    frame_count: int      # spike-count frames in the analysed window
-    phi_step: int         # frames between the frames Phi compares
+    frame_count: int
+    phi_step: int
     phi_interval: float
     smooth: float
     threshold: float
@@ -95,7 +115,13 @@ class PointSettings:
             stimulus_duration=float(p.stimulus_duration / ms), image=p.image)
 
     def as_dict(self) -> dict:
-        """The settings as a JSON-ready dict (``PointSettings(**d)`` reads it back)."""
+        """The settings as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            ``PointSettings(**d)`` reads it back.
+        """
         return asdict(self)
 
     @property
@@ -106,8 +132,13 @@ class PointSettings:
         return f"E spikes per {self.frame_window:g} ms window, smoothed"
 
     def frame_times(self) -> np.ndarray:
-        """Simulated time (ms) of each analysed frame (see
-        :func:`brianlab.cmsa.protocol.frame_times`)."""
+        """Simulated time (ms) of each analysed frame.
+
+        Returns
+        -------
+        ndarray
+            As :func:`brianlab.cmsa.protocol.frame_times`.
+        """
         end = self.stimulus_onset
         if self.phi == "voltage":
             return end - self.dt * np.arange(self.voltage_frames, 0, -1)
