@@ -52,13 +52,18 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cache import cache_root
-from .results import RunFolder
+from .results import RunFolder, atomic_write_text
 
 __all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "save_point",
            "connect", "BUILD_RECORD"]
 
 #: File in a build directory that records the build's digest (written by the driver).
 BUILD_RECORD = ".brianlab-build.json"
+#: File in a build directory that keeps its digest with the status of each file it covers
+#: (size, modification and status-change times in ns, inode): a later check hashes the
+#: files again only when one of them changed. Nothing can write a file without changing
+#: its status-change time.
+DIGEST_STAMP = ".brianlab-digest.json"
 #: File in the output folder whose content tells a worker that it sees this sweep's folder.
 SWEEP_TOKEN = ".brianlab-sweep-token"
 #: How many lines of the binary's output an error message quotes.
@@ -202,12 +207,31 @@ def _build_files(root: Path) -> list[Path]:
 
 
 def _digest(root: Path) -> str:
+    """sha256 of the binary and its static arrays (taken from ``DIGEST_STAMP`` while no
+    file changed since it was written)."""
+    files = _build_files(root)
+    stats = []
+    for path in files:
+        st = path.stat()
+        stats.append([str(path.relative_to(root)), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                      st.st_ino])
+    stamp = root / DIGEST_STAMP
+    try:
+        saved = json.loads(stamp.read_text())
+        if saved["stats"] == stats:
+            return saved["digest"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     digest = hashlib.sha256()
-    for path in _build_files(root):
+    for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+    try:  # (the statuses from before reading: a file written meanwhile is hashed again)
+        atomic_write_text(stamp, json.dumps({"stats": stats, "digest": digest.hexdigest()}))
+    except OSError:
+        pass  # a build directory that cannot be written is hashed every time
     return digest.hexdigest()
 
 

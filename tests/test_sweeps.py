@@ -358,3 +358,32 @@ def test_a_cached_build_runs_without_building_and_never_stale(tmp_path, monkeypa
     # stale: another key (other sources, models or Brian2)
     monkeypatch.setattr(experiment, "_manifest_key", lambda *a: "something else")
     assert simulate_compiled(points[:1], keys[:1], tmp_path / "five")["cached"] is False
+
+
+def test_the_build_digest_is_hashed_again_only_when_a_file_changed(tmp_path):
+    """The digest stamp: equal to sha256 over the files; a file rewritten with other
+    bytes of the same size changes the digest; an unchanged build reads the stamp."""
+    import hashlib
+
+    from brianlab.sweeps import DIGEST_STAMP, _digest
+
+    (tmp_path / "static_arrays").mkdir()
+    files = {"main": b"\x7fELF binary", "static_arrays/a": b"\x01\x02" * 1000,
+             "static_arrays/b": b"\x03" * 10}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    expected = hashlib.sha256()
+    for name, data in files.items():  # (sorted: main first, then the static arrays)
+        expected.update(name.encode() + b"\0" + data)
+    assert _digest(tmp_path) == expected.hexdigest()
+    stamp = json.loads((tmp_path / DIGEST_STAMP).read_text())
+    assert stamp["digest"] == expected.hexdigest() and len(stamp["stats"]) == 3
+    # an unchanged build is not hashed again: the stamp's digest is what is returned
+    (tmp_path / DIGEST_STAMP).write_text(json.dumps(dict(stamp, digest="from the stamp")))
+    assert _digest(tmp_path) == "from the stamp"
+    # other bytes, same size (written now: its status-change time moves): hashed again
+    (tmp_path / "static_arrays" / "a").write_bytes(b"\x02\x01" * 1000)
+    assert _digest(tmp_path) not in ("from the stamp", expected.hexdigest())
+    os.utime(tmp_path / "static_arrays" / "a", ns=(0, 0))  # a forged modification time
+    (tmp_path / DIGEST_STAMP).write_text("{ damaged")
+    assert _digest(tmp_path) == _digest(tmp_path) != expected.hexdigest()
