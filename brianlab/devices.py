@@ -156,6 +156,44 @@ def _sort_clock_resets(text: str) -> str:
     return "".join(out)
 
 
+#: Brian2's makefile rule for an object file, and its clean-up (the cpp_standalone template).
+_OBJECT_RULE = "%.o : %.cpp makefile\n\t$(CXX) $(CXXFLAGS) $< -o $@"
+_CLEAN_RULE = "\trm $(OBJS) $(PROGRAM) $(DEPS)"
+
+
+def _precompile_objects_header(text: str) -> str:
+    """The cpp_standalone makefile with ``objects.h`` precompiled once per build.
+
+    Every generated file includes ``objects.h`` (the C++ standard library, Brian2's
+    arrays and classes); parsing it took 0.4 s of each code object's 0.45 s of
+    compilation (g++ -O3, measured on the default CMSA sheet's 44 code objects). Now
+    ``objects.h.gch`` is built first (from every header and the makefile, so it is never
+    stale) and each file is compiled with ``-include objects.h``, which loads it (the
+    later ``#include "objects.h"`` is then empty: its include guard). Every code object
+    compiles to the same machine code (objdump of the default sheet's binary: only
+    ``main()`` differs, in register choice and the order of independent instructions);
+    a compiler that cannot use the file parses the header as before. A makefile of
+    another form is left unchanged.
+
+    Parameters
+    ----------
+    text : str
+        Brian2's makefile.
+
+    Returns
+    -------
+    str
+    """
+    if _OBJECT_RULE not in text or _CLEAN_RULE not in text or "objects.h.gch" in text:
+        return text
+    text = text.replace(_OBJECT_RULE, (
+        "objects.h.gch : objects.h $(H_SRCS) makefile\n"
+        "\t$(CXX) $(CXXFLAGS) -x c++-header objects.h -o objects.h.gch\n\n"
+        "%.o : %.cpp makefile objects.h.gch\n"
+        "\t$(CXX) $(CXXFLAGS) -include objects.h $< -o $@"))
+    return text.replace(_CLEAN_RULE, "\trm -f $(OBJS) $(PROGRAM) $(DEPS) objects.h.gch")
+
+
 def _keep_if_equivalent(path: Path, previous, transform):
     """Give a generated file its final content (``transform`` of Brian2's); if that
     equals the last build's, keep that file's time stamp so ``make`` does not recompile
@@ -442,7 +480,8 @@ class DeviceSession:
                   flush=True)
         start = time.perf_counter()
         main, objects = self.directory / "main.cpp", self.directory / "objects.cpp"
-        previous = {path: (path.read_text(), path.stat()) for path in (main, objects)
+        makefile = self.directory / "makefile"
+        previous = {path: (path.read_text(), path.stat()) for path in (main, objects, makefile)
                     if path.is_file()}
         device.build(directory=str(self.directory), compile=False, run=False)
         dropped = set()
@@ -464,6 +503,8 @@ class DeviceSession:
         self.lean = bool(dropped)
         if self.name == "cuda_standalone":
             self._patch_cuda_makefile()
+        else:
+            _keep_if_equivalent(makefile, previous.get(makefile), _precompile_objects_header)
         self._compile()
         self.timings["build_s"] = time.perf_counter() - start
         self.built = True

@@ -78,6 +78,49 @@ def test_cpp_standalone_matches_runtime_and_reruns_without_recompiling(runtime_c
     assert get_device().__class__.__name__ == "RuntimeDevice"
 
 
+def test_the_makefile_precompiles_objects_h_only_where_it_has_brian2s_form():
+    from brianlab.devices import _precompile_objects_header
+
+    template = ("CXXFLAGS = -c $(OPTIMISATIONS) -I. -fopenmp\n\nclean:\n"
+                "\trm $(OBJS) $(PROGRAM) $(DEPS)\n\n%.o : %.cpp makefile\n"
+                "\t$(CXX) $(CXXFLAGS) $< -o $@\n")
+    patched = _precompile_objects_header(template)
+    assert "objects.h.gch : objects.h $(H_SRCS) makefile\n" in patched
+    assert "-x c++-header objects.h -o objects.h.gch" in patched
+    assert "%.o : %.cpp makefile objects.h.gch\n\t$(CXX) $(CXXFLAGS) -include objects.h $<" \
+        in patched
+    assert "\trm -f $(OBJS) $(PROGRAM) $(DEPS) objects.h.gch" in patched
+    assert _precompile_objects_header(patched) == patched
+    other = template.replace("%.o : %.cpp makefile", "%.o : %.cpp")
+    assert _precompile_objects_header(other) == other  # another template: left as it is
+
+
+@pytest.mark.slow
+def test_the_precompiled_header_changes_no_spike_and_recompiles_nothing(tmp_path, monkeypatch):
+    """The same network with and without the precompiled objects.h: identical spikes
+    (tolerance 0: the code objects compile to the same machine code); built again in the
+    same directory, nothing is recompiled (the patched makefile keeps its time stamp)."""
+    from brianlab import devices
+
+    def build(directory):
+        with use_device("cpp_standalone", directory=directory, threads=1, quiet=True) as dev:
+            net, _, spikes = small_network()
+            dev.run(net, 100 * ms)
+            return counts(spikes), dev.directory / "main"
+
+    with_pch, binary = build(tmp_path / "pch")
+    assert (tmp_path / "pch" / "objects.h.gch").stat().st_size > 1e6
+    stamp = binary.stat().st_mtime_ns
+    again, _ = build(tmp_path / "pch")
+    assert binary.stat().st_mtime_ns == stamp
+    monkeypatch.setattr(devices, "_precompile_objects_header", lambda text: text)
+    without, _ = build(tmp_path / "plain")
+    assert not (tmp_path / "plain" / "objects.h.gch").exists()
+    assert with_pch.sum() > 50
+    np.testing.assert_array_equal(with_pch, without)
+    np.testing.assert_array_equal(with_pch, again)
+
+
 @pytest.mark.slow
 def test_a_damaged_cached_build_is_retried_from_clean(tmp_path, capsys):
     """An object file left damaged (e.g. by an interrupted build) used to fail every later
