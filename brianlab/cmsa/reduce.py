@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..analysis.patterns import PhiResult, order_parameter, smooth_frames, spike_count_frames
-from ..analysis.spikes import spike_share
-from ..inputs import stimulus_image
+if TYPE_CHECKING:
+    from ..analysis.patterns import PhiResult
+
+#: Modules the analysis imports when it first runs (scipy.ndimage: 0.2 s), so that a
+#: cached command can import them while its binary runs (``__main__._prefetch``).
+ANALYSIS_MODULES = ("brianlab.analysis.patterns", "brianlab.analysis.spikes", "brianlab.inputs")
 
 __all__ = ["PointSettings", "PointAnalysis", "analyse_arrays", "outputs", "reduce_point",
            "state_name", "binary_arguments", "STATE_PHI", "VOLTAGE_PHI"]
@@ -198,6 +202,8 @@ def voltage_order_parameter(dt_ms: float, voltage_mv) -> PhiResult:
     -------
     PhiResult
     """
+    from ..analysis.patterns import order_parameter
+
     v = VOLTAGE_PHI
     return order_parameter(voltage_mv, v["low"], v["high"], max_distance=v["max_distance"],
                            margin=v["margin"], speed_floor=v["speed_floor"], frame_dt=dt_ms,
@@ -247,6 +253,8 @@ def analyse_arrays(s: PointSettings, e_i, e_t_ms, i_i, i_t_ms,
     -------
     PointAnalysis
     """
+    from ..analysis.patterns import order_parameter, smooth_frames, spike_count_frames
+
     if s.phi == "voltage":
         voltage_mv = np.asarray(voltage_mv, dtype=float)
         if voltage_mv.shape != (s.voltage_frames, s.e_side, s.e_side):
@@ -276,6 +284,9 @@ def analyse_arrays(s: PointSettings, e_i, e_t_ms, i_i, i_t_ms,
 
 def _attention(s: PointSettings, e_i, e_t_ms) -> dict:
     """Spike shares inside the image region relative to its area share."""
+    from ..analysis.spikes import spike_share
+    from ..inputs import stimulus_image
+
     mask = stimulus_image(s.image, s.e_side).ravel() > 0.5
     onset = s.stimulus_onset
     window = min(100.0, s.stimulus_duration)
