@@ -275,8 +275,8 @@ def _without_noise(eqs: Equations, values: dict, scales: set) -> tuple[Equations
 
 
 def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None,
-                 initial=None, extra_equations: str = "", noise: bool | None = None,
-                 **overrides) -> NeuronGroup:
+                 clock=None, initial=None, extra_equations: str = "",
+                 noise: bool | None = None, **overrides) -> NeuronGroup:
     """Build a ready :class:`brian2.NeuronGroup` from a neuron or rate model.
 
     Parameters
@@ -294,6 +294,8 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
         choice: ``exact`` for linear noise-free equations, else ``euler``, then ``heun``).
     dt : Quantity, optional
         Time step of the group's clock.
+    clock : brian2.Clock, optional
+        The group's clock (one shared by a network's objects); not with ``dt``.
     initial : dict, optional
         Initial values that replace the model's (quantity strings, quantities or
         Brian2 expressions).
@@ -350,7 +352,7 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
             refractory = parse_quantity(m.refractory)
         except ModelError:
             refractory = m.refractory
-    kwargs = {} if dt is None else {"dt": dt}
+    kwargs = {k: v for k, v in (("dt", dt), ("clock", clock)) if v is not None}
     group = NeuronGroup(int(n), eqs, threshold=m.threshold, reset=m.reset,
                         refractory=refractory, method=method or m.method or DEFAULT_METHODS,
                         name=name or f"{base.name}*", namespace={}, **kwargs)
@@ -362,7 +364,7 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
 
 
 def synapses(model, source, target, target_var=None, name=None, *, delay=None, method=None,
-             connect=None, shared=(), **overrides) -> "ModelSynapses":
+             connect=None, shared=(), clock=None, **overrides) -> "ModelSynapses":
     """Build :class:`brian2.Synapses` from a synapse model.
 
     Parameters
@@ -389,6 +391,8 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
         value for all synapses instead: the same dynamics, without an array per synapse
         (17 M synapses: 136 MB less for a float64 weight). Only parameters that no
         equation, ``on_pre`` or ``on_post`` statement changes can be shared.
+    clock : brian2.Clock, optional
+        The synapses' clock (default: Brian2's ``defaultclock``); give the groups' own.
     **overrides
         Parameter values, unit-checked.
 
@@ -416,7 +420,7 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
         eqs = eqs + _shared_declarations(values)
     if delay is None and m.delay:
         delay = parse_quantity(m.delay)
-    kwargs = {} if delay is None else {"delay": delay}
+    kwargs = {k: v for k, v in (("delay", delay), ("clock", clock)) if v is not None}
     on_post = word_substitute(m.on_post, rename) if m.on_post else None
     syn = ModelSynapses(source, target, model=eqs, on_pre=word_substitute(m.on_pre, rename),
                         on_post=on_post, method=method or m.method or "euler",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -118,8 +117,7 @@ def simulate(points: Iterable[CMSAParams], *, device: str = "cpp_standalone", th
     """
     points = list(points)
     first = _check_points(points)
-    with _default_dt(), _session(first, device, threads, build_only, directory,
-                                 cache) as session:
+    with _session(first, device, threads, build_only, directory, cache) as session:
         start = time.perf_counter()
         sheet, net = build_network(first, cache=cache)
         session.timings["construct_s"] = time.perf_counter() - start
@@ -152,18 +150,6 @@ def _manifest_key(first: CMSAParams, device: str, threads, portable: bool) -> st
     return hashlib.sha256(repr((_structure(first), device, threads, portable,
                                 models_provenance(), sources_digest(),
                                 brian2.__version__)).encode()).hexdigest()
-
-
-@contextmanager
-def _default_dt():
-    """Give Brian2's ``defaultclock.dt`` back as it was (``build_network`` sets it)."""
-    from brian2 import defaultclock
-
-    before = defaultclock.dt
-    try:
-        yield
-    finally:
-        defaultclock.dt = before
 
 
 def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to, *,
@@ -224,8 +210,8 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
     if directory is not None and run_cached(directory, key, keys, settings, save_to, description,
                                             client=client, ship=ship, on_record=on_record):
         return description
-    with _default_dt(), _session(first, "cpp_standalone", threads, True, None, cache,
-                                 portable, lean=True) as session:
+    with _session(first, "cpp_standalone", threads, True, None, cache, portable,
+                  lean=True) as session:
         start = time.perf_counter()
         sheet, net = build_network(first, cache=cache)
         timings["construct_s"] = time.perf_counter() - start

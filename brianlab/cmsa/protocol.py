@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Network, defaultclock, mV, ms
+from brian2 import Network, mV, ms
 
 from ..analysis.patterns import PhiResult
 from ..networks.sheet import EISheet, Pathway, build_ei_sheet
@@ -90,11 +90,9 @@ def build_network(p: CMSAParams, name: str = "cmsa",
 
     Notes
     -----
-    The sheet's objects run on Brian2's default clock, whose ``dt`` this sets to ``p.dt``;
-    :func:`~brianlab.cmsa.experiment.simulate` and ``simulate_compiled`` set it back when
-    they return.
+    The sheet's objects run on a clock of their own (``<name>_clock``, ``dt = p.dt``):
+    Brian2's ``defaultclock`` is left as it was.
     """
-    defaultclock.dt = p.dt
     neuron = p.neuron_params()
     stimulus = None
     if p.stimulus_duration > 0 * ms:
@@ -107,7 +105,7 @@ def build_network(p: CMSAParams, name: str = "cmsa",
         drive_interval=p.drive_interval, drive_duration=p.drive_duration, name=name,
         stimulus=stimulus, stimulus_amplitude=p.stimulus_amplitude,
         stimulus_window=(p.stimulus_onset, p.total), cache=cache,
-        voltage_interval=p.dt if p.phi == "voltage" else None)
+        voltage_interval=p.dt if p.phi == "voltage" else None, dt=p.dt)
     return sheet, Network(*sheet.objects)
 
 

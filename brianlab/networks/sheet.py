@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, ms, nA
+from brian2 import Clock, NeuronGroup, SpikeMonitor, StateMonitor, ms, nA
 
 from .. import space
 from ..cache import cached_arrays, source_hash
@@ -211,7 +211,7 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
                    drive_amplitude=5 * nA, drive_interval=0.5 * ms, drive_duration=30 * ms,
                    voltage_interval=None, stimulus=None, stimulus_amplitude=0 * nA,
                    stimulus_window=(0 * ms, 0 * ms), delay=0 * ms, noise: bool = False,
-                   cache: bool = False, name: str = "sheet") -> EISheet:
+                   cache: bool = False, name: str = "sheet", dt=None) -> EISheet:
     """Assemble the E/I sheet.
 
     Parameters
@@ -259,6 +259,10 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
         the same ``seed``.
     name : str
         Prefix of the Brian2 object names.
+    dt : Quantity, optional
+        Time step of the sheet's own clock (``<name>_clock``: both groups, the synapses,
+        the spike monitors); default Brian2's ``defaultclock``. The drive and a voltage
+        monitor have clocks of their own (``drive_interval``, ``voltage_interval``).
 
     Returns
     -------
@@ -280,11 +284,12 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     model = neuron if not isinstance(neuron, str) else load_model(neuron)
     receptors = RECEPTORS
     seed_eq = "drive_seed : 1 (constant, shared)"
+    clock = {} if dt is None else {"clock": Clock(dt, name=f"{name}_clock")}
     E = model.neuron_group(e_lat.n, receptors=receptors, name=f"{name}_E",
                            extra_equations=seed_eq + "\n" + STIMULUS_EQUATIONS, noise=noise,
-                           **(e_params or {}))
+                           **clock, **(e_params or {}))
     I = model.neuron_group(i_lat.n, receptors=receptors, name=f"{name}_I",
-                           extra_equations=seed_eq, noise=noise, **(i_params or {}))
+                           extra_equations=seed_eq, noise=noise, **clock, **(i_params or {}))
     stim = "" if stimulus is None else \
         " + stim_amplitude*stim*int(t >= stim_on)*int(t < stim_off)"
     drive_ops = {}
@@ -314,7 +319,7 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
         # one weight per pathway unless it depends on distance (no array per synapse)
         syn = static.synapses(src_g, tgt_g, target_var="s_ampa" if src_g is E else "s_gaba",
                               name=f"{name}_{label}", delay=delay,
-                              shared=("w",) if rule != "kernel" else ())
+                              shared=("w",) if rule != "kernel" else (), **clock)
         syn.connect(i=indices[f"{label}_i"], j=indices[f"{label}_j"])
         syn.w = _weight(rule, *lattices[label], pathways[label], src_g is tgt_g)
         synapses[label] = syn
