@@ -305,10 +305,8 @@ def point_outputs(run: CMSARun) -> tuple[dict, dict]:
 
     Returns
     -------
-    arrays : dict
-        E and I spikes (int32 indices, float32 ms) and the analysed frames (float32).
-    record : dict
-        Parameters, Phi and its series, rates, timings, model provenance, attention.
+    arrays, record
+        As :func:`brianlab.cmsa.reduce.outputs`.
     """
     analysis = PointAnalysis(run.phi, run.frames, run.rate_e, run.rate_i, run.attention,
                              run.phi_spikes)
