@@ -35,25 +35,15 @@ __all__ = [
     "__version__",
 ]
 
-#: Where each public name lives. The modules load on first use (PEP 562), so that
-#: importing a submodule that needs no Brian2 (``python -m brianlab.cmsa`` repeating a
-#: cached command) does not import Brian2 either; ``from brianlab import X`` works as usual.
-_PUBLIC = {
-    "compose": ("compose", None),  # the module; calling it composes (see brianlab.compose)
-    "model_of": ("compose", "model_of"),
-    "DeviceError": ("devices", "DeviceError"),
-    "DeviceSession": ("devices", "DeviceSession"),
-    "use_device": ("devices", "use_device"),
-    "UnreleasedModelWarning": ("library", "UnreleasedModelWarning"),
-    "add_model_path": ("library", "add_model_path"),
-    "list_models": ("library", "list_models"),
-    "load_model": ("library", "load_model"),
-    "model_paths": ("library", "model_paths"),
-    "Model": ("modelfile", "Model"),
-    "read_model_file": ("modelfile", "read_model_file"),
-    "ModelError": ("units", "ModelError"),
-    "parse_quantity": ("units", "parse_quantity"),
-}
+#: The submodule that defines each public name (``compose``, the module, loads as a
+#: submodule; calling it composes: see brianlab.compose). The modules load on first use
+#: (PEP 562), so that importing a submodule that needs no Brian2 (``python -m
+#: brianlab.cmsa`` repeating a cached command) does not import Brian2 either;
+#: ``from brianlab import X`` works as usual.
+_PUBLIC = {"model_of": "compose", "DeviceError": "devices", "DeviceSession": "devices",
+           "use_device": "devices", "UnreleasedModelWarning": "library",
+           "add_model_path": "library", "list_models": "library", "load_model": "library",
+           "model_paths": "library", "Model": "modelfile", "read_model_file": "modelfile",
+           "ModelError": "units", "parse_quantity": "units"}
 
-
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, __all__)
+__getattr__, __dir__ = lazy_names(globals(), _PUBLIC)

@@ -10,32 +10,27 @@ from __future__ import annotations
 import importlib
 
 
-def lazy_names(package: str, public: dict, names: list):
+def lazy_names(namespace: dict, public: dict):
     """``__getattr__`` and ``__dir__`` for a package whose names load on first use.
 
     Parameters
     ----------
-    package : str
-        The package's ``__name__``.
+    namespace : dict
+        The package's ``globals()`` (with ``__name__`` and ``__all__``).
     public : dict
-        Public name to ``(submodule, attribute)``; attribute None for the submodule itself.
-    names : list of str
-        The package's ``__all__``.
+        Public name to the submodule that defines it under the same name. Submodules
+        themselves load by name (``brianlab.modelfile``), as after an eager import.
 
     Returns
     -------
     getattr, dir : callable
-        For the package's module namespace. Other submodules load by name too
-        (``brianlab.modelfile``), as after an eager import.
+        For the package's module namespace.
     """
-    namespace = importlib.import_module(package).__dict__
+    package = namespace["__name__"]
 
     def __getattr__(name):
         if name in public:
-            module, attribute = public[name]
-            value = importlib.import_module(f".{module}", package)
-            if attribute is not None:
-                value = getattr(value, attribute)
+            value = getattr(importlib.import_module(f".{public[name]}", package), name)
         else:
             try:
                 value = None if name.startswith("_") else \
@@ -50,6 +45,6 @@ def lazy_names(package: str, public: dict, names: list):
         return value
 
     def __dir__():
-        return sorted(set(namespace) | set(names))
+        return sorted(set(namespace) | set(namespace["__all__"]))
 
     return __getattr__, __dir__

@@ -9,9 +9,8 @@ from ..lazy import lazy_names
 __all__ = ["CMSAParams", "CMSARun", "NotRunError", "analyse", "build_network", "collect",
            "run_args_for", "simulate"]
 
-_PUBLIC = {"NotRunError": ("experiment", "NotRunError"), "simulate": ("experiment", "simulate"),
-           "CMSAParams": ("params", "CMSAParams"), "CMSARun": ("protocol", "CMSARun"),
-           "analyse": ("protocol", "analyse"), "build_network": ("protocol", "build_network"),
-           "collect": ("protocol", "collect"), "run_args_for": ("protocol", "run_args_for")}
+_PUBLIC = {"NotRunError": "experiment", "simulate": "experiment", "CMSAParams": "params",
+           "CMSARun": "protocol", "analyse": "protocol", "build_network": "protocol",
+           "collect": "protocol", "run_args_for": "protocol"}
 
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, __all__)
+__getattr__, __dir__ = lazy_names(globals(), _PUBLIC)

@@ -199,8 +199,8 @@ def run_cached(directory, key: str, keys, settings, save_to, description: dict, 
     keys, settings, save_to, client, ship, on_record
         As :func:`run_built`.
     description : dict
-        Filled in (``directory``, ``cached``, ``manifest_key``, ``timings["sweep_s"]``) and
-        returned.
+        From :func:`compiled_description`; filled in (``directory``, ``cached``,
+        ``manifest_key``, ``timings["sweep_s"]``) and returned.
 
     Returns
     -------
@@ -216,7 +216,7 @@ def run_cached(directory, key: str, keys, settings, save_to, description: dict, 
         if found is None:
             return None
         description.update(directory=str(directory), cached=True, manifest_key=key)
-        description.setdefault("timings", {})["sweep_s"] = run_built(
+        description["timings"]["sweep_s"] = run_built(
             *found, keys, settings, save_to, client=client, ship=ship, on_record=on_record)
     return description
 
