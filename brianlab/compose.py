@@ -284,7 +284,7 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     model : Model or str
         The neuron or rate model (or its name).
     n : int
-        Number of neurons.
+        Number of neurons (a positive integer; ``2.5`` is refused, not rounded).
     receptors : sequence or dict, optional
         Receptor models added with :func:`compose`.
     name : str, optional
@@ -321,6 +321,10 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
         With parameters as ``(constant, shared)`` variables set to their values
         and initial values applied.
     """
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"neuron_group needs a positive integer number of neurons n, got "
+                         f"{n!r}")
+    n = int(n)
     base = _as_model(model)
     if base.kind not in ("neuron", "rate"):
         raise ModelError(f"{base.ref} is a {base.kind} model; neuron_group needs a neuron or "

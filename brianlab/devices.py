@@ -248,6 +248,16 @@ class DeviceSession:
             raise DeviceError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
         if threads is not None and (not isinstance(threads, int) or threads < 0):
             raise DeviceError(f"threads must be a non-negative integer, got {threads!r}")
+        if target is not None:
+            if name != "runtime":
+                raise DeviceError(f"target={target!r} applies to the runtime device only "
+                                  f"(code generation of {name} is C++)")
+            from brian2.codegen.targets import codegen_targets
+
+            targets = sorted({"auto"} | {t.class_name for t in codegen_targets if t.class_name})
+            if target not in targets:
+                raise DeviceError(f"unknown runtime target {target!r}; expected one of "
+                                  f"{', '.join(targets)}")
         if _ACTIVE is not None:
             raise DeviceError(f"another device session is open ({_ACTIVE!r}); close it first "
                               "(use 'with use_device(...) as session:'); sessions do not nest "

@@ -68,6 +68,9 @@ DIGEST_STAMP = ".brianlab-digest.json"
 SWEEP_TOKEN = ".brianlab-sweep-token"
 #: How many lines of the binary's output an error message quotes.
 OUTPUT_LINES = 20
+#: Seconds :func:`connect` waits for a scheduler file to appear (a scheduler started at the
+#: same time writes it once it listens).
+SCHEDULER_FILE_WAIT = 60.0
 
 
 class SweepError(RuntimeError):
@@ -441,7 +444,7 @@ def save_point(folder, key: str, arrays: dict, record: dict):
 # -- the driver's side ---------------------------------------------------------------
 @contextlib.contextmanager
 def connect(workers: int | None = None, scheduler: str | None = None,
-            scheduler_file=None, local_directory=None):
+            scheduler_file=None, local_directory=None, wait: float | None = None):
     """A Dask client: a new local cluster, or a running scheduler.
 
     Parameters
@@ -455,6 +458,9 @@ def connect(workers: int | None = None, scheduler: str | None = None,
         The JSON file a scheduler wrote (``dask scheduler --scheduler-file``).
     local_directory : str or Path, optional
         Where local workers keep their files (default: a temporary folder).
+    wait : float, optional
+        Seconds to wait for ``scheduler_file`` to appear (default
+        :data:`SCHEDULER_FILE_WAIT`).
 
     Yields
     ------
@@ -464,7 +470,9 @@ def connect(workers: int | None = None, scheduler: str | None = None,
     Raises
     ------
     SweepError
-        If Dask is not installed or not exactly one of the three is given.
+        If Dask is not installed, not exactly one of the three is given, ``workers``
+        exceeds the cores this process may use, the scheduler file did not appear in
+        time or is not one (naming the file), or the scheduler cannot be reached.
     """
     if sum(x is not None for x in (workers, scheduler, scheduler_file)) != 1:
         raise SweepError("give exactly one of workers, scheduler or scheduler_file")
@@ -475,8 +483,15 @@ def connect(workers: int | None = None, scheduler: str | None = None,
     except ImportError:
         raise SweepError("sweeps on workers need Dask: pip install 'brianlab[dask]'") from None
     if workers is not None:
-        if not isinstance(workers, int) or workers < 1:
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise SweepError(f"workers must be a positive integer, got {workers!r}")
+        from .resources import usable_cores
+
+        if workers > usable_cores():
+            raise SweepError(f"workers = {workers}: a local cluster runs one single-threaded "
+                             f"point per worker and this process may use {usable_cores()} "
+                             "cores; give at most that many, or connect to a scheduler "
+                             "whose workers run elsewhere")
         with tempfile.TemporaryDirectory(prefix="brianlab-dask-",
                                          dir=local_directory) as where:
             with _workers_ignore_sigint():
@@ -487,14 +502,43 @@ def connect(workers: int | None = None, scheduler: str | None = None,
                 client.register_plugin(_ignore_interrupt_plugin(), name="brianlab-ignore-sigint")
                 yield client
         return
+    if scheduler is None:
+        scheduler = _scheduler_address(Path(scheduler_file),
+                                       SCHEDULER_FILE_WAIT if wait is None else wait)
     try:
-        client = Client(scheduler, timeout="30s") if scheduler is not None else \
-            Client(scheduler_file=str(scheduler_file), timeout="30s")
+        client = Client(scheduler, timeout="30s")
     except (OSError, TimeoutError) as exc:
-        where = scheduler or scheduler_file
+        where = scheduler if scheduler_file is None else f"{scheduler} (from {scheduler_file})"
         raise SweepError(f"cannot reach the Dask scheduler {where}: {exc}") from None
     with client:
         yield client
+
+
+def _scheduler_address(path: Path, wait: float) -> str:
+    """The address in a scheduler file (``dask scheduler --scheduler-file``), waiting up to
+    ``wait`` seconds for the file to appear and a moment for its writer to finish it
+    (Dask's own client would wait forever, and fail on a bad file with an assertion)."""
+    deadline = time.monotonic() + wait
+    while not path.exists():
+        if time.monotonic() >= deadline:
+            raise SweepError(f"the scheduler file {path} did not appear within {wait:g} s "
+                             "(is the scheduler running, started with --scheduler-file "
+                             "naming this file, on a file system this machine sees?)")
+        time.sleep(0.1)
+    finish = time.monotonic() + 1.0  # a file just created may not be complete yet
+    while True:
+        try:
+            content = json.loads(path.read_text())
+            address = content.get("address") if isinstance(content, dict) else None
+            if isinstance(address, str) and "://" in address:
+                return address
+            problem = "it has no scheduler 'address' such as tcp://host:8786"
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= finish:
+            raise SweepError(f"the scheduler file {path} is not a Dask scheduler file "
+                             f"(the JSON 'dask scheduler --scheduler-file' writes): {problem}")
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager

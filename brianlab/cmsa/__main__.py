@@ -107,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--device", choices=DEVICES, default=None,
                         help="back end (default: cpp_standalone when a C++ compiler works)")
-    common.add_argument("--threads", type=int, default=None, help="OpenMP threads (C++)")
+    common.add_argument("--threads", type=int, default=None,
+                        help="OpenMP threads (C++); at most the cores this process may use")
     common.add_argument("--build-only", action="store_true",
                         help="generate and compile only (standalone devices)")
     common.add_argument("--out", type=Path, default=None, help="results folder")
@@ -156,7 +157,8 @@ def _parser() -> argparse.ArgumentParser:
     where = cluster.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_checked(int, lambda v: v >= 1, "a positive integer"),
                        default=None, metavar="N",
-                       help="start a local cluster of N single-threaded worker processes")
+                       help="start a local cluster of N single-threaded worker processes (at "
+                       "most the cores this process may use)")
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="connect to a running scheduler (tcp://host:8786); implies "
                        "--portable")
@@ -178,6 +180,24 @@ def _parser() -> argparse.ArgumentParser:
                            "report's input_amp; the rheobase is 1 nA)")
     attention.add_argument("--stimulus-duration", type=finite_float, default=100.0, help="(ms)")
     return parser
+
+
+def _check_resources(args):
+    """Refuse threads and local workers beyond the cores this process may use (more only
+    slow the run down: OpenMP threads and single-threaded workers then take turns)."""
+    from ..resources import usable_cores
+
+    cores = usable_cores()
+    if args.threads is not None and not 0 <= args.threads <= cores:
+        raise ValueError(f"--threads {args.threads}: expected 0 to {cores}, the cores this "
+                         f"process may use (os.sched_getaffinity); more OpenMP threads than "
+                         f"cores take turns and only slow the run down")
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers > cores:
+        raise ValueError(f"--workers {workers}: a local cluster runs one single-threaded point "
+                         f"per worker process and this process may use {cores} cores "
+                         f"(os.sched_getaffinity): give at most {cores}, or start workers on "
+                         f"other machines and give --scheduler or --scheduler-file")
 
 
 def _base(args):
@@ -369,6 +389,11 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
     from .experiment import simulate_compiled
 
     cluster = _cluster_wanted(args)
+    if args.scheduler_file is not None and not args.scheduler_file.exists():
+        from .. import sweeps
+
+        print(f"waiting up to {sweeps.SCHEDULER_FILE_WAIT:g} s for the scheduler file "
+              f"{args.scheduler_file}", file=sys.stderr, flush=True)
     with connect(workers=args.workers, scheduler=args.scheduler,
                  scheduler_file=args.scheduler_file) if cluster else nullcontext() as client:
         description = simulate_compiled(
@@ -723,6 +748,7 @@ def main(argv=None) -> int:
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)} \
         if main_thread else {}
     try:
+        _check_resources(args)
         if command in PLANNED:
             code = _run_planned(args)
             if code is not None:

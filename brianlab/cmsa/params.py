@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 from brian2 import Quantity, mV, ms, nA, nF, uS
 
+from ..resources import MemoryLimit, available_memory, spike_memory
 from ..space import CUTOFF_SIGMAS, Lattice, course_sigma, kernel_sum
 from .choices import MAX_SEED, PHI_VARIANTS, PRESETS
 
@@ -22,23 +23,14 @@ BASE_BYTES = 0.3 * 2**30
 
 
 def machine_memory() -> float:
-    """Bytes of memory this process may use: physical memory, or a smaller cgroup limit.
+    """Bytes of memory this process may still use: the tightest of the available memory,
+    cgroup limits and ``RLIMIT_AS`` (:func:`brianlab.resources.available_memory`).
 
     Returns
     -------
     float
     """
-    import os
-    from pathlib import Path
-
-    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit.isdigit():
-            total = min(total, int(limit))
-    except OSError:
-        pass
-    return float(total)
+    return available_memory().available
 
 
 # The named configurations (``CMSAParams.preset``, ``--preset``; names in
@@ -249,7 +241,7 @@ class CMSAParams:
                             f"longer than duration ({self.duration})")
         if self.analysis > self.duration:
             problems.append(f"analysis ({self.analysis}) is longer than duration ({self.duration})")
-        if sides_ok:
+        if sides_ok and self.rule == "fixed_indegree":  # the other rules use no in-degree
             if self.k_e > self.e_side**2 or self.k_i > self.i_side**2:
                 problems.append(f"k_e = {self.k_e} / k_i = {self.k_i} exceed the source "
                                 f"populations ({self.e_side**2} E, {self.i_side**2} I)")
@@ -313,35 +305,61 @@ class CMSAParams:
                 per_target += kernel_sum(source, target, sigma)
         return int((self.e_side**2 + self.i_side**2) * per_target)
 
+    def memory_parts(self) -> dict:
+        """Peak memory of building and running this sheet, by part.
+
+        Returns
+        -------
+        dict
+            Bytes of ``synapses`` (``BYTES_PER_SYNAPSE`` each), ``spikes`` (every E and I
+            spike recorded over the whole run, at the mean rate and bytes per spike of
+            :func:`brianlab.resources.spike_memory`), ``voltages`` (the E voltages of the
+            voltage Phi: 8 bytes per neuron and frame) and ``base`` (Python, Brian2).
+        """
+        neurons = self.e_side**2 + self.i_side**2
+        voltages = 8 * self.e_side**2 * self.voltage_frames if self.phi == "voltage" else 0
+        return {"synapses": float(BYTES_PER_SYNAPSE * self.n_synapses),
+                "spikes": spike_memory(neurons, float(self.total / ms) / 1000),
+                "voltages": float(voltages), "base": BASE_BYTES}
+
     def memory_estimate(self) -> float:
-        """Peak memory of building and running this sheet (see ``BYTES_PER_SYNAPSE``).
+        """Peak memory of building and running this sheet (see :meth:`memory_parts`).
 
         Returns
         -------
         float
             Bytes.
         """
-        return BYTES_PER_SYNAPSE * self.n_synapses + BASE_BYTES
+        return sum(self.memory_parts().values())
 
-    def check_memory(self, available: float | None = None):
+    def check_memory(self, available: float | MemoryLimit | None = None):
         """Refuse a sheet that would not fit in memory, with the estimate.
 
         Parameters
         ----------
-        available : float, optional
-            Bytes available (default: :func:`machine_memory`).
+        available : float or MemoryLimit, optional
+            Bytes available (default: :func:`brianlab.resources.available_memory`, the
+            tightest of the available memory, cgroup limits and ``RLIMIT_AS``).
 
         Raises
         ------
         ValueError
-            Naming the estimate, the memory available and what to reduce.
+            Naming the estimate and its parts, the memory it was compared with and where
+            that comes from, and what to reduce.
         """
-        available = machine_memory() if available is None else available
-        need = self.memory_estimate()
-        if need > available:
-            raise ValueError(f"a sheet of side {self.e_side} ({self.n_synapses:,} synapses) "
-                             f"needs about {need / 2**30:,.1f} GiB of memory; this machine has "
-                             f"{available / 2**30:,.1f} GiB (reduce --size, --ke or --ki)")
+        if available is None:
+            available = available_memory()
+        elif not isinstance(available, MemoryLimit):
+            available = MemoryLimit(float(available), "given")
+        parts = self.memory_parts()
+        need = sum(parts.values())
+        if need > available.available:
+            detail = ", ".join(f"{name} {value / 2**30:,.1f}" for name, value in parts.items()
+                               if value)
+            raise ValueError(f"a sheet of side {self.e_side} ({self.n_synapses:,} synapses, "
+                             f"rule {self.rule}, {float(self.total / ms):,.6g} ms) needs about "
+                             f"{need / 2**30:,.1f} GiB of memory ({detail} GiB); available: "
+                             f"{available} (reduce --size, --ke, --ki or --duration)")
 
     def with_(self, **changes) -> "CMSAParams":
         """A copy with some fields changed.

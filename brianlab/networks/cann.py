@@ -20,6 +20,7 @@ from ..analysis.decoding import circular_error, population_vector
 from ..compose import parameter_values
 from ..library import load_model
 from ..modelfile import Model
+from ..units import ModelError
 
 __all__ = ["CANN", "build_cann", "ring_positions"]
 
@@ -249,7 +250,7 @@ def build_cann(model="cann_1d", n: int | None = None, name: str = "cann", **over
     model : str or Model
         ``"cann_1d"`` or ``"cann_2d"`` (any version).
     n : int, optional
-        Units per dimension (default 128 on a ring, 32 per side on a torus).
+        Units per dimension, at least 4 (default 128 on a ring, 32 per side on a torus).
     name : str
         Prefix of the Brian2 object names.
     **overrides
@@ -258,10 +259,28 @@ def build_cann(model="cann_1d", n: int | None = None, name: str = "cann", **over
     Returns
     -------
     CANN
+
+    Raises
+    ------
+    ModelError
+        If the model is not a CANN rate model (it lacks ``J0``, ``a``, ``u_pos``, ``r``,
+        ``I_rec`` or ``u2_total``).
+    ValueError
+        If ``n`` is not an integer of at least 4.
     """
     m = model if isinstance(model, Model) else load_model(model)
+    missing = [x for x in ("J0", "a") if x not in m.parameters]
+    missing += [x for x in ("u_pos", "r", "I_rec", "u2_total") if x not in m.equations]
+    if m.kind != "rate" or missing:
+        raise ModelError(f"build_cann needs a CANN rate model (cann_1d or cann_2d), got "
+                         f"{m.ref}, a {m.kind} model" + (f" without {', '.join(missing)}"
+                                                          if missing else ""))
     dims = 2 if m.name.startswith("cann_2d") else 1
-    n = int(n or (128 if dims == 1 else 32))
+    if n is None:
+        n = 128 if dims == 1 else 32
+    elif isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise ValueError(f"n (units per dimension) must be an integer, got {n!r}")
+    n = int(n)
     if n < 4:
         raise ValueError(f"a CANN needs at least 4 units per dimension, got {n}")
     size = n**dims
