@@ -158,6 +158,20 @@ def test_sessions_restore_device_and_preferences():
     assert get_device().__class__.__name__ == "RuntimeDevice"
 
 
+def test_a_bad_runtime_target_is_refused_where_it_enters():
+    """``target="fortran"`` was accepted and broke later code in the process."""
+    before = prefs.codegen.target
+    with pytest.raises(DeviceError, match="unknown runtime target 'fortran'; expected one of "
+                       "auto, cython, numpy"):
+        use_device("runtime", target="fortran")
+    assert prefs.codegen.target == before
+    with pytest.raises(DeviceError, match="applies to the runtime device only"):
+        use_device("cpp_standalone", target="numpy")
+    with use_device("runtime", target="numpy"):  # no session was left open
+        assert prefs.codegen.target == "numpy"
+    assert prefs.codegen.target == before
+
+
 def test_each_run_gets_its_own_directory_and_a_given_one_is_locked(tmp_path):
     with use_device("cpp_standalone") as a:
         first = a.directory

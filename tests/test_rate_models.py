@@ -187,3 +187,18 @@ def test_cann_1d_adaptation_makes_the_bump_travel():
     torus = build_cann("cann_2d", n=8, name="cann_torus_kick")
     with pytest.raises(ValueError, match="1D ring"):
         torus.drift_after_kick(Network(*torus.objects))
+
+
+def test_build_cann_checks_its_arguments():
+    """``n=0`` built the default size, ``"lif"`` failed with ``KeyError: 'J0'``."""
+    from brianlab import ModelError
+
+    with pytest.raises(ValueError, match="at least 4 units per dimension, got 0"):
+        build_cann(n=0)
+    for n in (8.0, "16", True):
+        with pytest.raises(ValueError, match="must be an integer"):
+            build_cann(n=n)
+    with pytest.raises(ModelError, match=r"needs a CANN rate model .*got lif@\d+, a neuron "
+                       "model without J0, a"):
+        build_cann("lif")
+    assert build_cann(n=np.int64(8), name="checked").n == 8

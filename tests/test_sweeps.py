@@ -194,6 +194,42 @@ def test_cluster_options_are_checked(tmp_path, capsys):
             pass
 
 
+def test_a_missing_or_bad_scheduler_file_is_an_error_naming_it(tmp_path, monkeypatch, capsys):
+    """Dask's client waits forever for a missing scheduler file and fails on a bad one with
+    an AssertionError; here: a bounded wait, then one line naming the file."""
+    import brianlab.sweeps as sweeps
+
+    missing = tmp_path / "missing.json"
+    start = time.monotonic()
+    with pytest.raises(SweepError, match=f"the scheduler file {missing} did not appear "
+                       r"within 0.3 s"):
+        with connect(scheduler_file=missing, wait=0.3):
+            pass
+    assert time.monotonic() - start < 5
+    for content in ("garbage", "[1, 2]", '{"address": 5}', '{"type": "Scheduler"}'):
+        bad = tmp_path / "bad.json"
+        bad.write_text(content)
+        with pytest.raises(SweepError, match=f"the scheduler file {bad} is not a Dask "
+                           "scheduler file"):
+            with connect(scheduler_file=bad, wait=0.3):
+                pass
+    monkeypatch.setattr(sweeps, "SCHEDULER_FILE_WAIT", 0.2)
+    assert main(["sweep", "--scheduler-file", str(missing), "--values", "5", "--seeds", "0",
+                 *SMALL, "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"waiting up to 0.2 s for the scheduler file {missing}" in err
+    assert f"error: the scheduler file {missing} did not appear within 0.2 s" in err
+    assert "Traceback" not in err
+
+
+def test_local_workers_are_bounded_by_the_usable_cores():
+    from brianlab.resources import usable_cores
+
+    with pytest.raises(SweepError, match=f"workers = 100000: .* may use {usable_cores()} cores"):
+        with connect(workers=100_000):
+            pass
+
+
 @pytest.fixture(scope="module")
 def growth(tmp_path_factory):
     """A compiled network with one parameter: ``dv/dt = (v0 - v)/tau`` reset at threshold,

@@ -218,6 +218,14 @@ def test_override_with_wrong_unit_or_unknown_name():
     assert G.tau_ref[:] == 4 * ms and np.all(G.I_ext[:] == 0.5 * nA)
 
 
+def test_neuron_group_refuses_a_number_of_neurons_that_is_not_a_positive_integer():
+    """``neuron_group(2.5)`` gave 2 neurons silently."""
+    for n in (2.5, 0, -3, True, "5"):
+        with pytest.raises(ValueError, match="needs a positive integer number of neurons n"):
+            compose.neuron_group("lif", n)
+    assert len(compose.neuron_group("lif", np.int64(3))) == 3
+
+
 def test_parameters_are_shared_constants_of_the_group():
     G = load_model("lif").neuron_group(3)
     assert G.variables["tau_ref"].scalar and G.variables["tau_ref"].constant

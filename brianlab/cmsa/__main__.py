@@ -633,6 +633,7 @@ def cmd_sweep(args) -> int:
                   for s in args.seeds]
         label = "We (uS)"
     # (impossible values already failed in with_(), which validates, before any build)
+    min(points, key=lambda p: p.rp).check_memory()  # the most spikes: the shortest rp
     if len(points) > MAX_POINTS:
         raise ValueError(f"{len(points):,} points (values x seeds); one sweep has at most "
                          f"{MAX_POINTS:,}: split it into several --out folders")

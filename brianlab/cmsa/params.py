@@ -312,14 +312,17 @@ class CMSAParams:
         -------
         dict
             Bytes of ``synapses`` (``BYTES_PER_SYNAPSE`` each), ``spikes`` (every E and I
-            spike recorded over the whole run, at the mean rate and bytes per spike of
-            :func:`brianlab.resources.spike_memory`), ``voltages`` (the E voltages of the
+            spike recorded over the whole run with the bytes per spike of
+            :func:`brianlab.resources.spike_memory`, every neuron firing at ``1 / rp``: the
+            most the refractory period allows, which the saturated ``lab-report`` sheet
+            reaches; the tuned states fire at 3-9 Hz), ``voltages`` (the E voltages of the
             voltage Phi: 8 bytes per neuron and frame) and ``base`` (Python, Brian2).
         """
         neurons = self.e_side**2 + self.i_side**2
         voltages = 8 * self.e_side**2 * self.voltage_frames if self.phi == "voltage" else 0
         return {"synapses": float(BYTES_PER_SYNAPSE * self.n_synapses),
-                "spikes": spike_memory(neurons, float(self.total / ms) / 1000),
+                "spikes": spike_memory(neurons, float(self.total / ms) / 1000,
+                                       rate_hz=1000 / float(self.rp / ms)),
                 "voltages": float(voltages), "base": BASE_BYTES}
 
     def memory_estimate(self) -> float:
