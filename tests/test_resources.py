@@ -143,3 +143,11 @@ def test_a_sheet_beyond_rlimit_as_is_refused_without_a_traceback(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert "needs about 2.1 GiB" in proc.stderr and "RLIMIT_AS (ulimit -v) 1.5 GiB" in proc.stderr
+
+
+def test_the_resource_checks_import_no_brian2():
+    """The command line checks threads and workers before it knows whether it needs Brian2
+    (a cached command does not)."""
+    code = ("import sys, brianlab.resources as r; r.available_memory(); r.usable_cores();"
+            "assert 'brian2' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
