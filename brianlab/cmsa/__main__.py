@@ -389,13 +389,14 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
     from .experiment import simulate_compiled
 
     cluster = _cluster_wanted(args)
-    if args.scheduler_file is not None and not args.scheduler_file.exists():
+    scheduler_file = getattr(args, "scheduler_file", None)
+    if scheduler_file is not None and not scheduler_file.exists():
         from .. import sweeps
 
         print(f"waiting up to {sweeps.SCHEDULER_FILE_WAIT:g} s for the scheduler file "
-              f"{args.scheduler_file}", file=sys.stderr, flush=True)
+              f"{scheduler_file}", file=sys.stderr, flush=True)
     with connect(workers=args.workers, scheduler=args.scheduler,
-                 scheduler_file=args.scheduler_file) if cluster else nullcontext() as client:
+                 scheduler_file=scheduler_file) if cluster else nullcontext() as client:
         description = simulate_compiled(
             [p for p, _ in todo], [key for _, key in todo], folder.path / "points",
             client=client, threads=args.threads, portable=_portable(args),
