@@ -84,7 +84,7 @@ def test_threads_and_workers_beyond_the_usable_cores_are_refused(tmp_path, capsy
     assert f"--threads {cores + 1}: expected 0 to {cores}, the cores this process may use" in err
     assert main(["sweep", "--workers", "100000", *SMALL, "--out", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err
-    assert f"--workers 100000: a local cluster" in err and f"give at most {cores}" in err
+    assert "--workers 100000: a local cluster" in err and f"give at most {cores}" in err
     assert not (tmp_path / "t").exists() and not (tmp_path / "w").exists()
 
 

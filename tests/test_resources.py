@@ -23,8 +23,8 @@ def _proc(tmp_path, cgroup_lines, available_gib=16.0, vm_size_gib=0.5):
         f"MemFree:         {int(2 * GiB) // 1024} kB\n"
         f"MemAvailable:   {int(available_gib * GiB) // 1024} kB\n")
     (proc / "self" / "cgroup").write_text("".join(line + "\n" for line in cgroup_lines))
-    (proc / "self" / "status").write_text(f"Name:\tpython\nVmSize:\t{int(vm_size_gib * GiB) // 1024}"
-                                          " kB\n")
+    vm_size_kb = int(vm_size_gib * GiB) // 1024
+    (proc / "self" / "status").write_text(f"Name:\tpython\nVmSize:\t{vm_size_kb} kB\n")
     return proc
 
 
