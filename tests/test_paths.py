@@ -42,3 +42,48 @@ def test_load_model_names_a_non_utf8_lock(tmp_path, monkeypatch):
     monkeypatch.setenv("BRIANLAB_MODELS", str(folder))
     with pytest.raises(ModelError, match="models.lock: not UTF-8 text"):
         load_model("mine")
+
+
+#: A repeated command's figures while its background thread is still importing pyplot
+#: (made slow here: the thread is inside ``matplotlib.pyplot`` when the figures start).
+RACE = """
+import importlib.abc, json, sys, time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+import matplotlib
+from brianlab.cmsa import __main__ as cli
+from brianlab.results import RunFolder
+
+
+class Slow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "matplotlib.figure":
+            time.sleep(1.0)
+        return None
+
+
+sys.meta_path.insert(0, Slow())
+folder = RunFolder(sys.argv[1])
+side = 6
+folder.save_arrays("points/p", frames=np.random.default_rng(0).random((3, side, side)),
+                   e_t=np.array([1.0, 2.0]), e_i=np.array([side * (side // 2), 1]))
+phi = {"phi": 0.1, "mean_patterns": 1.0, "mean_speed": 0.1}
+settings = SimpleNamespace(phi="spikes", frame_times=lambda: np.array([8.0, 16.0, 24.0]))
+cli._prefetch("matplotlib.pyplot")
+time.sleep(0.3)
+assert "matplotlib.pyplot" in sys.modules  # (half imported)
+cli._snapshot_figures(folder, {"p": {"phi": phi}}, {"p": settings}, {"p": "bump (rp 5 ms)"},
+                      SimpleNamespace(no_gif=True, size=side))
+print(json.dumps(sorted(p.name for p in folder.path.glob("*.png"))))
+"""
+
+
+def test_figures_wait_for_the_background_import_of_pyplot(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # as users run it
+    proc = subprocess.run([sys.executable, "-c", RACE, str(tmp_path / "out")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[-1] == '["raster.png", "snapshots.png"]'

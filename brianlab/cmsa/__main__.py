@@ -407,11 +407,7 @@ def _finish(folder, summary, info, args) -> int:
 def _snapshot_figures(folder, records: dict, settings: dict, titles: dict, args):
     """The last analysed frame of each point (colour bar, time, lattice axes, the state
     detected), their GIFs, and a raster of the first point."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     from .reduce import state_name
 
     keys = list(titles)
@@ -501,10 +497,20 @@ def _run_planned(args) -> int | None:
         return None
 
 
+#: The background import thread of this command (:func:`_prefetch`), if one runs.
+_PREFETCH: list = []
+
+
 def _prefetch(*modules):
     """Import ``modules`` in a background thread: a cached command's Python is idle while
     its binary runs, and scipy.ndimage and matplotlib take 0.2-0.5 s each to import (an
-    import the main thread then asks for waits for this one to finish)."""
+    import the main thread then asks for waits for this one to finish).
+
+    The thread only imports. An import statement waits for a module another thread is
+    importing, but code that looks a module up in ``sys.modules`` does not
+    (``matplotlib.use`` finds a half-imported ``matplotlib.pyplot`` there), so the main
+    thread joins this one before it touches matplotlib (:func:`_pyplot`).
+    """
     import importlib
 
     def load():
@@ -514,7 +520,26 @@ def _prefetch(*modules):
             except Exception:  # noqa: BLE001 (the main thread's own import reports it)
                 return
 
-    threading.Thread(target=load, name="brianlab-prefetch", daemon=True).start()
+    thread = threading.Thread(target=load, name="brianlab-prefetch", daemon=True)
+    _PREFETCH.append(thread)
+    thread.start()
+
+
+def _prefetched():
+    """Wait until the background imports (:func:`_prefetch`) are done."""
+    while _PREFETCH:
+        _PREFETCH.pop().join()
+
+
+def _pyplot():
+    """``matplotlib.pyplot`` on the Agg backend, once no other thread is importing it."""
+    _prefetched()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _plan_arguments(args) -> dict:
@@ -628,11 +653,7 @@ def cmd_sweep(args) -> int:
                "phi_mean": np.nanmean(phis, axis=1) if np.isfinite(phis).any() else None,
                "points": {k: records[k] for k in sorted(records)}}
     if np.isfinite(phis).any():
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         plot.phi_curve(values, phis, ax=ax, xlabel=label)
         ax.set_title(f"Phi, {len(args.seeds)} seeds")
