@@ -87,3 +87,113 @@ def test_figures_wait_for_the_background_import_of_pyplot(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines()[-1] == '["raster.png", "snapshots.png"]'
+
+
+# -- the cache folder ----------------------------------------------------------------------
+def test_a_relative_cache_is_made_absolute(tmp_path, monkeypatch):
+    from brianlab.cache import cache_directory, cache_root
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BRIANLAB_CACHE", "relative/cache")
+    assert cache_root() == tmp_path / "relative" / "cache"
+    assert cache_directory("cmsa-x").is_absolute()  # (the binary runs in another folder)
+    monkeypatch.setenv("BRIANLAB_CACHE", "~/somewhere")
+    assert cache_root() == Path.home() / "somewhere"
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_cache_that_is_a_file_is_one_clear_error(tmp_path, monkeypatch, capsys, below):
+    from brianlab.cmsa.__main__ import main
+
+    file = tmp_path / "file"
+    file.write_text("not a folder\n")
+    monkeypatch.setenv("BRIANLAB_CACHE", str(file / below) if below else str(file))
+    assert main(["run", "--size", "30", "--ke", "50", "--ki", "50", "--duration", "100",
+                 "--no-gif", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: BRIANLAB_CACHE=") and f"{file} is a file" in err, err
+    assert "\n" not in err and not (tmp_path / "out").exists()  # before any work
+    assert file.read_text() == "not a folder\n"
+
+
+def test_a_build_directory_whose_lock_is_a_folder_is_one_clear_error(tmp_path):
+    from brianlab.devices import DeviceError, use_device
+
+    (tmp_path / "build" / ".brianlab.lock").mkdir(parents=True)
+    with pytest.raises(DeviceError, match=r"build/\.brianlab\.lock is a folder, not a lock "
+                                          "file: remove it"):
+        use_device("cpp_standalone", directory=tmp_path / "build")
+
+
+# -- results folders -----------------------------------------------------------------------
+@pytest.mark.parametrize("path", [["x" * 300], ["y" * 200] * 22], ids=["name", "path"])
+def test_an_over_long_out_is_one_clear_error(tmp_path, monkeypatch, capsys, path):
+    from brianlab.cmsa.__main__ import main
+
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
+    out = Path(tmp_path, *path)
+    assert main(["run", "--size", "30", "--ke", "50", "--ki", "50", "--duration", "100",
+                 "--no-gif", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot write results into ") and "\n" not in err
+    assert err.endswith("(File name too long); give another --out") and len(err) < 500
+
+
+#: Claims a results folder (the configuration as the CLI records it) and says so.
+CLAIM = """
+import sys
+from brianlab.results import RunFolder
+RunFolder(sys.argv[1], {"command": "run", "size": 30}, hint="give another --out")
+print("claimed")
+"""
+
+
+def test_the_folder_claim_waits_for_another_commands_claim(tmp_path):
+    import fcntl
+    import json
+    import time
+
+    from brianlab.results import FOLDER_LOCK, config_hash
+
+    out = tmp_path / "out"
+    out.mkdir()
+    configuration = {"command": "run", "size": 30}
+    with open(out / FOLDER_LOCK, "w") as lock:  # the first command, mid-claim
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        partial = out / f".configuration.json.{os.getpid()}.abc.tmp"
+        partial.write_text("{")
+        second = subprocess.Popen([sys.executable, "-c", CLAIM, str(out)], text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(2)
+        assert second.poll() is None, second.communicate()  # it waits for the lock
+        (out / "configuration.json").write_text(json.dumps(
+            {"hash": config_hash(configuration), "configuration": configuration}))
+        partial.unlink()
+    stdout, stderr = second.communicate(timeout=120)
+    assert second.returncode == 0 and stdout.strip() == "claimed", stderr
+
+
+def test_a_sweep_removes_only_its_own_temporary_files(tmp_path):
+    """Another command saving the same point into the same folder keeps its file."""
+    import json
+
+    import numpy as np
+
+    from brianlab.sweeps import BUILD_RECORD, CompiledNetwork, Point, run_points
+
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "main").write_text('#!/bin/sh\nprintf "\\000\\000\\000\\000\\000\\000\\360\\077"'
+                                ' > "${2}x"\n')  # $2: the results directory (ends in /)
+    (build / "main").chmod(0o755)
+    (build / BUILD_RECORD).write_text(json.dumps({"digest": "f" * 64}))
+    compiled = CompiledNetwork(str(build), {"x": ("x", "float64")}, digest="f" * 64)
+    out = tmp_path / "points"
+    out.mkdir()
+    other = out / f".k.npz.{os.getpid() + 1}.a1b2c3.tmp"  # another writer, mid-write
+    other.write_bytes(b"PK")
+    records = run_points(compiled, [Point("k", ())], save_to=out)
+    assert records == {"k": {"sweep": records["k"]["sweep"]}}
+    assert np.load(out / "k.npz")["x"].tolist() == [1.0]
+    assert other.read_bytes() == b"PK"
+    assert sorted(p.name for p in out.iterdir()) == [other.name, "k.json", "k.npz"]
