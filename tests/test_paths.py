@@ -197,3 +197,116 @@ def test_a_sweep_removes_only_its_own_temporary_files(tmp_path):
     assert np.load(out / "k.npz")["x"].tolist() == [1.0]
     assert other.read_bytes() == b"PK"
     assert sorted(p.name for p in out.iterdir()) == [other.name, "k.json", "k.npz"]
+
+
+# -- whole commands on a small cached build ------------------------------------------------
+SMALL = ["--size", "30", "--ke", "50", "--ki", "50", "--duration", "100", "--no-gif",
+         "--device", "cpp_standalone", "--threads", "1"]
+
+
+def _command(argv, cache, **kwargs) -> list:
+    return [sys.executable, "-m", "brianlab.cmsa", *argv]
+
+
+def _env(cache, **changes) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # as users run it
+    return {**env, "BRIANLAB_CACHE": str(cache), **changes}
+
+
+def _run(argv, cache, cwd=None, **changes) -> subprocess.CompletedProcess:
+    return subprocess.run(_command(argv, cache), env=_env(cache, **changes), cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def _saved(out: Path) -> bool:
+    return all((out / name).is_file() for name in ("summary.json", "snapshots.png",
+                                                   "raster.png")) \
+        and len(list(out.glob("points/*.npz"))) == 1
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    """A cache holding the small sheet's build and the plan of ``run SMALL``."""
+    root = tmp_path_factory.mktemp("warm")
+    proc = _run(["run", *SMALL, "--out", str(root / "first")], root / "cache")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root
+
+
+@pytest.mark.slow
+def test_a_repeated_small_command_saves_its_summary_and_figures(warm):
+    for attempt in range(3):  # (failed in ~19 of 21 attempts)
+        out = warm / f"again{attempt}"
+        proc = _run(["run", *SMALL, "--out", str(out)], warm / "cache")
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        assert _saved(out)
+
+
+@pytest.mark.slow
+def test_a_relative_cache_runs(warm):
+    proc = _run(["run", *SMALL, "--seed", "1", "--out", "relative"], "cache", cwd=warm)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _saved(warm / "relative")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["run"], ["sweep", "--values", "5,6", "--seeds", "0"]])
+def test_a_closed_pipe_loses_nothing(warm, command):
+    out = warm / f"piped-{command[0]}"
+    line = " ".join(_command([*command, *SMALL, "--out", str(out)], None))
+    proc = subprocess.run(["bash", "-c", f"{line} | true; echo ${{PIPESTATUS[0]}}"],
+                          env=_env(warm / "cache"), capture_output=True, text=True, timeout=600)
+    assert proc.stdout.strip() == "0" and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert (out / "summary.json").is_file()
+    assert len(list(out.glob("*.png"))) == (2 if command == ["run"] else 1)
+
+
+@pytest.mark.slow
+def test_two_identical_commands_into_one_out_both_succeed(warm):
+    for pair in range(2):  # (about half of the pairs failed)
+        out = warm / f"shared{pair}"
+        procs = [subprocess.Popen(_command(["run", *SMALL, "--out", str(out)], None),
+                                  env=_env(warm / "cache"), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        for proc in procs:
+            _, stderr = proc.communicate(timeout=600)
+            assert proc.returncode == 0, stderr[-3000:]
+        assert _saved(out) and not list(out.rglob("*.tmp"))
+
+
+def _read_only(folder: Path, argv: list) -> list | None:
+    """``argv`` run with ``folder`` mounted read-only (a mount namespace of its own), or
+    None where this machine cannot make one."""
+    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    probe = [*unshare, "sh", "-c", script, str(folder), "sh", "-c",
+             'touch "$0/.probe" 2>/dev/null && exit 3; exit 0', str(folder)]
+    try:
+        if subprocess.run(probe, capture_output=True, timeout=60).returncode != 0:
+            return None
+    except OSError:
+        return None
+    return [*unshare, "sh", "-c", script, str(folder), *argv]
+
+
+@pytest.mark.slow
+def test_a_read_only_cache_runs_what_it_has(warm):
+    cache = warm / "cache"
+    for argv in (["run", *SMALL], ["run", *SMALL, "--seed", "2"]):  # planned, planned again
+        out = warm / f"read-only-{len(argv)}"
+        command = _read_only(cache, _command([*argv, "--out", str(out)], cache))
+        if command is None:
+            pytest.skip("no mount namespace here to make a read-only folder")
+        proc = subprocess.run(command, env=_env(cache), capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        assert _saved(out)
+    empty = warm / "empty-cache"
+    empty.mkdir()
+    out = warm / "read-only-empty"
+    proc = subprocess.run(_read_only(empty, _command(["run", *SMALL, "--out", str(out)], empty)),
+                          env=_env(empty), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot build in {empty}/cmsa-cpp_standalone-") and \
+        "(Read-only file system)" in last and "Traceback" not in proc.stderr
