@@ -107,8 +107,8 @@ def _atomic(path: Path, write, writer: str | None = None):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name, writer), suffix=".tmp",
                                dir=path.parent)
-    os.chmod(tmp, 0o644 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
     try:
+        os.chmod(tmp, 0o644 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
