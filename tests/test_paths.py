@@ -4,6 +4,7 @@ the background imports of a repeated command. Each ends in a clear one-line erro
 in success, never a traceback, and nothing saved is lost."""
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -204,7 +205,7 @@ SMALL = ["--size", "30", "--ke", "50", "--ki", "50", "--duration", "100", "--no-
          "--device", "cpp_standalone", "--threads", "1"]
 
 
-def _command(argv, cache, **kwargs) -> list:
+def _command(argv) -> list:
     return [sys.executable, "-m", "brianlab.cmsa", *argv]
 
 
@@ -214,7 +215,7 @@ def _env(cache, **changes) -> dict:
 
 
 def _run(argv, cache, cwd=None, **changes) -> subprocess.CompletedProcess:
-    return subprocess.run(_command(argv, cache), env=_env(cache, **changes), cwd=cwd,
+    return subprocess.run(_command(argv), env=_env(cache, **changes), cwd=cwd,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -253,7 +254,7 @@ def test_a_relative_cache_runs(warm):
 @pytest.mark.parametrize("command", [["run"], ["sweep", "--values", "5,6", "--seeds", "0"]])
 def test_a_closed_pipe_loses_nothing(warm, command):
     out = warm / f"piped-{command[0]}"
-    line = " ".join(_command([*command, *SMALL, "--out", str(out)], None))
+    line = shlex.join(_command([*command, *SMALL, "--out", str(out)]))
     proc = subprocess.run(["bash", "-c", f"{line} | true; echo ${{PIPESTATUS[0]}}"],
                           env=_env(warm / "cache"), capture_output=True, text=True, timeout=600)
     assert proc.stdout.strip() == "0" and "Traceback" not in proc.stderr, proc.stderr[-3000:]
@@ -265,7 +266,7 @@ def test_a_closed_pipe_loses_nothing(warm, command):
 def test_two_identical_commands_into_one_out_both_succeed(warm):
     for pair in range(2):  # (about half of the pairs failed)
         out = warm / f"shared{pair}"
-        procs = [subprocess.Popen(_command(["run", *SMALL, "--out", str(out)], None),
+        procs = [subprocess.Popen(_command(["run", *SMALL, "--out", str(out)]),
                                   env=_env(warm / "cache"), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
         for proc in procs:
@@ -294,7 +295,7 @@ def test_a_read_only_cache_runs_what_it_has(warm):
     cache = warm / "cache"
     for argv in (["run", *SMALL], ["run", *SMALL, "--seed", "2"]):  # planned, planned again
         out = warm / f"read-only-{len(argv)}"
-        command = _read_only(cache, _command([*argv, "--out", str(out)], cache))
+        command = _read_only(cache, _command([*argv, "--out", str(out)]))
         if command is None:
             pytest.skip("no mount namespace here to make a read-only folder")
         proc = subprocess.run(command, env=_env(cache), capture_output=True, text=True,
@@ -304,7 +305,7 @@ def test_a_read_only_cache_runs_what_it_has(warm):
     empty = warm / "empty-cache"
     empty.mkdir()
     out = warm / "read-only-empty"
-    proc = subprocess.run(_read_only(empty, _command(["run", *SMALL, "--out", str(out)], empty)),
+    proc = subprocess.run(_read_only(empty, _command(["run", *SMALL, "--out", str(out)])),
                           env=_env(empty), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
