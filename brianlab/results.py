@@ -9,6 +9,8 @@ in ``configuration.json`` and refuses a folder made with another one, so a resum
 command can never mix in points computed with other settings. A folder is checked to
 be writable (a probe file) before anything is computed, and what cannot be saved
 into it is saved under ``$BRIANLAB_CACHE/rescued`` instead, with an error naming both.
+Two commands may share a folder: the claim is made under a lock (``FOLDER_LOCK``), and
+each writer's temporary files carry its name (:func:`temporary_prefix`).
 """
 
 from __future__ import annotations
