@@ -18,18 +18,48 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["cache_root", "cache_directory", "cached_arrays", "source_hash"]
+__all__ = ["CacheError", "cache_root", "cache_directory", "cached_arrays", "source_hash"]
+
+
+class CacheError(ValueError):
+    """``$BRIANLAB_CACHE`` cannot be a cache folder (a file, or a path that cannot exist)."""
 
 
 def cache_root() -> Path:
-    """The cache folder.
+    """The cache folder, as an absolute path.
+
+    Absolute because its paths are handed to programs that run elsewhere: a standalone
+    binary runs in its build directory, where a relative results path would name another
+    folder.
 
     Returns
     -------
     Path
-        ``$BRIANLAB_CACHE``, or ``~/.cache/brianlab``.
+        ``$BRIANLAB_CACHE`` (``~`` expanded, relative to the working directory when it is
+        relative), or ``~/.cache/brianlab``. It need not exist yet.
+
+    Raises
+    ------
+    CacheError
+        If the path or one of its parents is a file, or the path is too long.
     """
-    return Path(os.environ.get("BRIANLAB_CACHE") or Path.home() / ".cache" / "brianlab")
+    value = os.environ.get("BRIANLAB_CACHE")
+    root = Path(os.path.abspath(Path(value).expanduser() if value else
+                                Path.home() / ".cache" / "brianlab"))
+    for folder in (root, *root.parents):  # the nearest one that exists must be a folder
+        try:
+            if folder.is_dir():
+                break
+            if not folder.exists():
+                continue
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            shown = f"{str(root)[:100]}...({len(str(root).encode())} bytes)" \
+                if len(str(root)) > 300 else str(root)
+            raise CacheError(f"BRIANLAB_CACHE={shown!r} cannot be a cache folder "
+                             f"({exc.strerror or exc}); set it to another folder") from None
+        raise CacheError(f"BRIANLAB_CACHE={str(root)!r} cannot be a cache folder: {folder} is a "
+                         "file; set it to a folder (or unset it for ~/.cache/brianlab)")
+    return root
 
 
 def cache_directory(key: str) -> Path:

@@ -344,15 +344,25 @@ class DeviceSession:
     # -- set-up ----------------------------------------------------------------
     def _claim_directory(self, directory) -> Path:
         self._temporary = directory is None
-        if directory is None:
-            root = os.environ.get("BRIANLAB_BUILD_DIR") or None
-            if root:
-                Path(root).mkdir(parents=True, exist_ok=True)
-            path = Path(tempfile.mkdtemp(prefix=f"brianlab-{self.name}-", dir=root))
-        else:
-            path = Path(directory).resolve()
+        root = os.environ.get("BRIANLAB_BUILD_DIR") or None
+        path = Path(directory if directory is not None else root or tempfile.gettempdir())
+        try:
+            if directory is None:
+                if root:
+                    Path(root).mkdir(parents=True, exist_ok=True)
+                path = Path(tempfile.mkdtemp(prefix=f"brianlab-{self.name}-", dir=root))
+            path = path.resolve()  # (the binary runs there: every path it gets is absolute)
             path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path / ".brianlab.lock", os.O_CREAT | os.O_RDWR, 0o644)
+            fd = os.open(path / ".brianlab.lock", os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW,
+                         0o644)
+        except IsADirectoryError:
+            raise DeviceError(f"{path / '.brianlab.lock'} is a folder, not a lock file: remove "
+                              "it (or build elsewhere)") from None
+        except OSError as exc:
+            where = Path(exc.filename) if exc.filename else path
+            raise DeviceError(f"cannot build in {str(where)[:300]} ({exc.strerror or exc}): a "
+                              "build needs a writable folder (the cache, $BRIANLAB_CACHE, or "
+                              "$BRIANLAB_BUILD_DIR)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

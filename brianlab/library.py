@@ -364,7 +364,14 @@ def _read_lock(root: Path) -> dict[str, str]:
     entries = {}
     if not lock.is_file():
         return entries
-    for lineno, line in enumerate(lock.read_text().splitlines(), start=1):
+    try:
+        text = lock.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"not UTF-8 text (byte {exc.start}); expected lines "
+                         "'<sha256>  <path>'", path=lock) from None
+    except OSError as exc:
+        raise ModelError(f"cannot be read ({exc.strerror or exc})", path=lock) from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split()

@@ -9,30 +9,39 @@ in ``configuration.json`` and refuses a folder made with another one, so a resum
 command can never mix in points computed with other settings. A folder is checked to
 be writable (a probe file) before anything is computed, and what cannot be saved
 into it is saved under ``$BRIANLAB_CACHE/rescued`` instead, with an error naming both.
+Two commands may share a folder: the claim is made under a lock (``FOLDER_LOCK``), and
+each writer's temporary files carry its name (:func:`temporary_prefix`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_root
+from .cache import CacheError, cache_root
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 __all__ = ["RunFolder", "ResultsError", "versions", "atomic_write_text", "atomic_save_npz",
-           "read_summary", "config_hash"]
+           "read_summary", "config_hash", "temporary_prefix", "shown_path"]
 
 CONFIGURATION = "configuration.json"
+#: Lock file of a results folder: held while a command claims the folder (reads or
+#: writes its configuration), so two commands starting together claim it one by one.
+FOLDER_LOCK = ".brianlab-folder.lock"
+#: Start of the names of the files that probe a folder for writing.
+PROBE = ".write-probe-"
 
 
 class ResultsError(ValueError):
@@ -56,12 +65,52 @@ def versions() -> dict:
     return out
 
 
-def _atomic(path: Path, write):
+def shown_path(path, limit: int = 300) -> str:
+    """``path`` for a message: a path longer than ``limit`` characters is shortened in
+    the middle (``...``), so an error about an over-long path stays readable.
+
+    Parameters
+    ----------
+    path : str or Path
+    limit : int
+
+    Returns
+    -------
+    str
+    """
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit // 2]}...{text[-(limit // 2 - 3):]} ({len(text.encode())} bytes)"
+
+
+def temporary_prefix(name: str, writer: str | None = None) -> str:
+    """The start of the temporary files' names of one writer's saves of ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The file's final name.
+    writer : str, optional
+        Names the writer (default: this process's id). Each temporary file also gets
+        random characters, so two writers never share one, and a clean-up that removes
+        the files of its own prefix never touches another writer's file mid-write.
+
+    Returns
+    -------
+    str
+        ``.<name>.<writer>.``; the file adds random characters and ``.tmp``.
+    """
+    return f".{name}.{writer or os.getpid()}."
+
+
+def _atomic(path: Path, write, writer: str | None = None):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, 0o644 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name, writer), suffix=".tmp",
+                               dir=path.parent)
     try:
+        os.chmod(tmp, 0o644 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -173,6 +222,9 @@ class RunFolder:
         refused with :class:`ResultsError`.
     hint : str
         What the error messages suggest (e.g. ``"use another --out"``).
+    writer : str, optional
+        Names this writer's temporary files (:func:`temporary_prefix`; default: this
+        process's id).
 
     Raises
     ------
@@ -186,23 +238,40 @@ class RunFolder:
     """
 
     def __init__(self, path, configuration: dict | None = None, *,
-                 hint: str = "choose another folder"):
+                 hint: str = "choose another folder", writer: str | None = None):
         self.path = Path(path)
         self.hint = hint
+        self.writer = writer
         self.configuration = configuration
-        if self.path.exists() and not self.path.is_dir():
-            raise ResultsError(f"{self.path} is a file, not a folder; {hint}")
         try:
+            if self.path.exists() and not self.path.is_dir():
+                raise ResultsError(f"{self.path} is a file, not a folder; {hint}")
             self.path.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=self.path)
+            fd, probe = tempfile.mkstemp(prefix=PROBE, dir=self.path)
             os.close(fd)
             os.unlink(probe)
-        except OSError as exc:
-            raise ResultsError(f"cannot write results into {self.path} "
+        except OSError as exc:  # (also a name over 255 bytes or a path over 4096)
+            raise ResultsError(f"cannot write results into {shown_path(self.path)} "
                                f"({exc.strerror or exc}); {hint}") from None
         self.config_hash = None
         if configuration is not None:
-            self._claim(configuration)
+            with self._locked():
+                self._claim(configuration)
+
+    @contextmanager
+    def _locked(self):
+        """Hold the folder's lock (:data:`FOLDER_LOCK`), waiting for another command's."""
+        lock = self.path / FOLDER_LOCK
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o644 & ~_UMASK)
+        except OSError as exc:
+            raise ResultsError(f"cannot lock {lock} ({exc.strerror or exc}; expected a regular "
+                               f"file); {self.hint}, or remove it") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def _claim(self, configuration: dict):
         digest = config_hash(configuration)
@@ -219,7 +288,8 @@ class RunFolder:
                 raise ResultsError(f"{self.path} holds results of another configuration "
                                    f"(different: {', '.join(differ) or 'versions'}); "
                                    f"{self.hint}, or delete the folder")
-        elif any(self.path.iterdir()):
+        elif any(p.name != FOLDER_LOCK and not p.name.startswith(PROBE)
+                 for p in self.path.iterdir()):
             raise ResultsError(f"{self.path} is not empty and has no {CONFIGURATION} (results "
                                f"of an older brianlab, or other files); {self.hint}")
         else:
@@ -230,12 +300,13 @@ class RunFolder:
     def _save(self, name: str, write) -> Path:
         target = self.path / name
         try:
-            _atomic(target, write)
+            _atomic(target, write, self.writer)
         except OSError as exc:
-            rescue = cache_root() / "rescued" / datetime.now().strftime("%Y%m%d-%H%M%S")
+            rescue = "the cache"
             try:
-                _atomic(rescue / name, write)
-            except OSError:
+                rescue = cache_root() / "rescued" / datetime.now().strftime("%Y%m%d-%H%M%S")
+                _atomic(rescue / name, write, self.writer)
+            except (OSError, CacheError):
                 raise ResultsError(f"cannot save {name} into {self.path} ({exc.strerror or exc})"
                                    f", nor into {rescue}") from None
             raise ResultsError(f"cannot save {name} into {self.path} ({exc.strerror or exc}); "

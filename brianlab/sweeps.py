@@ -52,7 +52,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cache import cache_root
-from .results import RunFolder, atomic_write_text
+from .results import RunFolder, atomic_write_text, temporary_prefix
 
 __all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "save_point",
            "connect", "BUILD_RECORD"]
@@ -64,7 +64,8 @@ BUILD_RECORD = ".brianlab-build.json"
 #: files again only when one of them changed. Nothing can write a file without changing
 #: its status-change time.
 DIGEST_STAMP = ".brianlab-digest.json"
-#: File in the output folder whose content tells a worker that it sees this sweep's folder.
+#: Start of the file (``<SWEEP_TOKEN>-<token>``) in the output folder whose content tells
+#: a worker that it sees this sweep's folder (one per sweep: two commands may share a folder).
 SWEEP_TOKEN = ".brianlab-sweep-token"
 #: How many lines of the binary's output an error message quotes.
 OUTPUT_LINES = 20
@@ -309,9 +310,21 @@ def _results_directory(compiled: CompiledNetwork) -> Path:
 
     name = (f"{compiled.digest[:12]}-{socket.gethostname()}-{os.getpid()}-"
             f"{threading.get_ident()}")
-    results = _local_directory() / "brianlab-points" / name
-    if name not in _RESULTS_DIRECTORIES:
-        results.mkdir(parents=True, exist_ok=True)
+    if name in _RESULTS_DIRECTORIES:
+        results = _RESULTS_DIRECTORIES[name]
+    else:
+        results = _local_directory() / "brianlab-points" / name
+        try:
+            results.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only cache: its builds still run
+            fallback = Path(tempfile.gettempdir()).resolve() / "brianlab-points" / name
+            try:
+                fallback.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                raise SweepError(f"cannot make a results directory for the binary in "
+                                 f"{results.parent} ({exc.strerror or exc}) nor in "
+                                 f"{fallback.parent}") from None
+            results = fallback
         if not _RESULTS_DIRECTORIES:
             atexit.register(_remove_results_directories)
         _RESULTS_DIRECTORIES[name] = results
@@ -407,7 +420,7 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
                        "reduce_s": time.perf_counter() - start_reduce}
     saved = False
     if save_to is not None and _sees_folder(save_to, token):
-        save_point(save_to, point.key, arrays, record)
+        save_point(save_to, point.key, arrays, record, writer=_writer(token))
         saved = True
     return {"key": point.key, "record": record, "saved": saved,
             "arrays": None if saved else arrays}
@@ -417,12 +430,17 @@ def _sees_folder(save_to, token) -> bool:
     if token is None:
         return True
     try:
-        return (Path(save_to) / SWEEP_TOKEN).read_text().strip() == token
+        return (Path(save_to) / f"{SWEEP_TOKEN}-{token}").read_text().strip() == token
     except OSError:
         return False
 
 
-def save_point(folder, key: str, arrays: dict, record: dict):
+def _writer(token: str | None) -> str | None:
+    """The writer name of a sweep's temporary files (:func:`brianlab.results.temporary_prefix`)."""
+    return None if token is None else f"sweep{token[:12]}"
+
+
+def save_point(folder, key: str, arrays: dict, record: dict, writer: str | None = None):
     """Save a point: ``<key>.npz``, then ``<key>.json`` (a point is done when both exist).
 
     Parameters
@@ -435,8 +453,10 @@ def save_point(folder, key: str, arrays: dict, record: dict):
         Its arrays.
     record : dict
         Its JSON-ready record.
+    writer : str, optional
+        Names the writer's temporary files (default: this process's id).
     """
-    out = RunFolder(folder)
+    out = RunFolder(folder, writer=writer)
     out.save_arrays(key, **arrays)
     out.save_json(key, record)
 
@@ -643,12 +663,13 @@ def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Calla
         save_to = Path(save_to).resolve()
         RunFolder(save_to)  # writable (a probe), or a ResultsError naming the folder
         token = uuid.uuid4().hex
-        (save_to / SWEEP_TOKEN).write_text(token + "\n")
+        (save_to / f"{SWEEP_TOKEN}-{token}").write_text(token + "\n")
     records = {}
 
     def finish(outcome):
         if not outcome["saved"] and save_to is not None:
-            save_point(save_to, outcome["key"], outcome["arrays"], outcome["record"])
+            save_point(save_to, outcome["key"], outcome["arrays"], outcome["record"],
+                       writer=_writer(token))
         records[outcome["key"]] = outcome["record"]
         if on_record is not None:
             on_record(outcome["key"], outcome["record"])
@@ -660,15 +681,17 @@ def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Calla
         else:
             _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries,
                             finish)
-        if save_to is not None:  # what a worker killed while saving left (never a point)
-            for key in keys:
-                for stale in save_to.glob(f".{glob.escape(key)}.*.tmp"):
-                    stale.unlink(missing_ok=True)
+        if save_to is not None:  # what a worker killed while saving left (never a point);
+            for key in keys:  # only this sweep's: another command may be saving the same key
+                for name in (f"{key}.npz", f"{key}.json"):
+                    prefix = glob.escape(temporary_prefix(name, _writer(token)))
+                    for stale in save_to.glob(f"{prefix}*.tmp"):
+                        stale.unlink(missing_ok=True)
         return records
     finally:
         if token is not None:
             with contextlib.suppress(OSError):
-                (save_to / SWEEP_TOKEN).unlink()
+                (save_to / f"{SWEEP_TOKEN}-{token}").unlink()
 
 
 def _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries, finish):

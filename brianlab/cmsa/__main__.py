@@ -9,6 +9,7 @@ to one folder per command (``--out``).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import plot
+from ..cache import CacheError, cache_root
 from ..results import ResultsError, RunFolder
 from ..sweeps import SweepError
 from .choices import DEVICES, MAX_SEED, PHI_VARIANTS, PRESETS, RULES
@@ -29,6 +31,22 @@ PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
 #: Commands whose plans are saved (:mod:`brianlab.cmsa.cached`): repeated, they run
 #: their cached build without importing Brian2.
 PLANNED = ("run", "phases")
+
+
+def _say(*parts, file=None):
+    """``print``, flushed; a closed pipe (``| head``) silences that stream from then on
+    (it is redirected to ``os.devnull``, as the Python documentation recommends) and
+    never stops the command: its points, summary and figures are saved and its exit
+    status is its own."""
+    stream = sys.stdout if file is None else file
+    try:
+        print(*parts, file=stream, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
 
 
 def _default_device() -> str:
@@ -282,8 +300,8 @@ def _progress(total: int, label: str):
         if bar is not None and k > 0:
             bar.update(1)
         if bar is None or not sys.stderr.isatty():
-            print(f"[{label}] point {k + 1}/{total} ({time.perf_counter() - state['start']:.0f} s)",
-                  file=sys.stderr, flush=True)
+            _say(f"[{label}] point {k + 1}/{total} ({time.perf_counter() - state['start']:.0f} s)",
+                 file=sys.stderr)
 
     def close():
         if bar is not None:
@@ -423,9 +441,9 @@ def _finish(folder, summary, info, args) -> int:
     if "not_run" in info:
         summary["not_run"] = info["not_run"]
     path = folder.write_summary(summary)
-    print(f"results: {path.parent}")
+    _say(f"results: {path.parent}")
     if "not_run" in info:
-        print(info["not_run"])
+        _say(info["not_run"])
         return 0 if args.build_only else 3
     return 0
 
@@ -433,11 +451,7 @@ def _finish(folder, summary, info, args) -> int:
 def _snapshot_figures(folder, records: dict, settings: dict, titles: dict, args):
     """The last analysed frame of each point (colour bar, time, lattice axes, the state
     detected), their GIFs, and a raster of the first point."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     from .reduce import state_name
 
     keys = list(titles)
@@ -527,10 +541,20 @@ def _run_planned(args) -> int | None:
         return None
 
 
+#: The background import thread of this command (:func:`_prefetch`), if one runs.
+_PREFETCH: list = []
+
+
 def _prefetch(*modules):
     """Import ``modules`` in a background thread: a cached command's Python is idle while
     its binary runs, and scipy.ndimage and matplotlib take 0.2-0.5 s each to import (an
-    import the main thread then asks for waits for this one to finish)."""
+    import the main thread then asks for waits for this one to finish).
+
+    The thread only imports. An import statement waits for a module another thread is
+    importing, but code that looks a module up in ``sys.modules`` does not
+    (``matplotlib.use`` finds a half-imported ``matplotlib.pyplot`` there), so the main
+    thread joins this one before it touches matplotlib (:func:`_pyplot`).
+    """
     import importlib
 
     def load():
@@ -540,7 +564,26 @@ def _prefetch(*modules):
             except Exception:  # noqa: BLE001 (the main thread's own import reports it)
                 return
 
-    threading.Thread(target=load, name="brianlab-prefetch", daemon=True).start()
+    thread = threading.Thread(target=load, name="brianlab-prefetch", daemon=True)
+    _PREFETCH.append(thread)
+    thread.start()
+
+
+def _prefetched():
+    """Wait until the background imports (:func:`_prefetch`) are done."""
+    while _PREFETCH:
+        _PREFETCH.pop().join()
+
+
+def _pyplot():
+    """``matplotlib.pyplot`` on the Agg backend, once no other thread is importing it."""
+    _prefetched()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _plan_arguments(args) -> dict:
@@ -553,7 +596,7 @@ def _carry_out(plan: dict, args, folder: RunFolder, points=None) -> int:
     """Run a planned command's points (``points``: its CMSAParams; None: the plan's
     cached build, without Brian2), then report; save the plan when its build is cached."""
     for line in plan["warnings"]:
-        print(line, file=sys.stderr)
+        _say(line, file=sys.stderr)
     done = _load_done(folder)
     if points is None:
         from .reduce import ANALYSIS_MODULES
@@ -595,9 +638,9 @@ def _report_run(plan, folder, records, info, args) -> int:
         also = ""
         if r.get("phi_spikes"):
             also = f" (spike-frame Phi {r['phi_spikes']['phi']:.3f})"
-        print(f"rp = {args.rp:g} ms: {state_name(r['phi'])}, {point['settings'].phi} Phi = "
-              f"{r['phi']['phi']:.3f}{also}, patterns {r['phi']['mean_patterns']:.1f}, speed "
-              f"{r['phi']['mean_speed']:.2f} /ms, E rate {r['rate_e_hz']:.1f} Hz")
+        _say(f"rp = {args.rp:g} ms: {state_name(r['phi'])}, {point['settings'].phi} Phi = "
+             f"{r['phi']['phi']:.3f}{also}, patterns {r['phi']['mean_patterns']:.1f}, speed "
+             f"{r['phi']['mean_speed']:.2f} /ms, E rate {r['rate_e_hz']:.1f} Hz")
     return _finish(folder, summary, info, args)
 
 
@@ -607,14 +650,14 @@ def _report_phases(plan, folder, records, info, args) -> int:
     if len(records) == len(points):
         from .reduce import state_name
 
-        print(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}"
-              f"  detected")
+        _say(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}"
+             f"  detected")
         for (state, rp), point in zip(PHASES, points):
             r = records[point["key"]]
             summary["phases"][state] = {"rp_ms": rp, **r}
-            print(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} "
-                  f"{r['phi']['mean_patterns']:>9.1f} {r['phi']['mean_speed']:>7.2f} "
-                  f"{r['rate_e_hz']:>6.1f}  {state_name(r['phi'])}")
+            _say(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} "
+                 f"{r['phi']['mean_patterns']:>9.1f} {r['phi']['mean_speed']:>7.2f} "
+                 f"{r['rate_e_hz']:>6.1f}  {state_name(r['phi'])}")
         _snapshot_figures(folder, records, {pt["key"]: pt["settings"] for pt in points},
                           {pt["key"]: pt["title"] for pt in points}, args)
     return _finish(folder, summary, info, args)
@@ -641,8 +684,8 @@ def cmd_sweep(args) -> int:
     folder = _open_folder(args, f"cmsa_sweep_{args.param}", f"sweep {args.param}", base)
     done = _load_done(folder)
     if done:
-        print(f"resuming: {sum(_point_key(p, folder) in done for p in points)} of "
-              f"{len(points)} points already done", file=sys.stderr)
+        _say(f"resuming: {sum(_point_key(p, folder) in done for p in points)} of "
+             f"{len(points)} points already done", file=sys.stderr)
     records, info = execute(points, args, folder, f"sweep {args.param}", done=done)
     phis = np.full((len(values), len(args.seeds)), np.nan)
     for a, v in enumerate(values):
@@ -655,22 +698,18 @@ def cmd_sweep(args) -> int:
                "phi_mean": np.nanmean(phis, axis=1) if np.isfinite(phis).any() else None,
                "points": {k: records[k] for k in sorted(records)}}
     if np.isfinite(phis).any():
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         plot.phi_curve(values, phis, ax=ax, xlabel=label)
         ax.set_title(f"Phi, {len(args.seeds)} seeds")
         fig.tight_layout()
         folder.save_figure(fig, f"phi_vs_{args.param}.png", dpi=100)
         plt.close(fig)
-        print(f"{label:>10} {'mean Phi':>9} {'min':>6} {'max':>6}")
+        _say(f"{label:>10} {'mean Phi':>9} {'min':>6} {'max':>6}")
         for v, row in zip(values, phis):
             if np.isfinite(row).any():
-                print(f"{v:>10g} {np.nanmean(row):>9.3f} {np.nanmin(row):>6.2f} "
-                      f"{np.nanmax(row):>6.2f}")
+                _say(f"{v:>10g} {np.nanmean(row):>9.3f} {np.nanmin(row):>6.2f} "
+                     f"{np.nanmax(row):>6.2f}")
     return _finish(folder, summary, info, args)
 
 
@@ -687,8 +726,8 @@ def cmd_attention(args) -> int:
     records, info = execute(points, args, folder, "attention", done=_load_done(folder))
     summary = {"command": "attention", "params": base.as_dict(), "states": {}}
     if records:
-        print(f"{'state':10} {'seed':>4} {'Phi':>5} {'before':>7} {'after':>6} {'peak':>6}"
-              "   (spike share in the image / its area share)")
+        _say(f"{'state':10} {'seed':>4} {'Phi':>5} {'before':>7} {'after':>6} {'peak':>6}"
+             "   (spike share in the image / its area share)")
     for (state, rp) in PHASES:
         rows = []
         for s in args.seeds:
@@ -697,8 +736,8 @@ def cmd_attention(args) -> int:
                 continue
             a = records[key]["attention"]
             rows.append(a)
-            print(f"{state:10} {s:>4} {records[key]['phi']['phi']:>5.2f} "
-                  f"{a['ratio_before']:>7.2f} {a['ratio_after']:>6.2f} {a['ratio_peak']:>6.2f}")
+            _say(f"{state:10} {s:>4} {records[key]['phi']['phi']:>5.2f} "
+                 f"{a['ratio_before']:>7.2f} {a['ratio_after']:>6.2f} {a['ratio_peak']:>6.2f}")
         if rows:
             summary["states"][state] = {
                 "rp_ms": rp,
@@ -712,7 +751,7 @@ def cmd_attention(args) -> int:
 
 def _errors() -> tuple:
     """The errors a command reports in one line (exit 1)."""
-    errors = (ResultsError, SweepError)
+    errors = (ResultsError, SweepError, CacheError)
     devices = sys.modules.get("brianlab.devices")
     return errors + ((devices.DeviceError,) if devices is not None else ())
 
@@ -751,6 +790,7 @@ def main(argv=None) -> int:
         if main_thread else {}
     try:
         _check_resources(args)
+        cache_root()  # (a cache that cannot be one fails here, before any work)
         if command in PLANNED:
             code = _run_planned(args)
             if code is not None:
@@ -758,18 +798,18 @@ def main(argv=None) -> int:
         base = _base(args)  # impossible sizes etc. fail before any build
         if command not in PLANNED:
             for line in _warnings(base):
-                print(line, file=sys.stderr)
+                _say(line, file=sys.stderr)
         return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep,
                 "attention": cmd_attention}[command](args)
     except _errors() as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as exc:
-        print("interrupted: every completed point is saved; run the same command to resume",
-              file=sys.stderr)
+        _say("interrupted: every completed point is saved; run the same command to resume",
+             file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     finally:
         for s, handler in previous.items():
