@@ -156,9 +156,14 @@ def _sort_clock_resets(text: str) -> str:
     return "".join(out)
 
 
-#: Brian2's makefile rule for an object file, and its clean-up (the cpp_standalone template).
-_OBJECT_RULE = "%.o : %.cpp makefile\n\t$(CXX) $(CXXFLAGS) $< -o $@"
-_CLEAN_RULE = "\trm $(OBJS) $(PROGRAM) $(DEPS)"
+#: Brian2's makefile rule for an object file (the cpp_standalone template): brian2 2.10
+#: lists the headers in ``$(H_SRCS)`` and one ``make.deps``; 2.11 writes a ``.d`` file per
+#: object (``-MMD``, the ``deps`` group) and has no ``$(H_SRCS)``.
+_OBJECT_RULE = re.compile(r"^%\.o : %\.cpp makefile\n\t\$\(CXX\) \$\(CXXFLAGS\) "
+                          r"(?P<deps>-MMD -MP -MF \$\(@:\.o=\.d\) -MT \$@ )?\$< -o \$@$",
+                          re.MULTILINE)
+#: its clean-up (``rm`` in 2.10, ``rm -f`` in 2.11)
+_CLEAN_RULE = re.compile(r"^\trm (?:-f )?\$\(OBJS\) \$\(PROGRAM\) \$\(DEPS\)$", re.MULTILINE)
 
 
 def _precompile_objects_header(text: str) -> str:
@@ -168,12 +173,13 @@ def _precompile_objects_header(text: str) -> str:
     arrays and classes); parsing it took 0.4 s of each code object's 0.45 s of
     compilation (g++ -O3, measured on the default CMSA sheet's 44 code objects). Now
     ``objects.h.gch`` is built first (from every header and the makefile, so it is never
-    stale) and each file is compiled with ``-include objects.h``, which loads it (the
-    later ``#include "objects.h"`` is then empty: its include guard). Every code object
-    compiles to the same machine code (objdump of the default sheet's binary: only
-    ``main()`` differs, in register choice and the order of independent instructions);
-    a compiler that cannot use the file parses the header as before. A makefile of
-    another form is left unchanged.
+    stale: brian2 2.10 lists the headers, 2.11's form records them in ``objects.h.d``
+    like its own dependency files) and each file is compiled with ``-include objects.h``,
+    which loads it (the later ``#include "objects.h"`` is then empty: its include guard).
+    Every code object compiles to the same machine code (objdump of the default sheet's
+    binary: only ``main()`` differs, in register choice and the order of independent
+    instructions); a compiler that cannot use the file parses the header as before. A
+    makefile of another form is left unchanged.
 
     Parameters
     ----------
@@ -184,14 +190,22 @@ def _precompile_objects_header(text: str) -> str:
     -------
     str
     """
-    if _OBJECT_RULE not in text or _CLEAN_RULE not in text or "objects.h.gch" in text:
+    rule, clean = _OBJECT_RULE.search(text), _CLEAN_RULE.search(text)
+    if rule is None or clean is None or "objects.h.gch" in text:
         return text
-    text = text.replace(_OBJECT_RULE, (
-        "objects.h.gch : objects.h $(H_SRCS) makefile\n"
-        "\t$(CXX) $(CXXFLAGS) -x c++-header objects.h -o objects.h.gch\n\n"
-        "%.o : %.cpp makefile objects.h.gch\n"
-        "\t$(CXX) $(CXXFLAGS) -include objects.h $< -o $@"))
-    return text.replace(_CLEAN_RULE, "\trm -f $(OBJS) $(PROGRAM) $(DEPS) objects.h.gch")
+    deps = rule.group("deps") or ""
+    if deps:  # brian2 >= 2.11: the header's own dependency file, remade if it is missing
+        header = ("objects.h.gch : objects.h makefile "
+                  "$(if $(wildcard objects.h.d),,missing-deps)\n"
+                  "\t$(CXX) $(CXXFLAGS) -MMD -MP -MF objects.h.d -MT objects.h.gch "
+                  "-x c++-header objects.h -o objects.h.gch\n\n-include objects.h.d\n\n")
+    else:
+        header = ("objects.h.gch : objects.h $(H_SRCS) makefile\n"
+                  "\t$(CXX) $(CXXFLAGS) -x c++-header objects.h -o objects.h.gch\n\n")
+    text = (text[:rule.start()] + header + "%.o : %.cpp makefile objects.h.gch\n"
+            f"\t$(CXX) $(CXXFLAGS) {deps}-include objects.h $< -o $@" + text[rule.end():])
+    removed = " objects.h.gch objects.h.d" if deps else " objects.h.gch"
+    return _CLEAN_RULE.sub(lambda _: "\trm -f $(OBJS) $(PROGRAM) $(DEPS)" + removed, text, count=1)
 
 
 def _keep_if_equivalent(path: Path, previous, transform):

@@ -246,6 +246,7 @@ def test_bad_requests_are_clear_errors():
             dev.run([], 1 * ms)
 
 
+@pytest.mark.cuda
 def test_cuda_without_nvcc_stops_with_a_clear_error(monkeypatch, tmp_path):
     pytest.importorskip("brian2cuda")
     monkeypatch.setattr(devices, "find_nvcc", lambda: None)
@@ -263,6 +264,7 @@ def test_cuda_without_nvcc_stops_with_a_clear_error(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.cuda
 def test_cuda_standalone_builds_without_a_gpu(tmp_path, capsys):
     pytest.importorskip("brian2cuda")
     if devices.find_nvcc() is None:
