@@ -32,7 +32,7 @@ from ..cache import cache_root
 from ..results import atomic_write_text
 from .reduce import PointSettings, binary_arguments, reduce_point
 
-__all__ = ["MANIFEST", "cached_manifest", "compiled_description", "shared_lock", "run_built",
+__all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description", "shared_lock", "run_built",
            "run_cached", "sources_digest", "plan_key", "load_plan", "save_plan"]
 
 #: File in a cached build directory that lets a later run skip building the network.
@@ -108,6 +108,33 @@ def cached_manifest(directory: Path, key: str):
     if not compiled.visible() or compiled.current_digest() != compiled.digest:
         return None  # the binary or its static arrays changed since the manifest was made
     return compiled, [tuple(v) for v in data["variables"]], data["provenance"]
+
+
+def build_changed(directory: Path) -> bool:
+    """Whether a build directory's files changed since its manifest was written: the
+    binary or a static array differs from the recorded digest, or the manifest is
+    damaged. Such a build is rebuilt from clean (nothing in it is trusted).
+
+    Parameters
+    ----------
+    directory : Path
+        A lean build directory.
+
+    Returns
+    -------
+    bool
+        False without a manifest (a first build, or one that was interrupted).
+    """
+    from ..sweeps import CompiledNetwork
+
+    manifest = Path(directory) / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        compiled = CompiledNetwork(**json.loads(manifest.read_text())["compiled"])
+        return not compiled.visible() or compiled.current_digest() != compiled.digest
+    except (OSError, ValueError, TypeError, KeyError):
+        return True
 
 
 @contextmanager
