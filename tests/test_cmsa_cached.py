@@ -114,7 +114,8 @@ def test_the_plan_key_follows_everything_that_defines_the_command(tmp_path, monk
     monkeypatch.setenv("BRIANLAB_MODELS", str(models))
     with_folder = cached.plan_key(arguments)
     assert with_folder != key
-    (models / "mine.toml").write_text('name = "mine"\n')
+    (models / "neurons" / "mine").mkdir(parents=True)
+    (models / "neurons" / "mine" / "1.toml").write_text('name = "mine"\n')
     assert cached.plan_key(arguments) != with_folder  # a model file's bytes
     monkeypatch.delenv("BRIANLAB_MODELS")
     assert cached.plan_key(arguments) == key
@@ -172,3 +173,125 @@ def test_importing_brianlab_imports_no_brian2_until_a_name_is_used():
             "import pytest\n"
             "with pytest.raises(AttributeError): brianlab.nothing_here")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# -- integrity of the cache ---------------------------------------------------------------
+def _a_plan(tmp_path):
+    """Command-line arguments and a plan of them as ``__main__._plan`` makes it (a build
+    directory of the cache's form)."""
+    from brian2 import ms
+
+    from brianlab.cmsa import CMSAParams
+
+    arguments = {"command": "run", "rp": 5.0, "seed": 0}
+    p = CMSAParams(e_side=40, i_side=20, rp=5 * ms)
+    plan = {"command": "run", "default": "cmsa_run", "configuration": {"command": "run"},
+            "summary": {"command": "run", "params": p.as_dict()}, "warnings": [],
+            "points": [{"key": "rp5_we0.02_wi0.01_seed0_0123456789", "title": "rp 5 ms",
+                        "settings": PointSettings.of(p)}],
+            "build": {"directory": str(tmp_path / "cmsa-cpp_standalone-0123456789abcdef"),
+                      "manifest_key": "ab" * 32}}
+    return arguments, plan
+
+
+def _rewrite(path: Path, change, digest=True):
+    """Edit a saved plan; with ``digest``, give it the digest of its new content (as a
+    plan made by buggy code would have: the field checks must still refuse it)."""
+    data = json.loads(path.read_text())
+    change(data)
+    if digest:
+        data["digest"] = cached._content_digest(data)
+    path.write_text(json.dumps(data))
+
+
+def test_an_edited_damaged_or_copied_plan_is_never_used(tmp_path, monkeypatch):
+    """A plan holds a digest of its own content, its key and command line; every field is
+    checked (types, point keys that are plain file names, a build directory of the cache);
+    anything wrong means None (the command plans again), never an exception."""
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))
+    arguments, plan = _a_plan(tmp_path)
+    cached.save_plan(arguments, plan)
+    path = cached._plan_file(arguments)
+    good = path.read_text()
+    loaded = cached.load_plan(arguments)
+    assert loaded["points"][0]["settings"] == plan["points"][0]["settings"]
+    assert loaded["build"] == plan["build"]
+
+    def rp(data):
+        data["points"][0]["settings"]["values"]["rp"] = 0.01
+
+    def other_build(data):
+        data["build"]["directory"] = str(tmp_path / "cmsa-cpp_standalone-fedcba9876543210")
+
+    edits = {
+        "rp 5 -> 10": (rp, False),
+        "another build": (other_build, False),
+        "another point key": (lambda d: d["points"][0].update(key="rp10_x"), False),
+        "key outside the folder": (lambda d: d["points"][0].update(key="../../../escape"), True),
+        "a hidden key": (lambda d: d["points"][0].update(key=".hidden"), True),
+        "a build outside the cache": (lambda d: d["build"].update(directory="/tmp"), True),
+        "no points": (lambda d: d.update(points=[]), True),
+        "a missing field": (lambda d: d.pop("build"), True),
+        "a missing setting": (lambda d: d["points"][0]["settings"].pop("e_side"), True),
+        "a mistyped setting": (lambda d: d["points"][0]["settings"].update(e_side="40"), True),
+        "a huge setting": (lambda d: d["points"][0]["settings"].update(
+            voltage_frames=10**15), True),
+        "a mistyped value": (lambda d: d["points"][0]["settings"]["values"].update(rp=None),
+                             True),
+        "points not a list": (lambda d: d.update(points={"a": 1}), True),
+        "settings not an object": (lambda d: d["points"][0].update(settings=[1]), True),
+        "another command": (lambda d: d.update(command="sweep"), True),
+        "another key": (lambda d: d.update(key="0" * 64), True),
+    }
+    for what, (change, digest) in edits.items():
+        path.write_text(good)
+        _rewrite(path, change, digest)
+        assert cached.load_plan(arguments) is None, what
+    for text in ("[]", "null", '{"points": 1}', "{" * 100_000, ""):
+        path.write_text(text)
+        assert cached.load_plan(arguments) is None, text[:10]
+    path.write_bytes(b" " * (cached.PLAN_BYTES + 1))
+    assert cached.load_plan(arguments) is None
+    # a valid plan copied to the file of another command line
+    other = dict(arguments, rp=10.0)
+    cached._plan_file(other).write_text(good)
+    assert cached.load_plan(other) is None
+    path.write_text(good)
+    assert cached.load_plan(arguments) is not None
+
+
+def test_the_plan_key_reads_only_model_files_and_each_bounded(tmp_path, monkeypatch):
+    """Only ``<kind>s/<name>/<N>.toml`` and ``models.lock`` count, each read as the loader
+    reads it (regular files up to 1 MB): a large data file beside the models is not read."""
+    import tracemalloc
+
+    from brianlab import modelfile
+
+    models = tmp_path / "models"
+    (models / "neurons" / "mine").mkdir(parents=True)
+    (models / "neurons" / "mine" / "1.toml").write_text('name = "mine"\n')
+    monkeypatch.setenv("BRIANLAB_MODELS", str(models))
+    arguments = {"command": "run"}
+    key = cached.plan_key(arguments)
+    data = models / "recording.dat"  # 300 MB (sparse) beside the models
+    with open(data, "wb") as handle:
+        handle.truncate(300_000_000)
+    big = models / "neurons" / "big" / "1.toml"  # a "model" the loader refuses (> 1 MB)
+    big.parent.mkdir()
+    with open(big, "wb") as handle:
+        handle.truncate(300_000_000)
+    tracemalloc.start()
+    try:
+        with_big = cached.plan_key(arguments)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000
+    big.unlink()
+    assert cached.plan_key(arguments) == key  # the data file does not count
+    with open(big, "wb") as handle:
+        handle.truncate(300_000_001)
+    assert cached.plan_key(arguments) not in (key, with_big)  # the big file's size does
+    (models / "models.lock").write_text("")
+    assert cached.plan_key(arguments) != key
+    assert cached.MODEL_FILE_BYTES == modelfile.MAX_FILE_BYTES  # the loader's bound
