@@ -608,8 +608,8 @@ class DeviceSession:
         only this process's group): ``make`` and its compilers get SIGINT (``make``
         deletes the file it was writing), are waited for, and the exception goes on, so
         the command stops with its usual message and the directory builds again next time.
-        A failed ``make`` raises RuntimeError with the end of its output; one ended by a
-        signal raises KeyboardInterrupt (it is never retried from clean).
+        A failed ``make`` raises RuntimeError with the end of its output; one ended by
+        SIGINT or SIGTERM raises KeyboardInterrupt (it is never retried from clean).
         """
         command = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix)]
         steps = [[*command, "clean"]] if clean else []

@@ -199,7 +199,7 @@ def _rewrite(path: Path, change, digest=True):
     plan made by buggy code would have: the field checks must still refuse it)."""
     data = json.loads(path.read_text())
     change(data)
-    if digest:
+    if digest and "digest" in data:
         data["digest"] = cached._content_digest(data)
     path.write_text(json.dumps(data))
 

@@ -330,6 +330,24 @@ def test_clock_resets_are_sorted_and_an_equivalent_main_keeps_its_time_stamp(tmp
     assert main.read_text() == text([0, 1]) and main.stat().st_mtime_ns != 10**18
 
 
+def test_the_idle_clocks_of_a_run_are_sorted():
+    """Brian2 adds the clocks of a run without a code object in it (``network.add(&clock,
+    NULL)``: the drive's after the drive) in a set's order too; sorted, ``main.cpp`` is
+    the same in every process. Code objects keep their order (it is the schedule)."""
+    run = ["network.clear();", "network.add(&cmsa_clock, _run_b);",
+           "network.add(&cmsa_clock, _run_a);"]
+    idle = ["network.add(&cmsa_I_run_regularly_clock, NULL);",
+            "network.add(&cmsa_E_run_regularly_clock, NULL);"]
+    resets = ["_array_zclock_t[0] = 0.0;", "_array_aclock_t[0] = 0.0;"]
+
+    def text(lines):
+        return MAIN.replace("{resets}", "\n        ".join(lines))
+
+    got = devices._sort_clock_resets(text(run + idle + resets))
+    assert got == text(run + idle[::-1] + resets[::-1])
+    assert devices._sort_clock_resets(text(run + idle[::-1] + resets)) == got
+
+
 def test_a_refused_session_changes_no_preference():
     before = prefs.core.stop_on_keyboard_interrupt
     with pytest.raises(DeviceError):
