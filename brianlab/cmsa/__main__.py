@@ -541,6 +541,13 @@ def _plan_matches(plan: dict, args) -> bool:
     """Whether a saved plan's points are this command line's: the values each point's
     binary gets (rp, seed, the sizes and any value given) and the file names that name
     them (a plan is checked by its digest too, :func:`brianlab.cmsa.cached.check_plan`)."""
+    try:
+        return _plan_values_match(plan, args)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+
+
+def _plan_values_match(plan: dict, args) -> bool:
     import math
 
     rps = [args.rp] if plan["command"] == "run" else [rp for _, rp in PHASES]
