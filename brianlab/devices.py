@@ -16,6 +16,7 @@ toolkit lacks them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import gc
 import importlib.util
@@ -224,7 +225,8 @@ def _keep_if_equivalent(path: Path, previous, transform):
 
 def _stop_group(proc: subprocess.Popen):
     """Stop a process started with ``start_new_session`` and everything it started:
-    SIGINT to its group (``make`` deletes half-written files), SIGKILL after 30 s."""
+    SIGINT to its group (``make`` deletes half-written files), SIGKILL after 30 s or at a
+    second interruption (nothing keeps compiling into the directory behind our back)."""
     for sig, wait in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):
         try:
             os.killpg(proc.pid, sig)
@@ -235,6 +237,10 @@ def _stop_group(proc: subprocess.Popen):
             return
         except subprocess.TimeoutExpired:
             continue
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
 
 
 class DeviceSession:
