@@ -16,12 +16,15 @@ toolkit lacks them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import gc
 import importlib.util
 import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -134,25 +137,37 @@ def _curand_paths(cuda_home: Path) -> tuple[Path, Path] | None:
 
 
 _CLOCK_RESET = re.compile(r"^\s*_array_(\w+?)_(timestep|t)\[0\] = [^;]+;\s*$")
+#: A clock that only advances in a run (no code object of its own in that run).
+_IDLE_CLOCK = re.compile(r"^\s*(\w+)\.add\(&(\w+), NULL\);\s*$")
 
 
 def _sort_clock_resets(text: str) -> str:
-    """``main.cpp`` with each block of consecutive clock resets sorted by clock name.
+    """``main.cpp`` with each block of consecutive clock resets, and each block of
+    consecutive idle clocks of a run, sorted by clock name.
 
-    Brian2 resets the clocks of a run in the iteration order of a Python set of clock
-    objects, which changes from process to process; the resets are independent, so
-    sorting them changes nothing but makes the file the same for the same network.
+    Brian2 writes both in the iteration order of a Python set of clock objects, which
+    changes from process to process: the resets of a run (``_array_<clock>_t[0] = ...``)
+    and the clocks of a run that have no code object in it (``network.add(&<clock>,
+    NULL)``: a drive clock after the drive ended). Both are independent of their order
+    (the resets are separate assignments; brianlib's ``Network`` keeps its clocks in a
+    ``std::set`` and skips the null functions), so sorting them changes nothing but makes
+    the file the same for the same network.
     """
     lines = text.splitlines(keepends=True)
-    out, block = [], []
+    out, block, kind = [], [], None
     for line in lines + [""]:
-        match = _CLOCK_RESET.match(line)
-        if match:
-            block.append((match.group(1), line))
+        reset, idle = _CLOCK_RESET.match(line), _IDLE_CLOCK.match(line)
+        match = reset or idle
+        this = None if match is None else ("reset" if reset else ("idle", idle.group(1)))
+        if match and (this == kind or not block):
+            block.append((match.group(1) if reset else match.group(2), line))
+            kind = this
             continue
         out.extend(line for _, line in sorted(block, key=lambda item: item[0]))
-        block = []
-        out.append(line)
+        block, kind = ([(match.group(1) if reset else match.group(2), line)], this) if match \
+            else ([], None)
+        if not match:
+            out.append(line)
     return "".join(out)
 
 
@@ -220,6 +235,26 @@ def _keep_if_equivalent(path: Path, previous, transform):
         path.write_text(text)
     if previous is not None and text == previous[0]:
         os.utime(path, ns=(previous[1].st_atime_ns, previous[1].st_mtime_ns))
+
+
+def _stop_group(proc: subprocess.Popen):
+    """Stop a process started with ``start_new_session`` and everything it started:
+    SIGINT to its group (``make`` deletes half-written files), SIGKILL after 30 s or at a
+    second interruption (nothing keeps compiling into the directory behind our back)."""
+    for sig, wait in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
 
 
 class DeviceSession:
@@ -452,7 +487,7 @@ class DeviceSession:
         return self.name != "cuda_standalone" or self.has_gpu
 
     def run(self, network: Network, duration, report=None, run_args=None, write_only=None,
-            active=None):
+            active=None, clean=False):
         """Build (standalone devices) and run ``network`` for ``duration``.
 
         On ``cuda_standalone`` without a GPU, or with ``build_only``, the code is compiled
@@ -479,6 +514,10 @@ class DeviceSession:
             StateMonitor, an operation) that run only inside their windows (Quantities);
             the simulation is split into consecutive runs at those times (on every
             device, so a monitor records only its window).
+        clean : bool
+            Standalone devices: compile every file again (``make clean`` first), for a
+            directory whose earlier build cannot be trusted. Every ``cpp_standalone``
+            build links its binary anew in any case.
 
         Returns
         -------
@@ -539,7 +578,7 @@ class DeviceSession:
             self._patch_cuda_makefile()
         else:
             _keep_if_equivalent(makefile, previous.get(makefile), _precompile_objects_header)
-        self._compile()
+        self._compile(clean)
         self.timings["build_s"] = time.perf_counter() - start
         self.built = True
         if not self.can_run:
@@ -565,23 +604,72 @@ class DeviceSession:
                 obj.active = any(float(start) <= a < float(stop) for start, stop in ws)
             self._network.run((b - a) * second, report=report)
 
-    def _compile(self):
+    def _compile(self, clean: bool = False):
         """``make`` in the build directory; in a reused directory a failure (a stale or
-        damaged object file of an interrupted build) is retried once after ``make clean``."""
+        damaged object file of an interrupted build) is retried once after ``make clean``.
+
+        ``cpp_standalone`` runs ``make`` here (:meth:`_make`), not through Brian2's
+        ``compile_source`` (``os.system``, which ignores Ctrl-C: an interrupted build was
+        redone from clean, or reported as a failed one), and always links the binary
+        anew: a ``main`` left in a reused directory (replaced or damaged after a build,
+        and newer than its objects) is never kept, run or recorded as this build's.
+        """
+        cpp = self.name == "cpp_standalone"
+        if cpp:
+            (self.directory / "main").unlink(missing_ok=True)
         try:
-            device.compile_source(str(self.directory), "gcc", False, False)
+            if cpp:
+                self._make(clean)
+            else:
+                device.compile_source(str(self.directory), "gcc", False, clean)
             return
         except RuntimeError as exc:
-            if self._temporary:
-                raise DeviceError(f"compilation failed in {self.directory}: {exc}") from None
+            if self._temporary or clean:
+                again = ", also from a clean build" if clean and not self._temporary else ""
+                raise DeviceError(f"compilation failed in {self.directory}{again}: {exc}") \
+                    from None
         if not self.quiet:
             print(f"[brianlab] compilation in {self.directory} failed; retrying from a clean "
                   "build", flush=True)
         try:
-            device.compile_source(str(self.directory), "gcc", False, True)
+            if cpp:
+                self._make(True)
+            else:
+                device.compile_source(str(self.directory), "gcc", False, True)
         except RuntimeError as exc:
             raise DeviceError(f"compilation failed in {self.directory}, also from a clean "
                               f"build: {exc}") from None
+
+    def _make(self, clean: bool):
+        """Brian2's ``make`` step of ``cpp_standalone`` (its make command and arguments),
+        as a subprocess in a process group of its own.
+
+        Ctrl-C or SIGTERM arrive here as Python's exception (the terminal's Ctrl-C reaches
+        only this process's group): ``make`` and its compilers get SIGINT (``make``
+        deletes the file it was writing), are waited for, and the exception goes on, so
+        the command stops with its usual message and the directory builds again next time.
+        A failed ``make`` raises RuntimeError with the end of its output; one ended by
+        SIGINT or SIGTERM raises KeyboardInterrupt (it is never retried from clean).
+        """
+        command = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix)]
+        steps = [[*command, "clean"]] if clean else []
+        steps.append([*command, *prefs.devices.cpp_standalone.extra_make_args_unix])
+        for step in steps:
+            with tempfile.TemporaryFile() as log:
+                proc = subprocess.Popen(step, cwd=self.directory, stdout=log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+                try:
+                    code = proc.wait()
+                except BaseException:
+                    _stop_group(proc)
+                    raise
+                if -code in (signal.SIGINT, signal.SIGTERM):
+                    raise KeyboardInterrupt(f"make was ended by signal {-code}")
+                if code != 0 and step[-1] != "clean":
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace").splitlines()[-20:]
+                    raise RuntimeError(f"make exited with {code}:\n" + "\n".join(tail))
 
     def _run_binary(self, run_args):
         start = time.perf_counter()

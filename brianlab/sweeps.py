@@ -36,6 +36,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -67,6 +68,8 @@ DIGEST_STAMP = ".brianlab-digest.json"
 #: Start of the file (``<SWEEP_TOKEN>-<token>``) in the output folder whose content tells
 #: a worker that it sees this sweep's folder (one per sweep: two commands may share a folder).
 SWEEP_TOKEN = ".brianlab-sweep-token"
+#: What a point's key may be (it names the point's files).
+SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}")
 #: How many lines of the binary's output an error message quotes.
 OUTPUT_LINES = 20
 #: Seconds :func:`connect` waits for a scheduler file to appear (a scheduler started at the
@@ -658,6 +661,10 @@ def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Calla
     keys = [p.key for p in points]
     if len(set(keys)) != len(keys):
         raise SweepError("the keys of a sweep's points must be unique")
+    for key in keys:  # (a key names files: never one outside save_to)
+        if not isinstance(key, str) or SAFE_KEY.fullmatch(key) is None:
+            raise SweepError(f"point key {key!r}: expected a file name of letters, digits and "
+                             "._+- (not starting with a dot)")
     token = None
     if save_to is not None:
         save_to = Path(save_to).resolve()

@@ -99,7 +99,8 @@ def test_the_makefile_precompiles_objects_h_only_where_it_has_brian2s_form():
 def test_the_precompiled_header_changes_no_spike_and_recompiles_nothing(tmp_path, monkeypatch):
     """The same network with and without the precompiled objects.h: identical spikes
     (tolerance 0: the code objects compile to the same machine code); built again in the
-    same directory, nothing is recompiled (the patched makefile keeps its time stamp)."""
+    same directory, nothing is recompiled (the patched makefile keeps its time stamp; the
+    binary is linked anew, as every build's is)."""
     from brianlab import devices
 
     def build(directory):
@@ -110,9 +111,12 @@ def test_the_precompiled_header_changes_no_spike_and_recompiles_nothing(tmp_path
 
     with_pch, binary = build(tmp_path / "pch")
     assert (tmp_path / "pch" / "objects.h.gch").stat().st_size > 1e6
-    stamp = binary.stat().st_mtime_ns
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "pch").rglob("*.o")}
+    stamps[tmp_path / "pch" / "objects.h.gch"] = (tmp_path / "pch" / "objects.h.gch").stat(
+    ).st_mtime_ns
     again, _ = build(tmp_path / "pch")
-    assert binary.stat().st_mtime_ns == stamp
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps and len(stamps) > 5
+    assert binary.is_file()
     monkeypatch.setattr(devices, "_precompile_objects_header", lambda text: text)
     without, _ = build(tmp_path / "plain")
     assert not (tmp_path / "plain" / "objects.h.gch").exists()
@@ -344,6 +348,24 @@ def test_clock_resets_are_sorted_and_an_equivalent_main_keeps_its_time_stamp(tmp
     main.write_text(text([1, 0]))  # a real change: new content, new time stamp
     devices._keep_if_equivalent(main, previous, devices._sort_clock_resets)
     assert main.read_text() == text([0, 1]) and main.stat().st_mtime_ns != 10**18
+
+
+def test_the_idle_clocks_of_a_run_are_sorted():
+    """Brian2 adds the clocks of a run without a code object in it (``network.add(&clock,
+    NULL)``: the drive's after the drive) in a set's order too; sorted, ``main.cpp`` is
+    the same in every process. Code objects keep their order (it is the schedule)."""
+    run = ["network.clear();", "network.add(&cmsa_clock, _run_b);",
+           "network.add(&cmsa_clock, _run_a);"]
+    idle = ["network.add(&cmsa_I_run_regularly_clock, NULL);",
+            "network.add(&cmsa_E_run_regularly_clock, NULL);"]
+    resets = ["_array_zclock_t[0] = 0.0;", "_array_aclock_t[0] = 0.0;"]
+
+    def text(lines):
+        return MAIN.replace("{resets}", "\n        ".join(lines))
+
+    got = devices._sort_clock_resets(text(run + idle + resets))
+    assert got == text(run + idle[::-1] + resets[::-1])
+    assert devices._sort_clock_resets(text(run + idle[::-1] + resets)) == got
 
 
 def test_a_refused_session_changes_no_preference():

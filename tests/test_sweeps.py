@@ -423,3 +423,15 @@ def test_the_build_digest_is_hashed_again_only_when_a_file_changed(tmp_path):
     os.utime(tmp_path / "static_arrays" / "a", ns=(0, 0))  # a forged modification time
     (tmp_path / DIGEST_STAMP).write_text("{ damaged")
     assert _digest(tmp_path) == _digest(tmp_path) != expected.hexdigest()
+
+
+def test_a_point_key_that_is_not_a_plain_file_name_is_refused(tmp_path):
+    """A key names the point's files: one with a path separator, a leading dot or other
+    characters would write outside ``save_to``; refused before anything runs."""
+    from brianlab.sweeps import CompiledNetwork, Point, run_points
+
+    compiled = CompiledNetwork(str(tmp_path / "build"), {})
+    for key in ("../../escape", "a/b", ".hidden", "", "rp5 x", "x" * 201):
+        with pytest.raises(SweepError, match="point key"):
+            run_points(compiled, [Point(key, ())], save_to=tmp_path / "out")
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "build").exists()

@@ -426,13 +426,36 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
     return description
 
 
-def _load_done(folder: RunFolder) -> dict:
+def _load_done(folder: RunFolder, check_arrays: bool = True) -> dict:
+    """The points saved in the folder: key to record. A point is done when its ``.json``
+    reads as a record and its ``.npz`` as an archive (with ``check_arrays``, for commands
+    that read the arrays again, every member's checksum too; otherwise its index, which a
+    truncated file lacks: a sweep's thousands of points are not read again); a damaged
+    one is not done (it is computed again), and a line names its file."""
     import json
+    import zipfile
 
     done = {}
     for path in sorted((folder.path / "points").glob("*.json")):
-        if path.with_suffix(".npz").exists():
-            done[path.stem] = json.loads(path.read_text())
+        arrays = path.with_suffix(".npz")
+        if not arrays.exists():
+            continue
+        try:
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            print(f"{path}: damaged ({exc}); the point is computed again", file=sys.stderr)
+            continue
+        try:
+            with zipfile.ZipFile(arrays) as archive:
+                bad = archive.testzip() if check_arrays else None
+            if bad is not None:
+                raise zipfile.BadZipFile(f"member {bad} fails its checksum")
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+            print(f"{arrays}: damaged ({exc}); the point is computed again", file=sys.stderr)
+            continue
+        done[path.stem] = record
     return done
 
 
@@ -448,6 +471,19 @@ def _finish(folder, summary, info, args) -> int:
     return 0
 
 
+def _point_arrays(folder: RunFolder, key: str) -> dict:
+    """A saved point's arrays (a ResultsError naming the file if it cannot be read)."""
+    import zipfile
+
+    path = folder.path / "points" / f"{key}.npz"
+    try:
+        with np.load(path) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ResultsError(f"{path}: cannot read the point's arrays ({exc}); delete it and "
+                           "run the same command to compute it again") from None
+
+
 def _snapshot_figures(folder, records: dict, settings: dict, titles: dict, args):
     """The last analysed frame of each point (colour bar, time, lattice axes, the state
     detected), their GIFs, and a raster of the first point."""
@@ -457,7 +493,7 @@ def _snapshot_figures(folder, records: dict, settings: dict, titles: dict, args)
     keys = list(titles)
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        data = np.load(folder.path / "points" / f"{key}.npz")
+        data = _point_arrays(folder, key)
         phi, s = records[key]["phi"], settings[key]
         label = records[key].get("frames_label", "E spikes, smoothed")
         voltage = s.phi == "voltage"
@@ -477,7 +513,7 @@ def _snapshot_figures(folder, records: dict, settings: dict, titles: dict, args)
     fig.tight_layout()
     folder.save_figure(fig, "snapshots.png", dpi=100)
     plt.close(fig)
-    first = np.load(folder.path / "points" / f"{keys[0]}.npz")
+    first = _point_arrays(folder, keys[0])
     fig, ax = plt.subplots(figsize=(7, 3.5))
     side = args.size
     keep = first["e_i"] // side == side // 2  # one row of the sheet keeps the raster readable
@@ -532,13 +568,46 @@ def _run_planned(args) -> int | None:
     from .cached import load_plan
 
     plan = load_plan(_plan_arguments(args))
-    if plan is None:
+    if plan is None or not _plan_matches(plan, args):
         return None
     try:
         folder = _folder(args, plan["default"], plan["configuration"])
         return _carry_out(plan, args, folder)
     except _StalePlan:
         return None
+
+
+def _plan_matches(plan: dict, args) -> bool:
+    """Whether a saved plan's points are this command line's: the values each point's
+    binary gets (rp, seed, the sizes and any value given) and the file names that name
+    them (a plan is checked by its digest too, :func:`brianlab.cmsa.cached.check_plan`)."""
+    try:
+        return _plan_values_match(plan, args)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+
+
+def _plan_values_match(plan: dict, args) -> bool:
+    import math
+
+    rps = [args.rp] if plan["command"] == "run" else [rp for _, rp in PHASES]
+    given = {"we": (args.we, 1e-6), "wi": (args.wi, 1e-6), "duration": (args.duration, 1e-3),
+             "k_e": (args.ke, 1), "k_i": (args.ki, 1)}
+    for point, rp in zip(plan["points"], rps, strict=True):
+        s = point["settings"]
+        values = s.values
+        expected = {"rp": rp * 1e-3, "seed": args.seed, "e_side": args.size,
+                    **{k: v * unit for k, (v, unit) in given.items() if v is not None}}
+        if any(not isinstance(values.get(k), (int, float)) or
+               not math.isclose(values[k], v, rel_tol=1e-9) for k, v in expected.items()):
+            return False
+        if s.e_side != args.size or s.phi != args.phi or s.values.get("i_side") != s.i_side:
+            return False
+        name = (f"rp{values['rp'] * 1e3:g}_we{values['we'] * 1e6:g}_wi{values['wi'] * 1e6:g}"
+                f"_seed{int(values['seed'])}_")
+        if not point["key"].startswith(name) or len(point["key"]) != len(name) + 10:
+            return False
+    return True
 
 
 #: The background import thread of this command (:func:`_prefetch`), if one runs.
@@ -682,7 +751,7 @@ def cmd_sweep(args) -> int:
         raise ValueError(f"{len(points):,} points (values x seeds); one sweep has at most "
                          f"{MAX_POINTS:,}: split it into several --out folders")
     folder = _open_folder(args, f"cmsa_sweep_{args.param}", f"sweep {args.param}", base)
-    done = _load_done(folder)
+    done = _load_done(folder, check_arrays=False)
     if done:
         _say(f"resuming: {sum(_point_key(p, folder) in done for p in points)} of "
              f"{len(points)} points already done", file=sys.stderr)
@@ -723,7 +792,8 @@ def cmd_attention(args) -> int:
                              stimulus_amplitude=args.amplitude * nA, image=str(args.image))
     points = [base.with_(rp=rp * ms, seed=s) for _, rp in PHASES for s in args.seeds]
     folder = _open_folder(args, "cmsa_attention", "attention", base)
-    records, info = execute(points, args, folder, "attention", done=_load_done(folder))
+    records, info = execute(points, args, folder, "attention",
+                             done=_load_done(folder, check_arrays=False))
     summary = {"command": "attention", "params": base.as_dict(), "states": {}}
     if records:
         _say(f"{'state':10} {'seed':>4} {'Phi':>5} {'before':>7} {'after':>6} {'peak':>6}"

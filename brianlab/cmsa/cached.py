@@ -21,7 +21,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -32,8 +34,9 @@ from ..cache import cache_root
 from ..results import atomic_write_text
 from .reduce import PointSettings, binary_arguments, reduce_point
 
-__all__ = ["MANIFEST", "cached_manifest", "compiled_description", "shared_lock", "run_built",
-           "run_cached", "sources_digest", "plan_key", "load_plan", "save_plan"]
+__all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description", "shared_lock",
+           "run_built", "run_cached", "sources_digest", "plan_key", "load_plan", "save_plan",
+           "check_plan", "PlanError"]
 
 #: File in a cached build directory that lets a later run skip building the network.
 MANIFEST = "brianlab-cmsa.json"
@@ -69,15 +72,49 @@ def _model_folders() -> list[Path]:
     return folders
 
 
+#: Largest model file the loader reads (``modelfile.MAX_FILE_BYTES``; not imported here,
+#: modelfile needs Brian2).
+MODEL_FILE_BYTES = 1_000_000
+#: Largest plan file read (a plan of three points is a few kB).
+PLAN_BYTES = 1_000_000
+#: What a point key may be: it names the point's files inside ``points/``.
+SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}")
+
+
+def _model_files(folder: Path) -> list[Path]:
+    """The files of a models folder the library reads: ``<kind>s/<name>/<N>.toml`` and
+    ``models.lock`` (nothing else there changes a model)."""
+    files = sorted(folder.glob("*/*/*.toml"))
+    return [*files, folder / "models.lock"]
+
+
+def _bounded_bytes(path: Path) -> bytes:
+    """A model file's bytes as the loader reads them (regular files up to
+    :data:`MODEL_FILE_BYTES`); for anything else, what it is (the loader refuses it, and
+    a change of it still changes the key)."""
+    try:
+        if not path.is_file():
+            return b"missing" if not path.exists() else b"not a regular file"
+        with open(path, "rb") as handle:
+            data = handle.read(MODEL_FILE_BYTES + 1)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}".encode()
+    if len(data) > MODEL_FILE_BYTES:
+        st = path.stat()
+        return f"too large: {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}".encode()
+    return data
+
+
 def _models_digest() -> str:
     digest = hashlib.sha256()
     for folder in _model_folders():
         folder = folder.resolve()
         digest.update(str(folder).encode() + b"\0")
         if folder.is_dir():
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            for path in _model_files(folder):
+                data = _bounded_bytes(path)
                 digest.update(str(path.relative_to(folder)).encode() + b"\0")
-                digest.update(path.read_bytes())
+                digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 
@@ -108,6 +145,33 @@ def cached_manifest(directory: Path, key: str):
     if not compiled.visible() or compiled.current_digest() != compiled.digest:
         return None  # the binary or its static arrays changed since the manifest was made
     return compiled, [tuple(v) for v in data["variables"]], data["provenance"]
+
+
+def build_changed(directory: Path) -> bool:
+    """Whether a build directory's files changed since its manifest was written: the
+    binary or a static array differs from the recorded digest, or the manifest is
+    damaged. Such a build is rebuilt from clean (nothing in it is trusted).
+
+    Parameters
+    ----------
+    directory : Path
+        A lean build directory.
+
+    Returns
+    -------
+    bool
+        False without a manifest (a first build, or one that was interrupted).
+    """
+    from ..sweeps import CompiledNetwork
+
+    manifest = Path(directory) / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        compiled = CompiledNetwork(**json.loads(manifest.read_text())["compiled"])
+        return not compiled.visible() or compiled.current_digest() != compiled.digest
+    except (OSError, ValueError, TypeError, KeyError):
+        return True
 
 
 @contextmanager
@@ -253,12 +317,129 @@ def plan_key(arguments: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _plan_file(arguments: dict) -> Path:
-    return cache_root() / "cmsa-plans" / f"{plan_key(arguments)[:32]}.json"
+def _plan_file(arguments: dict, key: str | None = None) -> Path:
+    key = key or plan_key(arguments)
+    return cache_root() / "cmsa-plans" / f"{key[:32]}.json"
+
+
+def _content_digest(data: dict) -> str:
+    """sha256 of a plan's content (all but its ``digest``)."""
+    body = {k: v for k, v in data.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+#: A plan's fields, and those of its points and its build.
+PLAN_FIELDS = {"command", "default", "configuration", "summary", "warnings", "points", "build",
+               "arguments", "key", "digest"}
+_POINT_FIELDS = {"key", "title", "settings"}
+_BUILD_FIELDS = {"directory", "manifest_key"}
+#: Points of each planned command.
+_PLANNED_POINTS = {"run": 1, "phases": 3}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class PlanError(ValueError):
+    """A saved plan is damaged, edited or not this command's (the command plans again)."""
+
+
+def _expect(ok: bool, what: str):
+    if not ok:
+        raise PlanError(what)
+
+
+def _check_settings(settings) -> PointSettings:
+    """:class:`PointSettings` from a plan's JSON, every field present and of its type."""
+    from dataclasses import fields
+
+    _expect(isinstance(settings, dict), "settings: expected an object")
+    names = {f.name: f.type for f in fields(PointSettings)}
+    _expect(set(settings) == set(names), "settings: fields differ from PointSettings' "
+            f"(missing {sorted(set(names) - set(settings))}, unknown "
+            f"{sorted(set(settings) - set(names))})")
+    for name, kind in names.items():
+        value = settings[name]
+        if kind == "int":
+            _expect(type(value) is int and 0 <= value <= 10**7, f"settings.{name}: expected "
+                    f"an integer from 0 to 10**7, got {value!r}")
+        elif kind == "float":
+            _expect(type(value) in (int, float) and math.isfinite(value),
+                    f"settings.{name}: expected a finite number, got {value!r}")
+        elif kind == "str":
+            _expect(isinstance(value, str), f"settings.{name}: expected a string")
+        else:
+            _expect(isinstance(value, dict), f"settings.{name}: expected an object")
+    _expect(all(isinstance(k, str) and type(v) in (int, float) and math.isfinite(v)
+                for k, v in settings["values"].items()),
+            "settings.values: expected finite numbers")
+    _expect(settings["phi"] in ("spikes", "voltage"), f"settings.phi: {settings['phi']!r}")
+    _expect(settings["e_side"] >= 1 and settings["i_side"] >= 1, "settings: empty lattice")
+    return PointSettings(**settings)
+
+
+def check_plan(data, arguments: dict, key: str) -> dict:
+    """A saved plan, checked: its own digest (made when it was saved), its key and
+    command line, every field and its type, point keys that are plain file names.
+
+    Parameters
+    ----------
+    data : object
+        The plan file's JSON.
+    arguments : dict
+        As :func:`plan_key`.
+    key : str
+        ``plan_key(arguments)``.
+
+    Returns
+    -------
+    dict
+        The plan, its points' settings as :class:`PointSettings`.
+
+    Raises
+    ------
+    PlanError
+        Saying what is wrong.
+    """
+    _expect(isinstance(data, dict), "expected a JSON object")
+    _expect(set(data) == PLAN_FIELDS, f"fields differ (missing {sorted(PLAN_FIELDS - set(data))}"
+            f", unknown {sorted(set(data) - PLAN_FIELDS)})")
+    _expect(data["digest"] == _content_digest(data), "its content does not match its digest "
+            "(edited or damaged)")
+    _expect(data["key"] == key, "saved for another key")
+    _expect(data["arguments"] == arguments, "saved for another command line")
+    command = data["command"]
+    _expect(command in _PLANNED_POINTS and command == arguments.get("command"),
+            f"command: {command!r}")
+    _expect(data["default"] == f"cmsa_{command}", f"default: {data['default']!r}")
+    for name in ("configuration", "summary"):
+        _expect(isinstance(data[name], dict) and data[name].get("command") == command,
+                f"{name}: expected an object of the {command!r} command")
+    _expect(isinstance(data["warnings"], list) and all(isinstance(w, str)
+                                                       for w in data["warnings"]), "warnings")
+    build = data["build"]
+    _expect(isinstance(build, dict) and set(build) == _BUILD_FIELDS, "build: expected "
+            "directory and manifest_key")
+    _expect(isinstance(build["manifest_key"], str) and _HEX64.fullmatch(build["manifest_key"])
+            is not None, "build.manifest_key: expected a sha256")
+    _expect(isinstance(build["directory"], str) and Path(build["directory"]).is_absolute() and
+            re.fullmatch(r"cmsa-cpp_standalone-[0-9a-f]{16}", Path(build["directory"]).name)
+            is not None, f"build.directory: {build['directory']!r} is not a cached build")
+    points = data["points"]
+    _expect(isinstance(points, list) and len(points) == _PLANNED_POINTS[command],
+            f"points: expected {_PLANNED_POINTS[command]}")
+    checked = []
+    for point in points:
+        _expect(isinstance(point, dict) and set(point) == _POINT_FIELDS,
+                "points: expected key, title and settings")
+        _expect(isinstance(point["key"], str) and SAFE_KEY.fullmatch(point["key"]) is not None,
+                f"point key {point['key']!r}: expected letters, digits and ._+- only")
+        _expect(isinstance(point["title"], str), "point title: expected a string")
+        checked.append(dict(point, settings=_check_settings(point["settings"])))
+    _expect(len({p["key"] for p in checked}) == len(checked), "points: keys repeat")
+    return dict(data, points=checked)
 
 
 def load_plan(arguments: dict) -> dict | None:
-    """The saved plan of this command, or None.
+    """The saved plan of this command, or None (none, or not usable: see :func:`check_plan`).
 
     Parameters
     ----------
@@ -270,19 +451,22 @@ def load_plan(arguments: dict) -> dict | None:
     dict or None
         As saved by :func:`save_plan`, its points' settings as :class:`PointSettings`.
     """
+    key = plan_key(arguments)
     try:
-        plan = json.loads(_plan_file(arguments).read_text())
-        if plan.get("arguments") != arguments:
+        with open(_plan_file(arguments, key), "rb") as handle:
+            text = handle.read(PLAN_BYTES + 1)
+        if len(text) > PLAN_BYTES:
             return None
-        plan["points"] = [dict(point, settings=PointSettings(**point["settings"]))
-                          for point in plan["points"]]
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # none, or damaged: the command plans again
-    return plan
+        return check_plan(json.loads(text), arguments, key)
+    except (OSError, ValueError, RecursionError):
+        return None  # none, or damaged or edited (PlanError): the command plans again
 
 
 def save_plan(arguments: dict, plan: dict) -> None:
     """Save a command's plan for next time (skipped silently if the cache is not writable).
+
+    The file holds the sha256 of its own content, its key and the command line, so an
+    edited, damaged or copied plan is never used (:func:`check_plan`).
 
     Parameters
     ----------
@@ -291,10 +475,14 @@ def save_plan(arguments: dict, plan: dict) -> None:
     plan : dict
         JSON-ready but for the points' :class:`PointSettings`.
     """
-    data = dict(plan, arguments=arguments,
+    key = plan_key(arguments)
+    data = dict(plan, arguments=arguments, key=key,
                 points=[dict(point, settings=point["settings"].as_dict())
                         for point in plan["points"]])
-    path = _plan_file(arguments)
+    data.pop("digest", None)
+    data = json.loads(json.dumps(data))  # (the digest is of what is read back)
+    data["digest"] = _content_digest(data)
+    path = _plan_file(arguments, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(data, indent=1) + "\n")

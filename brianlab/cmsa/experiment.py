@@ -17,7 +17,8 @@ from typing import Callable, Iterable, Sequence
 from ..devices import DeviceSession, DirectoryInUse, cache_directory, use_device
 from ..results import atomic_write_text
 from .params import CMSAParams
-from .cached import MANIFEST, compiled_description, run_built, run_cached, sources_digest
+from .cached import (MANIFEST, build_changed, compiled_description, run_built, run_cached,
+                     sources_digest)
 from .protocol import (CMSARun, active_windows, build_network, collect, recorded_arrays,
                        run_args_for, run_variables)
 from .reduce import PointSettings
@@ -210,6 +211,8 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
     if directory is not None and run_cached(directory, key, keys, settings, save_to, description,
                                             client=client, ship=ship, on_record=on_record):
         return description
+    # files changed behind the manifest's back: nothing of that build is trusted
+    changed = directory is not None and build_changed(directory)
     with _session(first, "cpp_standalone", threads, True, None, cache, portable,
                   lean=True) as session:
         start = time.perf_counter()
@@ -218,7 +221,8 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
         (session.directory / MANIFEST).unlink(missing_ok=True)  # never a stale one
         outputs, checks = recorded_arrays(sheet)
         session.run(net, first.total, write_only=[*outputs.values(), *checks.values()],
-                    active=active_windows(sheet, first))
+                    active=active_windows(sheet, first),
+                    clean=changed and session.directory == directory)
         timings["build_s"] = session.timings.get("build_s")
         compiled = CompiledNetwork.from_session(session, outputs, checks)
         variables, provenance = run_variables(sheet, first), sheet.provenance()
