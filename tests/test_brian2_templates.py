@@ -18,7 +18,7 @@ from brianlab import devices, use_device
 
 def _generated(tmp_path, monkeypatch, lean):
     """A small network's cpp_standalone project as brianlab leaves it before ``make``."""
-    monkeypatch.setattr(devices.DeviceSession, "_compile", lambda self: None)
+    monkeypatch.setattr(devices.DeviceSession, "_compile", lambda self, *args, **kwargs: None)
     with use_device("cpp_standalone", directory=tmp_path / "build", build_only=True,
                     quiet=True) as dev:
         G = NeuronGroup(10, "dv/dt = (1.5 - v) / (10*ms) : 1", threshold="v > 1",
