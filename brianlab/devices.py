@@ -194,6 +194,30 @@ def _precompile_objects_header(text: str) -> str:
     return text.replace(_CLEAN_RULE, "\trm -f $(OBJS) $(PROGRAM) $(DEPS) objects.h.gch")
 
 
+_RANDOM_BUFFER_ADD = re.compile(r"^\s*\w+\.add\(&(\w+), _run_random_number_buffer\);\s*$")
+
+
+def _sort_cuda_main(text: str) -> str:
+    """brian2cuda's ``main.cu`` with its clock resets and each block of consecutive
+    ``network.add(&clock, _run_random_number_buffer)`` lines sorted by clock name.
+
+    Both come from a Python set of clocks, whose order changes from build to build, so
+    a cached build recompiled ``main.cu`` (and relinked) about every other time. Each of
+    those lines adds the same function, called once for each of the clocks that tick in
+    a step: the order among them changes nothing the binary does.
+    """
+    out, block = [], []
+    for line in _sort_clock_resets(text).splitlines(keepends=True) + [""]:
+        match = _RANDOM_BUFFER_ADD.match(line)
+        if match:
+            block.append((match.group(1), line))
+            continue
+        out.extend(line for _, line in sorted(block, key=lambda item: item[0]))
+        block = []
+        out.append(line)
+    return "".join(out)
+
+
 #: brian2cuda's ``synapses.cu`` (1.0b1): with a homogeneous delay, the pathway counts its
 #: spiking neurons only once Brian2's ``defaultclock`` has passed the delay.
 _CUDA_DELAY_CHECK = re.compile(
@@ -401,6 +425,11 @@ class DeviceSession:
         except ImportError:
             raise DeviceError("cuda_standalone needs brian2cuda: pip install 'brianlab[cuda]'") \
                 from None
+        # brian2cuda registers its preferences when first imported, after this session's
+        # backup: back them up now (their defaults), or close would leave this session's
+        # values behind and the next session would add its flags a second time
+        for key, value in prefs.prefs.items():
+            prefs.backup_prefs.setdefault(key, value)
         nvcc = find_nvcc()
         if nvcc is None:
             raise DeviceError("cuda_standalone needs the CUDA compiler nvcc, which was not found "
@@ -524,9 +553,11 @@ class DeviceSession:
         makefile = self.directory / "makefile"
         previous = {path: (path.read_text(), path.stat()) for path in (main, objects, makefile)
                     if path.is_file()}
-        code = (sorted((self.directory / "code_objects").glob("*.cu"))
+        code = ([self.directory / "main.cu",
+                 *sorted((self.directory / "code_objects").glob("*.cu"))]
                 if self.name == "cuda_standalone" else [])
-        previous_code = {path: (path.read_text(), path.stat()) for path in code}
+        previous_code = {path: (path.read_text(), path.stat()) for path in code
+                         if path.is_file()}
         device.build(directory=str(self.directory), compile=False, run=False)
         dropped = set()
         if write_only is not None:
@@ -546,6 +577,8 @@ class DeviceSession:
             leanbuild.free_connection_arrays(_sort_clock_resets(text), dropped, elsewhere)[0]))
         self.lean = bool(dropped)
         if self.name == "cuda_standalone":
+            main_cu = self.directory / "main.cu"
+            _keep_if_equivalent(main_cu, previous_code.get(main_cu), _sort_cuda_main)
             for path in sorted((self.directory / "code_objects").glob("*.cu")):
                 _keep_if_equivalent(path, previous_code.get(path), _cuda_pathway_clock)
             self._patch_cuda_makefile()

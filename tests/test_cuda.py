@@ -4,6 +4,8 @@
 import json
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -117,3 +119,53 @@ def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys):
     assert list((tmp_path / "cache").glob("cmsa-cuda_standalone-*")) == [build]
     assert binary.is_file() and _undeclared_clocks(build) == {}
     assert binary.stat().st_mtime_ns == built  # the same network: nothing recompiled
+
+
+def test_cuda_session_restores_the_preferences_brian2cuda_registers(tmp_path):
+    """brian2cuda registers its preferences when first imported, inside the first session:
+    closing it restores them too, so a second build in the process gets the same flags."""
+    _needs_nvcc()
+    script = f"""
+import json
+from brian2 import prefs
+from brianlab import use_device
+seen = []
+for k in range(2):
+    with use_device("cuda_standalone", directory=r"{tmp_path}/b" + str(k), quiet=True):
+        seen.append({{key: repr(v) for key, v in prefs.prefs.items()}})
+defaults = {{f"{{base}}.{{name}}": repr(d.default) for base, (defs, _) in
+            prefs.pref_register.items() for name, d in defs.items()
+            if base.startswith("devices.cuda_standalone")}}
+print(json.dumps({{"same": seen[0] == seen[1],
+                  "changed": sorted(k for k, v in defaults.items() if repr(prefs[k]) != v)}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"same": True, "changed": []}
+
+
+def test_cuda_main_is_the_same_for_the_same_network():
+    """brian2cuda writes a run's clock resets and random-number-buffer calls in the order of
+    a Python set: sorted, a cached build's main.cu is unchanged (not recompiled)."""
+    from brianlab.devices import _sort_cuda_main
+
+    def main_cu(order):
+        resets = "".join(f"        _array_{c}_timestep[0] = 0;\n        _array_{c}_t[0] = 0.0;\n"
+                         for c in order)
+        adds = "".join(f"        network.add(&{c}, _run_random_number_buffer);\n"
+                       for c in order)
+        return (f"    {{\n{resets}        network.clear();\n{adds}"
+                "        network.add(&cmsa_clock, _run_cmsa_E_stateupdater_codeobject);\n"
+                "        network.add(&a_clock, _run_a_codeobject);\n    }\n")
+
+    one = main_cu(["cmsa_I_clock", "cmsa_clock", "cmsa_E_clock"])
+    other = main_cu(["cmsa_clock", "cmsa_E_clock", "cmsa_I_clock"])
+    assert one != other
+    assert _sort_cuda_main(one) == _sort_cuda_main(other) == main_cu(
+        ["cmsa_E_clock", "cmsa_I_clock", "cmsa_clock"])
+    # the code objects keep their order (the schedule)
+    assert _sort_cuda_main(one).endswith("_run_cmsa_E_stateupdater_codeobject);\n"
+                                         "        network.add(&a_clock, _run_a_codeobject);\n"
+                                         "    }\n")
