@@ -223,6 +223,71 @@ def _precompile_objects_header(text: str) -> str:
     return _CLEAN_RULE.sub(lambda _: "\trm -f $(OBJS) $(PROGRAM) $(DEPS)" + removed, text, count=1)
 
 
+_RANDOM_BUFFER_ADD = re.compile(r"^\s*\w+\.add\(&(\w+), _run_random_number_buffer\);\s*$")
+
+
+def _sort_cuda_main(text: str) -> str:
+    """brian2cuda's ``main.cu`` with its clock resets and each block of consecutive
+    ``network.add(&clock, _run_random_number_buffer)`` lines sorted by clock name.
+
+    Both come from a Python set of clocks, whose order changes from build to build, so
+    a cached build recompiled ``main.cu`` (and relinked) about every other time. Each of
+    those lines adds the same function, called once for each of the clocks that tick in
+    a step: the order among them changes nothing the binary does.
+    """
+    out, block = [], []
+    for line in _sort_clock_resets(text).splitlines(keepends=True) + [""]:
+        match = _RANDOM_BUFFER_ADD.match(line)
+        if match:
+            block.append((match.group(1), line))
+            continue
+        out.extend(line for _, line in sorted(block, key=lambda item: item[0]))
+        block = []
+        out.append(line)
+    return "".join(out)
+
+
+#: brian2cuda's ``synapses.cu`` (1.0b1): with a homogeneous delay, the pathway counts its
+#: spiking neurons only once Brian2's ``defaultclock`` has passed the delay.
+_CUDA_DELAY_CHECK = re.compile(
+    r"^(?P<head>[ \t]*if \((?P<pathway>\w+)_scalar_delay\)\n[ \t]*\{\n[ \t]*if \()"
+    r"defaultclock(?P<tail>\.timestep\[0\] >= (?P=pathway)_delay\)\n)", re.MULTILINE)
+#: The same template's kernel call, given the time step of the pathway's own clock.
+_CUDA_KERNEL_CLOCK = re.compile(
+    r"^[ \t]*_run_kernel_\w+<<<num_blocks, num_threads>>>\(\n[ \t]*_N,\n"
+    r"[ \t]*bid_offset,\n[ \t]*(?P<clock>\w+)\.timestep\[0\],\n", re.MULTILINE)
+
+
+def _cuda_pathway_clock(text: str) -> str:
+    """A brian2cuda synaptic pathway's code with its delay checked on its own clock.
+
+    brian2cuda's ``synapses.cu`` template compares ``defaultclock.timestep[0]`` with the
+    pathway's homogeneous delay (in steps of the pathway's clock), where every other
+    line uses the pathway's clock. In a network on clocks of its own (the CMSA sheet)
+    Brian2's ``defaultclock`` is not declared, and ``nvcc`` stops ("identifier
+    defaultclock is undefined"); in a network where it is declared but the pathway runs
+    on another clock, the check counts the wrong steps. The clock is the one the same
+    file gives its kernel (``{{owner.clock.name}}``); a file of another form (no such
+    check, not exactly one kernel clock) is returned unchanged.
+
+    Parameters
+    ----------
+    text : str
+        A generated ``code_objects/*.cu`` file.
+
+    Returns
+    -------
+    str
+    """
+    if not _CUDA_DELAY_CHECK.search(text):
+        return text
+    clocks = {m.group("clock") for m in _CUDA_KERNEL_CLOCK.finditer(text)}
+    if len(clocks) != 1:
+        return text
+    clock = clocks.pop()
+    return _CUDA_DELAY_CHECK.sub(lambda m: f"{m.group('head')}{clock}{m.group('tail')}", text)
+
+
 def _keep_if_equivalent(path: Path, previous, transform):
     """Give a generated file its final content (``transform`` of Brian2's); if that
     equals the last build's, keep that file's time stamp so ``make`` does not recompile
@@ -429,6 +494,11 @@ class DeviceSession:
         except ImportError:
             raise DeviceError("cuda_standalone needs brian2cuda: pip install 'brianlab[cuda]'") \
                 from None
+        # brian2cuda registers its preferences when first imported, after this session's
+        # backup: back them up now (their defaults), or close would leave this session's
+        # values behind and the next session would add its flags a second time
+        for key, value in prefs.prefs.items():
+            prefs.backup_prefs.setdefault(key, value)
         nvcc = find_nvcc()
         if nvcc is None:
             raise DeviceError("cuda_standalone needs the CUDA compiler nvcc, which was not found "
@@ -556,6 +626,11 @@ class DeviceSession:
         makefile = self.directory / "makefile"
         previous = {path: (path.read_text(), path.stat()) for path in (main, objects, makefile)
                     if path.is_file()}
+        code = ([self.directory / "main.cu",
+                 *sorted((self.directory / "code_objects").glob("*.cu"))]
+                if self.name == "cuda_standalone" else [])
+        previous_code = {path: (path.read_text(), path.stat()) for path in code
+                         if path.is_file()}
         device.build(directory=str(self.directory), compile=False, run=False)
         dropped = set()
         if write_only is not None:
@@ -575,6 +650,10 @@ class DeviceSession:
             leanbuild.free_connection_arrays(_sort_clock_resets(text), dropped, elsewhere)[0]))
         self.lean = bool(dropped)
         if self.name == "cuda_standalone":
+            main_cu = self.directory / "main.cu"
+            _keep_if_equivalent(main_cu, previous_code.get(main_cu), _sort_cuda_main)
+            for path in sorted((self.directory / "code_objects").glob("*.cu")):
+                _keep_if_equivalent(path, previous_code.get(path), _cuda_pathway_clock)
             self._patch_cuda_makefile()
         else:
             _keep_if_equivalent(makefile, previous.get(makefile), _precompile_objects_header)

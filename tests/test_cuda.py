@@ -1,0 +1,171 @@
+"""CUDA standalone builds of the CMSA sheet: a network on clocks of its own (no Brian2
+``defaultclock``) that brian2cuda's synapses template cannot compile unaided."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from brianlab import devices
+from brianlab.cmsa.__main__ import main
+
+SMALL = ["--size", "30", "--ke", "50", "--ki", "50", "--duration", "100", "--no-gif"]
+
+# the part of brian2cuda's synapses.cu (1.0b1) as it is generated for a pathway
+PATHWAY = """\
+    if (sheet_ee_pre_scalar_delay)
+    {
+        if (defaultclock.timestep[0] >= sheet_ee_pre_delay)
+        {
+            cudaMemcpy(&num_spiking_neurons, ...);
+        }
+    }
+    if (num_blocks != 0) {
+        for(int bid_offset = 0; bid_offset < num_loops; bid_offset++)
+        {
+            _run_kernel_sheet_ee_pre_codeobject<<<num_blocks, num_threads>>>(
+                _N,
+                bid_offset,
+                CLOCK.timestep[0],
+                num_threads_per_bundle,
+"""
+
+
+def _needs_nvcc():
+    pytest.importorskip("brian2cuda")
+    if devices.find_nvcc() is None:
+        pytest.skip("nvcc is not installed on this machine")
+
+
+def _undeclared_clocks(build):
+    """Clocks whose time step a generated CUDA file reads but ``objects.h`` does not
+    declare (nvcc: 'identifier ... is undefined'), as ``{file: {clock, ...}}``."""
+    declared = set(re.findall(r"^extern (?:Event)?Clock (\w+);", (build / "objects.h")
+                              .read_text(), re.MULTILINE))
+    assert declared, "objects.h declares no clock: not brian2cuda's template any more?"
+    found = {}
+    for path in sorted((build / "code_objects").glob("*.cu")):
+        used = set(re.findall(r"\b(\w+)\.timestep\[0\]", path.read_text())) - declared
+        if used:
+            found[path.name] = used
+    return found
+
+
+def test_pathway_delay_check_uses_the_pathway_clock():
+    from brianlab.devices import _cuda_pathway_clock
+
+    text = PATHWAY.replace("CLOCK", "sheet_clock")
+    fixed = _cuda_pathway_clock(text)
+    assert fixed == text.replace("if (defaultclock.timestep[0] >= sheet_ee_pre_delay)",
+                                 "if (sheet_clock.timestep[0] >= sheet_ee_pre_delay)")
+    assert "defaultclock" not in fixed
+    assert _cuda_pathway_clock(fixed) == fixed  # nothing left to change
+    # on the default clock the file is already right (and stays byte for byte the same)
+    on_default = PATHWAY.replace("CLOCK", "defaultclock")
+    assert _cuda_pathway_clock(on_default) == on_default
+    # another structure (no kernel clock found, or two of them) is left unchanged
+    for other in (text.replace("bid_offset,\n", "offset,\n"),
+                  text + text.replace("sheet_clock", "other_clock"),
+                  text.replace(">= sheet_ee_pre_delay", ">= other_delay")):
+        assert _cuda_pathway_clock(other) == other
+
+
+def test_cmsa_sheet_cuda_code_reads_only_declared_clocks(tmp_path, monkeypatch):
+    """The generated code (not compiled: seconds) of every pathway reads its own clock."""
+    _needs_nvcc()
+    from brianlab.cmsa.experiment import NotRunError, simulate
+    from brianlab.cmsa.params import CMSAParams
+
+    monkeypatch.setattr(devices.DeviceSession, "_compile", lambda self: None)
+    build = tmp_path / "build"
+    with pytest.raises(NotRunError):
+        simulate([CMSAParams(e_side=30, i_side=15, k_e=50, k_i=50)],
+                 device="cuda_standalone", build_only=True, directory=build, cache=False)
+    pathways = sorted(build.glob("code_objects/cmsa_*_pre_codeobject*.cu"))
+    assert len(pathways) >= 4  # ee, ei, ie, ii (one code object per run segment)
+    for path in pathways:
+        assert re.search(r"if \(cmsa_clock\.timestep\[0\] >= cmsa_\w\w_pre_delay\)",
+                         path.read_text()), path.name
+    assert _undeclared_clocks(build) == {}
+
+
+@pytest.mark.slow
+def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys):
+    """The README's command compiles the sheet with nvcc from a fresh cache (minutes),
+    and ``phases`` builds the same network from that cache."""
+    _needs_nvcc()
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
+    code = main(["run", "--device", "cuda_standalone", "--build-only", *SMALL,
+                 "--out", str(tmp_path / "run")])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert "compilation failed" not in out.out + out.err
+    builds = list((tmp_path / "cache").glob("cmsa-cuda_standalone-*"))
+    assert len(builds) == 1
+    build = builds[0]
+    binary = build / "main"
+    assert binary.is_file() and os.access(binary, os.X_OK)
+    assert _undeclared_clocks(build) == {}
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert "--build-only was given" in summary["not_run"]
+    built = binary.stat().st_mtime_ns
+    code = main(["phases", "--device", "cuda_standalone", "--build-only", *SMALL,
+                 "--out", str(tmp_path / "phases")])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert list((tmp_path / "cache").glob("cmsa-cuda_standalone-*")) == [build]
+    assert binary.is_file() and _undeclared_clocks(build) == {}
+    assert binary.stat().st_mtime_ns == built  # the same network: nothing recompiled
+
+
+def test_cuda_session_restores_the_preferences_brian2cuda_registers(tmp_path):
+    """brian2cuda registers its preferences when first imported, inside the first session:
+    closing it restores them too, so a second build in the process gets the same flags."""
+    _needs_nvcc()
+    script = f"""
+import json
+from brian2 import prefs
+from brianlab import use_device
+seen = []
+for k in range(2):
+    with use_device("cuda_standalone", directory=r"{tmp_path}/b" + str(k), quiet=True):
+        seen.append({{key: repr(v) for key, v in prefs.prefs.items()}})
+defaults = {{f"{{base}}.{{name}}": repr(d.default) for base, (defs, _) in
+            prefs.pref_register.items() for name, d in defs.items()
+            if base.startswith("devices.cuda_standalone")}}
+print(json.dumps({{"same": seen[0] == seen[1],
+                  "changed": sorted(k for k, v in defaults.items() if repr(prefs[k]) != v)}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"same": True, "changed": []}
+
+
+def test_cuda_main_is_the_same_for_the_same_network():
+    """brian2cuda writes a run's clock resets and random-number-buffer calls in the order of
+    a Python set: sorted, a cached build's main.cu is unchanged (not recompiled)."""
+    from brianlab.devices import _sort_cuda_main
+
+    def main_cu(order):
+        resets = "".join(f"        _array_{c}_timestep[0] = 0;\n        _array_{c}_t[0] = 0.0;\n"
+                         for c in order)
+        adds = "".join(f"        network.add(&{c}, _run_random_number_buffer);\n"
+                       for c in order)
+        return (f"    {{\n{resets}        network.clear();\n{adds}"
+                "        network.add(&cmsa_clock, _run_cmsa_E_stateupdater_codeobject);\n"
+                "        network.add(&a_clock, _run_a_codeobject);\n    }\n")
+
+    one = main_cu(["cmsa_I_clock", "cmsa_clock", "cmsa_E_clock"])
+    other = main_cu(["cmsa_clock", "cmsa_E_clock", "cmsa_I_clock"])
+    assert one != other
+    assert _sort_cuda_main(one) == _sort_cuda_main(other) == main_cu(
+        ["cmsa_E_clock", "cmsa_I_clock", "cmsa_clock"])
+    # the code objects keep their order (the schedule)
+    assert _sort_cuda_main(one).endswith("_run_cmsa_E_stateupdater_codeobject);\n"
+                                         "        network.add(&a_clock, _run_a_codeobject);\n"
+                                         "    }\n")
