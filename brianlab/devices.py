@@ -687,20 +687,17 @@ class DeviceSession:
         """``make`` in the build directory; in a reused directory a failure (a stale or
         damaged object file of an interrupted build) is retried once after ``make clean``.
 
-        ``cpp_standalone`` runs ``make`` here (:meth:`_make`), not through Brian2's
-        ``compile_source`` (``os.system``, which ignores Ctrl-C: an interrupted build was
-        redone from clean, or reported as a failed one), and always links the binary
-        anew: a ``main`` left in a reused directory (replaced or damaged after a build,
-        and newer than its objects) is never kept, run or recorded as this build's.
+        ``make`` runs here (:meth:`_make`), not through Brian2's ``compile_source``
+        (``os.system``, which ignores Ctrl-C: an interrupted build was redone from clean,
+        or reported as a failed one); brian2cuda inherits that method, so both devices
+        build the same way. ``cpp_standalone`` always links the binary anew: a ``main``
+        left in a reused directory (replaced or damaged after a build, and newer than its
+        objects) is never kept, run or recorded as this build's.
         """
-        cpp = self.name == "cpp_standalone"
-        if cpp:
+        if self.name == "cpp_standalone":
             (self.directory / "main").unlink(missing_ok=True)
         try:
-            if cpp:
-                self._make(clean)
-            else:
-                device.compile_source(str(self.directory), "gcc", False, clean)
+            self._make(clean)
             return
         except RuntimeError as exc:
             if self._temporary or clean:
@@ -711,10 +708,7 @@ class DeviceSession:
             print(f"[brianlab] compilation in {self.directory} failed; retrying from a clean "
                   "build", flush=True)
         try:
-            if cpp:
-                self._make(True)
-            else:
-                device.compile_source(str(self.directory), "gcc", False, True)
+            self._make(True)
         except RuntimeError as exc:
             raise DeviceError(f"compilation failed in {self.directory}, also from a clean "
                               f"build: {exc}") from None

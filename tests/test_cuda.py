@@ -79,7 +79,7 @@ def test_cmsa_sheet_cuda_code_reads_only_declared_clocks(tmp_path, monkeypatch):
     from brianlab.cmsa.experiment import NotRunError, simulate
     from brianlab.cmsa.params import CMSAParams
 
-    monkeypatch.setattr(devices.DeviceSession, "_compile", lambda self: None)
+    monkeypatch.setattr(devices.DeviceSession, "_compile", lambda self, *args, **kwargs: None)
     build = tmp_path / "build"
     with pytest.raises(NotRunError):
         simulate([CMSAParams(e_side=30, i_side=15, k_e=50, k_i=50)],
