@@ -50,6 +50,42 @@ def test_main_has_the_clock_resets_that_are_sorted(tmp_path, monkeypatch):
     assert any("_timestep[0]" in line for line in resets), files["main.cpp"]
 
 
+def test_main_has_the_idle_clocks_and_resets_of_many_clocks_sorted(tmp_path, monkeypatch):
+    """Groups on six clocks that stop halfway: the second run adds their clocks without a
+    code object (``network.add(&clock, NULL)``, in the order of a Python set) and resets
+    every clock; brianlab sorts both blocks (unsorted by chance: 1 in 720 builds)."""
+    from brian2 import Clock
+
+    monkeypatch.setattr(devices.DeviceSession, "_compile", lambda self, *args, **kwargs: None)
+    names = [f"clk_{letter}" for letter in "qbxdmh"]
+    with use_device("cpp_standalone", directory=tmp_path / "build", build_only=True,
+                    quiet=True) as dev:
+        groups = [NeuronGroup(2, "dv/dt = -v / (10*ms) : 1", method="exact", name=f"g_{name}",
+                              clock=Clock(dt=0.1 * ms, name=name)) for name in names]
+        dev.run(Network(*groups), 5 * ms, active={g: (0 * ms, 2 * ms) for g in groups})
+        main = (dev.directory / "main.cpp").read_text()
+    lines = main.splitlines()
+    idle = [i for i, line in enumerate(lines) if devices._IDLE_CLOCK.match(line)]
+    assert len(idle) == len(names) and idle == list(range(idle[0], idle[0] + len(names))), main
+    assert [devices._IDLE_CLOCK.match(lines[i]).group(2) for i in idle] == sorted(names), main
+    resets = [i for i, line in enumerate(lines) if devices._CLOCK_RESET.match(line)
+              and devices._CLOCK_RESET.match(line).group(1) in names]
+    assert resets, main
+    blocks, block = [], [resets[0]]  # each run's consecutive resets
+    for i in resets[1:]:
+        if i == block[-1] + 1:
+            block.append(i)
+        else:
+            blocks.append(block)
+            block = [i]
+    blocks.append(block)
+    blocks = [block for block in blocks if len(block) > 1]  # (not a created clock's line)
+    assert len(blocks) == 2, main  # the resets of the two runs
+    for block in blocks:
+        clocks = [devices._CLOCK_RESET.match(lines[i]).group(1) for i in block]
+        assert len(clocks) == 2 * len(names) and clocks == sorted(clocks), main
+
+
 def test_a_lean_build_drops_writes_and_frees_the_connection_indices(tmp_path, monkeypatch):
     files, lean = _generated(tmp_path, monkeypatch, lean=True)
     assert lean
