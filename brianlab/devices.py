@@ -724,22 +724,33 @@ class DeviceSession:
         A failed ``make`` raises RuntimeError with the end of its output; one ended by
         SIGINT or SIGTERM raises KeyboardInterrupt (it is never retried from clean).
         """
-        command = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix)]
-        steps = [[*command, "clean"]] if clean else []
-        steps.append([*command, *prefs.devices.cpp_standalone.extra_make_args_unix])
+        # a shell command line, as Brian2 runs it (``make_cmd_unix`` may hold variables)
+        command = prefs.devices.cpp_standalone.make_cmd_unix
+        steps = [f"{command} clean"] if clean else []
+        steps.append(" ".join([command, *map(shlex.quote,
+                                             prefs.devices.cpp_standalone.extra_make_args_unix)]))
+        stopped = {-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM}
         for step in steps:
             with tempfile.TemporaryFile() as log:
-                proc = subprocess.Popen(step, cwd=self.directory, stdout=log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+                try:
+                    # the build directory's lock goes to make and its compilers too: if
+                    # this process dies without stopping them, nobody builds beside them
+                    proc = subprocess.Popen(
+                        ["/bin/sh", "-c", step], cwd=self.directory, stdout=log,
+                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                        pass_fds=() if self._lock_fd is None else (self._lock_fd,))
+                except OSError as exc:
+                    raise DeviceError(f"cannot run {step!r} in {self.directory}: "
+                                      f"{exc.strerror or exc}") from None
                 try:
                     code = proc.wait()
                 except BaseException:
                     _stop_group(proc)
                     raise
-                if -code in (signal.SIGINT, signal.SIGTERM):
-                    raise KeyboardInterrupt(f"make was ended by signal {-code}")
-                if code != 0 and step[-1] != "clean":
+                if code in stopped:
+                    raise KeyboardInterrupt(f"make was ended by a signal (status {code})")
+                if code != 0 and not step.endswith(" clean"):
                     log.seek(0)
                     tail = log.read().decode(errors="replace").splitlines()[-20:]
                     raise RuntimeError(f"make exited with {code}:\n" + "\n".join(tail))

@@ -110,8 +110,13 @@ def _atomic(path: Path, write, writer: str | None = None):
     fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name, writer), suffix=".tmp",
                                dir=path.parent)
     try:
-        os.chmod(tmp, 0o644 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
-        with os.fdopen(fd, "wb") as handle:
+        try:
+            os.fchmod(fd, 0o644 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
+            handle = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -268,7 +273,12 @@ class RunFolder:
             raise ResultsError(f"cannot lock {lock} ({exc.strerror or exc}; expected a regular "
                                f"file); {self.hint}, or remove it") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:  # a file system without locks (some NFS, FUSE mounts)
+                raise ResultsError(f"cannot lock {lock} ({exc.strerror or exc}): a results "
+                                   f"folder needs a file system with file locks; "
+                                   f"{self.hint}") from None
             yield
         finally:
             os.close(fd)

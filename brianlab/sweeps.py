@@ -443,6 +443,13 @@ def _writer(token: str | None) -> str | None:
     return None if token is None else f"sweep{token[:12]}"
 
 
+def _check_key(key):
+    """A point's key names its files: never one outside its folder."""
+    if not isinstance(key, str) or SAFE_KEY.fullmatch(key) is None:
+        raise SweepError(f"point key {key!r}: expected a file name of letters, digits and "
+                         "._+- (not starting with a dot)")
+
+
 def save_point(folder, key: str, arrays: dict, record: dict, writer: str | None = None):
     """Save a point: ``<key>.npz``, then ``<key>.json`` (a point is done when both exist).
 
@@ -459,6 +466,7 @@ def save_point(folder, key: str, arrays: dict, record: dict, writer: str | None 
     writer : str, optional
         Names the writer's temporary files (default: this process's id).
     """
+    _check_key(key)
     out = RunFolder(folder, writer=writer)
     out.save_arrays(key, **arrays)
     out.save_json(key, record)
@@ -661,10 +669,8 @@ def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Calla
     keys = [p.key for p in points]
     if len(set(keys)) != len(keys):
         raise SweepError("the keys of a sweep's points must be unique")
-    for key in keys:  # (a key names files: never one outside save_to)
-        if not isinstance(key, str) or SAFE_KEY.fullmatch(key) is None:
-            raise SweepError(f"point key {key!r}: expected a file name of letters, digits and "
-                             "._+- (not starting with a dot)")
+    for key in keys:
+        _check_key(key)
     token = None
     if save_to is not None:
         save_to = Path(save_to).resolve()
@@ -688,17 +694,32 @@ def run_points(compiled: CompiledNetwork, points: Sequence[Point], reduce: Calla
         else:
             _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries,
                             finish)
-        if save_to is not None:  # what a worker killed while saving left (never a point);
-            for key in keys:  # only this sweep's: another command may be saving the same key
-                for name in (f"{key}.npz", f"{key}.json"):
-                    prefix = glob.escape(temporary_prefix(name, _writer(token)))
-                    for stale in save_to.glob(f"{prefix}*.tmp"):
-                        stale.unlink(missing_ok=True)
+        if save_to is not None:  # what a worker killed while saving left (never a point):
+            _remove_temporaries(save_to, keys, _writer(token))
         return records
     finally:
         if token is not None:
             with contextlib.suppress(OSError):
                 (save_to / f"{SWEEP_TOKEN}-{token}").unlink()
+
+
+#: A temporary file of a point untouched this long (s) is a dead writer's, whoever wrote it.
+STALE_TEMPORARY_S = 3600.0
+
+
+def _remove_temporaries(save_to: Path, keys, writer: str):
+    """Remove the temporary files of these points that this sweep's ``writer`` left, and
+    any writer's that nobody touched for :data:`STALE_TEMPORARY_S` (a killed command's):
+    another command may be saving the same key right now, so never a fresh one of its."""
+    now = time.time()
+    for key in keys:
+        for name in (f"{key}.npz", f"{key}.json"):
+            own = temporary_prefix(name, writer)
+            for path in save_to.glob(f"{glob.escape('.' + name + '.')}*.tmp"):
+                with contextlib.suppress(OSError):
+                    if path.name.startswith(own) or \
+                            now - path.lstat().st_mtime > STALE_TEMPORARY_S:
+                        path.unlink()
 
 
 def _run_on_cluster(client, compiled, points, reduce, save_to, token, ship, retries, finish):

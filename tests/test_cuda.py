@@ -73,6 +73,7 @@ def test_pathway_delay_check_uses_the_pathway_clock():
         assert _cuda_pathway_clock(other) == other
 
 
+@pytest.mark.cuda
 def test_cmsa_sheet_cuda_code_reads_only_declared_clocks(tmp_path, monkeypatch):
     """The generated code (not compiled: seconds) of every pathway reads its own clock."""
     _needs_nvcc()
@@ -92,6 +93,7 @@ def test_cmsa_sheet_cuda_code_reads_only_declared_clocks(tmp_path, monkeypatch):
     assert _undeclared_clocks(build) == {}
 
 
+@pytest.mark.cuda
 @pytest.mark.slow
 def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys):
     """The README's command compiles the sheet with nvcc from a fresh cache (minutes),
@@ -121,6 +123,7 @@ def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys):
     assert binary.stat().st_mtime_ns == built  # the same network: nothing recompiled
 
 
+@pytest.mark.cuda
 def test_cuda_session_restores_the_preferences_brian2cuda_registers(tmp_path):
     """brian2cuda registers its preferences when first imported, inside the first session:
     closing it restores them too, so a second build in the process gets the same flags."""

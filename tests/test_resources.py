@@ -151,3 +151,15 @@ def test_the_resource_checks_import_no_brian2():
     code = ("import sys, brianlab.resources as r; r.available_memory(); r.usable_cores();"
             "assert 'brian2' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_local_workers_multiply_the_memory_estimate():
+    """N local workers run N binaries at once: a sheet that fits once but not twice is
+    refused for two workers, naming the count and the way out."""
+    from brianlab.cmsa.params import CMSAParams
+
+    p = CMSAParams(e_side=60, i_side=30, k_e=50, k_i=50)
+    need = sum(p.memory_parts().values())
+    p.check_memory(available=1.5 * need)
+    with pytest.raises(ValueError, match=r"x 2 at once.*fewer --workers"):
+        p.check_memory(available=1.5 * need, copies=2)

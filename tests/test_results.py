@@ -1,6 +1,7 @@
 """Run folders: one configuration per folder, writable or refused, nothing computed lost."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -54,3 +55,35 @@ def test_unwritable_places_are_refused(tmp_path):
         RunFolder(a_file / "sub")
     with pytest.raises(ResultsError, match="cannot write results into /proc/x"):
         RunFolder("/proc/x")
+
+
+def test_a_folder_on_a_file_system_without_locks_is_one_clear_error(tmp_path, monkeypatch):
+    """``flock`` fails with ENOLCK on some NFS and FUSE mounts: a ResultsError naming the
+    lock file, not an OSError traceback."""
+    import errno
+    import fcntl
+
+    from brianlab.results import ResultsError, RunFolder
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(ResultsError, match=r"cannot lock .*\.brianlab-folder\.lock"):
+        RunFolder(tmp_path / "out", configuration={"a": 1})
+
+
+def test_a_failed_atomic_write_leaves_no_file_and_no_open_descriptor(tmp_path, monkeypatch):
+    """Whatever fails between creating the temporary file and writing it, the file is
+    removed and its descriptor closed."""
+    from brianlab import results
+
+    def fail(fd, mode):
+        raise PermissionError("no")
+
+    monkeypatch.setattr(os, "fchmod", fail)
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(PermissionError):
+        results.atomic_write_text(tmp_path / "x.json", "{}")
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert list(tmp_path.iterdir()) == []

@@ -411,8 +411,8 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
     if scheduler_file is not None and not scheduler_file.exists():
         from .. import sweeps
 
-        print(f"waiting up to {sweeps.SCHEDULER_FILE_WAIT:g} s for the scheduler file "
-              f"{scheduler_file}", file=sys.stderr, flush=True)
+        _say(f"waiting up to {sweeps.SCHEDULER_FILE_WAIT:g} s for the scheduler file "
+             f"{scheduler_file}", file=sys.stderr)
     with connect(workers=args.workers, scheduler=args.scheduler,
                  scheduler_file=scheduler_file) if cluster else nullcontext() as client:
         description = simulate_compiled(
@@ -445,7 +445,7 @@ def _load_done(folder: RunFolder, check_arrays: bool = True) -> dict:
             if not isinstance(record, dict):
                 raise ValueError("not a JSON object")
         except (OSError, ValueError) as exc:
-            print(f"{path}: damaged ({exc}); the point is computed again", file=sys.stderr)
+            _say(f"{path}: damaged ({exc}); the point is computed again", file=sys.stderr)
             continue
         try:
             with zipfile.ZipFile(arrays) as archive:
@@ -453,7 +453,7 @@ def _load_done(folder: RunFolder, check_arrays: bool = True) -> dict:
             if bad is not None:
                 raise zipfile.BadZipFile(f"member {bad} fails its checksum")
         except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
-            print(f"{arrays}: damaged ({exc}); the point is computed again", file=sys.stderr)
+            _say(f"{arrays}: damaged ({exc}); the point is computed again", file=sys.stderr)
             continue
         done[path.stem] = record
     return done
@@ -746,7 +746,9 @@ def cmd_sweep(args) -> int:
                   for s in args.seeds]
         label = "We (uS)"
     # (impossible values already failed in with_(), which validates, before any build)
-    min(points, key=lambda p: p.rp).check_memory()  # the most spikes: the shortest rp
+    # the most spikes: the shortest rp; local workers run that many binaries at once
+    min(points, key=lambda p: p.rp).check_memory(
+        copies=min(args.workers or 1, len(points)))
     if len(points) > MAX_POINTS:
         raise ValueError(f"{len(points):,} points (values x seeds); one sweep has at most "
                          f"{MAX_POINTS:,}: split it into several --out folders")

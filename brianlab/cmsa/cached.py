@@ -376,6 +376,14 @@ def _check_settings(settings) -> PointSettings:
     return PointSettings(**settings)
 
 
+def _in_cache(directory: str) -> bool:
+    """Whether ``directory`` is a folder directly in the cache (symbolic links resolved)."""
+    try:
+        return os.path.realpath(Path(directory).parent) == os.path.realpath(cache_root())
+    except (OSError, ValueError):
+        return False
+
+
 def check_plan(data, arguments: dict, key: str) -> dict:
     """A saved plan, checked: its own digest (made when it was saved), its key and
     command line, every field and its type, point keys that are plain file names.
@@ -422,7 +430,8 @@ def check_plan(data, arguments: dict, key: str) -> dict:
             is not None, "build.manifest_key: expected a sha256")
     _expect(isinstance(build["directory"], str) and Path(build["directory"]).is_absolute() and
             re.fullmatch(r"cmsa-cpp_standalone-[0-9a-f]{16}", Path(build["directory"]).name)
-            is not None, f"build.directory: {build['directory']!r} is not a cached build")
+            is not None and _in_cache(build["directory"]),
+            f"build.directory: {build['directory']!r} is not a build in this cache")
     points = data["points"]
     _expect(isinstance(points, list) and len(points) == _PLANNED_POINTS[command],
             f"points: expected {_PLANNED_POINTS[command]}")

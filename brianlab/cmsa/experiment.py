@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -153,6 +154,14 @@ def _manifest_key(first: CMSAParams, device: str, threads, portable: bool) -> st
                                 brian2.__version__)).encode()).hexdigest()
 
 
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether two paths name one folder (symbolic links resolved)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to, *,
                       client=None, threads=None, portable: bool = False,
                       ship: bool | None = None, cache: bool = True,
@@ -211,10 +220,12 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
     if directory is not None and run_cached(directory, key, keys, settings, save_to, description,
                                             client=client, ship=ship, on_record=on_record):
         return description
-    # files changed behind the manifest's back: nothing of that build is trusted
-    changed = directory is not None and build_changed(directory)
     with _session(first, "cpp_standalone", threads, True, None, cache, portable,
                   lean=True) as session:
+        # files changed behind the manifest's back (looked at under the directory's lock,
+        # so never another process's build in progress): nothing of that build is trusted
+        in_cache = directory is not None and _same_folder(session.directory, directory)
+        changed = in_cache and build_changed(session.directory)
         start = time.perf_counter()
         sheet, net = build_network(first, cache=cache)
         timings["construct_s"] = time.perf_counter() - start
@@ -222,7 +233,7 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
         outputs, checks = recorded_arrays(sheet)
         session.run(net, first.total, write_only=[*outputs.values(), *checks.values()],
                     active=active_windows(sheet, first),
-                    clean=changed and session.directory == directory)
+                    clean=changed)
         timings["build_s"] = session.timings.get("build_s")
         compiled = CompiledNetwork.from_session(session, outputs, checks)
         variables, provenance = run_variables(sheet, first), sheet.provenance()
@@ -232,7 +243,7 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
                  "provenance": provenance}, indent=1) + "\n")
         del sheet, net
         description["directory"] = str(session.directory)
-        if cache and session.directory == directory:  # (not a fallback directory)
+        if cache and in_cache:  # (not a fallback directory)
             description["manifest_key"] = key
         timings["sweep_s"] = run_built(compiled, variables, provenance, keys, settings, save_to,
                                        client=client, ship=ship, on_record=on_record)

@@ -335,7 +335,7 @@ class CMSAParams:
         """
         return sum(self.memory_parts().values())
 
-    def check_memory(self, available: float | MemoryLimit | None = None):
+    def check_memory(self, available: float | MemoryLimit | None = None, copies: int = 1):
         """Refuse a sheet that would not fit in memory, with the estimate.
 
         Parameters
@@ -343,6 +343,10 @@ class CMSAParams:
         available : float or MemoryLimit, optional
             Bytes available (default: :func:`brianlab.resources.available_memory`, the
             tightest of the available memory, cgroup limits and ``RLIMIT_AS``).
+        copies : int, optional
+            Simulations of this sheet that run at once (the local Dask workers of a
+            sweep); the estimate is multiplied by it (an upper bound: the network is
+            built once).
 
         Raises
         ------
@@ -355,14 +359,17 @@ class CMSAParams:
         elif not isinstance(available, MemoryLimit):
             available = MemoryLimit(float(available), "given")
         parts = self.memory_parts()
-        need = sum(parts.values())
+        need = sum(parts.values()) * copies
         if need > available.available:
             detail = ", ".join(f"{name} {value / 2**30:,.1f}" for name, value in parts.items()
                                if value)
+            times = f" x {copies} at once" if copies > 1 else ""
+            fewer = ", fewer --workers" if copies > 1 else ""
             raise ValueError(f"a sheet of side {self.e_side} ({self.n_synapses:,} synapses, "
                              f"rule {self.rule}, {float(self.total / ms):,.6g} ms) needs about "
-                             f"{need / 2**30:,.1f} GiB of memory ({detail} GiB); available: "
-                             f"{available} (reduce --size, --ke, --ki or --duration)")
+                             f"{need / 2**30:,.1f} GiB of memory ({detail} GiB{times}); "
+                             f"available: {available} (reduce --size, --ke, --ki or "
+                             f"--duration{fewer})")
 
     def with_(self, **changes) -> "CMSAParams":
         """A copy with some fields changed.
