@@ -441,3 +441,31 @@ def test_an_object_active_in_a_window_records_only_there(name, tmp_path):
     assert len(t_full) == 600 and len(i_full) > 20
     np.testing.assert_array_equal(i_split, i_full)
     np.testing.assert_allclose(t_split, t_spikes, atol=1e-12)
+
+
+def test_make_runs_brian2s_command_line_as_a_shell_does(tmp_path):
+    """``make_cmd_unix`` is a shell command line for Brian2 (``os.system``), so it may set
+    variables; brianlab's own ``make`` step keeps that, and a failed ``make`` is a
+    RuntimeError with the end of its output (retried from clean by the caller)."""
+    from types import SimpleNamespace
+
+    from brian2 import prefs
+
+    from brianlab.devices import DeviceSession
+
+    (tmp_path / "makefile").write_text("all:\n\techo $(GREETING) > made\n"
+                                       "clean:\n\trm -f made\n"
+                                       "broken:\n\t@echo the compiler said no; false\n")
+    session = SimpleNamespace(directory=tmp_path, _lock_fd=None)
+    prefs.devices.cpp_standalone.make_cmd_unix = "GREETING=hello make"
+    prefs.devices.cpp_standalone.extra_make_args_unix = ["-j"]
+    DeviceSession._make(session, clean=False)
+    assert (tmp_path / "made").read_text() == "hello\n"
+    DeviceSession._make(session, clean=True)  # make clean, then make
+    assert (tmp_path / "made").read_text() == "hello\n"
+    prefs.devices.cpp_standalone.extra_make_args_unix = ["broken"]
+    with pytest.raises(RuntimeError, match=r"(?s)make exited with 2.*the compiler said no"):
+        DeviceSession._make(session, clean=False)
+    prefs.devices.cpp_standalone.make_cmd_unix = "no-such-make-program"
+    with pytest.raises(RuntimeError, match="exited with 127"):
+        DeviceSession._make(session, clean=False)
