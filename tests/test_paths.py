@@ -48,7 +48,7 @@ def test_load_model_names_a_non_utf8_lock(tmp_path, monkeypatch):
 #: A repeated command's figures while its background thread is still importing pyplot
 #: (made slow here: the thread is inside ``matplotlib.pyplot`` when the figures start).
 RACE = """
-import importlib.abc, json, sys, time
+import importlib.abc, json, sys, threading, time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -59,9 +59,13 @@ from brianlab.cmsa import __main__ as cli
 from brianlab.results import RunFolder
 
 
+inside = threading.Event()  # the background thread is inside matplotlib.pyplot
+
+
 class Slow(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == "matplotlib.figure":
+            inside.set()
             time.sleep(1.0)
         return None
 
@@ -74,7 +78,7 @@ folder.save_arrays("points/p", frames=np.random.default_rng(0).random((3, side, 
 phi = {"phi": 0.1, "mean_patterns": 1.0, "mean_speed": 0.1}
 settings = SimpleNamespace(phi="spikes", frame_times=lambda: np.array([8.0, 16.0, 24.0]))
 cli._prefetch("matplotlib.pyplot")
-time.sleep(0.3)
+assert inside.wait(120), "pyplot's import never reached matplotlib.figure"
 assert "matplotlib.pyplot" in sys.modules  # (half imported)
 cli._snapshot_figures(folder, {"p": {"phi": phi}}, {"p": settings}, {"p": "bump (rp 5 ms)"},
                       SimpleNamespace(no_gif=True, size=side))
@@ -144,6 +148,7 @@ def test_an_over_long_out_is_one_clear_error(tmp_path, monkeypatch, capsys, path
 CLAIM = """
 import sys
 from brianlab.results import RunFolder
+print("ready", flush=True)  # (imports done: the claim is next)
 RunFolder(sys.argv[1], {"command": "run", "size": 30}, hint="give another --out")
 print("claimed")
 """
@@ -152,6 +157,7 @@ print("claimed")
 def test_the_folder_claim_waits_for_another_commands_claim(tmp_path):
     import fcntl
     import json
+    import select
     import time
 
     from brianlab.results import FOLDER_LOCK, config_hash
@@ -165,8 +171,16 @@ def test_the_folder_claim_waits_for_another_commands_claim(tmp_path):
         partial.write_text("{")
         second = subprocess.Popen([sys.executable, "-c", CLAIM, str(out)], text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(2)
-        assert second.poll() is None, second.communicate()  # it waits for the lock
+        try:
+            assert select.select([second.stdout], [], [], 300)[0], "no 'ready' in 300 s"
+            assert second.stdout.readline() == "ready\n", second.communicate()
+            time.sleep(1)
+            # it waits for the lock: still running, its "claimed" not printed
+            assert second.poll() is None, second.communicate()
+            assert not select.select([second.stdout], [], [], 0)[0]
+        except BaseException:
+            second.kill()
+            raise
         (out / "configuration.json").write_text(json.dumps(
             {"hash": config_hash(configuration), "configuration": configuration}))
         partial.unlink()
@@ -285,9 +299,17 @@ def _read_only(folder: Path, argv: list) -> list | None:
     try:
         if subprocess.run(probe, capture_output=True, timeout=60).returncode != 0:
             return None
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):
         return None
     return [*unshare, "sh", "-c", script, str(folder), *argv]
+
+
+def _read_only_or_skip(folder: Path, argv: list) -> list:
+    command = _read_only(folder, argv)
+    if command is None:
+        pytest.skip("no mount namespace here to make a read-only folder (the in-process "
+                    "tests below cover the same paths)")
+    return command
 
 
 @pytest.mark.slow
@@ -295,9 +317,7 @@ def test_a_read_only_cache_runs_what_it_has(warm):
     cache = warm / "cache"
     for argv in (["run", *SMALL], ["run", *SMALL, "--seed", "2"]):  # planned, planned again
         out = warm / f"read-only-{len(argv)}"
-        command = _read_only(cache, _command([*argv, "--out", str(out)]))
-        if command is None:
-            pytest.skip("no mount namespace here to make a read-only folder")
+        command = _read_only_or_skip(cache, _command([*argv, "--out", str(out)]))
         proc = subprocess.run(command, env=_env(cache), capture_output=True, text=True,
                               timeout=600)
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
@@ -305,9 +325,134 @@ def test_a_read_only_cache_runs_what_it_has(warm):
     empty = warm / "empty-cache"
     empty.mkdir()
     out = warm / "read-only-empty"
-    proc = subprocess.run(_read_only(empty, _command(["run", *SMALL, "--out", str(out)])),
-                          env=_env(empty), capture_output=True, text=True, timeout=600)
+    command = _read_only_or_skip(empty, _command(["run", *SMALL, "--out", str(out)]))
+    proc = subprocess.run(command, env=_env(empty), capture_output=True, text=True,
+                          timeout=600)
     assert proc.returncode == 1, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: cannot build in {empty}/cmsa-cpp_standalone-") and \
         "(Read-only file system)" in last and "Traceback" not in proc.stderr
+
+
+# -- a read-only cache, in process (no mount namespace needed) -----------------------------
+def _read_only_below(monkeypatch, folder: Path):
+    """Make every creation below ``folder`` fail as on a read-only filesystem (a root
+    user writes through chmod, so monkeypatched): ``os.open`` with ``O_CREAT`` or a write
+    mode, ``os.mkdir`` and ``Path.mkdir``."""
+    import errno
+
+    folder = Path(os.path.realpath(folder))
+
+    def below(path) -> bool:
+        path = Path(os.path.abspath(os.fspath(path)))
+        return path == folder or folder in path.parents
+
+    def refuse(path):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+
+    real_open, real_mkdir, real_path_mkdir = os.open, os.mkdir, Path.mkdir
+    writes = os.O_CREAT | os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND
+
+    def fake_open(path, flags, *args, **kwargs):
+        if flags & writes and below(path):
+            refuse(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    def fake_mkdir(path, *args, **kwargs):
+        if below(path):
+            refuse(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    def fake_path_mkdir(self, mode=0o777, parents=False, exist_ok=False):
+        if below(self) and not (exist_ok and self.is_dir()):
+            refuse(self)
+        return real_path_mkdir(self, mode, parents, exist_ok)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+    monkeypatch.setattr(Path, "mkdir", fake_path_mkdir)
+
+
+def test_a_read_only_build_is_held_shared_or_not_trusted(tmp_path, monkeypatch):
+    """``shared_lock`` on a build whose lock file cannot be opened for writing: it opens
+    it read-only and holds it shared (a rebuild cannot take it); without a lock file, or
+    with a build holding it, the build is not trusted."""
+    import fcntl
+
+    from brianlab.cmsa.cached import shared_lock
+
+    build, bare, busy = tmp_path / "build", tmp_path / "bare", tmp_path / "busy"
+    for folder in (build, bare, busy):
+        folder.mkdir()
+    (build / ".brianlab.lock").touch()
+    holder = os.open(busy / ".brianlab.lock", os.O_CREAT | os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        _read_only_below(monkeypatch, tmp_path)
+        with pytest.raises(OSError, match="Read-only file system"):  # (the patch works)
+            os.open(build / ".brianlab.lock", os.O_CREAT | os.O_RDWR)
+        with shared_lock(build) as held:
+            assert held is True
+            other = os.open(build / ".brianlab.lock", os.O_RDONLY)
+            try:
+                with pytest.raises(BlockingIOError):  # held: no rebuild beside the run
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(other, fcntl.LOCK_SH | fcntl.LOCK_NB)  # others may run it
+            finally:
+                os.close(other)
+        with shared_lock(bare) as held:
+            assert held is False
+        assert not (bare / ".brianlab.lock").exists()
+        with shared_lock(busy) as held:
+            assert held is False
+    finally:
+        os.close(holder)
+
+
+def test_a_read_only_cache_puts_the_binarys_results_in_the_temporary_folder(tmp_path,
+                                                                            monkeypatch):
+    from brianlab import sweeps
+    from brianlab.sweeps import CompiledNetwork, SweepError
+
+    cache, temporary = tmp_path / "cache", tmp_path / "tmp"
+    cache.mkdir()
+    temporary.mkdir()
+    monkeypatch.setenv("BRIANLAB_CACHE", str(cache))
+    monkeypatch.setattr("tempfile.tempdir", str(temporary))
+    monkeypatch.setattr(sweeps, "_RESULTS_DIRECTORIES", {})
+    monkeypatch.setattr(sweeps.atexit, "register", lambda function: function)
+    _read_only_below(monkeypatch, cache)
+    compiled = CompiledNetwork(str(tmp_path / "build"), {"x": ("x", "float64")},
+                               digest="f" * 64)
+    results = sweeps._results_directory(compiled)
+    assert results.parent == temporary.resolve() / "brianlab-points" and results.is_dir()
+    assert results.name.startswith("ffffffffffff-") and not list(cache.iterdir())
+    (results / "x").write_bytes(b"old")  # a previous point's output: never read again
+    assert sweeps._results_directory(compiled) == results and not (results / "x").exists()
+    # neither writable: one clear error
+    _read_only_below(monkeypatch, temporary)
+    with pytest.raises(SweepError) as error:
+        sweeps._results_directory(CompiledNetwork(str(tmp_path / "build"),
+                                                  {"x": ("x", "float64")}, digest="e" * 64))
+    assert str(error.value) == ("cannot make a results directory for the binary in "
+                                f"{cache / 'brianlab-points'} (Read-only file system) nor in "
+                                f"{temporary.resolve() / 'brianlab-points'}")
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["new", "existing"])
+def test_an_unwritable_build_folder_is_one_clear_error(tmp_path, monkeypatch, made):
+    from brianlab.devices import DeviceError, use_device
+
+    build = tmp_path / "cache" / "cmsa-cpp_standalone-0123456789abcdef"
+    if made:
+        build.mkdir(parents=True)
+    else:
+        build.parent.mkdir()
+    _read_only_below(monkeypatch, tmp_path / "cache")
+    with pytest.raises(DeviceError) as error:
+        use_device("cpp_standalone", directory=build)
+    where = build / ".brianlab.lock" if made else build
+    assert str(error.value) == (f"cannot build in {where} (Read-only file system): a build "
+                                "needs a writable folder (the cache, $BRIANLAB_CACHE, or "
+                                "$BRIANLAB_BUILD_DIR)")
+    assert list(build.parent.iterdir()) == ([build] if made else [])
