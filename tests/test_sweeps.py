@@ -197,6 +197,8 @@ def test_cluster_options_are_checked(tmp_path, capsys):
 def test_a_missing_or_bad_scheduler_file_is_an_error_naming_it(tmp_path, monkeypatch, capsys):
     """Dask's client waits forever for a missing scheduler file and fails on a bad one with
     an AssertionError; here: a bounded wait, then one line naming the file."""
+    import distributed  # noqa: F401  (imported here: its first import is not the wait timed)
+
     import brianlab.sweeps as sweeps
 
     missing = tmp_path / "missing.json"
