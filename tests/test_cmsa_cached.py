@@ -230,6 +230,9 @@ def test_an_edited_damaged_or_copied_plan_is_never_used(tmp_path, monkeypatch):
         "key outside the folder": (lambda d: d["points"][0].update(key="../../../escape"), True),
         "a hidden key": (lambda d: d["points"][0].update(key=".hidden"), True),
         "a build outside the cache": (lambda d: d["build"].update(directory="/tmp"), True),
+        "a build of that name outside the cache": (lambda d: d["build"].update(
+            directory=str(tmp_path / "elsewhere" / "cmsa-cpp_standalone-0123456789abcdef")),
+            True),
         "no points": (lambda d: d.update(points=[]), True),
         "a missing field": (lambda d: d.pop("build"), True),
         "a missing setting": (lambda d: d["points"][0]["settings"].pop("e_side"), True),

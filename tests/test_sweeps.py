@@ -437,3 +437,38 @@ def test_a_point_key_that_is_not_a_plain_file_name_is_refused(tmp_path):
         with pytest.raises(SweepError, match="point key"):
             run_points(compiled, [Point(key, ())], save_to=tmp_path / "out")
     assert not (tmp_path / "escape").exists() and not (tmp_path / "build").exists()
+
+
+def test_save_point_refuses_a_key_that_is_not_a_plain_file_name(tmp_path):
+    """``save_point`` is public: its key is checked as ``run_points`` checks it."""
+    from brianlab.sweeps import save_point
+
+    out = tmp_path / "out"
+    for key in ("../escape", ".hidden", "a/b"):
+        with pytest.raises(SweepError, match="point key"):
+            save_point(out, key, {}, {})
+    assert not (tmp_path / "escape.json").exists() and not (tmp_path / "escape.npz").exists()
+
+
+def test_a_dead_writers_old_temporary_files_are_removed(tmp_path):
+    """A command killed while saving leaves a temporary file under its own writer name;
+    the next sweep of that point removes it once nobody touched it for an hour, and keeps
+    another writer's fresh file (it may be mid-write)."""
+    from brianlab import sweeps
+
+    out = tmp_path / "points"
+    out.mkdir()
+    fresh = out / ".k.npz.4242.abc.tmp"
+    old = out / ".k.json.sweep1234.def.tmp"
+    other_point = out / ".j.npz.4242.ghi.tmp"
+    for path in (fresh, old, other_point):
+        path.write_bytes(b"PK")
+    hour_ago = time.time() - sweeps.STALE_TEMPORARY_S - 10
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(other_point, (hour_ago, hour_ago))
+    sweeps._remove_temporaries(out, ["k"], "sweepmine")
+    assert fresh.exists() and not old.exists() and other_point.exists()
+    own = out / ".k.npz.sweepmine.xyz.tmp"
+    own.write_bytes(b"PK")
+    sweeps._remove_temporaries(out, ["k"], "sweepmine")
+    assert not own.exists() and fresh.exists()
