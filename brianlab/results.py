@@ -210,8 +210,20 @@ def read_summary(folder) -> dict:
     Returns
     -------
     dict
+
+    Raises
+    ------
+    ResultsError
+        Naming the file, if it cannot be read or is not a JSON object.
     """
-    return json.loads((Path(folder) / "summary.json").read_text())
+    path = Path(folder) / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
+        raise ResultsError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path} is not a JSON object")
+    return data
 
 
 class RunFolder:

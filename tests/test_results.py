@@ -87,3 +87,16 @@ def test_a_failed_atomic_write_leaves_no_file_and_no_open_descriptor(tmp_path, m
         results.atomic_write_text(tmp_path / "x.json", "{}")
     assert len(os.listdir("/proc/self/fd")) == before
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_summary_is_an_error_naming_the_file(tmp_path):
+    from brianlab.results import read_summary
+
+    (tmp_path / "summary.json").write_text('{"command": "run", "points"')
+    with pytest.raises(ResultsError, match=f"cannot read {tmp_path / 'summary.json'}"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.json").write_text("[1]")
+    with pytest.raises(ResultsError, match="is not a JSON object"):
+        read_summary(tmp_path)
+    with pytest.raises(ResultsError, match="cannot read"):
+        read_summary(tmp_path / "missing")
