@@ -526,9 +526,12 @@ def connect(workers: int | None = None, scheduler: str | None = None,
         with tempfile.TemporaryDirectory(prefix="brianlab-dask-",
                                          dir=local_directory) as where:
             with _workers_ignore_sigint():
+                # (CRITICAL: at a Ctrl-C a worker's heartbeat may still be in flight when
+                # the scheduler closes, and Dask logs that as an ERROR with a traceback; a
+                # point that fails reaches the driver through its future, not the log)
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None, local_directory=where,
-                                       silence_logs=logging.ERROR)
+                                       silence_logs=logging.CRITICAL)
             with cluster, Client(cluster) as client:
                 client.register_plugin(_ignore_interrupt_plugin(), name="brianlab-ignore-sigint")
                 yield client
