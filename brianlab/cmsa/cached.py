@@ -77,8 +77,6 @@ def _model_folders() -> list[Path]:
 MODEL_FILE_BYTES = 1_000_000
 #: Largest plan file read (a plan of three points is a few kB).
 PLAN_BYTES = 1_000_000
-#: What a point key may be: it names the point's files inside ``points/``.
-SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}")
 
 
 def _model_files(folder: Path) -> list[Path]:
@@ -142,8 +140,8 @@ def cached_manifest(directory: Path, key: str):
         compiled = CompiledNetwork(**data["compiled"])
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    if not compiled.visible() or compiled.current_digest() != compiled.digest:
-        return None  # the binary or its static arrays changed since the manifest was made
+    if not _unchanged(compiled):
+        return None
     return compiled, [tuple(v) for v in data["variables"]], data["provenance"]
 
 
@@ -168,10 +166,14 @@ def build_changed(directory: Path) -> bool:
     if not manifest.is_file():
         return False
     try:
-        compiled = CompiledNetwork(**json.loads(manifest.read_text())["compiled"])
-        return not compiled.visible() or compiled.current_digest() != compiled.digest
+        return not _unchanged(CompiledNetwork(**json.loads(manifest.read_text())["compiled"]))
     except (OSError, ValueError, TypeError, KeyError):
         return True
+
+
+def _unchanged(compiled) -> bool:
+    """Whether a build's binary and static arrays are those its manifest recorded."""
+    return compiled.visible() and compiled.current_digest() == compiled.digest
 
 
 @contextmanager
@@ -407,6 +409,8 @@ def check_plan(data, arguments: dict, key: str) -> dict:
     PlanError
         Saying what is wrong.
     """
+    from ..sweeps import SAFE_KEY  # (what a point key may be: it names the point's files)
+
     _expect(isinstance(data, dict), "expected a JSON object")
     _expect(set(data) == PLAN_FIELDS, f"fields differ (missing {sorted(PLAN_FIELDS - set(data))}"
             f", unknown {sorted(set(data) - PLAN_FIELDS)})")
