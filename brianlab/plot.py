@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["raster", "traces", "fi_curve", "phase_plane", "ring_activity", "sheet_snapshot",
-           "phi_curve", "sheet_animation"]
+           "phi_curve", "sheet_animation", "population_rate", "rate_spectrum", "isi_cv_histogram"]
 
 
 def _axes(ax):
@@ -339,3 +339,103 @@ def sheet_animation(frames, path, *, interval_ms=50, title=None, times=None, lab
     anim.save(str(path), writer=PillowWriter(fps=max(1, int(1000 / interval_ms))))
     plt.close(fig)
     return path
+
+
+def population_rate(times_ms, rate, ax=None, *, color="k", **kwargs):
+    """Population rate against time.
+
+    Parameters
+    ----------
+    times_ms : array-like
+        Times in ms (e.g. 1000 times the bin centres of
+        :func:`brianlab.analysis.population.population_rate`).
+    rate : array-like
+        Rate in Hz.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    color : str
+        Line colour.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    ax.plot(np.asarray(times_ms, dtype=float), np.asarray(rate, dtype=float), color=color,
+            lw=0.8, **kwargs)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("population rate (Hz)")
+    return ax
+
+
+def rate_spectrum(frequencies, power, ax=None, *, peak=None, fmax=None, log=True, **kwargs):
+    """Power spectral density of a population rate, optionally its peak marked.
+
+    Parameters
+    ----------
+    frequencies : array-like
+        Frequencies in Hz (:func:`brianlab.analysis.population.rate_spectrum`).
+    power : array-like
+        Spectral density in Hz^2/Hz.
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    peak : float, optional
+        A frequency (Hz) to mark with a dashed line, e.g. the spectral peak.
+    fmax : float, optional
+        Highest frequency shown (Hz).
+    log : bool
+        Logarithmic power axis (0 Hz, where the mean was removed, is then left out).
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    frequencies = np.asarray(frequencies, dtype=float)
+    power = np.asarray(power, dtype=float)
+    show = frequencies > 0 if log else np.ones(len(frequencies), dtype=bool)
+    ax.plot(frequencies[show], power[show], **kwargs)
+    if log and np.any(power[show] > 0):
+        ax.set_yscale("log")
+    if peak is not None and np.isfinite(peak):
+        ax.axvline(peak, color="0.5", ls="--", lw=0.8, label=f"peak {peak:.1f} Hz")
+        ax.legend(fontsize=8)
+    if fmax is not None:
+        ax.set_xlim(0, fmax)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power (Hz²/Hz)")
+    return ax
+
+
+def isi_cv_histogram(cvs, ax=None, *, bins=20, **kwargs):
+    """Histogram of the ISI CVs across neurons, the mean marked.
+
+    Parameters
+    ----------
+    cvs : array-like
+        One CV per neuron (:func:`brianlab.analysis.population.isi_cv_distribution`).
+    ax : Axes, optional
+        Where to draw (a new figure's Axes if None).
+    bins : int or array-like
+        Histogram bins.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.hist`.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    cvs = np.asarray(cvs, dtype=float)
+    cvs = cvs[np.isfinite(cvs)]
+    ax.hist(cvs, bins=bins, color="0.6", **kwargs)
+    if len(cvs):
+        ax.axvline(cvs.mean(), color="k", ls="--", lw=0.8, label=f"mean {cvs.mean():.2f}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("CV of inter-spike intervals (dimensionless)")
+    ax.set_ylabel("neurons")
+    return ax

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["spike_share", "lif_rate", "firing_rates", "isi_rates", "isi_cv", "raster_data"]
+__all__ = ["spike_share", "lif_rate", "firing_rates", "isi_rates", "isi_cv", "isi_cvs",
+           "raster_data"]
 
 
 def spike_share(indices, times, mask, t_start: float, t_stop: float) -> float:
@@ -154,6 +155,9 @@ def raster_data(indices, times, t_start: float = -np.inf, t_stop: float = np.inf
 def isi_cv(times) -> float:
     """Coefficient of variation of the inter-spike intervals of one spike train.
 
+    The same number as :func:`isi_cvs` gives for one neuron (population standard
+    deviation of the intervals over their mean).
+
     Parameters
     ----------
     times : array-like
@@ -164,7 +168,58 @@ def isi_cv(times) -> float:
     float
         NaN with fewer than three spikes.
     """
-    isi = np.diff(np.sort(np.asarray(times, dtype=float)))
-    if len(isi) < 2 or isi.mean() == 0:
-        return float("nan")
-    return float(isi.std() / isi.mean())
+    times = np.asarray(times, dtype=float).ravel()
+    return float(isi_cvs(np.zeros(len(times), dtype=int), times, 1)[0])
+
+
+def isi_cvs(indices, times, n: int, *, min_isis: int = 2, t_start: float = -np.inf,
+            t_stop: float = np.inf) -> np.ndarray:
+    """Coefficient of variation of the inter-spike intervals of every neuron (vectorised).
+
+    ``CV_i = std(ISI_i) / mean(ISI_i)`` with the population standard deviation
+    (``ddof=0``) of neuron ``i``'s intervals between spikes in ``[t_start, t_stop)``.
+    A Poisson train has CV 1, a periodic one 0. With few intervals the estimate is
+    biased low (two intervals of a Poisson train give 0.5 on average), hence
+    ``min_isis``.
+
+    Parameters
+    ----------
+    indices, times : array-like
+        Spikes: neuron indices and times.
+    n : int
+        Number of neurons.
+    min_isis : int
+        Neurons with fewer intervals than this (at least 2) get NaN.
+    t_start, t_stop : float
+        Only spikes in this window count, in the unit of ``times``.
+
+    Returns
+    -------
+    ndarray
+        ``(n,)``; NaN where a neuron has fewer than ``min_isis`` intervals or they
+        are all zero.
+
+    Raises
+    ------
+    ValueError
+        If ``min_isis`` is below 2, or an index is outside ``[0, n)``.
+    """
+    if min_isis < 2:
+        raise ValueError(f"min_isis must be at least 2 (a CV needs two intervals), got {min_isis}")
+    indices = np.asarray(indices, dtype=int).ravel()
+    times = np.asarray(times, dtype=float).ravel()
+    if len(indices) and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError(f"spike indices must lie in [0, {n}); got {indices.min()}..{indices.max()}")
+    keep = (times >= t_start) & (times < t_stop)
+    indices, times = indices[keep], times[keep]
+    order = np.lexsort((times, indices))
+    indices, times = indices[order], times[order]
+    same = indices[1:] == indices[:-1]          # an interval within one neuron's train
+    owner, isi = indices[1:][same], np.diff(times)[same]
+    count = np.bincount(owner, minlength=n)
+    mean = np.bincount(owner, weights=isi, minlength=n) / np.maximum(count, 1)
+    var = np.bincount(owner, weights=(isi - mean[owner]) ** 2, minlength=n) / np.maximum(count, 1)
+    cv = np.full(n, np.nan)
+    ok = (count >= min_isis) & (mean > 0)
+    cv[ok] = np.sqrt(var[ok]) / mean[ok]
+    return cv
