@@ -209,7 +209,8 @@ def isi_cvs(indices, times, n: int, *, min_isis: int = 2, t_start: float = -np.i
     indices = np.asarray(indices, dtype=int).ravel()
     times = np.asarray(times, dtype=float).ravel()
     if len(indices) and (indices.min() < 0 or indices.max() >= n):
-        raise ValueError(f"spike indices must lie in [0, {n}); got {indices.min()}..{indices.max()}")
+        raise ValueError(f"spike indices must lie in [0, {n}); got "
+                         f"{indices.min()}..{indices.max()}")
     keep = (times >= t_start) & (times < t_stop)
     indices, times = indices[keep], times[keep]
     order = np.lexsort((times, indices))
