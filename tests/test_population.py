@@ -105,6 +105,24 @@ def test_partly_shared_trains_give_the_analytic_chi():
     assert pop.synchrony(indices, times, n, duration, 1e-3) == pytest.approx(expected, abs=0.04)
 
 
+def test_voltage_chi_of_shared_and_private_noise_is_analytic():
+    """Traces = a common Gaussian signal (variance c) + private ones (variance a):
+    chi^2 = (a/N + c) / (a + c), Golomb's original (voltage) form."""
+    rng = np.random.default_rng(14)
+    n, samples, a, c = 50, 20000, 4.0, 1.0
+    traces = np.sqrt(a) * rng.standard_normal((n, samples)) \
+        + np.sqrt(c) * rng.standard_normal(samples)
+    # 20,000 samples: chi's standard error ~0.005
+    assert pop.voltage_synchrony(traces) == pytest.approx(np.sqrt((a / n + c) / (a + c)),
+                                                          abs=0.02)
+    independent = rng.standard_normal((n, samples))
+    assert pop.voltage_synchrony(independent) * np.sqrt(n) == pytest.approx(1.0, abs=0.04)
+    assert pop.voltage_synchrony(np.tile(traces[0], (n, 1))) == pytest.approx(1.0, rel=1e-12)
+    assert np.isnan(pop.voltage_synchrony(np.ones((3, 10))))
+    with pytest.raises(ValueError, match=r"at least 2 of each, got shape \(1, 10\)"):
+        pop.voltage_synchrony(np.ones((1, 10)))
+
+
 # ---------------------------------------------------------------------------
 # periodic and identical trains
 
@@ -307,6 +325,8 @@ def test_one_neuron_has_no_synchrony_but_a_fano_factor():
     (lambda: pop.population_rate([0.1], 0, 1.0), "n_neurons must be a positive integer"),
     (lambda: pop.fano_factor([0, 3], [0.1, 0.2], 3, 1.0, 0.1), r"indices must lie in \[0, 3\)"),
     (lambda: pop.synchrony([0, 1], [0.1], 3, 1.0), "2 spike indices for 1 spike times"),
+    (lambda: pop.synchrony([0.5], [0.1], 3, 1.0), "spike indices must be integers"),
+    (lambda: pop.population_rate([np.nan], 3, 1.0), "spike_times must be finite"),
     (lambda: pop.isi_cv_distribution([0], [0.1], 1, min_isis=1), "min_isis must be at least 2"),
     (lambda: pop.rate_spectrum([1.0], 1e-3), "at least 2 samples"),
 ])

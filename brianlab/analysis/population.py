@@ -20,7 +20,7 @@ import numpy as np
 from .spikes import isi_cvs
 
 __all__ = ["population_rate", "rate_spectrum", "peak_frequency", "FanoFactors", "fano_factor",
-           "synchrony", "isi_cv_distribution", "population_statistics"]
+           "synchrony", "voltage_synchrony", "isi_cv_distribution", "population_statistics"]
 
 #: Relative slack when a duration must be a whole number of bins (float rounding).
 _WHOLE = 1e-6
@@ -49,12 +49,17 @@ def _spikes(spike_indices, spike_times, n_neurons: int, t_start: float, duration
     if dim is not None and str(dim) != "s":
         raise ValueError(f"spike_times must be times (seconds), got a quantity in {dim}")
     times = np.asarray(spike_times, dtype=float).ravel() - t_start
+    if not np.all(np.isfinite(times)):
+        raise ValueError("spike_times must be finite (a NaN or inf time was given)")
     if spike_indices is None:
         indices = np.zeros(len(times), dtype=int)
     else:
         indices = np.asarray(spike_indices).ravel()
         if len(indices) != len(times):
             raise ValueError(f"{len(indices)} spike indices for {len(times)} spike times")
+        if indices.dtype.kind not in "iu":
+            if indices.dtype.kind not in "fb" or np.any(indices != np.round(indices)):
+                raise ValueError(f"spike indices must be integers, got {indices.dtype} values")
         indices = indices.astype(int)
         if len(indices) and (indices.min() < 0 or indices.max() >= n_neurons):
             raise ValueError(f"spike indices must lie in [0, {n_neurons}) (n_neurons); got "
@@ -329,6 +334,42 @@ def synchrony(spike_indices, spike_times, n_neurons: int, duration, bin=1e-3, *,
         return float("nan")
     chi2 = population.var() / (fired.sum() * var[fired].sum())
     return float(np.sqrt(min(chi2, 1.0)))
+
+
+def voltage_synchrony(traces) -> float:
+    """Golomb's synchrony measure chi in its original form, from sampled traces.
+
+    ``chi^2 = var_t(V) / ((1/N) sum_i var_t(V_i))`` with ``V(t) = (1/N) sum_i V_i(t)``
+    (Golomb 2007, Scholarpedia 2(1):1347), for the membrane potentials (or any other
+    variable) of N neurons recorded at the same times. chi is 1 for identical traces,
+    about ``1/sqrt(N)`` for independent ones.
+
+    Parameters
+    ----------
+    traces : array-like
+        ``(neurons, times)``, as a Brian2 ``StateMonitor`` holds a variable (a
+        Quantity is read in SI units; the unit cancels).
+
+    Returns
+    -------
+    float
+        chi in [0, 1]; NaN if no trace varies.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than two neurons or two samples, or a value is not finite.
+    """
+    traces = np.asarray(traces, dtype=float)
+    if traces.ndim != 2 or traces.shape[0] < 2 or traces.shape[1] < 2:
+        raise ValueError(f"traces must be (neurons, times) with at least 2 of each, got shape "
+                         f"{traces.shape}")
+    if not np.all(np.isfinite(traces)):
+        raise ValueError("traces must be finite (a NaN or inf value was given)")
+    single = traces.var(axis=1).mean()
+    if single == 0:
+        return float("nan")
+    return float(np.sqrt(min(traces.mean(axis=0).var() / single, 1.0)))
 
 
 def isi_cv_distribution(spike_indices, spike_times, n_neurons: int, *, min_isis: int = 5,
