@@ -148,6 +148,8 @@ def test_identical_trains_have_chi_one_and_population_fano_n():
     times = np.tile(train, n)
     assert pop.synchrony(indices, times, n, duration, 1e-3) == pytest.approx(1.0, rel=1e-12)
     assert pop.synchrony(indices, times, n, duration, 5e-3) == pytest.approx(1.0, rel=1e-12)
+    # silent neurons have no variance to normalise: chi is over the neurons that fired
+    assert pop.synchrony(indices, times, n + 10, duration, 1e-3) == pytest.approx(1.0, rel=1e-12)
     # S = n c_1 in every window: var(S)/mean(S) = n var(c_1)/mean(c_1)
     fano = pop.fano_factor(indices, times, n, duration, 0.05)
     assert fano.population == pytest.approx(n * fano.neurons, rel=1e-12)
