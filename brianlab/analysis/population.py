@@ -22,7 +22,7 @@ from .spikes import isi_cvs
 __all__ = ["population_rate", "rate_spectrum", "peak_frequency", "FanoFactors", "fano_factor",
            "synchrony", "voltage_synchrony", "isi_cv_distribution", "population_statistics"]
 
-#: Relative slack when a duration must be a whole number of bins (float rounding).
+#: Slack, in bins, when a duration must be a whole number of bins (float rounding).
 _WHOLE = 1e-6
 
 
