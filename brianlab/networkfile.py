@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 from brian2 import Quantity, second
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
 from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
@@ -668,7 +669,8 @@ def evaluate_expression(text: str, values: dict, *, path=None, where=None) -> Qu
         raise fail(f"{type(node).__name__} is not allowed")
 
     try:
-        result = value(tree)
+        with np.errstate(all="ignore"):
+            result = value(tree)
     except DimensionMismatchError as exc:
         raise ModelError(f"inconsistent units in {text!r}: {exc}", path=path,
                          where=where) from None
@@ -1453,7 +1455,7 @@ class _Reader:
                     raise self.err(f"expected \"cross\", got {value!r}", kw)
                 fields[key] = value
             elif key == "rate":
-                fields[key] = self.quantity(value, kw, 1 / _SECOND, "a rate")
+                fields[key] = self.quantity(value, kw, _SECOND ** -1, "a rate")
             elif key in ("weight", "amplitude", "amplitude_start", "amplitude_end"):
                 fields[key] = self.quantity(value, kw, var_dim,
                                             f"a value of {target}.{var}")
@@ -1523,7 +1525,12 @@ class _Reader:
         for pname, sets, where in pending:
             sw = f"{where}.sets"
             if isinstance(sets, list):
-                sets = {target: None for target in self.string_list(sets, sw)}
+                targets = self.string_list(sets, sw)
+                for n, target in enumerate(targets):
+                    if target in targets[:n]:
+                        raise self.err(f"{target!r} is already set by parameter {pname!r}",
+                                       f"{sw}.{target}")
+                sets = {target: None for target in targets}
             elif not isinstance(sets, dict):
                 raise self.err("expected a list of targets or a table of target = expression",
                                sw)
