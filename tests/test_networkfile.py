@@ -193,7 +193,9 @@ def test_missing_required_key():
 
 
 @pytest.mark.parametrize("old, new, match", [
-    ("[populations.I]", "[populations.t]", "populations.t: .*t.*reserved|populations.t: .*t"),
+    ("[populations.I]", "[populations.t]", "populations.t: 't' has a special meaning in "
+                                           "equations .*; choose another name"),
+    ("[populations.I]", "[populations.exp]", "populations.exp: 'exp' is the name of a function"),
     ("[projections.IE]", "[projections.E]", "projections.E: the name 'E' is already used by "
                                             "populations.E"),
     ("[inputs.ext]", "[inputs.2x]", "invalid input name '2x'"),
