@@ -533,3 +533,17 @@ def test_cli_lock_releases_a_user_network(user_folder, capsys):
     assert "released: networks/small/1.toml" in capsys.readouterr().out
     assert main(["models", "show", "small"]) == 0
     assert "small@1  (network, released)" in capsys.readouterr().out
+
+
+def test_a_parsed_network_pickles_and_is_read_only():
+    """Workers get parsed networks by pickle; the tables stay read-only."""
+    import pickle
+
+    net = parse()
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy.run_values(g=6) == net.run_values(g=6)
+    assert copy.populations["E"].initial["v"] == net.populations["E"].initial["v"]
+    with pytest.raises(TypeError, match="read-only"):
+        net.populations["X"] = net.populations["E"]
+    with pytest.raises(TypeError, match="read-only"):
+        net.parameters["g"].sets.update({"E.C": None})
