@@ -547,3 +547,49 @@ def test_a_parsed_network_pickles_and_is_read_only():
         net.populations["X"] = net.populations["E"]
     with pytest.raises(TypeError, match="read-only"):
         net.parameters["g"].sets.update({"E.C": None})
+
+
+def test_current_inputs_are_unit_checked():
+    """Currents drive I_ext (amp) by default; their amplitudes and times are checked."""
+    extra = '''
+[inputs.step]
+kind = "current_step"
+target = "I"
+amplitude = "250 pA"
+start = "10 ms"
+stop = "20 ms"
+
+[inputs.ramp]
+kind = "current_ramp"
+target = "E"
+amplitude_start = "0 pA"
+amplitude_end = "300 pA"
+start = "0 ms"
+stop = "100 ms"
+
+[inputs.drive]
+kind = "random_current"
+target = "E"
+amplitude = "5 nA"
+interval = "0.5 ms"
+duration = "30 ms"
+'''
+    text = changed("\n[monitors]", extra + "\n[monitors]")
+    net = parse(text)
+    step = net.inputs["step"]
+    assert (step.target_var, step["amplitude"], step["start"], step["stop"]) == \
+        ("I_ext", brianlab.parse_quantity("0.25 nA"), 10 * ms, 20 * ms)
+    assert net.inputs["ramp"]["amplitude_end"] == brianlab.parse_quantity("300 pA")
+    assert net.inputs["drive"].get("interval") == 0.5 * ms
+    refused(changed('amplitude = "250 pA"', 'amplitude = "250 mV"', text),
+            r"inputs.step.amplitude: expected a value of I.I_ext in amp")
+    refused(changed('stop = "20 ms"', 'stop = "5 ms"', text),
+            "inputs.step.stop: expected stop > start")
+    refused(changed('interval = "0.5 ms"', 'interval = "0 ms"', text),
+            "inputs.drive.interval: expected a time > 0")
+    refused(changed('kind = "current_step"', 'kind = "current_stp"', text),
+            "inputs.step.kind: unknown input kind 'current_stp'; kinds: poisson_input")
+    refused(changed('target = "I"\namplitude', 'target = "I"\ncount = 3\namplitude', text),
+            "inputs.step: count not used by a current_step input")
+    refused(changed('kind = "current_step"', 'kind = "image"\nimage = "cross"', text),
+            "inputs.step.target: an image input needs a lattice population")
