@@ -19,13 +19,11 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from brian2 import Quantity, second
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
-from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
-                                           have_same_dimensions)
+from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 
 from .units import ModelError, parse_quantity, unit_string
 

@@ -368,7 +368,8 @@ def test_a_poisson_population_gets_the_rate_dt_rule_too():
 
 
 def test_seeds_dt_and_durations():
-    refused(changed("drive = 2", "drive = -1"), r"seeds.drive: expected an integer in \[0, 2\*\*32\)")
+    refused(changed("drive = 2", "drive = -1"),
+            r"seeds.drive: expected an integer in \[0, 2\*\*32\)")
     refused(changed("drive = 2", "drive = 4294967296"), "seeds.drive")
     refused(changed('dt = "0.1 ms"', 'dt = "0 ms"'), "dt: expected a time step > 0")
     refused(changed('duration = "50 ms"', 'duration = "0 ms"'),
@@ -484,7 +485,8 @@ def test_name_and_folder_must_agree_and_duplicates_are_errors(user_folder, tmp_p
     second = tmp_path / "second"
     shutil.copytree(user_folder, second)
     monkeypatch.setenv("BRIANLAB_MODELS", f"{user_folder}:{second}")
-    with pytest.raises(ModelError, match=r"@1 is defined twice: .*mymodels/networks/.*second/networks/"):
+    with pytest.raises(ModelError,
+                       match=r"@1 is defined twice: .*mymodels/networks/.*second/networks/"):
         load_network("small")
 
 
