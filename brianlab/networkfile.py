@@ -777,8 +777,9 @@ KEY_DOCS = {
         "k": "in-degree or out-degree, >= 1 and at most the source (in-degree) or target "
              "(out-degree) size unless multapses (`fixed_indegree`, `fixed_outdegree`, "
              "`gaussian_fixed_indegree`)",
-        "sigma": "Gaussian width (> 0) in units of the source lattice's torus (spacings of a "
-                 "lattice whose extent equals its side)",
+        "sigma": "Gaussian width (> 0) in the lattices' length unit (that of `extent`: "
+                 "spacings of a lattice whose extent equals its side, e.g. the CMSA sheet's E "
+                 "lattice, as build_ei_sheet)",
         "p_max": "peak probability in [0, 1] (`gaussian_probability`)",
         "normalise": "weight normalisation of the lattice rules: `none` (default) or "
                      "`kernel_sum` (weights divided by the Gaussian kernel's sum over the source "
