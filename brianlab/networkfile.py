@@ -867,7 +867,7 @@ def format_reference() -> str:
     """
     parts = []
     for table, keys in KEY_DOCS.items():
-        parts.append(f"#### {_TABLE_TITLES[table]}\n")
+        parts.append(f"### {_TABLE_TITLES[table]}\n")
         parts.append("| key | required | meaning |\n|---|---|---|")
         for key, meaning in keys.items():
             required = "yes" if key in _REQUIRED[table] else ""
