@@ -686,11 +686,11 @@ class DeviceSession:
                    for obj, w in self._active.items()}
         cuts = sorted({float(t) for ws in windows.values() for w in ws for t in w
                        if 0 < float(t) < float(self._duration)}
-                      | {t for t, _ in self._at if 0 < t < float(self._duration)})
+                      | {at for at, _ in self._at if 0 < at < float(self._duration)})
         bounds = [0.0, *cuts, float(self._duration)]
         for a, b in zip(bounds[:-1], bounds[1:]):
-            for t, call in self._at:
-                if t == a or (a == 0.0 and t <= 0):
+            for at, call in self._at:
+                if at == a or (a == 0.0 and at <= 0):
                     call()
             for obj, ws in windows.items():
                 obj.active = any(float(start) <= a < float(stop) for start, stop in ws)

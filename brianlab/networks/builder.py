@@ -30,6 +30,8 @@ operation (``when="start"``) that assigns it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from brian2 import (Clock, Network, NeuronGroup, PopulationRateMonitor, Quantity,
                     SpikeMonitor, StateMonitor, ms, second)
@@ -55,11 +57,21 @@ _LATTICE_RULES = ("gaussian_fixed_indegree", "gaussian_probability", "gaussian_k
 _CURRENT_KINDS = ("current_step", "current_ramp", "random_current", "image")
 
 
+_MISSING = object()
+
+
 def _get(obj, name, default=None):
-    """A field of a data-model object or a key of a dict."""
+    """A field of a data-model object (an :class:`Input`'s ``fields`` included) or a key
+    of a mapping."""
+    if obj is None:
+        return default
     if isinstance(obj, dict):
         return obj.get(name, default)
-    return getattr(obj, name, default)
+    value = getattr(obj, name, _MISSING)
+    if value is _MISSING:
+        fields = getattr(obj, "fields", None)
+        return fields.get(name, default) if fields is not None else default
+    return default if value is None else value
 
 
 def _is_distribution(value) -> bool:
@@ -352,6 +364,18 @@ def _check_poisson_rates(netfile, values: dict, dt):
                              f"{MAX_RATE_DT} (at most one spike per step, in effect)")
 
 
+def _reseed(base, k: int):
+    """``brian2.seed(base + k)`` (mod 2**32): a fresh state for one construction step.
+
+    Brian2's runtime device draws ``connect`` numbers from a buffer filled from numpy's
+    generator (Cython) and the values set by string expressions from numpy's generator
+    directly, while a standalone binary draws both from one stream: the same seed gives
+    the same numbers on every device only from a fresh state at each switch.
+    """
+    if base is not None:
+        brian2_seed((int(base) + k) % 2**32)
+
+
 def _connect_args(conn, src_n: int, tgt_n: int, same: bool, autapses: bool,
                   multapses: bool, where: str) -> dict:
     """``connect`` keyword arguments of the non-lattice rules."""
@@ -441,8 +465,9 @@ def _input_equations(name: str, inp, target_group_vars) -> list[str]:
                   f"{name}_start : second (constant, shared)",
                   f"{name}_stop : second (constant, shared)"]
     elif kind == "current_ramp":
-        unit = _unit(_get(inp, "amplitude", _get(inp, "end")))
-        lines += [f"{name}_amplitude : {unit} (constant, shared)",
+        unit = _unit(_get(inp, "amplitude_start"))
+        lines += [f"{name}_amplitude_start : {unit} (constant, shared)",
+                  f"{name}_amplitude_end : {unit} (constant, shared)",
                   f"{name}_start : second (constant, shared)",
                   f"{name}_stop : second (constant, shared)"]
     elif kind == "random_current":
@@ -470,8 +495,9 @@ def _current_term(name: str, inp, offset: int) -> str:
     if kind == "current_step":
         return f"{name}_on*{name}_amplitude*int(t >= {name}_start)*int(t < {name}_stop)"
     if kind == "current_ramp":
-        return (f"{name}_on*{name}_amplitude*clip((t - {name}_start)/({name}_stop - "
-                f"{name}_start), 0, 1)*int(t >= {name}_start)*int(t < {name}_stop)")
+        return (f"{name}_on*({name}_amplitude_start + ({name}_amplitude_end - "
+                f"{name}_amplitude_start)*(t - {name}_start)/({name}_stop - {name}_start))"
+                f"*int(t >= {name}_start)*int(t < {name}_stop)")
     if kind == "random_current":
         drive = HASH_UNIFORM.format(i=f"(i + {offset})" if offset else "(i + 0)")
         drive = drive.replace("drive_seed", f"{name}_seed")
@@ -479,7 +505,7 @@ def _current_term(name: str, inp, offset: int) -> str:
     return f"{name}_on*{name}_amplitude*{name}_stim*int(t >= {name}_start)*int(t < {name}_stop)"
 
 
-def _set_input_values(group, name, inp, lattice, where):
+def _set_input_values(group, name, inp, lattice, where, drive_seed, folder):
     kind = _get(inp, "kind")
     if kind == "poisson_input":
         setattr(group, f"{name}_rate", _get(inp, "rate"))
@@ -487,10 +513,14 @@ def _set_input_values(group, name, inp, lattice, where):
         setattr(group, f"{name}_weight", _get(inp, "weight"))
         return
     setattr(group, f"{name}_on", 1.0)
-    setattr(group, f"{name}_amplitude", _get(inp, "amplitude"))
+    if kind == "current_ramp":
+        setattr(group, f"{name}_amplitude_start", _get(inp, "amplitude_start"))
+        setattr(group, f"{name}_amplitude_end", _get(inp, "amplitude_end"))
+    else:
+        setattr(group, f"{name}_amplitude", _get(inp, "amplitude"))
     if kind == "random_current":
         setattr(group, f"{name}_duration", _get(inp, "duration", 1e9 * second))
-        setattr(group, f"{name}_seed", float(_get(inp, "seed", 0)))
+        setattr(group, f"{name}_seed", float(drive_seed or 0))
         return
     start, stop = _window(inp)
     setattr(group, f"{name}_start", start)
@@ -501,7 +531,15 @@ def _set_input_values(group, name, inp, lattice, where):
         if lattice is None:
             raise ModelError(f"{where}: an image input needs a lattice population")
         spec = _get(inp, "image", "cross")
-        image = stimulus_image(spec, lattice.side)
+        width = _get(inp, "width")
+        if spec == "cross" and width is not None:
+            from ..inputs import cross_image
+
+            image = cross_image(lattice.side, int(width))
+        else:
+            if folder is not None and spec != "cross" and not Path(spec).is_absolute():
+                spec = folder / spec  # relative to the network file
+            image = stimulus_image(spec, lattice.side)
         setattr(group, f"{name}_stim", np.asarray(image, dtype=float).ravel())
 
 
@@ -570,8 +608,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
     for pname, pop in netfile.populations.items():
         lat = _get(pop, "lattice")
         if lat is not None:
-            side = int(_get(lat, "side", lat[0] if isinstance(lat, tuple) else None))
-            extent = _get(lat, "extent", lat[1] if isinstance(lat, tuple) else None)
+            side, extent = lat
             lattices[pname] = Lattice(side, None if extent is None else float(extent))
             size = lattices[pname].n
         else:
@@ -603,10 +640,13 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
         target_var = f"s_{receptor}" if receptor else _get(proj, "target_var")
         delay = _get(proj, "delay")
         homogeneous = delay is None or not _is_distribution(delay)
+        number = len(syns) + 1
+        _reseed(seeds["connectivity"], 2 * number - 1)
         syn = synapses(load_model(_get(proj, "synapse")), src, tgt, target_var=target_var,
                        name=f"{prefix}_{jname}", clock=clock,
                        delay=_value(delay) if homogeneous and delay is not None else None,
-                       shared=tuple(_get(proj, "shared", ()) or ()))
+                       shared=tuple(_get(proj, "shared", ()) or ()),
+                       **dict(_get(proj, "parameters", {}) or {}))
         weight = _get(proj, "weight")
         if rule in _LATTICE_RULES:
             if src_name not in lattices or tgt_name not in lattices:
@@ -616,6 +656,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
             i, j = _lattice_indices(conn, lattices[src_name], lattices[tgt_name], same,
                                     autapses, rng)
             syn.connect(i=i, j=j)
+            _reseed(seeds["connectivity"], 2 * number)
             if _normalised(conn):
                 factor = _lattice_weight(conn, lattices[src_name], lattices[tgt_name], same,
                                          autapses)
@@ -634,6 +675,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
         else:
             syn.connect(**_connect_args(conn, len(src), len(tgt), same, autapses, multapses,
                                         where))
+            _reseed(seeds["connectivity"], 2 * number)
             if weight is not None:
                 syn.w = _value(weight)
         if not homogeneous:
@@ -645,7 +687,9 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
     for iname, inp in inputs.items():
         tname = _get(inp, "target")
         group = groups[tname]
-        _set_input_values(group, iname, inp, lattices.get(tname), f"{ref}: inputs.{iname}")
+        _set_input_values(group, iname, inp, lattices.get(tname), f"{ref}: inputs.{iname}",
+                          seeds["drive"], None if netfile.path is None
+                          else Path(netfile.path).parent)
         kind = _get(inp, "kind")
         receptor = _get(inp, "receptor")
         var = f"s_{receptor}" if receptor else _get(inp, "target_var", None)
