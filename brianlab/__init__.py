@@ -22,11 +22,13 @@ __all__ = [
     "DeviceSession",
     "Model",
     "ModelError",
+    "NetworkFile",
     "UnreleasedModelWarning",
     "add_model_path",
     "compose",
     "list_models",
     "load_model",
+    "load_network",
     "model_of",
     "model_paths",
     "parse_quantity",
@@ -43,6 +45,7 @@ __all__ = [
 _PUBLIC = {"model_of": "compose", "DeviceError": "devices", "DeviceSession": "devices",
            "use_device": "devices", "UnreleasedModelWarning": "library",
            "add_model_path": "library", "list_models": "library", "load_model": "library",
+           "load_network": "library", "NetworkFile": "networkfile",
            "model_paths": "library", "Model": "modelfile", "read_model_file": "modelfile",
            "ModelError": "units", "parse_quantity": "units"}
 

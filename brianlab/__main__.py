@@ -21,11 +21,14 @@ def _parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list, show and check the model library",
                             description="List, show and check the model library.")
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
-    msub.add_parser("list", help="name, newest version, kind and summary of every model")
-    show = msub.add_parser("show", help="equations, parameters, hash and references of a model")
+    msub.add_parser("list", help="name, newest version, kind and summary of every model and "
+                                 "network file")
+    show = msub.add_parser("show", help="equations, parameters, hash and references of a model; "
+                                        "populations, projections, inputs, parameters and "
+                                        "seeds of a network file")
     show.add_argument("ref", metavar="NAME[@VERSION]")
-    check = msub.add_parser("check", help="validate model files (default: the whole library "
-                                          "and its lock); exit 1 on any problem")
+    check = msub.add_parser("check", help="validate model and network files (default: the "
+                                          "whole library and its lock); exit 1 on any problem")
     check.add_argument("files", nargs="*", metavar="FILE")
     lock = msub.add_parser("lock", help="release new model files: add their sha256 to the "
                                         "folder's models.lock")
@@ -59,14 +62,14 @@ class _Output:
 
 
 def _cmd_list(out: _Output):
-    from .library import list_models, load_model
+    from .library import list_models
 
     rows = []
     for entry in list_models():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = load_model(f"{entry.name}@{entry.newest}", allow_modified=True)
+                model = _load(entry.kind, f"{entry.name}@{entry.newest}")
         except ModelError as exc:
             out.error(f"cannot list {entry.name}@{entry.newest}: {exc}")
             continue
@@ -78,9 +81,81 @@ def _cmd_list(out: _Output):
         out("  ".join(col.ljust(w) for col, w in zip(row[:3], widths)) + "  " + row[3])
 
 
-def _cmd_show(out: _Output, ref: str):
-    from .library import load_model
+def _load(kind: str, ref: str):
+    """A library file of ``kind`` (model or network), modified files allowed."""
+    from .library import load_model, load_network
 
+    if kind == "network":
+        return load_network(ref, allow_modified=True)
+    return load_model(ref, allow_modified=True)
+
+
+def _show_network(out: _Output, ref: str):
+    from .library import load_network
+
+    net = load_network(ref)
+    out(f"{net.ref}  (network, {net.status})")
+    out(f"  {net.summary}")
+    out(f"  file:   {net.path}")
+    out(f"  sha256: {net.sha256}")
+    out(f"  dt:     {net.dt}")
+    out(f"  seeds:  connectivity {net.seeds['connectivity']}, drive {net.seeds['drive']}")
+    out("\npopulations:")
+    for pop in net.populations.values():
+        shape = f"lattice {pop.lattice[0]} x {pop.lattice[0]} (extent {pop.lattice[1]:g})" \
+            if pop.lattice else f"{pop.size} neurons"
+        receptors = ", ".join(f"{label}={ref}" for label, ref in pop.receptors.items())
+        out(f"  {pop.name}: {pop.model}, {shape}" + (f", receptors {receptors}"
+                                                      if receptors else ""))
+        for name, value in pop.parameters.items():
+            out(f"    {name} = {value}")
+        for name, value in pop.initial.items():
+            out(f"    initial {name} = {value.describe()}")
+    if net.projections:
+        out("\nprojections:")
+    for proj in net.projections.values():
+        conn = proj.connector
+        fields = ", ".join(f"{k}={getattr(conn, k)}" for k in ("p", "k", "sigma", "p_max")
+                           if getattr(conn, k) is not None)
+        drives = f"receptor {proj.receptor}" if proj.receptor else f"{proj.target_var}"
+        line = f"  {proj.name}: {proj.source} -> {proj.target} ({drives}), {proj.synapse}, " \
+               f"{conn.rule}" + (f" ({fields})" if fields else "")
+        if proj.weight is not None:
+            line += f", weight {proj.weight.describe()}"
+        if proj.delay is not None:
+            line += f", delay {proj.delay.describe()}"
+        out(line)
+    if net.inputs:
+        out("\ninputs:")
+    for inp in net.inputs.values():
+        drives = f"receptor {inp.receptor}" if inp.receptor else f"{inp.target_var}"
+        fields = ", ".join(f"{k}={v}" for k, v in inp.fields.items())
+        out(f"  {inp.name}: {inp.kind} -> {inp.target} ({drives}): {fields}")
+    if net.parameters:
+        out("\nparameters:")
+    for par in net.parameters.values():
+        sets = ", ".join(t if e is None else f"{t} = {e}" for t, e in par.sets.items())
+        out(f"  {par.name} = {par.value}  (sets {sets})")
+    out("\nprotocol:")
+    for phase in net.protocol:
+        extra = f", inputs off: {', '.join(phase.inputs_off)}" if phase.inputs_off else ""
+        if phase.parameters:
+            extra += ", " + ", ".join(f"{k} = {v}" for k, v in phase.parameters.items())
+        out(f"  {phase.name}: {phase.duration}{extra}")
+    if net.notes.strip():
+        out("\nnotes:\n" + textwrap.indent(net.notes.strip(), "  "))
+    if net.references:
+        out("\nreferences:")
+        for ref_text in net.references:
+            out(f"  - {ref_text}")
+
+
+def _cmd_show(out: _Output, ref: str):
+    from .library import load_model, ref_kind
+
+    if ref_kind(ref) == "network":
+        _show_network(out, ref)
+        return
     model = load_model(ref)
     out(f"{model.ref}  ({model.kind}, {model.status})")
     out(f"  {model.summary}")
@@ -118,15 +193,14 @@ def _cmd_show(out: _Output, ref: str):
 
 
 def _cmd_check(out: _Output, files: list[str]):
-    from .library import list_models, load_model, lock_problems
-    from .modelfile import read_model_file
+    from .library import check_file, list_models, lock_problems
 
     problems: list[str] = []
     checked = 0
     if files:
         for name in files:
             try:
-                read_model_file(Path(name))
+                check_file(Path(name))
                 checked += 1
             except ModelError as exc:
                 problems.append(str(exc))
@@ -136,7 +210,7 @@ def _cmd_check(out: _Output, files: list[str]):
                 try:
                     with warnings.catch_warnings():  # the lock is reported below
                         warnings.simplefilter("ignore")
-                        load_model(f"{entry.name}@{version}", allow_modified=True)
+                        _load(entry.kind, f"{entry.name}@{version}")
                     checked += 1
                 except ModelError as exc:
                     problems.append(str(exc))

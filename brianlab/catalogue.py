@@ -572,7 +572,8 @@ def write_catalogue(out_dir, *, cache_dir, meanings=None, test_files=(), progres
     cache_dir.mkdir(parents=True, exist_ok=True)
     glossary = tomllib.loads(Path(meanings).read_text()) if meanings else {}
     checks = cross_checks(test_files)
-    entries = sorted(list_models(), key=lambda e: (KIND_ORDER.index(e.kind), e.name))
+    entries = sorted((e for e in list_models() if e.kind in KIND_ORDER),  # not networks
+                     key=lambda e: (KIND_ORDER.index(e.kind), e.name))
     counts = {"computed": 0, "cached": 0, "pages": []}
     from brian2.utils.logger import BrianLogger
 

@@ -1,13 +1,15 @@
 """The model library: a search path of model folders, versions, locks, loading.
 
-Files live at ``<kind>s/<name>/<version>.toml`` inside a models folder. The library
+Files live at ``<kind>s/<name>/<version>.toml`` inside a models folder (network files
+at ``networks/<name>/<version>.toml``, kind ``network``). The library
 is a search path: the user's folders (``$BRIANLAB_MODELS``, ``os.pathsep``-separated,
 then those given to :func:`add_model_path`) first, the built-in folder (the
 repository's top-level ``models/``, shipped inside the wheel as the package
 ``brianlab.models``) last. One ``name@version`` in two folders is an error.
 
 Each folder has its own ``models.lock`` listing the sha256 of every released file in
-``sha256sum`` format. A released file never changes: :func:`load_model` refuses a file
+``sha256sum`` format. A released file never changes: :func:`load_model` (and
+:func:`load_network`) refuses a file
 that differs from its lock entry, and loads a file that is not in its lock with an
 :class:`UnreleasedModelWarning`; the model's provenance says which.
 """
@@ -21,11 +23,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .modelfile import KINDS, Model, parse_model_bytes, read_model_bytes, read_model_file
+from .modelfile import KINDS, Model, parse_model_bytes, read_model_bytes
 from .results import atomic_write_text
 from .units import ModelError
 
-__all__ = ["load_model", "models_root", "model_paths", "add_model_path", "list_models",
+__all__ = ["load_model", "load_network", "check_file", "ref_kind", "LIBRARY_KINDS", "models_root", "model_paths", "add_model_path", "list_models",
            "ModelEntry", "lock_problems", "write_lock", "LOCK_NAME", "model_path",
            "UnreleasedModelWarning", "ENV_VAR"]
 
@@ -33,7 +35,9 @@ LOCK_NAME = "models.lock"
 ENV_VAR = "BRIANLAB_MODELS"
 _REF = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(?:@(?P<version>[1-9][0-9]*))?$")
 _FILE = re.compile(r"^[1-9][0-9]*\.toml$")
-_FOLDERS = {f"{kind}s": kind for kind in KINDS}
+#: The kinds of files in a models folder: the model kinds, and network files.
+LIBRARY_KINDS = KINDS + ("network",)
+_FOLDERS = {f"{kind}s": kind for kind in LIBRARY_KINDS}
 _ADDED: list[Path] = []
 
 
@@ -134,7 +138,7 @@ class ModelEntry:
     name : str
         The model's name.
     kind : str
-        ``neuron``, ``receptor``, ``synapse`` or ``rate``.
+        ``neuron``, ``receptor``, ``synapse``, ``rate`` or ``network``.
     versions : tuple of int
         Sorted.
     roots : tuple of Path
@@ -226,7 +230,7 @@ def _roots(root) -> list[Path]:
 
 
 def list_models(root: Path | None = None) -> list[ModelEntry]:
-    """All models in the library (or in one folder), sorted by kind then name.
+    """All models and network files in the library (or in one folder), by kind then name.
 
     Parameters
     ----------
@@ -237,7 +241,8 @@ def list_models(root: Path | None = None) -> list[ModelEntry]:
     -------
     list of ModelEntry
     """
-    return sorted(_scan(_roots(root)).values(), key=lambda e: (KINDS.index(e.kind), e.name))
+    return sorted(_scan(_roots(root)).values(),
+                  key=lambda e: (LIBRARY_KINDS.index(e.kind), e.name))
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -253,19 +258,47 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     return match.group("name"), None if version is None else int(version)
 
 
-def _locate(ref: str, root=None) -> tuple[Path, Path]:
+def _locate(ref: str, root=None, *, network: bool | None = None) -> tuple[Path, Path]:
     name, version = parse_ref(ref)
     entries = _scan(_roots(root))
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none"
         raise ModelError(f"unknown model {name!r}; known models: {known}")
     entry = entries[name]
+    if network is True and entry.kind != "network":
+        raise ModelError(f"{name!r} is a {entry.kind} model, not a network file; load it with "
+                         "brianlab.load_model")
+    if network is False and entry.kind == "network":
+        raise ModelError(f"{name!r} is a network file, not a model; load it with "
+                         "brianlab.load_network")
     if version is None:
         version = entry.newest
     elif version not in entry.versions:
         have = ", ".join(str(v) for v in entry.versions)
         raise ModelError(f"model {name!r} has no version {version}; versions: {have}")
     return entry.path(version), entry.root(version)
+
+
+def ref_kind(ref: str) -> str:
+    """The kind of the file behind a reference (``neuron``, ..., ``network``).
+
+    Parameters
+    ----------
+    ref : str
+        ``"name"`` or ``"name@version"``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ModelError
+        If no such model or network exists.
+    """
+    name, _ = parse_ref(ref)
+    _locate(ref)
+    return _scan(model_paths())[name].kind
 
 
 def model_path(ref: str, root: Path | None = None) -> Path:
@@ -323,27 +356,8 @@ def load_model(ref: str, *, allow_modified: bool = False) -> Model:
         For a file that is not in its lock (provenance ``"unreleased"``) or a modified
         one loaded with ``allow_modified``.
     """
-    path, root = _locate(ref)
-    data = read_model_bytes(path)
-    sha = hashlib.sha256(data).hexdigest()
-    rel = path.relative_to(root).as_posix()
-    locked = _read_lock(root).get(rel)
-    if locked is None:
-        status = "unreleased"
-        warnings.warn(f"{path}: not in {root / LOCK_NAME}; results record it as unreleased "
-                      "(release it with 'python -m brianlab models lock')",
-                      UnreleasedModelWarning, stacklevel=2)
-    elif locked != sha:
-        if not allow_modified:
-            raise ModelError(f"released file changed: its sha256 is {sha}, {LOCK_NAME} has "
-                             f"{locked}; released models are immutable: restore the file and "
-                             "put changes into a new version (or load it with "
-                             "allow_modified=True, recorded as modified)", path=path)
-        status = "modified"
-        warnings.warn(f"{path}: differs from its lock entry; results record it as modified",
-                      UnreleasedModelWarning, stacklevel=2)
-    else:
-        status = "released"
+    path, root = _locate(ref, network=False)
+    data, sha, status = _read_checked(path, root, allow_modified)
     key = (str(path), sha, status)
     if key not in _LOADED:
         model = parse_model_bytes(data, path=path, status=status)
@@ -354,6 +368,105 @@ def load_model(ref: str, *, allow_modified: bool = False) -> Model:
                              path=path)
         _LOADED[key] = model
     return _LOADED[key]
+
+
+def _read_checked(path: Path, root: Path, allow_modified: bool) -> tuple[bytes, str, str]:
+    """A library file's bytes, sha256 and release status, checked against its lock."""
+    data = read_model_bytes(path)
+    sha = hashlib.sha256(data).hexdigest()
+    rel = path.relative_to(root).as_posix()
+    locked = _read_lock(root).get(rel)
+    if locked is None:
+        status = "unreleased"
+        warnings.warn(f"{path}: not in {root / LOCK_NAME}; results record it as unreleased "
+                      "(release it with 'python -m brianlab models lock')",
+                      UnreleasedModelWarning, stacklevel=3)
+    elif locked != sha:
+        if not allow_modified:
+            raise ModelError(f"released file changed: its sha256 is {sha}, {LOCK_NAME} has "
+                             f"{locked}; released files are immutable: restore the file and "
+                             "put changes into a new version (or load it with "
+                             "allow_modified=True, recorded as modified)", path=path)
+        status = "modified"
+        warnings.warn(f"{path}: differs from its lock entry; results record it as modified",
+                      UnreleasedModelWarning, stacklevel=3)
+    else:
+        status = "released"
+    return data, sha, status
+
+
+def load_network(ref: str, *, allow_modified: bool = False):
+    """Load a network file from the library by ``"name"`` (newest) or ``"name@version"``.
+
+    The file is checked against its folder's ``models.lock`` on every load, as model
+    files are, and every model it refers to is loaded (and lock-checked) from the library.
+
+    Parameters
+    ----------
+    ref : str
+        ``"name"`` or ``"name@version"``.
+    allow_modified : bool
+        Load a released file that differs from its lock entry (its provenance then
+        says ``"modified"``); by default that is an error.
+
+    Returns
+    -------
+    NetworkFile
+
+    Raises
+    ------
+    ModelError
+        For an invalid or unknown name or version, a file that fails its checks, or a
+        released file that changed (naming the file and both hashes).
+
+    Warns
+    -----
+    UnreleasedModelWarning
+        For a file that is not in its lock, or a modified one loaded with
+        ``allow_modified``.
+    """
+    from .networkfile import parse_network_bytes
+
+    path, root = _locate(ref, network=True)
+    data, _, status = _read_checked(path, root, allow_modified)
+    network = parse_network_bytes(data, path=path, status=status)
+    if network.name != path.parent.name or str(network.version) != path.stem:
+        raise ModelError(f"file says network {network.ref}, but lies at "
+                         f"{path.parent.parent.name}/{path.parent.name}/{path.name}", path=path)
+    return network
+
+
+def check_file(path):
+    """Read and check one model or network file by path (``models check FILE``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Model or NetworkFile
+        As the file's ``kind`` says.
+
+    Raises
+    ------
+    ModelError
+        Naming the file, the key at fault and what was expected.
+    """
+    import tomllib
+
+    from .modelfile import parse_model_bytes
+    from .networkfile import parse_network_bytes
+
+    data = read_model_bytes(path)
+    try:
+        kind = tomllib.loads(data.decode("utf-8")).get("kind")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        kind = None  # the parser names the problem
+    if kind == "network":
+        return parse_network_bytes(data, path=path)
+    return parse_model_bytes(data, path=path)
 
 
 # ---------------------------------------------------------------------------
@@ -451,7 +564,7 @@ def write_lock(root: Path | None = None) -> list[str]:
         raise ModelError(f"released file(s) changed: {', '.join(sorted(changed))}", path=root)
     new = sorted(set(files) - set(locked))
     for rel in new:
-        read_model_file(root / rel)
+        check_file(root / rel)
     locked.update({rel: files[rel] for rel in new})
     text = "".join(f"{sha}  {rel}\n" for rel, sha in sorted(locked.items()))
     atomic_write_text(lock, text)  # replaces a link that appeared meanwhile, never its target

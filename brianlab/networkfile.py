@@ -22,15 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from brian2 import Quantity
+import numpy as np
+from brian2 import Quantity, second
+from brian2.equations.equations import PARAMETER, SUBEXPRESSION
 from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
                                            have_same_dimensions)
 
 from .units import ModelError, parse_quantity, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
-           "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "evaluate_expression",
-           "MAX_NEURONS", "MAX_RATE_DT"]
+           "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "KEY_DOCS",
+           "format_reference", "read_network_file", "parse_network_bytes",
+           "parse_network_text", "evaluate_expression", "MAX_NEURONS", "MAX_RATE_DT",
+           "CONNECTOR_RULES", "INPUT_KINDS", "NORMALISATIONS"]
 
 #: Largest population accepted (neurons).
 MAX_NEURONS = 10_000_000
@@ -665,7 +669,8 @@ def evaluate_expression(text: str, values: dict, *, path=None, where=None) -> Qu
         raise fail(f"{type(node).__name__} is not allowed")
 
     try:
-        result = value(tree)
+        with np.errstate(all="ignore"):
+            result = value(tree)
     except DimensionMismatchError as exc:
         raise ModelError(f"inconsistent units in {text!r}: {exc}", path=path,
                          where=where) from None
@@ -675,3 +680,989 @@ def evaluate_expression(text: str, values: dict, *, path=None, where=None) -> Qu
     if not math.isfinite(float(result)):
         raise ModelError(f"{text!r} is not finite", path=path, where=where)
     return result
+
+
+# ---------------------------------------------------------------------------
+# the format: every table's keys and what they mean
+# ---------------------------------------------------------------------------
+#: What each key of each table of a network file means. The parser accepts exactly
+#: these keys (an unknown key is an error listing them), and the documentation's format
+#: reference is generated from this (:func:`format_reference`).
+KEY_DOCS = {
+    "top": {
+        "name": "the network's name: lower-case letters, digits and '_'; equal to its folder's "
+                "name",
+        "version": "a positive integer, equal to the file's name (`<version>.toml`)",
+        "kind": "`network`",
+        "summary": "one line: what the network is",
+        "references": "list of strings: the papers the network follows",
+        "notes": "free text",
+        "dt": "the network's time step (a time, default `\"0.1 ms\"`)",
+        "seeds": "table: the seeds (below)",
+        "parameters": "table of named run-time parameters (below)",
+        "populations": "table of populations by name, in build order (below)",
+        "projections": "table of projections by name, in build order (below)",
+        "inputs": "table of inputs by name, in build order (below)",
+        "monitors": "table: what is recorded (below)",
+        "protocol": "table: the phases of a run (below)",
+    },
+    "seeds": {
+        "connectivity": "seed of construction: connectors, random initial values, weights "
+                        "and delays (an integer in [0, 2**32))",
+        "drive": "seed of run time: Poisson inputs, noise, random currents (an integer in "
+                 "[0, 2**32))",
+    },
+    "parameters.NAME": {
+        "value": "the default value (a quantity string)",
+        "sets": "the run-time variables it sets, `\"object.variable\"`: a list (each takes the "
+                "value), or a table of target = expression of parameters (`\"-g*J\"`: "
+                "numbers, parameter names, units, `+ - * / **`, parentheses; "
+                "dimension-checked). Targets: a population's model parameter (`E.g_max_e`), "
+                "a projection's shared variable or synapse parameter (`EE.w` with "
+                "`shared = [\"w\"]`), an input's `rate` (poisson_input) or `amplitude` "
+                "(current_step, random_current, image)",
+    },
+    "populations.NAME": {
+        "model": "neuron or rate model: `\"name\"` (newest version) or `\"name@version\"`",
+        "size": "number of neurons (1 to 10,000,000); or give `lattice`",
+        "lattice": "`{ side = 150 }` or `{ side = 75, extent = 150 }`: a side x side lattice on "
+                   "a torus of side `extent` (default `side`), as brianlab.space.Lattice",
+        "receptors": "table of label = receptor model (as brianlab.compose: `s` of "
+                     "`ampa_exp` under label `e` becomes `s_e`, `tau` becomes `tau_e`)",
+        "parameters": "table of the composed model's parameters = quantity (unit- and "
+                      "range-checked)",
+        "initial": "table of state variable = value (a quantity string or a distribution)",
+    },
+    "value": {
+        "uniform": "`{ uniform = [\"low\", \"high\"] }`: uniform in [low, high) "
+                   "(`low + (high - low)*rand()`)",
+        "normal": "`{ normal = [\"mean\", \"std\"] }`: normal (`mean + std*randn()`)",
+    },
+    "projections.NAME": {
+        "source": "presynaptic population",
+        "target": "postsynaptic population",
+        "synapse": "synapse model (`\"static\"`, `\"stdp_pair@1\"`, ...)",
+        "receptor": "receptor label of the target whose input (`s_<label>`) the synapse drives",
+        "target_var": "or the target's variable the synapse drives directly (`\"v\"`, with a "
+                      "synapse whose `target_unit` is volt); exactly one of the two",
+        "connector": "table: the connection rule (below)",
+        "weight": "initial `w` of every synapse, in the synapse's `w` unit (dimensionless for "
+                  "receptors): a value or a distribution; omitted: the model's initial `w`",
+        "delay": "transmission delay (>= 0): a time or a uniform distribution",
+        "shared": "list of synapse variables held as one shared value (`[\"w\"]`), so that "
+                  "`<projection>.w` is a run-time target",
+        "autapses": "whether a neuron may connect to itself (default false)",
+        "multapses": "whether a pair may connect more than once (default false)",
+        "parameters": "table of the synapse model's parameters = quantity",
+    },
+    "connector": {
+        "rule": "`all_to_all`, `one_to_one`, `probability`, `fixed_indegree`, "
+                "`fixed_outdegree`; on lattices `gaussian_fixed_indegree`, "
+                "`gaussian_probability`, `gaussian_kernel` (brianlab.space)",
+        "p": "pair probability in [0, 1] (`probability`)",
+        "k": "in-degree or out-degree, >= 1 and at most the source (in-degree) or target "
+             "(out-degree) size unless multapses (`fixed_indegree`, `fixed_outdegree`, "
+             "`gaussian_fixed_indegree`)",
+        "sigma": "Gaussian width (> 0) in units of the source lattice's torus (spacings of a "
+                 "lattice whose extent equals its side)",
+        "p_max": "peak probability in [0, 1] (`gaussian_probability`)",
+        "normalise": "weight normalisation of the lattice rules: `none` (default) or "
+                     "`kernel_sum` (weights divided by the Gaussian kernel's sum over the source "
+                     "lattice, as build_ei_sheet)",
+    },
+    "inputs.NAME": {
+        "kind": "`poisson_input`, `current_step`, `current_ramp`, `random_current`, `image`",
+        "target": "the population driven",
+        "target_var": "its variable driven (currents: default `I_ext`)",
+        "receptor": "or the receptor label whose input is driven (poisson_input)",
+        "count": "poisson_input: independent Poisson sources per neuron (>= 1)",
+        "rate": "poisson_input: rate of one source (>= 0, rate*dt <= 0.1)",
+        "weight": "poisson_input: what one spike adds to the target variable (its unit)",
+        "amplitude": "current_step, random_current (maximum), image (at a pixel value of 1): "
+                     "a current in the target variable's unit",
+        "amplitude_start": "current_ramp: value at `start`",
+        "amplitude_end": "current_ramp: value at `stop`",
+        "start": "onset (>= 0; default 0 s)",
+        "stop": "offset (> start; default: never)",
+        "interval": "random_current: a fresh uniform value every `interval` (> 0)",
+        "duration": "random_current: no current after this time (> 0; default: never)",
+        "image": "image: `\"cross\"` (brianlab.inputs.cross_image) on a lattice target",
+        "width": "image: width of the cross's bars in pixels (>= 1)",
+    },
+    "monitors": {
+        "spikes": "list of populations with a spike monitor",
+        "rates": "list of populations with a population rate monitor",
+        "state": "list of state monitors (below)",
+    },
+    "monitors.state": {
+        "population": "the population",
+        "variables": "list of its variables",
+        "record": "list of neuron indices, or true (all; default)",
+        "dt": "sampling interval (default: the network's dt)",
+    },
+    "protocol": {
+        "phases": "list of phases (below), run in order",
+    },
+    "protocol.phases": {
+        "name": "the phase's name (an identifier, unique)",
+        "duration": "how long it runs (a time > 0)",
+        "inputs_off": "list of inputs switched off during the phase",
+        "parameters": "table of network parameter = value during the phase",
+    },
+}
+
+_REQUIRED = {
+    "top": {"name", "version", "kind", "seeds", "populations", "protocol"},
+    "seeds": {"connectivity", "drive"},
+    "parameters.NAME": {"value", "sets"},
+    "populations.NAME": {"model"},
+    "value": set(),
+    "projections.NAME": {"source", "target", "synapse", "connector"},
+    "connector": {"rule"},
+    "inputs.NAME": {"kind", "target"},
+    "monitors": set(),
+    "monitors.state": {"population", "variables"},
+    "protocol": {"phases"},
+    "protocol.phases": {"name", "duration"},
+}
+
+_TABLE_TITLES = {
+    "top": "Top level", "seeds": "`[seeds]`", "parameters.NAME": "`[parameters]`: one entry "
+    "per parameter, `NAME = { value = ..., sets = ... }`",
+    "populations.NAME": "`[populations.NAME]`", "value": "Distributions (initial values, "
+    "weights, delays)", "projections.NAME": "`[projections.NAME]`",
+    "connector": "`connector = { rule = ..., ... }`", "inputs.NAME": "`[inputs.NAME]`",
+    "monitors": "`[monitors]`", "monitors.state": "`monitors.state` entries",
+    "protocol": "`[protocol]`", "protocol.phases": "`protocol.phases` entries",
+}
+
+#: Run-time fields of each input kind (targets ``<input>.<field>`` of parameters).
+_INPUT_RUNTIME = {"poisson_input": ("rate",), "current_step": ("amplitude",),
+                  "random_current": ("amplitude",), "image": ("amplitude",)}
+
+
+def format_reference() -> str:
+    """The network file format as Markdown: one table of keys per TOML table.
+
+    Returns
+    -------
+    str
+        Generated from :data:`KEY_DOCS` and the required keys, which are the parser's own
+        key sets (it cannot drift from what :func:`read_network_file` accepts).
+    """
+    parts = []
+    for table, keys in KEY_DOCS.items():
+        parts.append(f"#### {_TABLE_TITLES[table]}\n")
+        parts.append("| key | required | meaning |\n|---|---|---|")
+        for key, meaning in keys.items():
+            required = "yes" if key in _REQUIRED[table] else ""
+            parts.append(f"| `{key}` | {required} | {meaning} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# reading
+# ---------------------------------------------------------------------------
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RAND_THRESHOLD = re.compile(r"rand\(\)\s*<\s*([A-Za-z_]\w*)\s*\*\s*dt\b")
+
+
+def read_network_file(path) -> NetworkFile:
+    """Read and check one network file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    NetworkFile
+        With status ``file`` (not checked against a lock; :func:`brianlab.load_network`
+        does that).
+
+    Raises
+    ------
+    ModelError
+        Naming the file, the key at fault and what was expected.
+    """
+    from .modelfile import read_model_bytes
+
+    return parse_network_bytes(read_model_bytes(path), path=path)
+
+
+def parse_network_bytes(data: bytes, *, path=None, status: str = "file") -> NetworkFile:
+    """Check the bytes of a network file (UTF-8 TOML).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    path : str or Path, optional
+        Where it came from (for messages).
+    status : str
+        Its release status, recorded in the provenance.
+
+    Returns
+    -------
+    NetworkFile
+
+    Raises
+    ------
+    ModelError
+        For text that is not UTF-8 or not TOML, and every problem of the network.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelError("not UTF-8 text", path=path) from None
+    return parse_network_text(text, path=path, sha256=hashlib.sha256(data).hexdigest(),
+                              status=status)
+
+
+def parse_network_text(text: str, *, path=None, sha256: str | None = None,
+                       status: str = "file") -> NetworkFile:
+    """Parse and check the text of a network file (see :func:`read_network_file`).
+
+    Parameters
+    ----------
+    text : str
+        TOML text.
+    path : str or Path, optional
+        Where it came from (for messages).
+    sha256 : str, optional
+        Hash of the file's bytes (default: of the UTF-8 text).
+    status : str
+        Its release status.
+
+    Returns
+    -------
+    NetworkFile
+
+    Raises
+    ------
+    ModelError
+        For every problem of the network.
+    """
+    from .modelfile import MAX_DEPTH, MAX_FILE_BYTES, _check_sizes
+
+    if sha256 is None:
+        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if len(text) > MAX_FILE_BYTES:
+        raise ModelError(f"the text is longer than {MAX_FILE_BYTES} characters", path=path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"malformed TOML: {exc}", path=path) from None
+    except RecursionError:
+        raise ModelError(f"TOML nested deeper than {MAX_DEPTH} levels", path=path) from None
+    _check_sizes(raw, None if path is None else str(path))
+    return _Reader(raw, None if path is None else str(path)).read(sha256, status)
+
+
+class _Reader:
+    """One pass over a parsed network file; every error names the file and the key."""
+
+    def __init__(self, raw: dict, path):
+        self.raw = raw
+        self.path = path
+        self.models = {}     # population name -> composed Model
+        self.synapses = {}   # projection name -> synapse Model
+        self.receptors = {}  # population name -> {label: receptor Model}
+        self.names = {}      # object name -> where it was declared
+
+    # -- helpers ------------------------------------------------------------
+    def err(self, message, where=None):
+        return ModelError(message, path=self.path, where=where)
+
+    def table(self, value, where, table):
+        if not isinstance(value, dict):
+            raise self.err(f"expected a table, got {_type(value)}", where)
+        allowed = KEY_DOCS[table]
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise self.err(f"unknown key(s) {', '.join(unknown)}; allowed: "
+                           f"{', '.join(allowed)}", where)
+        for key in sorted(_REQUIRED[table]):
+            if key not in value:
+                raise self.err(f"missing required key '{key}'", where)
+        return value
+
+    def string(self, value, where):
+        if not isinstance(value, str):
+            raise self.err(f"expected a string, got {_type(value)}", where)
+        return value
+
+    def boolean(self, value, where):
+        if not isinstance(value, bool):
+            raise self.err(f"expected true or false, got {_type(value)}", where)
+        return value
+
+    def integer(self, value, where, low=None, high=None, what="an integer"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.err(f"expected {what}, got {_type(value)}", where)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.err(f"expected {what}, got {value}", where)
+        return value
+
+    def number(self, value, where, what):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
+            raise self.err(f"expected {what}, got {_type(value)}", where)
+        return float(value)
+
+    def quantity(self, value, where, dim=None, what=None):
+        try:
+            q = parse_quantity(value)
+        except ModelError as exc:
+            raise self.err(exc.reason, where) from None
+        if dim is not None and not have_same_dimensions(q, dim):
+            raise self.err(f"expected {what or 'a value'} in {_describe(dim)}, got "
+                           f"{value!r} ({_describe(get_dimensions(q))})", where)
+        return q
+
+    def string_list(self, value, where):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.err("expected a list of strings", where)
+        return value
+
+    def name(self, name, where, kind):
+        from brian2 import Equations
+
+        from .modelfile import RESERVED_NAMES
+
+        if not _IDENT.match(name):
+            raise self.err(f"invalid {kind} name {name!r}: expected an identifier (a letter, "
+                           "then letters, digits, '_')", where)
+        problem = None
+        if name in RESERVED_NAMES:
+            problem = f"{name!r} is a name Brian2 gives its objects itself"
+        else:
+            try:
+                Equations.check_identifier(name)
+            except (SyntaxError, ValueError) as exc:
+                problem = str(exc).rstrip(".")
+        if problem:
+            raise self.err(f"{problem}; choose another name", where)
+        if name in self.names:
+            raise self.err(f"the name {name!r} is already used by {self.names[name]}; names "
+                           "of populations, projections, inputs and parameters must be "
+                           "unique", where)
+        self.names[name] = where
+        return name
+
+    def model(self, ref, where, kinds):
+        from .library import load_model
+
+        self.string(ref, where)
+        try:
+            model = load_model(ref)
+        except ModelError as exc:
+            raise self.err(str(exc), where) from None
+        if model.kind not in kinds:
+            raise self.err(f"{ref!r} is a {model.kind} model; expected a "
+                           f"{' or '.join(kinds)} model", where)
+        return model
+
+    def value(self, raw, where, dim, what, *, allow_normal=True):
+        """A quantity string or a distribution table -> Value."""
+        if isinstance(raw, dict):
+            if len(raw) != 1:
+                raise self.err("expected one of uniform = [low, high] or normal = [mean, std], "
+                               f"got keys {', '.join(raw) or 'none'}", where)
+            self.table(raw, where, "value")
+            kind, args = next(iter(raw.items()))
+            sub = f"{where}.{kind}"
+            if kind == "normal" and not allow_normal:
+                raise self.err("a normal distribution can be negative; use a uniform one",
+                               sub)
+            if not isinstance(args, list) or len(args) != 2:
+                raise self.err("expected a list of two values", sub)
+            a, b = (self.quantity(x, sub, dim, what) for x in args)
+            if kind == "uniform" and float(a) > float(b):
+                raise self.err(f"expected low <= high, got [{args[0]!r}, {args[1]!r}]", sub)
+            if kind == "normal" and float(b) < 0:
+                raise self.err(f"expected a standard deviation >= 0, got {args[1]!r}", sub)
+            return Value(kind, (a, b))
+        return Value("constant", (self.quantity(raw, where, dim, what),))
+
+    # -- the file -------------------------------------------------------------
+    def read(self, sha256, status) -> NetworkFile:
+        raw = self.table(self.raw, None, "top")
+        if raw["kind"] != "network":
+            raise self.err(f"expected kind = \"network\", got {raw['kind']!r}", "kind")
+        name = self.string(raw["name"], "name")
+        if not _NAME.match(name):
+            raise self.err(f"invalid name {name!r}: lower-case letters, digits and '_'",
+                           "name")
+        version = self.integer(raw["version"], "version", 1, None, "a positive integer")
+        references = raw.get("references", [])
+        self.string_list(references, "references")
+        summary = self.string(raw.get("summary", ""), "summary")
+        notes = self.string(raw.get("notes", ""), "notes")
+        self.dt = self.quantity(raw.get("dt", "0.1 ms"), "dt", _SECOND, "a time")
+        if float(self.dt) <= 0:
+            raise self.err(f"expected a time step > 0, got {raw.get('dt')!r}", "dt")
+        seeds = self.table(raw["seeds"], "seeds", "seeds")
+        seeds = {key: self.integer(seeds[key], f"seeds.{key}", 0, 2**32 - 1,
+                                   "an integer in [0, 2**32)") for key in ("connectivity",
+                                                                           "drive")}
+        populations = self.populations(raw["populations"])
+        self.pops = populations
+        projections = self.projections(raw.get("projections", {}))
+        inputs = self.inputs(raw.get("inputs", {}))
+        self.inps = inputs
+        self.projs = projections
+        parameters = self.parameters(raw.get("parameters", {}))
+        monitors = self.monitors(raw.get("monitors", {}))
+        protocol = self.protocol(raw["protocol"], parameters, inputs)
+        return NetworkFile(
+            name=name, version=version, summary=summary, references=tuple(references),
+            notes=notes, dt=self.dt, seeds=_freeze(seeds), parameters=_freeze(parameters),
+            populations=_freeze(populations), projections=_freeze(projections),
+            inputs=_freeze(inputs), monitors=monitors, protocol=protocol, sha256=sha256,
+            path=self.path, status=status)
+
+    # -- populations ----------------------------------------------------------
+    def populations(self, raw):
+        if not isinstance(raw, dict) or not raw:
+            raise self.err("expected a table of at least one population", "populations")
+        out = {}
+        for pname, table in raw.items():
+            where = f"populations.{pname}"
+            self.name(pname, where, "population")
+            out[pname] = self.population(pname, self.table(table, where, "populations.NAME"),
+                                         where)
+        return out
+
+    def population(self, pname, raw, where):
+        from .compose import compose
+
+        neuron = self.model(raw["model"], f"{where}.model", ("neuron", "rate"))
+        if ("size" in raw) == ("lattice" in raw):
+            raise self.err("expected exactly one of 'size' and 'lattice'", where)
+        lattice = None
+        if "size" in raw:
+            size = self.integer(raw["size"], f"{where}.size", 1, MAX_NEURONS,
+                                f"an integer from 1 to {MAX_NEURONS:,}")
+        else:
+            lw = f"{where}.lattice"
+            table = raw["lattice"]
+            if not isinstance(table, dict) or set(table) - {"side", "extent"} or \
+                    "side" not in table:
+                raise self.err("expected { side = <int> } or { side = <int>, extent = "
+                               "<number> }", lw)
+            side = self.integer(table["side"], f"{lw}.side", 1, int(math.isqrt(MAX_NEURONS)),
+                                f"an integer from 1 to {math.isqrt(MAX_NEURONS)}")
+            extent = self.number(table.get("extent", side), f"{lw}.extent", "a number > 0")
+            if extent <= 0:
+                raise self.err(f"expected a number > 0, got {extent}", f"{lw}.extent")
+            lattice, size = (side, extent), side * side
+        receptors_raw = raw.get("receptors", {})
+        rw = f"{where}.receptors"
+        if not isinstance(receptors_raw, dict):
+            raise self.err(f"expected a table of label = receptor model, got "
+                           f"{_type(receptors_raw)}", rw)
+        receptors = {}
+        for label, ref in receptors_raw.items():
+            if not _NAME.match(label):
+                raise self.err(f"invalid receptor label {label!r}: lower-case letters, digits "
+                               "and '_'", f"{rw}.{label}")
+            receptors[label] = self.model(ref, f"{rw}.{label}", ("receptor",))
+        try:
+            model = compose(neuron, receptors) if receptors else neuron
+        except ModelError as exc:
+            raise self.err(exc.reason if exc.path else str(exc), rw) from None
+        self.models[pname] = model
+        self.receptors[pname] = receptors
+        self.sizes = getattr(self, "sizes", {})
+        self.sizes[pname] = size
+        self.lattices = getattr(self, "lattices", {})
+        self.lattices[pname] = lattice
+
+        parameters = self.model_parameters(raw.get("parameters", {}), model,
+                                           f"{where}.parameters")
+        initial = {}
+        iw = f"{where}.initial"
+        table = raw.get("initial", {})
+        if not isinstance(table, dict):
+            raise self.err(f"expected a table, got {_type(table)}", iw)
+        states = _state_variables(model)
+        for var, value in table.items():
+            if var not in states:
+                raise self.err(f"{var!r} is not a state variable of {model.ref}; its state "
+                               f"variables: {', '.join(states) or 'none'}", f"{iw}.{var}")
+            initial[var] = self.value(value, f"{iw}.{var}", states[var],
+                                      f"an initial value of {var}")
+        self.check_rand_rate(model, parameters, initial, where)
+        return Population(name=pname, model=raw["model"], size=size, lattice=lattice,
+                          receptors=_freeze({k: raw["receptors"][k] for k in receptors}),
+                          parameters=_freeze(parameters), initial=_freeze(initial))
+
+    def model_parameters(self, table, model, where):
+        from .ranges import check_range
+
+        if not isinstance(table, dict):
+            raise self.err(f"expected a table, got {_type(table)}", where)
+        out = {}
+        for pname, value in table.items():
+            pw = f"{where}.{pname}"
+            if pname not in model.parameters:
+                raise self.err(f"{pname!r} is not a parameter of {model.ref}; its parameters: "
+                               f"{', '.join(model.parameters) or 'none'}", pw)
+            q = self.quantity(value, pw, get_dimensions(model.parameters[pname]),
+                              f"{pname}")
+            check_range(pname, q, refractory=model.refractory, path=self.path, where=pw)
+            out[pname] = q
+        return out
+
+    def check_rand_rate(self, model, parameters, initial, where):
+        """A Poisson-spiking model (``rand() < rate*dt``): the rate*dt rule."""
+        match = _RAND_THRESHOLD.search(model.threshold or "")
+        if not match:
+            return
+        var = match.group(1)
+        if var in initial:
+            value, key = max(initial[var].args, key=float), f"{where}.initial.{var}"
+            if initial[var].kind == "normal":
+                mean, std = initial[var].args
+                value = mean + 3 * std
+        elif var in parameters:
+            value, key = parameters[var], f"{where}.parameters.{var}"
+        elif var in model.parameters:
+            value, key = model.parameters[var], f"{where}.model"
+        else:
+            try:
+                value, key = parse_quantity(model.initial.get(var, "")), f"{where}.model"
+            except ModelError:
+                return
+        self.check_rate_dt(value, key)
+
+    def check_rate_dt(self, rate, where):
+        rate_dt = float(rate * self.dt)
+        if float(rate) < 0:
+            raise self.err(f"expected a rate >= 0, got {rate}", where)
+        if rate_dt > MAX_RATE_DT:
+            raise self.err(f"rate*dt = {rate} * {self.dt} = {rate_dt:.3g} is above "
+                           f"{MAX_RATE_DT}: a Poisson source draws at most one spike per time "
+                           f"step, valid only for rate*dt << 1 (rule: rate*dt <= "
+                           f"{MAX_RATE_DT}); lower the rate or dt, or use more sources", where)
+
+    # -- projections ----------------------------------------------------------
+    def projections(self, raw):
+        if not isinstance(raw, dict):
+            raise self.err(f"expected a table of projections, got {_type(raw)}", "projections")
+        out = {}
+        for pname, table in raw.items():
+            where = f"projections.{pname}"
+            self.name(pname, where, "projection")
+            out[pname] = self.projection(pname, self.table(table, where, "projections.NAME"),
+                                         where)
+        return out
+
+    def population_ref(self, value, where):
+        self.string(value, where)
+        if value not in self.models:
+            raise self.err(f"unknown population {value!r}; populations: "
+                           f"{', '.join(self.models)}", where)
+        return value
+
+    def projection(self, pname, raw, where):
+        from brian2.units.fundamentalunits import get_dimensions as dims
+
+        from .units import parse_unit
+
+        source = self.population_ref(raw["source"], f"{where}.source")
+        target = self.population_ref(raw["target"], f"{where}.target")
+        synapse = self.model(raw["synapse"], f"{where}.synapse", ("synapse",))
+        self.synapses[pname] = synapse
+        if ("receptor" in raw) == ("target_var" in raw):
+            raise self.err("expected exactly one of 'receptor' (a receptor label of the target) "
+                           "and 'target_var' (a variable of the target)", where)
+        target_dim = dims(parse_unit(synapse.target_unit))
+        receptor = target_var = None
+        tmodel = self.models[target]
+        if "receptor" in raw:
+            receptor = self.string(raw["receptor"], f"{where}.receptor")
+            labels = self.receptors[target]
+            if receptor not in labels:
+                raise self.err(f"population {target!r} has no receptor {receptor!r}; its "
+                               f"receptors: {', '.join(labels) or 'none'}", f"{where}.receptor")
+            var = f"{labels[receptor].input}_{receptor}"
+            key = f"{where}.receptor"
+        else:
+            target_var = var = self.string(raw["target_var"], f"{where}.target_var")
+            key = f"{where}.target_var"
+            states = _variables(tmodel)
+            if var not in states:
+                raise self.err(f"{var!r} is not a variable of {tmodel.ref}; its variables: "
+                               f"{', '.join(states)}", key)
+        have = _variables(tmodel)[var]
+        if not have_same_dimensions(have, target_dim):
+            raise self.err(f"{synapse.ref} drives a variable in {_describe(target_dim)}, but "
+                           f"{target}.{var} is in {_describe(have)}", key)
+        syn_vars = _variables(synapse)
+        weight = None
+        if "weight" in raw:
+            if "w" not in syn_vars:
+                raise self.err(f"{synapse.ref} has no weight variable w", f"{where}.weight")
+            weight = self.value(raw["weight"], f"{where}.weight", syn_vars["w"],
+                                f"a weight (the unit of {synapse.ref}'s w)")
+        delay = None
+        if "delay" in raw:
+            delay = self.value(raw["delay"], f"{where}.delay", _SECOND, "a delay",
+                               allow_normal=False)
+            if float(delay.args[0]) < 0:
+                raise self.err(f"expected a delay >= 0, got {raw['delay']!r}", f"{where}.delay")
+        shared = tuple(self.string_list(raw.get("shared", []), f"{where}.shared"))
+        for var_name in shared:
+            if var_name not in synapse.equations or \
+                    synapse.equations[var_name].type != PARAMETER:
+                params = [n for n, e in synapse.equations.items() if e.type == PARAMETER]
+                raise self.err(f"{var_name!r} is not a per-synapse parameter of {synapse.ref} "
+                               f"(those: {', '.join(params) or 'none'})", f"{where}.shared")
+        if "w" in shared and weight is not None and weight.is_random:
+            raise self.err("a shared weight is one value; got a distribution",
+                           f"{where}.weight")
+        autapses = self.boolean(raw.get("autapses", False), f"{where}.autapses")
+        multapses = self.boolean(raw.get("multapses", False), f"{where}.multapses")
+        connector = self.connector(raw["connector"], f"{where}.connector", source, target,
+                                   autapses, multapses)
+        parameters = self.model_parameters(raw.get("parameters", {}), synapse,
+                                           f"{where}.parameters")
+        return Projection(name=pname, source=source, target=target, synapse=raw["synapse"],
+                          receptor=receptor, target_var=target_var, connector=connector,
+                          weight=weight, delay=delay, shared=shared, autapses=autapses,
+                          multapses=multapses, parameters=_freeze(parameters))
+
+    def connector(self, raw, where, source, target, autapses, multapses):
+        raw = self.table(raw, where, "connector")
+        rule = self.string(raw["rule"], f"{where}.rule")
+        if rule not in CONNECTOR_RULES:
+            raise self.err(f"unknown rule {rule!r}; rules: {', '.join(CONNECTOR_RULES)}",
+                           f"{where}.rule")
+        required, optional = CONNECTOR_RULES[rule]
+        extra = sorted(set(raw) - {"rule"} - set(required) - set(optional))
+        if extra:
+            raise self.err(f"{', '.join(extra)} not used by the rule {rule!r}; it takes "
+                           f"{', '.join(required + optional) or 'no other keys'}", where)
+        for key in required:
+            if key not in raw:
+                raise self.err(f"the rule {rule!r} needs '{key}'", where)
+        fields = {}
+        n_source, n_target = self.sizes[source], self.sizes[target]
+        for key in ("p", "p_max"):
+            if key in raw:
+                p = self.number(raw[key], f"{where}.{key}", "a probability in [0, 1]")
+                if not 0 <= p <= 1:
+                    raise self.err(f"expected a probability in [0, 1], got {p}",
+                                   f"{where}.{key}")
+                fields[key] = p
+        if "k" in raw:
+            k = self.integer(raw["k"], f"{where}.k", 1, None, "an integer >= 1")
+            pool, what = (n_target, f"target {target!r}") if rule == "fixed_outdegree" \
+                else (n_source, f"source {source!r}")
+            if rule != "gaussian_fixed_indegree" and not multapses:
+                limit = pool - (1 if source == target and not autapses else 0)
+                if k > limit:
+                    raise self.err(f"k = {k} is larger than the {limit} neurons the "
+                                   f"{what} offers each neuron (size {pool}"
+                                   f"{', no autapses' if limit < pool else ''}); rule: k <= "
+                                   "that number unless multapses = true", f"{where}.k")
+            fields["k"] = k
+        if "sigma" in raw:
+            sigma = self.number(raw["sigma"], f"{where}.sigma", "a number > 0")
+            if sigma <= 0:
+                raise self.err(f"expected sigma > 0, got {sigma}", f"{where}.sigma")
+            fields["sigma"] = sigma
+        if "normalise" in raw:
+            norm = self.string(raw["normalise"], f"{where}.normalise")
+            if norm not in NORMALISATIONS:
+                raise self.err(f"expected one of {', '.join(NORMALISATIONS)}, got {norm!r}",
+                               f"{where}.normalise")
+            fields["normalise"] = norm
+        if rule == "one_to_one" and n_source != n_target:
+            raise self.err(f"one_to_one needs equal sizes; {source!r} has {n_source}, "
+                           f"{target!r} {n_target}", f"{where}.rule")
+        if rule.startswith("gaussian_"):
+            for pop in (source, target):
+                if self.lattices[pop] is None:
+                    raise self.err(f"the rule {rule!r} needs lattice populations; {pop!r} has "
+                                   "a size, not a lattice", f"{where}.rule")
+        return Connector(rule=rule, **fields)
+
+    # -- inputs ---------------------------------------------------------------
+    def inputs(self, raw):
+        if not isinstance(raw, dict):
+            raise self.err(f"expected a table of inputs, got {_type(raw)}", "inputs")
+        out = {}
+        for iname, table in raw.items():
+            where = f"inputs.{iname}"
+            self.name(iname, where, "input")
+            out[iname] = self.input(iname, self.table(table, where, "inputs.NAME"), where)
+        return out
+
+    def input(self, iname, raw, where):
+        kind = self.string(raw["kind"], f"{where}.kind")
+        if kind not in INPUT_KINDS:
+            raise self.err(f"unknown input kind {kind!r}; kinds: {', '.join(INPUT_KINDS)}",
+                           f"{where}.kind")
+        required, optional = INPUT_KINDS[kind]
+        routing = ("target_var", "receptor") if kind == "poisson_input" else ("target_var",)
+        extra = sorted(set(raw) - {"kind", "target"} - set(required) - set(optional)
+                       - set(routing))
+        if extra:
+            raise self.err(f"{', '.join(extra)} not used by a {kind} input; it takes "
+                           f"{', '.join(('target',) + routing + required + optional)}", where)
+        for key in required:
+            if key not in raw:
+                raise self.err(f"a {kind} input needs '{key}'", where)
+        target = self.population_ref(raw["target"], f"{where}.target")
+        model = self.models[target]
+        receptor = target_var = None
+        if kind == "poisson_input":
+            if ("receptor" in raw) == ("target_var" in raw):
+                raise self.err("expected exactly one of 'receptor' and 'target_var'", where)
+        if "receptor" in raw:
+            receptor = self.string(raw["receptor"], f"{where}.receptor")
+            labels = self.receptors[target]
+            if receptor not in labels:
+                raise self.err(f"population {target!r} has no receptor {receptor!r}; its "
+                               f"receptors: {', '.join(labels) or 'none'}", f"{where}.receptor")
+            var = f"{labels[receptor].input}_{receptor}"
+        else:
+            target_var = var = self.string(raw.get("target_var", "I_ext"), f"{where}.target_var")
+            if var not in _state_variables(model):
+                raise self.err(f"{var!r} is not a state variable of {model.ref}; its state "
+                               f"variables: {', '.join(_state_variables(model))}",
+                               f"{where}.target_var")
+        var_dim = _variables(model)[var]
+        fields = {}
+        for key in required + optional:
+            if key not in raw:
+                continue
+            kw = f"{where}.{key}"
+            value = raw[key]
+            if key == "count":
+                fields[key] = self.integer(value, kw, 1, 1_000_000,
+                                           "an integer from 1 to 1,000,000")
+            elif key == "width":
+                fields[key] = self.integer(value, kw, 1, None, "an integer >= 1")
+            elif key == "image":
+                if value != "cross":
+                    raise self.err(f"expected \"cross\", got {value!r}", kw)
+                fields[key] = value
+            elif key == "rate":
+                fields[key] = self.quantity(value, kw, _SECOND ** -1, "a rate")
+            elif key in ("weight", "amplitude", "amplitude_start", "amplitude_end"):
+                fields[key] = self.quantity(value, kw, var_dim,
+                                            f"a value of {target}.{var}")
+            else:  # start, stop, interval, duration
+                q = self.quantity(value, kw, _SECOND, "a time")
+                if key == "start" and float(q) < 0:
+                    raise self.err(f"expected a time >= 0, got {value!r}", kw)
+                if key in ("interval", "duration") and float(q) <= 0:
+                    raise self.err(f"expected a time > 0, got {value!r}", kw)
+                fields[key] = q
+        if "stop" in fields and float(fields["stop"]) <= float(fields.get("start", 0.0)):
+            raise self.err("expected stop > start", f"{where}.stop")
+        if kind == "poisson_input":
+            self.check_rate_dt(fields["rate"], f"{where}.rate")
+        if kind == "image" and self.lattices[target] is None:
+            raise self.err(f"an image input needs a lattice population; {target!r} has a size",
+                           f"{where}.target")
+        return Input(name=iname, kind=kind, target=target, target_var=target_var,
+                     receptor=receptor, fields=_freeze(fields))
+
+    # -- parameters -----------------------------------------------------------
+    def target_dim(self, target, where):
+        """The dimension of a run-time target ``object.variable``."""
+        if not isinstance(target, str) or target.count(".") != 1:
+            raise self.err(f"expected a target 'object.variable', got {target!r}", where)
+        obj, var = target.split(".")
+        if obj in self.models:
+            model = self.models[obj]
+            if var not in model.parameters:
+                raise self.err(f"{var!r} is not a parameter of population {obj!r} "
+                               f"({model.ref}); its parameters: "
+                               f"{', '.join(model.parameters)}", where)
+            return get_dimensions(model.parameters[var])
+        if obj in self.synapses:
+            synapse, proj = self.synapses[obj], self.projs[obj]
+            if var in proj.shared:
+                return _variables(synapse)[var]
+            if var in synapse.parameters:
+                return get_dimensions(synapse.parameters[var])
+            raise self.err(f"{var!r} is not a shared variable or parameter of projection "
+                           f"{obj!r}; run-time targets: "
+                           f"{', '.join(list(proj.shared) + list(synapse.parameters)) or 'none'}"
+                           f" (hold a synapse variable as one value with shared = [...])",
+                           where)
+        if obj in self.inps:
+            inp = self.inps[obj]
+            runtime = _INPUT_RUNTIME.get(inp.kind, ())
+            if var not in runtime or var not in inp.fields:
+                raise self.err(f"{var!r} is not a run-time field of input {obj!r} "
+                               f"({inp.kind}); those: {', '.join(runtime) or 'none'}", where)
+            return get_dimensions(inp.fields[var])
+        known = list(self.models) + list(self.synapses) + list(self.inps)
+        raise self.err(f"unknown object {obj!r} in {target!r}; populations, projections and "
+                       f"inputs: {', '.join(known)}", where)
+
+    def parameters(self, raw):
+        if not isinstance(raw, dict):
+            raise self.err(f"expected a table of parameters, got {_type(raw)}", "parameters")
+        out, values, pending = {}, {}, []
+        for pname, table in raw.items():
+            where = f"parameters.{pname}"
+            self.name(pname, where, "parameter")
+            table = self.table(table, where, "parameters.NAME")
+            values[pname] = self.quantity(table["value"], f"{where}.value")
+            pending.append((pname, table["sets"], where))
+        owner = {}
+        for pname, sets, where in pending:
+            sw = f"{where}.sets"
+            if isinstance(sets, list):
+                targets = self.string_list(sets, sw)
+                for n, target in enumerate(targets):
+                    if target in targets[:n]:
+                        raise self.err(f"{target!r} is already set by parameter {pname!r}",
+                                       f"{sw}.{target}")
+                sets = {target: None for target in targets}
+            elif not isinstance(sets, dict):
+                raise self.err("expected a list of targets or a table of target = expression",
+                               sw)
+            if not sets:
+                raise self.err("expected at least one target", sw)
+            for target, expression in sets.items():
+                tw = f"{sw}.{target}"
+                dim = self.target_dim(target, tw)
+                if target in owner:
+                    raise self.err(f"{target!r} is already set by parameter {owner[target]!r}",
+                                   tw)
+                owner[target] = pname
+                if expression is None:
+                    got = values[pname]
+                else:
+                    got = evaluate_expression(self.string(expression, tw), values,
+                                              path=self.path, where=tw)
+                if not have_same_dimensions(got, dim):
+                    what = f"{pname} = {values[pname]}" if expression is None else \
+                        f"{expression!r} = {got}"
+                    raise self.err(f"{target} is in {_describe(dim)}, but {what} is in "
+                                   f"{_describe(get_dimensions(got))}", tw)
+            out[pname] = NetworkParameter(name=pname, value=values[pname],
+                                          sets=_freeze(sets))
+        self.param_values = values
+        return out
+
+    # -- monitors and protocol --------------------------------------------------
+    def monitors(self, raw):
+        raw = self.table(raw, "monitors", "monitors")
+        spikes = tuple(self.population_ref(p, "monitors.spikes")
+                       for p in self.string_list(raw.get("spikes", []), "monitors.spikes"))
+        rates = tuple(self.population_ref(p, "monitors.rates")
+                      for p in self.string_list(raw.get("rates", []), "monitors.rates"))
+        state = []
+        items = raw.get("state", [])
+        if not isinstance(items, list):
+            raise self.err("expected a list of tables", "monitors.state")
+        for n, item in enumerate(items):
+            where = f"monitors.state[{n}]"
+            item = self.table(item, where, "monitors.state")
+            pop = self.population_ref(item["population"], f"{where}.population")
+            variables = tuple(self.string_list(item["variables"], f"{where}.variables"))
+            known = _variables(self.models[pop])
+            for var in variables:
+                if var not in known:
+                    raise self.err(f"{var!r} is not a variable of {pop!r} "
+                                   f"({self.models[pop].ref}); its variables: "
+                                   f"{', '.join(known)}", f"{where}.variables")
+            if not variables:
+                raise self.err("expected at least one variable", f"{where}.variables")
+            record = item.get("record", True)
+            if record is not True:
+                if not isinstance(record, list) or not all(
+                        isinstance(i, int) and not isinstance(i, bool) for i in record):
+                    raise self.err("expected a list of neuron indices or true",
+                                   f"{where}.record")
+                bad = [i for i in record if not 0 <= i < self.sizes[pop]]
+                if bad:
+                    raise self.err(f"index {bad[0]} outside 0..{self.sizes[pop] - 1}",
+                                   f"{where}.record")
+                record = tuple(record)
+            dt = None
+            if "dt" in item:
+                dt = self.quantity(item["dt"], f"{where}.dt", _SECOND, "a time")
+                if float(dt) <= 0:
+                    raise self.err(f"expected a time > 0, got {item['dt']!r}", f"{where}.dt")
+            state.append(StateMonitorSpec(pop, variables, record, dt))
+        return Monitors(spikes=spikes, rates=rates, state=tuple(state))
+
+    def protocol(self, raw, parameters, inputs):
+        raw = self.table(raw, "protocol", "protocol")
+        phases_raw = raw["phases"]
+        if not isinstance(phases_raw, list) or not phases_raw:
+            raise self.err("expected a list of at least one phase", "protocol.phases")
+        phases, seen = [], set()
+        for n, item in enumerate(phases_raw):
+            where = f"protocol.phases[{n}]"
+            item = self.table(item, where, "protocol.phases")
+            name = self.string(item["name"], f"{where}.name")
+            if not _IDENT.match(name) or name in seen:
+                raise self.err(f"expected a unique identifier, got {name!r}", f"{where}.name")
+            seen.add(name)
+            duration = self.quantity(item["duration"], f"{where}.duration", _SECOND,
+                                     "a duration")
+            if float(duration) <= 0:
+                raise self.err(f"expected a duration > 0, got {item['duration']!r}",
+                               f"{where}.duration")
+            off = tuple(self.string_list(item.get("inputs_off", []), f"{where}.inputs_off"))
+            for iname in off:
+                if iname not in inputs:
+                    raise self.err(f"unknown input {iname!r}; inputs: "
+                                   f"{', '.join(inputs) or 'none'}", f"{where}.inputs_off")
+            values = {}
+            table = item.get("parameters", {})
+            if not isinstance(table, dict):
+                raise self.err(f"expected a table, got {_type(table)}", f"{where}.parameters")
+            for pname, value in table.items():
+                pw = f"{where}.parameters.{pname}"
+                if pname not in parameters:
+                    raise self.err(f"unknown parameter {pname!r}; parameters: "
+                                   f"{', '.join(parameters) or 'none'}", pw)
+                values[pname] = self.quantity(value, pw, get_dimensions(
+                    parameters[pname].value), f"a value of {pname}")
+            phases.append(Phase(name=name, duration=duration, inputs_off=off,
+                                parameters=_freeze(values)))
+        return tuple(phases)
+
+
+_SECOND = second.dim
+
+
+def _type(value) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float, str)):
+        return f"{value!r}"
+    return {dict: "a table", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _describe(dim) -> str:
+    from .modelfile import describe_dimension
+
+    return describe_dimension(dim)
+
+
+def _variables(model) -> dict:
+    """Every variable of a model's equations -> its dimension."""
+    return {name: eq.dim for name, eq in model.equations.items()}
+
+
+def _state_variables(model) -> dict:
+    """Variables that take initial values (not subexpressions) -> dimension."""
+    return {name: eq.dim for name, eq in model.equations.items()
+            if eq.type != SUBEXPRESSION}
