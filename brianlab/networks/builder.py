@@ -296,12 +296,13 @@ class BuiltNetwork:
         -------
         i : ndarray of int
         t : Quantity
+            Copies, still valid after :meth:`close`.
         """
         mon = self.monitors["spikes"].get(population)
         if mon is None:
             raise ModelError(f"{self.netfile.ref}: spikes of {population!r} are not recorded; "
                              f"recorded: {', '.join(self.monitors['spikes']) or 'none'}")
-        return np.asarray(mon.i[:]), mon.t[:]
+        return np.array(mon.i[:]), mon.t[:].copy()  # copies: the monitor's memory goes
 
     def _provenance(self) -> dict:
         seen, models = set(), []
@@ -543,8 +544,8 @@ def _set_input_values(group, name, inp, lattice, where, drive_seed, folder):
         setattr(group, f"{name}_stim", np.asarray(image, dtype=float).ravel())
 
 
-def build_network(netfile, *, device=None, seed=None, drive_seed=None, **changes
-                  ) -> BuiltNetwork:
+def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_options=None,
+                  **changes) -> BuiltNetwork:
     """Build a network file into Brian2 objects.
 
     Parameters
@@ -561,6 +562,9 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, **changes
     drive_seed : int, optional
         Drive seed, set immediately before the first run (default: the file's
         ``seeds.drive``).
+    device_options : dict, optional
+        Further arguments of :func:`~brianlab.devices.use_device` (``threads``,
+        ``directory``, ``target``, ``build_only``, ...); ``quiet`` defaults to True.
     **changes
         Values of the file's named parameters (quantities or strings).
 
@@ -579,7 +583,7 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, **changes
     if device is not None:
         from ..devices import use_device
 
-        session = use_device(device, quiet=True)
+        session = use_device(device, **{"quiet": True, **(device_options or {})})
     try:
         parts = _construct(netfile, seeds, changes)
     except BaseException:

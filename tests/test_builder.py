@@ -1,0 +1,544 @@
+"""The network builder (brianlab.networks.builder): network files built into Brian2 objects.
+
+Every number is checked against its definition (connector counts, distribution moments,
+the discrete-time solution of a leaky membrane under Poisson jumps and current steps),
+not against values read back from the builder alone.
+"""
+
+import hashlib
+import textwrap
+
+import numpy as np
+import pytest
+from brian2 import Hz, mV, ms, nS, pA, pF, second
+
+from brianlab.devices import cxx_compiler_works
+from brianlab.networkfile import read_network_file
+from brianlab.units import ModelError
+
+pytestmark = pytest.mark.filterwarnings("ignore::brianlab.library.UnreleasedModelWarning")
+
+#: A small E/I network (250 LIF neurons, COBA receptors) driven by a Poisson input; every
+#: non-lattice connector with a random part; 200 ms in two phases.
+EI_NET = """
+name = "tiny"
+version = 1
+kind = "network"
+summary = "a small E/I test network"
+dt = "0.1 ms"
+
+[seeds]
+connectivity = 1
+drive = 2
+
+[parameters]
+rate = { value = "10 Hz", sets = ["ext.rate"] }
+we = { value = "3 nS", sets = ["E.g_max_e", "I.g_max_e"] }
+wi = { value = "{wi}", sets = ["E.g_max_i", "I.g_max_i"] }
+
+[populations.E]
+model = "lif@2"
+size = 200
+receptors = { e = "ampa_exp", i = "gaba_exp" }
+parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV" }
+initial = { v = { uniform = ["-70 mV", "-60 mV"] } }
+
+[populations.I]
+model = "lif@2"
+size = 50
+receptors = { e = "ampa_exp", i = "gaba_exp" }
+parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV" }
+initial = { v = { normal = ["-65 mV", "2 mV"] } }
+
+[projections.EE]
+source = "E"
+target = "E"
+synapse = "static"
+receptor = "e"
+connector = { rule = "probability", p = 0.05 }
+
+[projections.EI]
+source = "E"
+target = "I"
+synapse = "static"
+receptor = "e"
+connector = { rule = "fixed_indegree", k = 20 }
+weight = { normal = ["1", "0.1"] }
+delay = { uniform = ["0 ms", "2 ms"] }
+
+[projections.IE]
+source = "I"
+target = "E"
+synapse = "static"
+receptor = "i"
+connector = { rule = "fixed_outdegree", k = 30 }
+delay = "1 ms"
+
+[inputs.ext]
+kind = "poisson_input"
+target = "E"
+receptor = "e"
+count = 100
+rate = "10 Hz"
+weight = "1"
+
+[monitors]
+spikes = ["E", "I"]
+
+[protocol]
+phases = [{ name = "settle", duration = "20 ms", inputs_off = ["ext"] },
+          { name = "run", duration = "180 ms" }]
+"""
+
+
+def _write(tmp_path, text, name="tiny"):
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    path = folder / "1.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _ei(tmp_path, wi="50 nS"):
+    return read_network_file(_write(tmp_path, EI_NET.replace("{wi}", wi)))
+
+
+def _run(netfile, device="runtime", **kwargs):
+    with netfile.build(device=device, **kwargs) as built:
+        built.run()
+        out = {pop: tuple(np.asarray(a) for a in built.spikes(pop)) for pop in ("E", "I")}
+        syn = {name: (np.array(s.i[:]), np.array(s.j[:]))
+               for name, s in built.synapses.items()}
+    return out, syn
+
+
+def _same_spikes(a, b):
+    return all(np.array_equal(a[p][0], b[p][0]) and np.array_equal(a[p][1], b[p][1])
+               for p in a)
+
+
+def test_seeds_select_the_network_and_the_drive(tmp_path):
+    net = _ei(tmp_path)
+    base, syn = _run(net)
+    assert 200 < len(base["E"][0]) < 20_000  # active, not saturated
+    again, syn_again = _run(net)
+    assert _same_spikes(base, again)
+    other_conn, syn_other = _run(net, seed=5)
+    assert any(not np.array_equal(syn[k][0], syn_other[k][0]) for k in syn)
+    other_drive, syn_drive = _run(net, drive_seed=7)
+    assert all(np.array_equal(syn[k][0], syn_drive[k][0])
+               and np.array_equal(syn[k][1], syn_drive[k][1]) for k in syn)
+    assert not _same_spikes(base, other_drive)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cxx_compiler_works(), reason="needs a C++ compiler")
+def test_cpp_standalone_gives_the_runtime_spikes_and_reruns_without_building(tmp_path):
+    net = _ei(tmp_path)
+    # Cython, Brian2's default runtime target, draws as a binary does (numpy's target,
+    # the other tests' choice, draws connect numbers vectorised and its own Poisson)
+    runtime, _ = _run(net, device_options={"target": "cython"})
+    with net.build(device="cpp_standalone") as built:
+        built.run()
+        cpp = {pop: tuple(np.asarray(a) for a in built.spikes(pop)) for pop in ("E", "I")}
+        binary = built.session.directory / "main"
+        stamp = binary.stat().st_mtime_ns
+        # no input: every v starts below threshold (-70..-60 mV, V_th -50 mV) and relaxes
+        # to E_L = -60 mV, so no neuron can fire (analytic)
+        built.rerun(rate="0 Hz")
+        assert len(built.spikes("E")[0]) == 0 and len(built.spikes("I")[0]) == 0
+        # twice the rate: more excitation, more E spikes
+        built.rerun(rate="20 Hz")
+        doubled = len(built.spikes("E")[0])
+        built.rerun()  # the build's values again: the first run's spikes exactly
+        assert np.array_equal(built.spikes("E")[0], cpp["E"][0])
+        assert binary.stat().st_mtime_ns == stamp  # nothing was compiled again
+        description = built.session.describe()
+        assert description["provenance"] == built.provenance
+    assert _same_spikes(runtime, cpp)
+    assert len(cpp["E"][0]) > 200
+    assert doubled > 1.5 * len(cpp["E"][0])
+
+
+CONNECTORS = """
+name = "conn"
+version = 1
+kind = "network"
+summary = "connector test"
+
+[seeds]
+connectivity = 3
+drive = 4
+
+[populations.A]
+model = "lif@2"
+size = 40
+
+[populations.B]
+model = "lif@2"
+size = 30
+
+[populations.C]
+model = "lif@2"
+size = 40
+
+[projections.indeg]
+source = "A"
+target = "B"
+synapse = "static"
+target_var = "v"
+connector = { rule = "fixed_indegree", k = 7 }
+weight = "0 mV"
+
+[projections.indeg_self]
+source = "A"
+target = "A"
+synapse = "static"
+target_var = "v"
+connector = { rule = "fixed_indegree", k = 39 }
+weight = "0 mV"
+
+[projections.indeg_multi]
+source = "B"
+target = "A"
+synapse = "static"
+target_var = "v"
+connector = { rule = "fixed_indegree", k = 50 }
+multapses = true
+autapses = true
+weight = "0 mV"
+
+[projections.outdeg]
+source = "A"
+target = "B"
+synapse = "static"
+target_var = "v"
+connector = { rule = "fixed_outdegree", k = 4 }
+weight = "0 mV"
+
+[projections.outdeg_self]
+source = "C"
+target = "C"
+synapse = "static"
+target_var = "v"
+connector = { rule = "fixed_outdegree", k = 6 }
+weight = "0 mV"
+
+[projections.one]
+source = "A"
+target = "C"
+synapse = "static"
+target_var = "v"
+connector = { rule = "one_to_one" }
+weight = "0 mV"
+
+[projections.prob]
+source = "A"
+target = "A"
+synapse = "static"
+target_var = "v"
+connector = { rule = "probability", p = 0.2 }
+weight = "0 mV"
+
+[projections.prob_self]
+source = "C"
+target = "C"
+synapse = "static"
+target_var = "v"
+connector = { rule = "probability", p = 0.5 }
+autapses = true
+weight = "0 mV"
+
+[projections.all]
+source = "B"
+target = "B"
+synapse = "static"
+target_var = "v"
+connector = { rule = "all_to_all" }
+weight = "0 mV"
+
+[protocol]
+phases = [{ name = "run", duration = "1 ms" }]
+"""
+
+
+def _delta_synapse_file(tmp_path):
+    """A voltage-jump synapse in a user folder (the library's own may not exist yet)."""
+    folder = tmp_path / "models" / "synapses" / "jump"
+    folder.mkdir(parents=True)
+    (folder / "1.toml").write_text(textwrap.dedent('''
+        name = "jump"
+        version = 1
+        kind = "synapse"
+        summary = "adds w to v"
+        model = """
+        w : volt
+        """
+        on_pre = "v_post += w"
+        target = "v"
+        target_unit = "volt"
+
+        [initial]
+        w = "0 mV"
+        '''))
+    return tmp_path / "models"
+
+
+def test_every_connector_obeys_its_definition(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIANLAB_MODELS", str(_delta_synapse_file(tmp_path)))
+    net = read_network_file(_write(tmp_path, CONNECTORS.replace('"static"', '"jump"'),
+                                   "conn"))
+    with net.build(device="runtime") as built:
+        s = {name: (np.array(x.i[:]), np.array(x.j[:]))
+             for name, x in built.synapses.items()}
+    # fixed in-degree: every target exactly k distinct sources
+    i, j = s["indeg"]
+    assert np.array_equal(np.bincount(j, minlength=30), np.full(30, 7))
+    assert len(set(zip(i, j))) == len(i)
+    # onto itself without autapses: k = N - 1 leaves exactly every other neuron
+    i, j = s["indeg_self"]
+    assert np.array_equal(np.bincount(j, minlength=40), np.full(40, 39))
+    assert not np.any(i == j) and len(set(zip(i, j))) == len(i)
+    # with multapses k may exceed the source (draws with replacement): duplicates certain
+    i, j = s["indeg_multi"]
+    assert np.array_equal(np.bincount(j, minlength=40), np.full(40, 50))
+    assert len(set(zip(i, j))) < len(i) and i.max() < 30
+    # fixed out-degree
+    i, j = s["outdeg"]
+    assert np.array_equal(np.bincount(i, minlength=40), np.full(40, 4))
+    assert len(set(zip(i, j))) == len(i)
+    i, j = s["outdeg_self"]
+    assert np.array_equal(np.bincount(i, minlength=40), np.full(40, 6))
+    assert not np.any(i == j)
+    # one to one
+    i, j = s["one"]
+    assert np.array_equal(i, np.arange(40)) and np.array_equal(j, np.arange(40))
+    # probability: binomial count within 4 sigma, no autapses unless allowed
+    i, j = s["prob"]
+    n = 40 * 39
+    assert abs(len(i) - 0.2 * n) < 4 * np.sqrt(n * 0.2 * 0.8)
+    assert not np.any(i == j)
+    i, j = s["prob_self"]
+    n = 40 * 40
+    assert abs(len(i) - 0.5 * n) < 4 * np.sqrt(n * 0.25)
+    assert np.any(i == j)  # 40 chances at p = 0.5: none would be 1e-12
+    # all to all without autapses
+    i, j = s["all"]
+    assert len(i) == 30 * 29 and not np.any(i == j)
+    assert len(set(zip(i, j))) == 30 * 29
+
+
+DISTRIBUTIONS = """
+name = "dist"
+version = 1
+kind = "network"
+summary = "distributions"
+
+[seeds]
+connectivity = 11
+drive = 12
+
+[populations.Nrm]
+model = "lif@2"
+size = 4000
+initial = { v = { normal = ["-55 mV", "5 mV"] } }
+
+[populations.Uni]
+model = "lif@2"
+size = 4000
+initial = { v = { uniform = ["-60 mV", "-50 mV"] } }
+
+[projections.NU]
+source = "Nrm"
+target = "Uni"
+synapse = "static"
+receptor = "x"
+connector = { rule = "fixed_indegree", k = 2 }
+weight = { normal = ["0.5", "0.2"] }
+delay = { uniform = ["1 ms", "3 ms"] }
+
+[protocol]
+phases = [{ name = "run", duration = "1 ms" }]
+"""
+
+
+def test_random_initial_values_weights_and_delays_have_their_moments(tmp_path):
+    text = DISTRIBUTIONS.replace('size = 4000\ninitial = { v = { uniform',
+                                 'size = 4000\nreceptors = { x = "ampa_exp" }\n'
+                                 'initial = { v = { uniform')
+    net = read_network_file(_write(tmp_path, text, "dist"))
+    with net.build(device="runtime") as built:
+        vn = np.array(built.groups["Nrm"].v[:]) / float(mV)
+        vu = np.array(built.groups["Uni"].v[:]) / float(mV)
+        w = np.array(built.synapses["NU"].w[:])
+        d = np.array(built.synapses["NU"].delay[:]) / float(ms)
+    n = len(vn)
+    # normal(-55, 5): the mean within 4 standard errors, the std within 4 of its own
+    # standard error (sigma / sqrt(2 n))
+    assert abs(vn.mean() + 55) < 4 * 5 / np.sqrt(n)
+    assert abs(vn.std(ddof=1) - 5) < 4 * 5 / np.sqrt(2 * n)
+    # uniform[-60, -50): inside, mean -55 and std 10/sqrt(12) within 4 standard errors
+    assert vu.min() >= -60 and vu.max() < -50
+    assert abs(vu.mean() + 55) < 4 * (10 / np.sqrt(12)) / np.sqrt(n)
+    assert abs(vu.std() - 10 / np.sqrt(12)) < 0.05
+    m = len(w)
+    assert m == 8000
+    assert abs(w.mean() - 0.5) < 4 * 0.2 / np.sqrt(m)
+    assert abs(w.std(ddof=1) - 0.2) < 4 * 0.2 / np.sqrt(2 * m)
+    # delays: uniform[1, 3) ms, on the time grid of dt = 0.1 ms (Brian2 rounds to steps)
+    assert d.min() >= 1 - 1e-9 and d.max() <= 3 + 1e-9
+    assert abs(d.mean() - 2) < 4 * (2 / np.sqrt(12)) / np.sqrt(m) + 0.05
+
+
+INPUTS = """
+name = "inp"
+version = 1
+kind = "network"
+summary = "inputs"
+
+[seeds]
+connectivity = 21
+drive = 22
+
+[parameters]
+current = { value = "100 pA", sets = ["step.amplitude"] }
+
+[populations.P]
+model = "lif@2"
+size = 2000
+parameters = { E_L = "-70 mV", V_th = "0 mV" }
+
+[populations.S]
+model = "lif@2"
+size = 1
+parameters = { E_L = "-70 mV", V_th = "0 mV" }
+
+[populations.R]
+model = "lif@2"
+size = 1
+parameters = { E_L = "-70 mV", V_th = "0 mV" }
+
+[inputs.ext]
+kind = "poisson_input"
+target = "P"
+target_var = "v"
+count = 10
+rate = "100 Hz"
+weight = "0.2 mV"
+
+[inputs.step]
+kind = "current_step"
+target = "S"
+amplitude = "100 pA"
+start = "20 ms"
+stop = "70 ms"
+
+[inputs.ramp]
+kind = "current_ramp"
+target = "R"
+amplitude_start = "0 pA"
+amplitude_end = "200 pA"
+start = "20 ms"
+stop = "70 ms"
+
+[monitors]
+state = [{ population = "P", variables = ["v"] },
+         { population = "S", variables = ["v"] },
+         { population = "R", variables = ["v", "I_ext"] }]
+
+[protocol]
+phases = [{ name = "quiet", duration = "20 ms", inputs_off = ["ext"] },
+          { name = "on", duration = "80 ms" }]
+"""
+
+
+def test_inputs_follow_their_discrete_time_solutions(tmp_path):
+    net = read_network_file(_write(tmp_path, INPUTS, "inp"))
+    with net.build(device="runtime") as built:
+        built.run()
+        p_mon, s_mon, r_mon = built.monitors["state"]
+        vp = np.array(p_mon.v[:]) / float(mV)  # (neurons, steps)
+        vs = np.array(s_mon.v[0]) / float(mV)
+        vr = np.array(r_mon.v[0]) / float(mV)
+        ir = np.array(r_mon.I_ext[0]) / float(pA)
+    dt, tau = 0.1e-3, 200e-12 / 10e-9  # lif@2: C = 200 pF, g_L = 10 nS
+    a = np.exp(-dt / tau)
+    # Poisson jumps: off in the first 200 steps (v stays at E_L exactly), then each step
+    # v decays by a and gains 0.2 mV * Poisson(count*rate*dt); after K steps the mean
+    # excursion is w*lam*(1 - a**K)/(1 - a), the variance w**2*lam*(1 - a**2K)/(1 - a**2)
+    assert np.all(vp[:, :201] == -70)
+    lam, w, k = 10 * 100 * dt, 0.2, 799
+    x = vp[:, -1] + 70  # at t = 99.9 ms: 799 steps of input
+    mean = w * lam * (1 - a**k) / (1 - a)
+    var = w**2 * lam * (1 - a ** (2 * k)) / (1 - a**2)
+    assert abs(x.mean() - mean) < 4 * np.sqrt(var / len(x))
+    assert abs(x.var(ddof=1) / var - 1) < 4 * np.sqrt(2 / len(x))
+    # a current step of 100 pA from 20 to 70 ms: v = E_L + R I (1 - exp(-(t - 20 ms)/tau))
+    t = np.arange(len(vs)) * dt
+    on = (t >= 0.02) & (t <= 0.07)
+    expected = -70 + 1e-10 / 10e-9 * 1e3 * (1 - np.exp(-(t[on] - 0.02) / tau))
+    np.testing.assert_allclose(vs[on], expected, atol=1e-9)
+    np.testing.assert_allclose(vs[t < 0.02], -70, atol=1e-12)
+    after = t > 0.07
+    np.testing.assert_allclose(vs[after], -70 + (expected[-1] + 70)
+                               * np.exp(-(t[after] - 0.07) / tau), atol=1e-9)
+    # a ramp from 0 to 200 pA over [20, 70) ms, zero outside
+    ramp = np.where((t >= 0.02 - 1e-12) & (t < 0.07 - 1e-12), 200 * (t - 0.02) / 0.05, 0)
+    np.testing.assert_allclose(ir, ramp, atol=1e-6)
+    assert vr[-1] > -70
+
+
+def test_provenance_names_the_file_models_seeds_and_values(tmp_path):
+    path = _write(tmp_path, EI_NET.replace("{wi}", "50 nS"))
+    net = read_network_file(path)
+    with net.build(device="runtime", seed=9, we="4 nS") as built:
+        prov = built.provenance
+        assert built.groups["E"].g_max_e[:] == 4 * nS  # the change reached the group
+        assert built.session.describe()["provenance"] == prov
+    assert prov["network"] == {"name": "tiny", "version": 1, "status": "file",
+                               "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert prov["seeds"] == {"connectivity": 9, "drive": 2}
+    assert prov["parameters"] == {"rate": str(10 * Hz), "we": "4 nS", "wi": str(50 * nS)}
+    assert {m["model"] for m in prov["models"]} == {"lif@2", "ampa_exp@1", "gaba_exp@1",
+                                                     "static@1"}
+    assert all(len(m["sha256"]) == 64 for m in prov["models"])
+
+
+def test_poisson_rate_times_dt_above_the_limit_is_an_error(tmp_path):
+    net = _ei(tmp_path)
+    # 2 kHz at dt = 0.1 ms: rate*dt = 0.2 > 0.1
+    with pytest.raises(ModelError, match=r"inputs\.ext\.rate.*rate\*dt = 0\.2"):
+        net.build(device="runtime", rate="2 kHz")
+    from brianlab.devices import _ACTIVE  # the failed build closed its session
+    assert _ACTIVE is None
+    with net.build(device="runtime") as built:
+        with pytest.raises(ModelError, match=r"rate\*dt = 0\.2"):
+            built.run_args(rate="2 kHz")
+        args = built.run_args(rate="1 kHz")
+        assert {k.name: v for k, v in args.items()}["ext_rate"] == 1000 * Hz
+    with pytest.raises(ModelError, match="no parameter 'nope'"):
+        net.build(device="runtime", nope="1 nS")
+
+
+def test_a_phase_parameter_is_set_for_its_phase_only(tmp_path):
+    text = INPUTS.replace(
+        '{ name = "on", duration = "80 ms" }',
+        '{ name = "on", duration = "40 ms", parameters = { current = "300 pA" } }, '
+        '{ name = "after", duration = "40 ms" }')
+    net = read_network_file(_write(tmp_path, text, "inp"))
+    with net.build(device="runtime") as built:
+        mon = built.monitors["state"][1]
+        built.run()
+        v = np.array(mon.v[0]) / float(mV)
+        with pytest.raises(ModelError, match="set by a protocol phase"):
+            built.run_args(current="200 pA")
+    dt, tau = 0.1e-3, 0.02
+    t = np.arange(len(v)) * dt
+    # 300 pA from 20 to 60 ms, then 100 pA until 70 ms: the exact solution step by step
+    current = np.where((t >= 0.02 - 1e-12) & (t < 0.06 - 1e-12), 300e-12,
+                       np.where((t >= 0.06 - 1e-12) & (t < 0.07 - 1e-12), 100e-12, 0))
+    expected = [-70.0]
+    for c in current[:-1]:
+        inf = -70 + c / 10e-9 * 1e3
+        expected.append(inf + (expected[-1] - inf) * np.exp(-dt / tau))
+    np.testing.assert_allclose(v, expected, atol=1e-8)
