@@ -542,3 +542,74 @@ def test_a_phase_parameter_is_set_for_its_phase_only(tmp_path):
         inf = -70 + c / 10e-9 * 1e3
         expected.append(inf + (expected[-1] - inf) * np.exp(-dt / tau))
     np.testing.assert_allclose(v, expected, atol=1e-8)
+
+
+def _cmsa_sheet_text(e_side=150, i_side=75, k_e=200, k_i=400, sigma_i=28.284271247461902,
+                     spontaneous="400 ms"):
+    from brianlab.library import models_root
+
+    text = (models_root() / "networks" / "cmsa_sheet" / "1.toml").read_text()
+    for old, new in (("side = 150 }", f"side = {e_side} }}"),
+                     ("side = 75, extent = 150", f"side = {i_side}, extent = {e_side}"),
+                     ("k = 200,", f"k = {k_e},"), ("k = 400,", f"k = {k_i},"),
+                     ("sigma = 28.284271247461902", f"sigma = {sigma_i!r}"),
+                     ('duration = "400 ms"', f'duration = "{spontaneous}"')):
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def test_the_cmsa_sheet_file_is_the_default_cmsa_network():
+    from brianlab.cmsa.params import CMSAParams
+    from brianlab.library import models_root
+
+    p = CMSAParams()
+    net = read_network_file(models_root() / "networks" / "cmsa_sheet" / "1.toml")
+    assert net.populations["E"].lattice[0] == p.e_side
+    assert net.populations["I"].lattice == (p.i_side, float(p.e_side))
+    for pop in net.populations.values():
+        assert dict(pop.parameters) == p.neuron_params()
+    k = {"ee": p.k_e, "ei": p.k_e, "ie": p.k_i, "ii": p.k_i}
+    sigma = {"ee": p.sigma_e, "ei": p.sigma_e, "ie": p.sigma_i, "ii": p.sigma_i}
+    for name, proj in net.projections.items():
+        assert proj.connector.rule == "gaussian_fixed_indegree" and p.rule == "fixed_indegree"
+        assert proj.connector.k == k[name] and proj.connector.sigma == sigma[name]
+    for inp in net.inputs.values():
+        assert inp["amplitude"] == p.drive and inp["interval"] == p.drive_interval
+        assert inp["duration"] == p.drive_duration
+    assert net.duration == p.total and net.dt == p.dt
+    assert dict(net.seeds) == {"connectivity": p.network_seed, "drive": p.seed}
+    assert net.run_values() == {"E.g_max_ampa": p.we, "I.g_max_ampa": p.we,
+                                "E.g_max_gaba": p.wi, "I.g_max_gaba": p.wi}
+
+
+def test_the_cmsa_sheet_file_gives_build_ei_sheet_spikes_bit_for_bit(tmp_path):
+    from brian2 import Network
+
+    from brianlab.cmsa.params import CMSAParams
+    from brianlab.cmsa.protocol import build_network as cmsa_network
+
+    # a small sheet (20 x 20 E, 10 x 10 I), 30 ms of drive and 20 ms spontaneous
+    p = CMSAParams(e_side=20, i_side=10, k_e=30, k_i=40, duration=20 * ms,
+                   analysis=10 * ms, voltage_frames=10)
+    sheet, network = cmsa_network(p, name="sheet")
+    network.run(p.total)
+    reference = {"E": (np.array(sheet.spikes_e.i[:]), np.array(sheet.spikes_e.t[:])),
+                 "I": (np.array(sheet.spikes_i.i[:]), np.array(sheet.spikes_i.t[:]))}
+    ref_syn = {k: (np.array(s.i[:]), np.array(s.j[:]), np.array(s.w[:]))
+               for k, s in sheet.synapses.items()}
+    del sheet, network
+    text = _cmsa_sheet_text(20, 10, 30, 40, p.sigma_i, "20 ms")
+    net = read_network_file(_write(tmp_path, text, "cmsa_sheet"))
+    with net.build(device="runtime") as built:
+        built.run()
+        ours = {pop: tuple(np.array(a) for a in built.spikes(pop)) for pop in ("E", "I")}
+        syn = {k: (np.array(s.i[:]), np.array(s.j[:]), np.array(s.w[:]))
+               for k, s in built.synapses.items()}
+    for name in ref_syn:
+        for a, b in zip(ref_syn[name], syn[name]):
+            assert np.array_equal(a, b), name
+    assert len(reference["E"][0]) > 100  # the drive makes the sheet fire
+    for pop in ("E", "I"):
+        assert np.array_equal(reference[pop][0], ours[pop][0])
+        assert np.array_equal(reference[pop][1], ours[pop][1])

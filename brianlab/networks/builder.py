@@ -473,8 +473,7 @@ def _input_equations(name: str, inp, target_group_vars) -> list[str]:
                   f"{name}_stop : second (constant, shared)"]
     elif kind == "random_current":
         lines += [f"{name}_amplitude : {_unit(_get(inp, 'amplitude'))} (constant, shared)",
-                  f"{name}_duration : second (constant, shared)",
-                  f"{name}_seed : 1 (constant, shared)"]
+                  f"{name}_duration : second (constant, shared)"]
     elif kind == "image":
         lines += [f"{name}_stim : 1 (constant)",
                   f"{name}_amplitude : {_unit(_get(inp, 'amplitude'))} (constant, shared)",
@@ -500,8 +499,7 @@ def _current_term(name: str, inp, offset: int) -> str:
                 f"{name}_amplitude_start)*(t - {name}_start)/({name}_stop - {name}_start))"
                 f"*int(t >= {name}_start)*int(t < {name}_stop)")
     if kind == "random_current":
-        drive = HASH_UNIFORM.format(i=f"(i + {offset})" if offset else "(i + 0)")
-        drive = drive.replace("drive_seed", f"{name}_seed")
+        drive = HASH_UNIFORM.format(i=f"(i + {offset})")
         return f"{name}_on*{name}_amplitude*{drive}*int(t < {name}_duration)"
     return f"{name}_on*{name}_amplitude*{name}_stim*int(t >= {name}_start)*int(t < {name}_stop)"
 
@@ -521,7 +519,7 @@ def _set_input_values(group, name, inp, lattice, where, drive_seed, folder):
         setattr(group, f"{name}_amplitude", _get(inp, "amplitude"))
     if kind == "random_current":
         setattr(group, f"{name}_duration", _get(inp, "duration", 1e9 * second))
-        setattr(group, f"{name}_seed", float(drive_seed or 0))
+        group.drive_seed = float(drive_seed or 0)
         return
     start, stop = _window(inp)
     setattr(group, f"{name}_start", start)
@@ -620,6 +618,8 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
         extra = []
         for iname in by_target.get(pname, []):
             extra += _input_equations(iname, inputs[iname], None)
+        if any(_get(inputs[n], "kind") == "random_current" for n in by_target.get(pname, [])):
+            extra.append("drive_seed : 1 (constant, shared)")  # the hash drive's seed
         initial = {var: _value(v) for var, v in (_get(pop, "initial", {}) or {}).items()}
         model = load_model(_get(pop, "model"))
         group = neuron_group(model, size, receptors=dict(_get(pop, "receptors", {}) or {}),
