@@ -119,6 +119,8 @@ class BuiltNetwork:
         ``{"connectivity": int or None, "drive": int or None}`` used.
     changes : dict
         Parameter changes given at build time.
+    clock : brian2.Clock
+        The network's own clock (``<name>_clock``, the file's ``dt``).
     """
 
     def __init__(self, netfile, network, groups, synapses, inputs, monitors, lattices,
