@@ -27,7 +27,8 @@ from .modelfile import KINDS, Model, parse_model_bytes, read_model_bytes
 from .results import atomic_write_text
 from .units import ModelError
 
-__all__ = ["load_model", "load_network", "check_file", "ref_kind", "LIBRARY_KINDS", "models_root", "model_paths", "add_model_path", "list_models",
+__all__ = ["load_model", "load_network", "check_file", "ref_kind", "LIBRARY_KINDS",
+           "models_root", "model_paths", "add_model_path", "list_models",
            "ModelEntry", "lock_problems", "write_lock", "LOCK_NAME", "model_path",
            "UnreleasedModelWarning", "ENV_VAR"]
 

@@ -19,19 +19,16 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 from brian2 import Quantity, second
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
-from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
-                                           have_same_dimensions)
+from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 
 from .units import ModelError, parse_quantity, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
-           "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "KEY_DOCS",
+           "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "FrozenDict", "KEY_DOCS",
            "format_reference", "read_network_file", "parse_network_bytes",
            "parse_network_text", "evaluate_expression", "MAX_NEURONS", "MAX_RATE_DT",
            "CONNECTOR_RULES", "INPUT_KINDS", "NORMALISATIONS"]
@@ -43,8 +40,25 @@ MAX_NEURONS = 10_000_000
 MAX_RATE_DT = 0.1
 
 
-def _freeze(d) -> MappingProxyType:
-    return MappingProxyType(dict(d))
+class FrozenDict(dict):
+    """A read-only dict (the tables of a :class:`NetworkFile`); unlike a mappingproxy it
+    pickles, so a parsed network can be sent to worker processes."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a network file's tables are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+    def __repr__(self):
+        return f"FrozenDict({dict.__repr__(self)})"
+
+
+def _freeze(d) -> FrozenDict:
+    return FrozenDict(d)
 
 
 def _brian2_text(q: Quantity) -> str:
@@ -136,7 +150,7 @@ class NetworkParameter:
 
     name: str
     value: Quantity
-    sets: MappingProxyType
+    sets: FrozenDict
 
 
 @dataclass(frozen=True)
@@ -166,9 +180,9 @@ class Population:
     model: str
     size: int
     lattice: tuple | None = None
-    receptors: MappingProxyType = field(default_factory=lambda: _freeze({}))
-    parameters: MappingProxyType = field(default_factory=lambda: _freeze({}))
-    initial: MappingProxyType = field(default_factory=lambda: _freeze({}))
+    receptors: FrozenDict = field(default_factory=lambda: _freeze({}))
+    parameters: FrozenDict = field(default_factory=lambda: _freeze({}))
+    initial: FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
 #: Connector rules and the fields each needs (required, optional).
@@ -264,7 +278,7 @@ class Projection:
     shared: tuple = ()
     autapses: bool = False
     multapses: bool = False
-    parameters: MappingProxyType = field(default_factory=lambda: _freeze({}))
+    parameters: FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
 #: Input kinds and their fields (required, optional); ``target`` is always required,
@@ -311,7 +325,7 @@ class Input:
     target: str
     target_var: str | None
     receptor: str | None
-    fields: MappingProxyType
+    fields: FrozenDict
 
     def __getitem__(self, key):
         return self.fields[key]
@@ -393,7 +407,7 @@ class Phase:
     name: str
     duration: Quantity
     inputs_off: tuple = ()
-    parameters: MappingProxyType = field(default_factory=lambda: _freeze({}))
+    parameters: FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
 @dataclass(frozen=True, eq=False)
@@ -443,11 +457,11 @@ class NetworkFile:
     references: tuple
     notes: str
     dt: Quantity
-    seeds: MappingProxyType
-    parameters: MappingProxyType
-    populations: MappingProxyType
-    projections: MappingProxyType
-    inputs: MappingProxyType
+    seeds: FrozenDict
+    parameters: FrozenDict
+    populations: FrozenDict
+    projections: FrozenDict
+    inputs: FrozenDict
     monitors: Monitors
     protocol: tuple
     sha256: str = ""
@@ -763,8 +777,9 @@ KEY_DOCS = {
         "k": "in-degree or out-degree, >= 1 and at most the source (in-degree) or target "
              "(out-degree) size unless multapses (`fixed_indegree`, `fixed_outdegree`, "
              "`gaussian_fixed_indegree`)",
-        "sigma": "Gaussian width (> 0) in units of the source lattice's torus (spacings of a "
-                 "lattice whose extent equals its side)",
+        "sigma": "Gaussian width (> 0) in the lattices' length unit (that of `extent`: "
+                 "spacings of a lattice whose extent equals its side, e.g. the CMSA sheet's E "
+                 "lattice, as build_ei_sheet)",
         "p_max": "peak probability in [0, 1] (`gaussian_probability`)",
         "normalise": "weight normalisation of the lattice rules: `none` (default) or "
                      "`kernel_sum` (weights divided by the Gaussian kernel's sum over the source "

@@ -193,7 +193,9 @@ def test_missing_required_key():
 
 
 @pytest.mark.parametrize("old, new, match", [
-    ("[populations.I]", "[populations.t]", "populations.t: .*t.*reserved|populations.t: .*t"),
+    ("[populations.I]", "[populations.t]", "populations.t: 't' has a special meaning in "
+                                           "equations .*; choose another name"),
+    ("[populations.I]", "[populations.exp]", "populations.exp: 'exp' is the name of a function"),
     ("[projections.IE]", "[projections.E]", "projections.E: the name 'E' is already used by "
                                             "populations.E"),
     ("[inputs.ext]", "[inputs.2x]", "invalid input name '2x'"),
@@ -366,7 +368,8 @@ def test_a_poisson_population_gets_the_rate_dt_rule_too():
 
 
 def test_seeds_dt_and_durations():
-    refused(changed("drive = 2", "drive = -1"), r"seeds.drive: expected an integer in \[0, 2\*\*32\)")
+    refused(changed("drive = 2", "drive = -1"),
+            r"seeds.drive: expected an integer in \[0, 2\*\*32\)")
     refused(changed("drive = 2", "drive = 4294967296"), "seeds.drive")
     refused(changed('dt = "0.1 ms"', 'dt = "0 ms"'), "dt: expected a time step > 0")
     refused(changed('duration = "50 ms"', 'duration = "0 ms"'),
@@ -482,7 +485,8 @@ def test_name_and_folder_must_agree_and_duplicates_are_errors(user_folder, tmp_p
     second = tmp_path / "second"
     shutil.copytree(user_folder, second)
     monkeypatch.setenv("BRIANLAB_MODELS", f"{user_folder}:{second}")
-    with pytest.raises(ModelError, match=r"@1 is defined twice: .*mymodels/networks/.*second/networks/"):
+    with pytest.raises(ModelError,
+                       match=r"@1 is defined twice: .*mymodels/networks/.*second/networks/"):
         load_network("small")
 
 
@@ -531,3 +535,63 @@ def test_cli_lock_releases_a_user_network(user_folder, capsys):
     assert "released: networks/small/1.toml" in capsys.readouterr().out
     assert main(["models", "show", "small"]) == 0
     assert "small@1  (network, released)" in capsys.readouterr().out
+
+
+def test_a_parsed_network_pickles_and_is_read_only():
+    """Workers get parsed networks by pickle; the tables stay read-only."""
+    import pickle
+
+    net = parse()
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy.run_values(g=6) == net.run_values(g=6)
+    assert copy.populations["E"].initial["v"] == net.populations["E"].initial["v"]
+    with pytest.raises(TypeError, match="read-only"):
+        net.populations["X"] = net.populations["E"]
+    with pytest.raises(TypeError, match="read-only"):
+        net.parameters["g"].sets.update({"E.C": None})
+
+
+def test_current_inputs_are_unit_checked():
+    """Currents drive I_ext (amp) by default; their amplitudes and times are checked."""
+    extra = '''
+[inputs.step]
+kind = "current_step"
+target = "I"
+amplitude = "250 pA"
+start = "10 ms"
+stop = "20 ms"
+
+[inputs.ramp]
+kind = "current_ramp"
+target = "E"
+amplitude_start = "0 pA"
+amplitude_end = "300 pA"
+start = "0 ms"
+stop = "100 ms"
+
+[inputs.drive]
+kind = "random_current"
+target = "E"
+amplitude = "5 nA"
+interval = "0.5 ms"
+duration = "30 ms"
+'''
+    text = changed("\n[monitors]", extra + "\n[monitors]")
+    net = parse(text)
+    step = net.inputs["step"]
+    assert (step.target_var, step["amplitude"], step["start"], step["stop"]) == \
+        ("I_ext", brianlab.parse_quantity("0.25 nA"), 10 * ms, 20 * ms)
+    assert net.inputs["ramp"]["amplitude_end"] == brianlab.parse_quantity("300 pA")
+    assert net.inputs["drive"].get("interval") == 0.5 * ms
+    refused(changed('amplitude = "250 pA"', 'amplitude = "250 mV"', text),
+            r"inputs.step.amplitude: expected a value of I.I_ext in amp")
+    refused(changed('stop = "20 ms"', 'stop = "5 ms"', text),
+            "inputs.step.stop: expected stop > start")
+    refused(changed('interval = "0.5 ms"', 'interval = "0 ms"', text),
+            "inputs.drive.interval: expected a time > 0")
+    refused(changed('kind = "current_step"', 'kind = "current_stp"', text),
+            "inputs.step.kind: unknown input kind 'current_stp'; kinds: poisson_input")
+    refused(changed('target = "I"\namplitude', 'target = "I"\ncount = 3\namplitude', text),
+            "inputs.step: count not used by a current_step input")
+    refused(changed('kind = "current_step"', 'kind = "image"\nimage = "cross"', text),
+            "inputs.step.target: an image input needs a lattice population")

@@ -5,7 +5,8 @@ incremental build re-reads only what changed):
 
 - the model catalogue (``catalogue/``) with :func:`brianlab.catalogue.write_catalogue`,
   figures cached by hash in ``_build/.catalogue-cache``;
-- the model file format reference (``_generated/format_keys.md``);
+- the model file format reference (``_generated/format_keys.md``) and the network file
+  format reference (``_generated/network_keys.md``);
 - copies of ``tutorials/*.py`` in ``tutorials/`` (myst-nb executes them);
 - intersphinx inventories for Python, numpy, scipy, matplotlib and Brian2, written from the
   installed packages with each site's URL scheme, because the build has no network.
@@ -136,6 +137,9 @@ def generate(app):
     from brianlab.modelfile import format_reference
 
     _write_if_changed(src / "_generated" / "format_keys.md", format_reference())
+    from brianlab.networkfile import format_reference as network_reference
+
+    _write_if_changed(src / "_generated" / "network_keys.md", network_reference())
 
     for script in sorted((root / "tutorials").glob("[0-9]*.py")):
         _write_if_changed(src / "tutorials" / script.name, script.read_bytes())
