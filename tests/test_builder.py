@@ -613,3 +613,128 @@ def test_the_cmsa_sheet_file_gives_build_ei_sheet_spikes_bit_for_bit(tmp_path):
     for pop in ("E", "I"):
         assert np.array_equal(reference[pop][0], ours[pop][0])
         assert np.array_equal(reference[pop][1], ours[pop][1])
+
+
+LATTICE = """
+name = "lat"
+version = 1
+kind = "network"
+summary = "lattice rules, a Poisson group, an image and a random current"
+
+[seeds]
+connectivity = 5
+drive = 6
+
+[populations.A]
+model = "lif@2"
+lattice = { side = 12 }
+receptors = { e = "ampa_exp" }
+
+[populations.B]
+model = "lif@2"
+lattice = { side = 6, extent = 12 }
+receptors = { e = "ampa_exp" }
+
+[populations.src]
+model = "poisson"
+size = 1000
+initial = { rate = "50 Hz" }
+
+[projections.kern]
+source = "A"
+target = "B"
+synapse = "static"
+receptor = "e"
+connector = { rule = "gaussian_kernel", sigma = 1.5, normalise = "kernel_sum" }
+
+[projections.prob]
+source = "A"
+target = "A"
+synapse = "static"
+receptor = "e"
+connector = { rule = "gaussian_probability", p_max = 0.5, sigma = 2.0, normalise = "kernel_sum" }
+
+[projections.drive]
+source = "src"
+target = "B"
+synapse = "static"
+receptor = "e"
+connector = { rule = "fixed_indegree", k = 3 }
+weight = "0"
+
+[inputs.img]
+kind = "image"
+target = "A"
+image = "cross"
+amplitude = "1 nA"
+start = "10 ms"
+
+[inputs.noise]
+kind = "random_current"
+target = "B"
+amplitude = "2 nA"
+interval = "1 ms"
+duration = "50 ms"
+
+[monitors]
+spikes = ["src"]
+state = [{ population = "A", variables = ["I_ext"], dt = "1 ms" },
+         { population = "B", variables = ["I_ext"], dt = "1 ms" }]
+
+[protocol]
+phases = [{ name = "run", duration = "200 ms" }]
+"""
+
+
+def _periodic_d2(src_side, tgt_side, extent, i, j):
+    """Squared torus distances between source i and target j (independent of brianlab)."""
+    def xy(k, side):
+        spacing = extent / side
+        return (k % side) * spacing, (k // side) * spacing
+
+    (xi, yi), (xj, yj) = xy(i, src_side), xy(j, tgt_side)
+    dx = np.abs(xi - xj) % extent
+    dy = np.abs(yi - yj) % extent
+    dx, dy = np.minimum(dx, extent - dx), np.minimum(dy, extent - dy)
+    return dx**2 + dy**2
+
+
+def test_lattice_rules_poisson_groups_images_and_random_currents(tmp_path):
+    from brian2 import nA
+
+    from brianlab.inputs import cross_image
+
+    net = read_network_file(_write(tmp_path, LATTICE, "lat"))
+    with net.build(device="runtime") as built:
+        kern, prob = built.synapses["kern"], built.synapses["prob"]
+        ki, kj, kw = np.array(kern.i[:]), np.array(kern.j[:]), np.array(kern.w[:])
+        pi, pj, pw = np.array(prob.i[:]), np.array(prob.j[:]), np.array(prob.w[:])
+        built.run()
+        n_spikes = len(built.spikes("src")[0])
+        a_mon, b_mon = built.monitors["state"]
+        ia = np.array(a_mon.I_ext[:]) / float(nA)  # (neurons, frames at 0, 1, ... ms)
+        ib = np.array(b_mon.I_ext[:]) / float(nA)
+    # gaussian_kernel with kernel_sum normalisation: every pair within the cutoff (kernel
+    # value 1e-6), weighted exp(-d**2/(2 sigma**2)) on the torus
+    d2 = _periodic_d2(12, 6, 12.0, ki, kj)
+    np.testing.assert_allclose(kw, np.exp(-d2 / (2 * 1.5**2)), rtol=1e-12)
+    all_i, all_j = np.meshgrid(np.arange(144), np.arange(36), indexing="ij")
+    kernel = np.exp(-_periodic_d2(12, 6, 12.0, all_i.ravel(), all_j.ravel()) / (2 * 1.5**2))
+    assert len(ki) == np.count_nonzero(kernel >= 1e-6)
+    # gaussian_probability: pairs drawn with p_max*kernel (no autapses), weight 1/p_max
+    all_i, all_j = np.meshgrid(np.arange(144), np.arange(144), indexing="ij")
+    keep = all_i != all_j
+    p = 0.5 * np.exp(-_periodic_d2(12, 12, 12.0, all_i[keep], all_j[keep]) / (2 * 2.0**2))
+    assert abs(len(pi) - p.sum()) < 4 * np.sqrt((p * (1 - p)).sum())
+    assert not np.any(pi == pj) and np.all(pw == 2.0)
+    # a Poisson group: 1000 sources at 50 Hz for 200 ms, 10,000 spikes expected
+    assert abs(n_spikes - 10_000) < 4 * np.sqrt(10_000)
+    # the image: a cross of 1 nA on A from 10 ms on (frames every 1 ms)
+    cross = cross_image(12).ravel()
+    np.testing.assert_allclose(ia[:, 5], 0)
+    np.testing.assert_allclose(ia[:, 50], cross, atol=1e-12)
+    # the random current: uniform in [0, 2 nA) until 50 ms, then zero
+    during = ib[:, 1:50].ravel()
+    assert during.min() >= 0 and during.max() < 2
+    assert abs(during.mean() - 1) < 4 * (2 / np.sqrt(12)) / np.sqrt(during.size)
+    np.testing.assert_allclose(ib[:, 60:], 0)
