@@ -129,6 +129,13 @@ def test_seeds_select_the_network_and_the_drive(tmp_path):
     assert all(np.array_equal(syn[k][0], syn_drive[k][0])
                and np.array_equal(syn[k][1], syn_drive[k][1]) for k in syn)
     assert not _same_spikes(base, other_drive)
+    # the runtime device reruns from the stored initial state (drive seed included)
+    with net.build(device="runtime") as built:
+        built.run()
+        built.rerun(rate="0 Hz")  # v starts below threshold and relaxes to E_L: silent
+        assert len(built.spikes("E")[0]) == 0
+        built.rerun()
+        assert np.array_equal(np.asarray(built.spikes("E")[1]), base["E"][1])
 
 
 @pytest.mark.slow

@@ -177,7 +177,7 @@ class BuiltNetwork:
         out = []
         for phase in phases:
             off = set(_get(phase, "inputs_off", ()) or ())
-            own = dict(_get(phase, "parameters", None) or _get(phase, "values", None) or {})
+            own = dict(_get(phase, "parameters", None) or {})
             values = dict(base)
             if own:
                 values.update(self.netfile.run_values(**{**self.changes, **own}))
@@ -199,7 +199,7 @@ class BuiltNetwork:
         """The targets that some phase sets (restored by every other phase)."""
         out = set()
         for phase in _get(self.netfile, "protocol", ()) or ():
-            own = _get(phase, "parameters", None) or _get(phase, "values", None) or {}
+            own = _get(phase, "parameters", None) or {}
             out |= _targets_of(self.netfile, own)
         return out
 
@@ -276,6 +276,8 @@ class BuiltNetwork:
     def rerun(self, **changes):
         """Run the protocol again with new parameter values, without building again.
 
+        The drive seed is the first run's: with the same values, the same spikes.
+
         Parameters
         ----------
         **changes
@@ -283,7 +285,12 @@ class BuiltNetwork:
         """
         if self.session is None or not self.ran:
             raise ModelError("rerun() needs a network built with a device and run once")
-        self.session.rerun(self.run_args(**changes))
+        args = self.run_args(**changes)
+        if not self.session.standalone and self.seeds["drive"] is not None:
+            # a binary starts from its compiled seed; the runtime device restores the
+            # network's state but not the generator's: seed it as before the first run
+            brian2_seed(self.seeds["drive"])
+        self.session.rerun(args)
 
     # -- results -----------------------------------------------------------------
     def spikes(self, population: str):
@@ -454,7 +461,7 @@ def _normalised(conn) -> bool:
     return norm not in (None, False, "none")
 
 
-def _input_equations(name: str, inp, target_group_vars) -> list[str]:
+def _input_equations(name: str, inp) -> list[str]:
     """Run-time variables an input adds to its target group."""
     kind = _get(inp, "kind")
     if kind == "poisson_input":
@@ -619,7 +626,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
             size = int(_get(pop, "size"))
         extra = []
         for iname in by_target.get(pname, []):
-            extra += _input_equations(iname, inputs[iname], None)
+            extra += _input_equations(iname, inputs[iname])
         if any(_get(inputs[n], "kind") == "random_current" for n in by_target.get(pname, [])):
             extra.append("drive_seed : 1 (constant, shared)")  # the hash drive's seed
         initial = {var: _value(v) for var, v in (_get(pop, "initial", {}) or {}).items()}
