@@ -685,6 +685,7 @@ duration = "50 ms"
 
 [monitors]
 spikes = ["src"]
+rates = ["src"]
 state = [{ population = "A", variables = ["I_ext"], dt = "1 ms" },
          { population = "B", variables = ["I_ext"], dt = "1 ms" }]
 
@@ -718,6 +719,7 @@ def test_lattice_rules_poisson_groups_images_and_random_currents(tmp_path):
         pi, pj, pw = np.array(prob.i[:]), np.array(prob.j[:]), np.array(prob.w[:])
         built.run()
         n_spikes = len(built.spikes("src")[0])
+        t_rate, rate = built.rates("src")
         a_mon, b_mon = built.monitors["state"]
         ia = np.array(a_mon.I_ext[:]) / float(nA)  # (neurons, frames at 0, 1, ... ms)
         ib = np.array(b_mon.I_ext[:]) / float(nA)
@@ -736,6 +738,8 @@ def test_lattice_rules_poisson_groups_images_and_random_currents(tmp_path):
     assert not np.any(pi == pj) and np.all(pw == 2.0)
     # a Poisson group: 1000 sources at 50 Hz for 200 ms, 10,000 spikes expected
     assert abs(n_spikes - 10_000) < 4 * np.sqrt(10_000)
+    assert len(t_rate) == 2000  # one value per step; their sum is spikes / (N dt)
+    assert abs(float(np.sum(rate)) * 1e-4 * 1000 - n_spikes) < 1e-6 * n_spikes
     # the image: a cross of 1 nA on A from 10 ms on (frames every 1 ms)
     cross = cross_image(12).ravel()
     np.testing.assert_allclose(ia[:, 5], 0)

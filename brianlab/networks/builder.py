@@ -313,6 +313,27 @@ class BuiltNetwork:
                              f"recorded: {', '.join(self.monitors['spikes']) or 'none'}")
         return np.array(mon.i[:]), mon.t[:].copy()  # copies: the monitor's memory goes
 
+    def rates(self, population: str):
+        """The population rate of a population listed under ``monitors.rates``.
+
+        Parameters
+        ----------
+        population : str
+            The population.
+
+        Returns
+        -------
+        t : Quantity
+            Times of the time steps (copies).
+        rate : Quantity
+            The fraction of the population that fired in each step, divided by ``dt``.
+        """
+        mon = self.monitors["rates"].get(population)
+        if mon is None:
+            raise ModelError(f"{self.netfile.ref}: the rate of {population!r} is not "
+                             f"recorded; recorded: {', '.join(self.monitors['rates']) or 'none'}")
+        return mon.t[:].copy(), mon.rate[:].copy()
+
     def _provenance(self) -> dict:
         seen, models = set(), []
         for obj in [*self.groups.values(), *self.synapses.values()]:
