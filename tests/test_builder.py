@@ -525,6 +525,8 @@ def test_poisson_rate_times_dt_above_the_limit_is_an_error(tmp_path):
         assert {k.name: v for k, v in args.items()}["ext_rate"] == 1000 * Hz
     with pytest.raises(ModelError, match="no parameter 'nope'"):
         net.build(device="runtime", nope="1 nS")
+    with pytest.raises(ModelError, match=r"connectivity seed must be an integer in \[0, 2"):
+        net.build(seed=-1)
 
 
 def test_a_phase_parameter_is_set_for_its_phase_only(tmp_path):

@@ -40,6 +40,7 @@ from brian2.units.fundamentalunits import get_dimensions
 
 from ..compose import model_of, neuron_group, synapses
 from ..library import load_model
+from ..networkfile import MAX_RATE_DT
 from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
                      kernel_sum)
 from ..units import ModelError, unit_string
@@ -47,8 +48,6 @@ from .sheet import HASH_UNIFORM
 
 __all__ = ["build_network", "BuiltNetwork", "MAX_RATE_DT"]
 
-#: Largest ``rate*dt`` of one Poisson source (at most one spike per step, in effect).
-MAX_RATE_DT = 0.1
 #: Offset added to the neuron index in the hash drive of each further random_current
 #: input of a network (the sheet's I population uses this offset).
 HASH_OFFSET = 1_000_003
@@ -605,8 +604,15 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
 
         netfile = load_network(netfile)
     seeds = dict(_get(netfile, "seeds", {}) or {})
-    seeds = {"connectivity": seeds.get("connectivity") if seed is None else int(seed),
-             "drive": seeds.get("drive") if drive_seed is None else int(drive_seed)}
+    seeds = {"connectivity": seeds.get("connectivity") if seed is None else seed,
+             "drive": seeds.get("drive") if drive_seed is None else drive_seed}
+    for key, value in seeds.items():
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, (int, np.integer))
+                                  or not 0 <= value < 2**32):
+            raise ModelError(f"{netfile.ref}: the {key} seed must be an integer in [0, 2**32), "
+                             f"got {value!r}")
+        seeds[key] = None if value is None else int(value)
     session = None
     if device is not None:
         from ..devices import use_device
