@@ -751,3 +751,154 @@ def test_lattice_rules_poisson_groups_images_and_random_currents(tmp_path):
     assert during.min() >= 0 and during.max() < 2
     assert abs(during.mean() - 1) < 4 * (2 / np.sqrt(12)) / np.sqrt(during.size)
     np.testing.assert_allclose(ib[:, 60:], 0)
+
+
+TWIN_NET = """
+name = "twin"
+version = 1
+kind = "network"
+summary = "a small COBA-like network and its plain-Brian2 twin"
+
+[seeds]
+connectivity = 7
+drive = 8
+
+[populations.E]
+model = "lif@2"
+size = 80
+receptors = { e = "ampa_exp", i = "gaba_exp" }
+parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV", g_max_e = "6 nS", g_max_i = "67 nS" }
+initial = { v = { normal = ["-55 mV", "5 mV"] }, I_ext = "220 pA" }
+
+[populations.I]
+model = "lif@2"
+size = 20
+receptors = { e = "ampa_exp", i = "gaba_exp" }
+parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV", g_max_e = "6 nS", g_max_i = "67 nS" }
+initial = { v = { uniform = ["-60 mV", "-50 mV"] }, I_ext = "210 pA" }
+
+[projections.EE]
+source = "E"
+target = "E"
+synapse = "static"
+receptor = "e"
+connector = { rule = "probability", p = 0.1 }
+
+[projections.EI]
+source = "E"
+target = "I"
+synapse = "static"
+receptor = "e"
+connector = { rule = "fixed_indegree", k = 10 }
+delay = { uniform = ["0 ms", "2 ms"] }
+
+[projections.IE]
+source = "I"
+target = "E"
+synapse = "static"
+receptor = "i"
+connector = { rule = "fixed_outdegree", k = 20 }
+weight = { normal = ["1", "0.2"] }
+
+[projections.II]
+source = "I"
+target = "I"
+synapse = "static"
+receptor = "i"
+connector = { rule = "all_to_all" }
+weight = "0.5"
+
+[monitors]
+spikes = ["E", "I"]
+
+[protocol]
+phases = [{ name = "run", duration = "200 ms" }]
+"""
+
+
+def test_a_plain_brian2_twin_making_the_documented_calls_gives_the_same_spikes(tmp_path):
+    """The twin is written from the model definitions (lif@2 with ampa_exp/gaba_exp as
+    labels e/i, static synapses) and the documented seed calls, not from the builder."""
+    from brian2 import (Clock, Network, NeuronGroup, SpikeMonitor, Synapses, amp, farad,
+                        seed, siemens, volt)
+
+    net = read_network_file(_write(tmp_path, TWIN_NET, "twin"))
+    with net.build(device="runtime") as built:
+        built.run()
+        ours = {pop: tuple(np.array(a) for a in built.spikes(pop)) for pop in ("E", "I")}
+
+    eqs = """
+    dv/dt = (g_L*(E_L - v) + I_ext + I_syn)/C : volt (unless refractory)
+    I_ext : amp
+    ds_e/dt = -s_e/tau_e : 1
+    I_e = g_max_e*s_e*(E_e - v) : amp
+    ds_i/dt = -s_i/tau_i : 1
+    I_i = g_max_i*s_i*(E_i - v) : amp
+    I_syn = I_e + I_i : amp
+    C : farad (constant, shared)
+    g_L : siemens (constant, shared)
+    E_L : volt (constant, shared)
+    V_th : volt (constant, shared)
+    V_reset : volt (constant, shared)
+    tau_ref : second (constant, shared)
+    tau_e : second (constant, shared)
+    E_e : volt (constant, shared)
+    g_max_e : siemens (constant, shared)
+    tau_i : second (constant, shared)
+    E_i : volt (constant, shared)
+    g_max_i : siemens (constant, shared)
+    """
+    clock = Clock(0.1 * ms, name="twin_twin_clock")
+    seed(7)  # seeds.connectivity, before the populations
+    groups = {}
+    for name, n, v0, i_ext in (("E", 80, "-0.055*volt + (0.005*volt)*randn()", 220 * pA),
+                               ("I", 20, "-0.06*volt + (0.01*volt)*rand()", 210 * pA)):
+        g = NeuronGroup(n, eqs, threshold="v > V_th", reset="v = V_reset",
+                        refractory="tau_ref", method="euler", clock=clock, namespace={},
+                        name=f"twin_twin_{name}")
+        g.C, g.g_L, g.E_L = 200 * pF, 10 * nS, -60 * mV
+        g.V_th, g.V_reset, g.tau_ref = -50 * mV, -60 * mV, 5 * ms
+        g.tau_e, g.E_e, g.g_max_e = 5 * ms, 0 * mV, 6 * nS
+        g.tau_i, g.E_i, g.g_max_i = 10 * ms, -80 * mV, 67 * nS
+        g.v = v0
+        g.I_ext = i_ext
+        groups[name] = g
+    E, I = groups["E"], groups["I"]
+
+    def syn(name, src, tgt, var):
+        return Synapses(src, tgt, "w : 1", on_pre=f"{var}_post += w", clock=clock,
+                        namespace={}, name=f"twin_twin_{name}")
+
+    # projection n: seed(connectivity + 2n - 1) before connect, + 2n before its values
+    seed(8)
+    ee = syn("EE", E, E, "s_e")
+    ee.connect(p=0.1, condition="i != j")
+    seed(9)
+    ee.w = 1
+    seed(10)
+    ei = syn("EI", E, I, "s_e")
+    ei.connect(i="_k for _k in sample(N_pre, size=10)")
+    seed(11)
+    ei.w = 1
+    ei.delay = "0.0*second + (0.002*second)*rand()"
+    seed(12)
+    ie = syn("IE", I, E, "s_i")
+    ie.connect(j="_k for _k in sample(N_post, size=20)")
+    seed(13)
+    ie.w = 1
+    ie.w = "1.0 + (0.2)*randn()"
+    seed(14)
+    ii = syn("II", I, I, "s_i")
+    ii.connect(condition="i != j")
+    seed(15)
+    ii.w = 1
+    ii.w = 0.5
+    mons = {"E": SpikeMonitor(E), "I": SpikeMonitor(I)}
+    network = Network(E, I, ee, ei, ie, ii, *mons.values())
+    seed(8)  # seeds.drive, immediately before the first run
+    network.run(200 * ms)
+    twin = {pop: (np.array(m.i[:]), np.array(m.t[:])) for pop, m in mons.items()}
+    assert len(twin["E"][0]) > 100 and len(twin["I"][0]) > 20
+    for pop in ("E", "I"):
+        assert np.array_equal(twin[pop][0], ours[pop][0])
+        assert np.array_equal(twin[pop][1], ours[pop][1])
