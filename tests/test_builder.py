@@ -902,3 +902,25 @@ def test_a_plain_brian2_twin_making_the_documented_calls_gives_the_same_spikes(t
     for pop in ("E", "I"):
         assert np.array_equal(twin[pop][0], ours[pop][0])
         assert np.array_equal(twin[pop][1], ours[pop][1])
+
+
+def test_the_hash_drive_seed_is_a_run_time_value(tmp_path):
+    from brian2 import nA
+
+    net = read_network_file(_write(tmp_path, LATTICE, "lat"))
+
+    def currents(built):
+        return np.array(built.monitors["state"][1].I_ext[:]) / float(nA)
+
+    with net.build(device="runtime", drive_seed=6) as built:
+        built.run()
+        first = currents(built)
+        built.rerun(drive_seed=9)
+        rerun = currents(built)
+        with pytest.raises(ModelError, match="drive_seed must be an integer"):
+            built.run_args(drive_seed=-3)
+    with net.build(device="runtime", drive_seed=9) as built:
+        built.run()
+        fresh = currents(built)
+    assert np.array_equal(rerun, fresh)  # the run-time seed is the build-time one
+    assert not np.array_equal(first[:, 1:50], rerun[:, 1:50])

@@ -245,11 +245,15 @@ class BuiltNetwork:
             self.session.run(self.network, t, report=report, at=at)
         self.ran = True
 
-    def run_args(self, **changes) -> dict:
+    def run_args(self, drive_seed=None, **changes) -> dict:
         """Brian2 ``run_args`` that set the named parameters in a compiled build.
 
         Parameters
         ----------
+        drive_seed : int, optional
+            A new seed of the hash drives (``random_current``: the groups' run-time
+            ``drive_seed``). Draws of ``rand()`` (Poisson inputs and groups, noise) keep
+            the build's drive seed, which a standalone binary has compiled in.
         **changes
             Parameter name to value (quantity or string), as at build time.
 
@@ -270,21 +274,35 @@ class BuiltNetwork:
         if clash:
             raise ModelError(f"{self.netfile.ref}: {', '.join(sorted(clash))} is set by a "
                              "protocol phase; change it by building again, not with run_args")
-        return {self._variable(t): v for t, v in self._values(changes).items()}
+        out = {self._variable(t): v for t, v in self._values(changes).items()}
+        if drive_seed is not None:
+            if isinstance(drive_seed, bool) or not isinstance(drive_seed, (int, np.integer)) \
+                    or not 0 <= drive_seed < 2**32:
+                raise ModelError(f"{self.netfile.ref}: drive_seed must be an integer in "
+                                 f"[0, 2**32), got {drive_seed!r}")
+            groups = [g for g in self.groups.values() if "drive_seed" in g.variables]
+            if not groups:
+                raise ModelError(f"{self.netfile.ref}: no random_current input, so no "
+                                 "run-time drive seed")
+            out.update({g.drive_seed: float(drive_seed) for g in groups})
+        return out
 
-    def rerun(self, **changes):
+    def rerun(self, drive_seed=None, **changes):
         """Run the protocol again with new parameter values, without building again.
 
-        The drive seed is the first run's: with the same values, the same spikes.
+        The drive seed of ``rand()`` draws is the first run's: with the same values, the
+        same spikes.
 
         Parameters
         ----------
+        drive_seed : int, optional
+            A new seed of the hash drives (see :meth:`run_args`).
         **changes
             Parameter name to value.
         """
         if self.session is None or not self.ran:
             raise ModelError("rerun() needs a network built with a device and run once")
-        args = self.run_args(**changes)
+        args = self.run_args(drive_seed=drive_seed, **changes)
         if not self.session.standalone and self.seeds["drive"] is not None:
             # a binary starts from its compiled seed; the runtime device restores the
             # network's state but not the generator's: seed it as before the first run
