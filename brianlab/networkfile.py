@@ -28,7 +28,7 @@ from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 from .units import ModelError, parse_quantity, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
-           "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "FrozenDict", "KEY_DOCS",
+           "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "KEY_DOCS",
            "format_reference", "read_network_file", "parse_network_bytes",
            "parse_network_text", "evaluate_expression", "MAX_NEURONS", "MAX_RATE_DT",
            "CONNECTOR_RULES", "INPUT_KINDS", "NORMALISATIONS"]
@@ -40,7 +40,7 @@ MAX_NEURONS = 10_000_000
 MAX_RATE_DT = 0.1
 
 
-class FrozenDict(dict):
+class _FrozenDict(dict):
     """A read-only dict (the tables of a :class:`NetworkFile`); unlike a mappingproxy it
     pickles, so a parsed network can be sent to worker processes."""
 
@@ -51,14 +51,14 @@ class FrozenDict(dict):
     clear = pop = popitem = setdefault = update = _refuse
 
     def __reduce__(self):
-        return (FrozenDict, (dict(self),))
+        return (_FrozenDict, (dict(self),))
 
     def __repr__(self):
-        return f"FrozenDict({dict.__repr__(self)})"
+        return f"_FrozenDict({dict.__repr__(self)})"
 
 
-def _freeze(d) -> FrozenDict:
-    return FrozenDict(d)
+def _freeze(d) -> _FrozenDict:
+    return _FrozenDict(d)
 
 
 def _brian2_text(q: Quantity) -> str:
@@ -150,7 +150,7 @@ class NetworkParameter:
 
     name: str
     value: Quantity
-    sets: FrozenDict
+    sets: _FrozenDict
 
 
 @dataclass(frozen=True)
@@ -180,9 +180,9 @@ class Population:
     model: str
     size: int
     lattice: tuple | None = None
-    receptors: FrozenDict = field(default_factory=lambda: _freeze({}))
-    parameters: FrozenDict = field(default_factory=lambda: _freeze({}))
-    initial: FrozenDict = field(default_factory=lambda: _freeze({}))
+    receptors: _FrozenDict = field(default_factory=lambda: _freeze({}))
+    parameters: _FrozenDict = field(default_factory=lambda: _freeze({}))
+    initial: _FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
 #: Connector rules and the fields each needs (required, optional).
@@ -278,7 +278,7 @@ class Projection:
     shared: tuple = ()
     autapses: bool = False
     multapses: bool = False
-    parameters: FrozenDict = field(default_factory=lambda: _freeze({}))
+    parameters: _FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
 #: Input kinds and their fields (required, optional); ``target`` is always required,
@@ -325,7 +325,7 @@ class Input:
     target: str
     target_var: str | None
     receptor: str | None
-    fields: FrozenDict
+    fields: _FrozenDict
 
     def __getitem__(self, key):
         return self.fields[key]
@@ -407,7 +407,7 @@ class Phase:
     name: str
     duration: Quantity
     inputs_off: tuple = ()
-    parameters: FrozenDict = field(default_factory=lambda: _freeze({}))
+    parameters: _FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
 @dataclass(frozen=True, eq=False)
@@ -457,11 +457,11 @@ class NetworkFile:
     references: tuple
     notes: str
     dt: Quantity
-    seeds: FrozenDict
-    parameters: FrozenDict
-    populations: FrozenDict
-    projections: FrozenDict
-    inputs: FrozenDict
+    seeds: _FrozenDict
+    parameters: _FrozenDict
+    populations: _FrozenDict
+    projections: _FrozenDict
+    inputs: _FrozenDict
     monitors: Monitors
     protocol: tuple
     sha256: str = ""
@@ -867,7 +867,7 @@ def format_reference() -> str:
     """
     parts = []
     for table, keys in KEY_DOCS.items():
-        parts.append(f"#### {_TABLE_TITLES[table]}\n")
+        parts.append(f"### {_TABLE_TITLES[table]}\n")
         parts.append("| key | required | meaning |\n|---|---|---|")
         for key, meaning in keys.items():
             required = "yes" if key in _REQUIRED[table] else ""
