@@ -393,6 +393,10 @@ class DeviceSession:
         self._network = None
         self._duration = None
         self._active = {}
+        self._at = []
+        #: What the network built in this session came from (set by a network builder,
+        #: e.g. :func:`brianlab.networks.builder.build_network`); part of :meth:`describe`.
+        self.provenance = None
         self._lock_fd = None
         self._closed = False
         self._previous_device = get_device()
@@ -557,7 +561,7 @@ class DeviceSession:
         return self.name != "cuda_standalone" or self.has_gpu
 
     def run(self, network: Network, duration, report=None, run_args=None, write_only=None,
-            active=None, clean=False):
+            active=None, clean=False, at=None):
         """Build (standalone devices) and run ``network`` for ``duration``.
 
         On ``cuda_standalone`` without a GPU, or with ``build_only``, the code is compiled
@@ -584,6 +588,10 @@ class DeviceSession:
             StateMonitor, an operation) that run only inside their windows (Quantities);
             the simulation is split into consecutive runs at those times (on every
             device, so a monitor records only its window).
+        at : sequence of (Quantity, callable), optional
+            Calls made at these times (a protocol's phases: switching inputs, setting
+            values); the run is split there and each call made before the segment that
+            starts at its time (on every device, and again on a runtime ``rerun``).
         clean : bool
             Standalone devices: compile every file again (``make clean`` first), for a
             directory whose earlier build cannot be trusted. Every ``cpp_standalone``
@@ -609,6 +617,7 @@ class DeviceSession:
             raise DeviceError("write_only (a lean build) needs cpp_standalone with "
                               "build_only: Brian2 cannot read its results")
         self._network, self._duration, self._active = network, duration, dict(active or {})
+        self._at = sorted(((float(t), call) for t, call in (at or ())), key=lambda x: x[0])
         if not self.standalone:
             network.store("brianlab_initial")
             start = time.perf_counter()
@@ -676,9 +685,13 @@ class DeviceSession:
         windows = {obj: [w] if not isinstance(w, list) else w
                    for obj, w in self._active.items()}
         cuts = sorted({float(t) for ws in windows.values() for w in ws for t in w
-                       if 0 < float(t) < float(self._duration)})
+                       if 0 < float(t) < float(self._duration)}
+                      | {at for at, _ in self._at if 0 < at < float(self._duration)})
         bounds = [0.0, *cuts, float(self._duration)]
         for a, b in zip(bounds[:-1], bounds[1:]):
+            for at, call in self._at:
+                if at == a or (a == 0.0 and at <= 0):
+                    call()
             for obj, ws in windows.items():
                 obj.active = any(float(start) <= a < float(stop) for start, stop in ws)
             self._network.run((b - a) * second, report=report)
@@ -861,14 +874,16 @@ class DeviceSession:
         -------
         dict
             Device, build directory, threads, build-only, portable and lean flags, GPU and
-            compute capability, whether it was built and ran, the runs and their timings.
+            compute capability, whether it was built and ran, the runs and their timings,
+            and the ``provenance`` of the network built in the session (None if no
+            builder set it).
         """
         return {"device": self.name, "directory": None if self.directory is None
                 else str(self.directory), "threads": self.threads, "build_only": self.build_only,
                 "portable": self.portable, "lean": self.lean,
                 "gpu": self.has_gpu, "compute_capability": self.compute_capability,
                 "built": self.built, "ran": self.ran, "runs": self.runs,
-                "timings": dict(self.timings)}
+                "timings": dict(self.timings), "provenance": self.provenance}
 
     # -- clean-up ----------------------------------------------------------------
     def close(self):

@@ -1,0 +1,807 @@
+"""Build a network file (:class:`brianlab.networkfile.NetworkFile`) into Brian2 objects.
+
+:func:`build_network` turns a checked network file into a :class:`BuiltNetwork`: the
+groups, synapses, inputs and monitors in one explicit :class:`brian2.Network`, on the
+runtime device or, through :func:`brianlab.devices.use_device`, on ``cpp_standalone`` /
+``cuda_standalone`` (the same calls on every device).
+
+Random numbers (the same network on every device for the same seeds, and the same
+network as plain Brian2 code making the same calls): ``brian2.seed(connectivity)``
+first; then the populations in file order (created, parameters set, initial values set:
+distributions become ``low + (high - low)*rand()`` / ``mean + std*randn()``), then the
+projections in file order (``connect``, then weights, then delays), then the inputs,
+then the monitors; ``brian2.seed(drive)`` immediately before the first run. The
+connectors ``fixed_indegree`` / ``fixed_outdegree`` use Brian2's generator syntax
+(``connect(i='k for k in sample(N_pre, size=K)')``; without autapses
+``k + int(k >= j) for k in sample(N_pre - 1, size=K)``, so that every target gets
+exactly ``K`` sources other than itself; with multapses ``int(rand()*N_pre) for _ in
+range(K)``, draws with replacement), so they draw from Brian2's own generator on every
+device. The lattice rules (``gaussian_*``) draw index arrays from one
+:func:`numpy.random.default_rng` seeded with the connectivity seed and shared by the
+lattice projections in file order, as :func:`brianlab.networks.sheet.build_ei_sheet` does.
+
+Inputs write run-time (``(constant, shared)``) variables of their target group, named
+``<input>_<field>`` (``ext_rate``), so that a run can change them with ``run_args``:
+``poisson_input`` adds ``weight*poisson(count*rate*dt)`` to its target variable every
+step (``when="synapses"``, as Brian2's ``PoissonInput``, whose rate is fixed at build
+time); the current inputs of one target variable are summed in one ``run_regularly``
+operation (``when="start"``) that assigns it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from brian2 import (Clock, Network, NeuronGroup, PopulationRateMonitor, Quantity,
+                    SpikeMonitor, StateMonitor, ms, second)
+from brian2 import seed as brian2_seed
+from brian2.units.fundamentalunits import get_dimensions
+
+from ..compose import model_of, neuron_group, synapses
+from ..library import load_model
+from ..networkfile import MAX_RATE_DT
+from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
+                     kernel_sum)
+from ..units import ModelError, unit_string
+from .sheet import HASH_UNIFORM
+
+__all__ = ["build_network", "BuiltNetwork", "MAX_RATE_DT"]
+
+#: Offset added to the neuron index in the hash drive of each further random_current
+#: input of a network (the sheet's I population uses this offset).
+HASH_OFFSET = 1_000_003
+
+_LATTICE_RULES = ("gaussian_fixed_indegree", "gaussian_probability", "gaussian_kernel")
+_CURRENT_KINDS = ("current_step", "current_ramp", "random_current", "image")
+
+
+_MISSING = object()
+
+
+def _get(obj, name, default=None):
+    """A field of a data-model object (an :class:`Input`'s ``fields`` included) or a key
+    of a mapping."""
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    value = getattr(obj, name, _MISSING)
+    if value is _MISSING:
+        fields = getattr(obj, "fields", None)
+        return fields.get(name, default) if fields is not None else default
+    return default if value is None else value
+
+
+def _is_distribution(value) -> bool:
+    return _get(value, "kind") in ("uniform", "normal")
+
+
+def _value(value):
+    """A Quantity (or number) for a constant, Brian2 expression text for a distribution."""
+    if value is None or isinstance(value, (Quantity, float, int, np.number, str)):
+        return value
+    if _is_distribution(value):
+        return value.brian2_expression()
+    for name in ("quantity", "value"):
+        q = getattr(value, name, None)
+        if q is not None:
+            return q
+    return value.brian2_expression()
+
+
+def _unit(q) -> str:
+    return unit_string(get_dimensions(q))
+
+
+class BuiltNetwork:
+    """A network file built into Brian2 objects, ready to run its protocol.
+
+    Build it with :func:`build_network` (or :meth:`NetworkFile.build`). With a device
+    the :class:`~brianlab.devices.DeviceSession` stays open on this object until
+    :meth:`close` (or the end of a ``with`` block).
+
+    Parameters
+    ----------
+    netfile : NetworkFile
+        The network file.
+    network : brian2.Network
+        Every object of the network.
+    groups, synapses, inputs, monitors, lattices : dict
+        Population name to NeuronGroup; projection name to Synapses; input name to
+        ``(group, [operations])``; ``{"spikes": {pop: SpikeMonitor}, "rates": {pop:
+        PopulationRateMonitor}, "state": [StateMonitor, ...]}``; population name to
+        :class:`~brianlab.space.Lattice` (lattice populations only).
+    session : DeviceSession or None
+        The device session the network was built in.
+    seeds : dict
+        ``{"connectivity": int or None, "drive": int or None}`` used.
+    changes : dict
+        Parameter changes given at build time.
+    clock : brian2.Clock
+        The network's own clock (``<name>_clock``, the file's ``dt``).
+    """
+
+    def __init__(self, netfile, network, groups, synapses, inputs, monitors, lattices,
+                 session, seeds, changes, clock):
+        self.netfile = netfile
+        self.network = network
+        self.groups = groups
+        self.synapses = synapses
+        self.inputs = inputs
+        self.monitors = monitors
+        self.lattices = lattices
+        self.session = session
+        self.seeds = dict(seeds)
+        self.changes = dict(changes)
+        self.clock = clock
+        self.ran = False
+        self.provenance = self._provenance()
+        if session is not None:
+            session.provenance = self.provenance
+
+    # -- names -------------------------------------------------------------------
+    def _variable(self, target: str):
+        """The Brian2 VariableView of a parameter target ``"obj.var"``."""
+        obj, _, var = target.partition(".")
+        if obj in self.groups:
+            owner, name = self.groups[obj], var
+        elif obj in self.synapses:
+            owner, name = self.synapses[obj], var
+        elif obj in self.inputs:
+            owner, name = self.inputs[obj][0], f"{obj}_{var}"
+        else:
+            raise ModelError(f"{self.netfile.ref}: parameter target {target!r}: no population, "
+                             "projection or input of that name")
+        if name not in owner.variables:
+            raise ModelError(f"{self.netfile.ref}: parameter target {target!r}: {owner.name} "
+                             f"has no variable {name!r}")
+        return getattr(owner, name)
+
+    def _values(self, changes: dict) -> dict:
+        """``"obj.var"`` -> Quantity for every parameter target, with the build's changes
+        and ``changes`` applied; Poisson rates checked."""
+        values = self.netfile.run_values(**{**self.changes, **changes})
+        _check_poisson_rates(self.netfile, values, self.clock.dt)
+        return values
+
+    # -- running -----------------------------------------------------------------
+    def _phase_actions(self):
+        """``[(duration, set_up)]``: each phase's duration and what its start sets."""
+        phases = list(_get(self.netfile, "protocol", ()) or ())
+        if not phases:
+            raise ModelError(f"{self.netfile.ref}: the network file has no protocol to run")
+        base = self._values({})
+        names = list(self.inputs)
+        out = []
+        for phase in phases:
+            off = set(_get(phase, "inputs_off", ()) or ())
+            own = dict(_get(phase, "parameters", None) or {})
+            values = dict(base)
+            if own:
+                values.update(self.netfile.run_values(**{**self.changes, **own}))
+                _check_poisson_rates(self.netfile, values, self.clock.dt)
+            set_values = {k: v for k, v in values.items()
+                          if k in _targets_of(self.netfile, own) or k in self._phase_set}
+
+            def set_up(off=off, set_values=set_values):
+                for name in names:
+                    self._switch(name, name not in off)
+                for target, value in set_values.items():
+                    self._variable(target)[:] = value
+
+            out.append((_get(phase, "duration"), set_up))
+        return out
+
+    @property
+    def _phase_set(self) -> set:
+        """The targets that some phase sets (restored by every other phase)."""
+        out = set()
+        for phase in _get(self.netfile, "protocol", ()) or ():
+            own = _get(phase, "parameters", None) or {}
+            out |= _targets_of(self.netfile, own)
+        return out
+
+    def _switch(self, name: str, on: bool):
+        group, ops = self.inputs[name]
+        for op in ops:
+            op.active = on
+        flag = f"{name}_on"
+        if flag in group.variables:
+            setattr(group, flag, 1.0 if on else 0.0)
+
+    @property
+    def duration(self):
+        """The protocol's total duration."""
+        return sum((_get(p, "duration") for p in _get(self.netfile, "protocol", ())),
+                   0 * second)
+
+    def run(self, report=None):
+        """Run the protocol: every phase in order, with its inputs and parameter values.
+
+        ``brian2.seed(drive)`` is set immediately before the first run. With a
+        standalone device this builds, compiles and runs the binary.
+
+        Parameters
+        ----------
+        report : str, optional
+            Brian2's progress report.
+        """
+        if self.ran:
+            raise ModelError(f"{self.netfile.ref}: this network has run; use rerun() "
+                             "(compiled) or build it again")
+        actions = self._phase_actions()
+        if self.seeds["drive"] is not None:
+            brian2_seed(self.seeds["drive"])
+        if self.session is None:
+            for duration, set_up in actions:
+                set_up()
+                self.network.run(duration, report=report)
+        else:
+            at, t = [], 0 * second
+            for duration, set_up in actions:
+                at.append((t, set_up))
+                t = t + duration
+            self.session.run(self.network, t, report=report, at=at)
+        self.ran = True
+
+    def run_args(self, drive_seed=None, **changes) -> dict:
+        """Brian2 ``run_args`` that set the named parameters in a compiled build.
+
+        Parameters
+        ----------
+        drive_seed : int, optional
+            A new seed of the hash drives (``random_current``: the groups' run-time
+            ``drive_seed``). Draws of ``rand()`` (Poisson inputs and groups, noise) keep
+            the build's drive seed, which a standalone binary has compiled in.
+        **changes
+            Parameter name to value (quantity or string), as at build time.
+
+        Returns
+        -------
+        dict
+            ``{VariableView: Quantity}`` for every parameter target (the build's own
+            changes kept), for :meth:`DeviceSession.rerun` or ``device.run(run_args=)``.
+
+        Raises
+        ------
+        ModelError
+            For an unknown parameter, a wrong unit, a Poisson rate with ``rate*dt`` above
+            0.1, or a parameter that a protocol phase sets (the binary restores the
+            build's value after that phase, so a run-time value would not hold).
+        """
+        clash = _targets_of(self.netfile, changes) & self._phase_set
+        if clash:
+            raise ModelError(f"{self.netfile.ref}: {', '.join(sorted(clash))} is set by a "
+                             "protocol phase; change it by building again, not with run_args")
+        out = {self._variable(t): v for t, v in self._values(changes).items()}
+        if drive_seed is not None:
+            if isinstance(drive_seed, bool) or not isinstance(drive_seed, (int, np.integer)) \
+                    or not 0 <= drive_seed < 2**32:
+                raise ModelError(f"{self.netfile.ref}: drive_seed must be an integer in "
+                                 f"[0, 2**32), got {drive_seed!r}")
+            groups = [g for g in self.groups.values() if "drive_seed" in g.variables]
+            if not groups:
+                raise ModelError(f"{self.netfile.ref}: no random_current input, so no "
+                                 "run-time drive seed")
+            out.update({g.drive_seed: float(drive_seed) for g in groups})
+        return out
+
+    def rerun(self, drive_seed=None, **changes):
+        """Run the protocol again with new parameter values, without building again.
+
+        The drive seed of ``rand()`` draws is the first run's: with the same values, the
+        same spikes.
+
+        Parameters
+        ----------
+        drive_seed : int, optional
+            A new seed of the hash drives (see :meth:`run_args`).
+        **changes
+            Parameter name to value.
+        """
+        if self.session is None or not self.ran:
+            raise ModelError("rerun() needs a network built with a device and run once")
+        args = self.run_args(drive_seed=drive_seed, **changes)
+        if not self.session.standalone and self.seeds["drive"] is not None:
+            # a binary starts from its compiled seed; the runtime device restores the
+            # network's state but not the generator's: seed it as before the first run
+            brian2_seed(self.seeds["drive"])
+        self.session.rerun(args)
+
+    # -- results -----------------------------------------------------------------
+    def spikes(self, population: str):
+        """Spike indices and times of a recorded population.
+
+        Parameters
+        ----------
+        population : str
+            A population listed under ``monitors.spikes``.
+
+        Returns
+        -------
+        i : ndarray of int
+        t : Quantity
+            Copies, still valid after :meth:`close`.
+        """
+        mon = self.monitors["spikes"].get(population)
+        if mon is None:
+            raise ModelError(f"{self.netfile.ref}: spikes of {population!r} are not recorded; "
+                             f"recorded: {', '.join(self.monitors['spikes']) or 'none'}")
+        return np.array(mon.i[:]), mon.t[:].copy()  # copies: the monitor's memory goes
+
+    def rates(self, population: str):
+        """The population rate of a population listed under ``monitors.rates``.
+
+        Parameters
+        ----------
+        population : str
+            The population.
+
+        Returns
+        -------
+        t : Quantity
+            Times of the time steps (copies).
+        rate : Quantity
+            The fraction of the population that fired in each step, divided by ``dt``.
+        """
+        mon = self.monitors["rates"].get(population)
+        if mon is None:
+            raise ModelError(f"{self.netfile.ref}: the rate of {population!r} is not "
+                             f"recorded; recorded: {', '.join(self.monitors['rates']) or 'none'}")
+        return mon.t[:].copy(), mon.rate[:].copy()
+
+    def _provenance(self) -> dict:
+        seen, models = set(), []
+        for obj in [*self.groups.values(), *self.synapses.values()]:
+            model = model_of(obj)
+            for entry in (model.provenance if model else []):
+                if entry["model"] not in seen:
+                    seen.add(entry["model"])
+                    models.append(entry)
+        changed = {**self.changes}
+        parameters = {}
+        for name, par in (_get(self.netfile, "parameters", {}) or {}).items():
+            value = changed.get(name, _get(par, "value"))
+            parameters[name] = str(value)
+        return {"network": dict(self.netfile.provenance), "models": models,
+                "seeds": dict(self.seeds), "parameters": parameters}
+
+    # -- session -----------------------------------------------------------------
+    def close(self):
+        """Close the device session (restoring Brian2's device and preferences)."""
+        if self.session is not None:
+            self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        return (f"<BuiltNetwork {self.netfile.ref}: {len(self.groups)} populations, "
+                f"{len(self.synapses)} projections>")
+
+
+def _targets_of(netfile, names) -> set:
+    out = set()
+    params = _get(netfile, "parameters", {}) or {}
+    for name in names:
+        par = params.get(name)
+        if par is not None:
+            out |= set(_get(par, "sets", {}) or {})
+    return out
+
+
+def _poisson_rate_target(name) -> str:
+    return f"{name}.rate"
+
+
+def _check_poisson_rates(netfile, values: dict, dt):
+    """rate*dt of one source of each poisson_input, after the parameter values."""
+    for name, inp in (_get(netfile, "inputs", {}) or {}).items():
+        if _get(inp, "kind") != "poisson_input":
+            continue
+        rate = values.get(_poisson_rate_target(name), _get(inp, "rate"))
+        product = float(rate * dt)
+        if not product <= MAX_RATE_DT:
+            raise ModelError(f"{netfile.ref}: inputs.{name}.rate = {rate} with dt = {dt}: "
+                             f"rate*dt = {product:g} of one Poisson source; it must be at most "
+                             f"{MAX_RATE_DT} (at most one spike per step, in effect)")
+
+
+def _reseed(base, k: int):
+    """``brian2.seed(base + k)`` (mod 2**32): a fresh state for one construction step.
+
+    Brian2's runtime device draws ``connect`` numbers from a buffer filled from numpy's
+    generator (Cython) and the values set by string expressions from numpy's generator
+    directly, while a standalone binary draws both from one stream: the same seed gives
+    the same numbers on every device only from a fresh state at each switch.
+    """
+    if base is not None:
+        brian2_seed((int(base) + k) % 2**32)
+
+
+def _connect_args(conn, src_n: int, tgt_n: int, same: bool, autapses: bool,
+                  multapses: bool, where: str) -> dict:
+    """``connect`` keyword arguments of the non-lattice rules."""
+    rule = _get(conn, "rule")
+    no_self = same and not autapses
+    if rule == "all_to_all":
+        return {"condition": "i != j"} if no_self else {"condition": True}
+    if rule == "one_to_one":
+        if src_n != tgt_n:
+            raise ModelError(f"{where}: one_to_one needs equal sizes, got {src_n} and {tgt_n}")
+        if same and not autapses:
+            raise ModelError(f"{where}: one_to_one of a population onto itself connects each "
+                             "neuron to itself: set autapses = true")
+        return {"j": "i"}
+    if rule == "probability":
+        p = float(_get(conn, "p"))
+        return {"p": p, "condition": "i != j"} if no_self else {"p": p}
+    if rule in ("fixed_indegree", "fixed_outdegree"):
+        k = int(_get(conn, "k"))
+        inner, outer, n_name, n = (("i", "j", "N_pre", src_n) if rule == "fixed_indegree"
+                                   else ("j", "i", "N_post", tgt_n))
+        if multapses:
+            if no_self:
+                raise ModelError(f"{where}: {rule} with multapses and without autapses is "
+                                 "not supported; allow autapses or forbid multapses")
+            return {inner: f"int(rand()*{n_name}) for _m in range({k})"}
+        limit = n - 1 if no_self else n
+        if k > limit:
+            raise ModelError(f"{where}: k = {k} is larger than the {limit} possible partners "
+                             "(allow multapses for draws with replacement)")
+        if no_self:
+            return {inner: f"_k + int(_k >= {outer}) for _k in sample({n_name} - 1, size={k})"}
+        return {inner: f"_k for _k in sample({n_name}, size={k})"}
+    raise ModelError(f"{where}: unknown connector rule {rule!r}")
+
+
+def _lattice_indices(conn, src: Lattice, tgt: Lattice, same: bool, autapses: bool, rng):
+    rule = _get(conn, "rule")
+    sigma = float(_get(conn, "sigma"))
+    if rule == "gaussian_fixed_indegree":
+        c = fixed_indegree(src, tgt, int(_get(conn, "k")), sigma, seed=rng,
+                           allow_self=autapses or not same, same_population=same)
+    elif rule == "gaussian_probability":
+        c = gaussian_probability(src, tgt, float(_get(conn, "p_max")), sigma, seed=rng,
+                                 allow_self=autapses or not same, same_population=same)
+    else:
+        c = gaussian_kernel(src, tgt, sigma, allow_self=autapses or not same,
+                            same_population=same)
+    return c.i, c.j
+
+
+def _lattice_weight(conn, src: Lattice, tgt: Lattice, same: bool, autapses: bool):
+    """The normalised weight factor of a lattice rule, as ``build_ei_sheet._weight``:
+    the expected total weight a target receives is the dense kernel's sum."""
+    rule = _get(conn, "rule")
+    sigma = float(_get(conn, "sigma"))
+    allow_self = autapses or not same
+    if rule == "gaussian_fixed_indegree":
+        return kernel_sum(src, tgt, sigma, allow_self=allow_self,
+                          same_population=same) / int(_get(conn, "k"))
+    if rule == "gaussian_probability":
+        return 1.0 / float(_get(conn, "p_max"))
+    ext = src.extent
+    dx = f"((i % {src.side})*{src.spacing!r} - (j % {tgt.side})*{tgt.spacing!r})"
+    dy = f"((i // {src.side})*{src.spacing!r} - (j // {tgt.side})*{tgt.spacing!r})"
+    wrap = "({d} - {L!r}*floor({d}/{L!r} + 0.5))"
+    d2 = f"({wrap.format(d=dx, L=ext)}**2 + {wrap.format(d=dy, L=ext)}**2)"
+    return f"exp(-{d2}/(2*{sigma!r}**2))"
+
+
+def _normalised(conn) -> bool:
+    norm = _get(conn, "normalise", _get(conn, "normalize", "kernel_sum"))
+    return norm not in (None, False, "none")
+
+
+def _input_equations(name: str, inp) -> list[str]:
+    """Run-time variables an input adds to its target group."""
+    kind = _get(inp, "kind")
+    if kind == "poisson_input":
+        weight = _get(inp, "weight")
+        return [f"{name}_rate : Hz (constant, shared)",
+                f"{name}_count : 1 (constant, shared)",
+                f"{name}_weight : {_unit(weight)} (constant, shared)"]
+    lines = [f"{name}_on : 1 (constant, shared)"]
+    if kind == "current_step":
+        lines += [f"{name}_amplitude : {_unit(_get(inp, 'amplitude'))} (constant, shared)",
+                  f"{name}_start : second (constant, shared)",
+                  f"{name}_stop : second (constant, shared)"]
+    elif kind == "current_ramp":
+        unit = _unit(_get(inp, "amplitude_start"))
+        lines += [f"{name}_amplitude_start : {unit} (constant, shared)",
+                  f"{name}_amplitude_end : {unit} (constant, shared)",
+                  f"{name}_start : second (constant, shared)",
+                  f"{name}_stop : second (constant, shared)"]
+    elif kind == "random_current":
+        lines += [f"{name}_amplitude : {_unit(_get(inp, 'amplitude'))} (constant, shared)",
+                  f"{name}_duration : second (constant, shared)"]
+    elif kind == "image":
+        lines += [f"{name}_stim : 1 (constant)",
+                  f"{name}_amplitude : {_unit(_get(inp, 'amplitude'))} (constant, shared)",
+                  f"{name}_start : second (constant, shared)",
+                  f"{name}_stop : second (constant, shared)"]
+    else:
+        raise ModelError(f"inputs.{name}: unknown input kind {kind!r}")
+    return lines
+
+
+def _window(inp):
+    start = _get(inp, "start", _get(inp, "onset", 0 * ms))
+    stop = _get(inp, "stop", _get(inp, "offset", None))
+    return start, (stop if stop is not None else 1e9 * second)
+
+
+def _current_term(name: str, inp, offset: int) -> str:
+    kind = _get(inp, "kind")
+    if kind == "current_step":
+        return f"{name}_on*{name}_amplitude*int(t >= {name}_start)*int(t < {name}_stop)"
+    if kind == "current_ramp":
+        return (f"{name}_on*({name}_amplitude_start + ({name}_amplitude_end - "
+                f"{name}_amplitude_start)*(t - {name}_start)/({name}_stop - {name}_start))"
+                f"*int(t >= {name}_start)*int(t < {name}_stop)")
+    if kind == "random_current":
+        drive = HASH_UNIFORM.format(i=f"(i + {offset})")
+        return f"{name}_on*{name}_amplitude*{drive}*int(t < {name}_duration)"
+    return f"{name}_on*{name}_amplitude*{name}_stim*int(t >= {name}_start)*int(t < {name}_stop)"
+
+
+def _set_input_values(group, name, inp, lattice, where, drive_seed, folder):
+    kind = _get(inp, "kind")
+    if kind == "poisson_input":
+        setattr(group, f"{name}_rate", _get(inp, "rate"))
+        setattr(group, f"{name}_count", float(_get(inp, "count", 1)))
+        setattr(group, f"{name}_weight", _get(inp, "weight"))
+        return
+    setattr(group, f"{name}_on", 1.0)
+    if kind == "current_ramp":
+        setattr(group, f"{name}_amplitude_start", _get(inp, "amplitude_start"))
+        setattr(group, f"{name}_amplitude_end", _get(inp, "amplitude_end"))
+    else:
+        setattr(group, f"{name}_amplitude", _get(inp, "amplitude"))
+    if kind == "random_current":
+        setattr(group, f"{name}_duration", _get(inp, "duration", 1e9 * second))
+        group.drive_seed = float(drive_seed or 0)
+        return
+    start, stop = _window(inp)
+    setattr(group, f"{name}_start", start)
+    setattr(group, f"{name}_stop", stop)
+    if kind == "image":
+        from ..inputs import stimulus_image
+
+        if lattice is None:
+            raise ModelError(f"{where}: an image input needs a lattice population")
+        spec = _get(inp, "image", "cross")
+        width = _get(inp, "width")
+        if spec == "cross" and width is not None:
+            from ..inputs import cross_image
+
+            image = cross_image(lattice.side, int(width))
+        else:
+            if folder is not None and spec != "cross" and not Path(spec).is_absolute():
+                spec = folder / spec  # relative to the network file
+            image = stimulus_image(spec, lattice.side)
+        setattr(group, f"{name}_stim", np.asarray(image, dtype=float).ravel())
+
+
+def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_options=None,
+                  **changes) -> BuiltNetwork:
+    """Build a network file into Brian2 objects.
+
+    Parameters
+    ----------
+    netfile : NetworkFile or str
+        A loaded network file, or a reference (``"coba"``, ``"coba@1"``).
+    device : str, optional
+        ``"runtime"``, ``"cpp_standalone"`` or ``"cuda_standalone"``: a
+        :class:`~brianlab.devices.DeviceSession` is opened and stays open on the result
+        (close it with :meth:`BuiltNetwork.close`). Without a device the current Brian2
+        device is used.
+    seed : int, optional
+        Connectivity seed (default: the file's ``seeds.connectivity``).
+    drive_seed : int, optional
+        Drive seed, set immediately before the first run (default: the file's
+        ``seeds.drive``).
+    device_options : dict, optional
+        Further arguments of :func:`~brianlab.devices.use_device` (``threads``,
+        ``directory``, ``target``, ``build_only``, ...); ``quiet`` defaults to True.
+    **changes
+        Values of the file's named parameters (quantities or strings).
+
+    Returns
+    -------
+    BuiltNetwork
+    """
+    if isinstance(netfile, str):
+        from ..library import load_network
+
+        netfile = load_network(netfile)
+    seeds = dict(_get(netfile, "seeds", {}) or {})
+    seeds = {"connectivity": seeds.get("connectivity") if seed is None else seed,
+             "drive": seeds.get("drive") if drive_seed is None else drive_seed}
+    for key, value in seeds.items():
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, (int, np.integer))
+                                  or not 0 <= value < 2**32):
+            raise ModelError(f"{netfile.ref}: the {key} seed must be an integer in [0, 2**32), "
+                             f"got {value!r}")
+        seeds[key] = None if value is None else int(value)
+    session = None
+    if device is not None:
+        from ..devices import use_device
+
+        session = use_device(device, **{"quiet": True, **(device_options or {})})
+    try:
+        parts = _construct(netfile, seeds, changes)
+    except BaseException:
+        if session is not None:
+            session.close()
+        raise
+    return BuiltNetwork(netfile, session=session, seeds=seeds, changes=changes, **parts)
+
+
+def _construct(netfile, seeds: dict, changes: dict) -> dict:
+    ref = netfile.ref
+    prefix = netfile.name
+    dt = _get(netfile, "dt", None) or 0.1 * ms
+    clock = Clock(dt, name=f"{prefix}_clock")
+    values = netfile.run_values(**changes)  # checks names and units of the changes
+    _check_poisson_rates(netfile, values, dt)
+    inputs = dict(_get(netfile, "inputs", {}) or {})
+    by_target: dict = {}
+    for name, inp in inputs.items():
+        by_target.setdefault(_get(inp, "target"), []).append(name)
+
+    if seeds["connectivity"] is not None:
+        brian2_seed(seeds["connectivity"])
+
+    groups, lattices = {}, {}
+    for pname, pop in netfile.populations.items():
+        lat = _get(pop, "lattice")
+        if lat is not None:
+            side, extent = lat
+            lattices[pname] = Lattice(side, None if extent is None else float(extent))
+            size = lattices[pname].n
+        else:
+            size = int(_get(pop, "size"))
+        extra = []
+        for iname in by_target.get(pname, []):
+            extra += _input_equations(iname, inputs[iname])
+        if any(_get(inputs[n], "kind") == "random_current" for n in by_target.get(pname, [])):
+            extra.append("drive_seed : 1 (constant, shared)")  # the hash drive's seed
+        initial = {var: _value(v) for var, v in (_get(pop, "initial", {}) or {}).items()}
+        model = load_model(_get(pop, "model"))
+        group = neuron_group(model, size, receptors=dict(_get(pop, "receptors", {}) or {}),
+                             name=f"{prefix}_{pname}", clock=clock, initial=initial,
+                             extra_equations="\n".join(extra),
+                             **dict(_get(pop, "parameters", {}) or {}))
+        groups[pname] = group
+
+    syns = {}
+    rng = None
+    for jname, proj in netfile.projections.items():
+        where = f"{ref}: projections.{jname}"
+        src_name, tgt_name = _get(proj, "source"), _get(proj, "target")
+        src, tgt = groups[src_name], groups[tgt_name]
+        same = src_name == tgt_name
+        conn = _get(proj, "connector")
+        rule = _get(conn, "rule")
+        autapses = _get(proj, "autapses")
+        autapses = (not same) if autapses is None else bool(autapses)
+        multapses = bool(_get(proj, "multapses", False))
+        receptor = _get(proj, "receptor")
+        target_var = f"s_{receptor}" if receptor else _get(proj, "target_var")
+        delay = _get(proj, "delay")
+        homogeneous = delay is None or not _is_distribution(delay)
+        number = len(syns) + 1
+        _reseed(seeds["connectivity"], 2 * number - 1)
+        syn = synapses(load_model(_get(proj, "synapse")), src, tgt, target_var=target_var,
+                       name=f"{prefix}_{jname}", clock=clock,
+                       delay=_value(delay) if homogeneous and delay is not None else None,
+                       shared=tuple(_get(proj, "shared", ()) or ()),
+                       **dict(_get(proj, "parameters", {}) or {}))
+        weight = _get(proj, "weight")
+        if rule in _LATTICE_RULES:
+            if src_name not in lattices or tgt_name not in lattices:
+                raise ModelError(f"{where}: rule {rule!r} needs lattice populations")
+            if rng is None:
+                rng = np.random.default_rng(seeds["connectivity"])
+            i, j = _lattice_indices(conn, lattices[src_name], lattices[tgt_name], same,
+                                    autapses, rng)
+            syn.connect(i=i, j=j)
+            _reseed(seeds["connectivity"], 2 * number)
+            if _normalised(conn):
+                factor = _lattice_weight(conn, lattices[src_name], lattices[tgt_name], same,
+                                         autapses)
+                w = _value(weight)
+                if isinstance(factor, str):
+                    syn.w = factor if w is None or (not isinstance(w, str) and float(w) == 1) \
+                        else f"({w})*{factor}"
+                elif w is None or (not isinstance(w, str) and float(w) == 1):
+                    syn.w = factor
+                elif isinstance(w, str):
+                    syn.w = f"({w})*{factor!r}"
+                else:
+                    syn.w = w * factor
+            elif weight is not None:
+                syn.w = _value(weight)
+        else:
+            syn.connect(**_connect_args(conn, len(src), len(tgt), same, autapses, multapses,
+                                        where))
+            _reseed(seeds["connectivity"], 2 * number)
+            if weight is not None:
+                syn.w = _value(weight)
+        if not homogeneous:
+            syn.delay = _value(delay)
+        syns[jname] = syn
+
+    built_inputs = {}
+    ops_by_var: dict = {}
+    for iname, inp in inputs.items():
+        tname = _get(inp, "target")
+        group = groups[tname]
+        _set_input_values(group, iname, inp, lattices.get(tname), f"{ref}: inputs.{iname}",
+                          seeds["drive"], None if netfile.path is None
+                          else Path(netfile.path).parent)
+        kind = _get(inp, "kind")
+        receptor = _get(inp, "receptor")
+        var = f"s_{receptor}" if receptor else _get(inp, "target_var", None)
+        if kind == "poisson_input":
+            op = group.run_regularly(f"{var} += {iname}_weight*poisson({iname}_count*"
+                                     f"{iname}_rate*dt)", when="synapses",
+                                     name=f"{prefix}_{iname}")
+            built_inputs[iname] = (group, [op])
+        else:
+            ops_by_var.setdefault((tname, var or "I_ext"), []).append(iname)
+            built_inputs[iname] = (group, [])
+    n_random = 0
+    for (tname, var), names in ops_by_var.items():
+        group = groups[tname]
+        terms, interval = [], None
+        for iname in names:
+            inp = inputs[iname]
+            if _get(inp, "kind") == "random_current":
+                offset = _get(inp, "offset", None)
+                offset = n_random * HASH_OFFSET if offset is None else int(offset)
+                n_random += 1
+                interval = _get(inp, "interval", None) or interval
+            else:
+                offset = 0
+            terms.append(_current_term(iname, inp, offset))
+        op = group.run_regularly(f"{var} = " + " + ".join(terms), when="start",
+                                 dt=interval, name=f"{prefix}_{tname}_{var}_inputs")
+        del op  # contained in the group; each input switches its term with <input>_on
+
+    monitors = {"spikes": {}, "rates": {}, "state": []}
+    mon = _get(netfile, "monitors", None)
+    for pname in (_get(mon, "spikes", ()) or ()):
+        monitors["spikes"][pname] = SpikeMonitor(groups[pname], name=f"{prefix}_spikes_{pname}")
+    for pname in (_get(mon, "rates", ()) or ()):
+        monitors["rates"][pname] = PopulationRateMonitor(groups[pname],
+                                                         name=f"{prefix}_rate_{pname}")
+    for k, st in enumerate(_get(mon, "state", ()) or ()):
+        pname = _get(st, "population")
+        record = _get(st, "record", True)
+        record = True if record is None or record is True else list(record)
+        kwargs = {"dt": _get(st, "dt")} if _get(st, "dt") is not None else {}
+        monitors["state"].append(StateMonitor(groups[pname], list(_get(st, "variables")),
+                                              record=record, name=f"{prefix}_state_{k}",
+                                              **kwargs))
+    objects = [*groups.values(), *syns.values(), *monitors["spikes"].values(),
+               *monitors["rates"].values(), *monitors["state"]]
+    network = Network(objects, name=f"{prefix}_network")
+    # build values of the named parameters (file values with the build's changes)
+    built = {"groups": groups, "synapses": syns, "inputs": built_inputs}
+    for target, value in values.items():
+        obj, _, varname = target.partition(".")
+        owner = (groups.get(obj) or syns.get(obj)
+                 or (built_inputs[obj][0] if obj in built_inputs else None))
+        name = f"{obj}_{varname}" if obj in built_inputs else varname
+        setattr(owner, name, value)
+    return {"network": network, "monitors": monitors, "lattices": lattices, "clock": clock,
+            **built}
