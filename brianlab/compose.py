@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sys
 import types
@@ -25,7 +26,6 @@ from brian2 import Equations, NeuronGroup, Quantity, Synapses, defaultclock, sec
 from brian2.core.variables import ArrayVariable
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions, have_same_dimensions
-from brian2.utils.logger import get_logger
 from brian2.utils.stringtools import word_substitute
 
 from .modelfile import (Model, _expression_dims, assigned_variables, check_model,
@@ -36,7 +36,7 @@ from .units import ModelError, parse_quantity, parse_unit, unit_string
 __all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values",
            "ModelSynapses", "MethodChoice"]
 
-_logger = get_logger(__name__)
+_logger = logging.getLogger(__name__)
 
 _MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 #: Brian2's own default: exact integration where the equations allow it.
@@ -103,8 +103,7 @@ class MethodChoice:
             except UnsupportedEquationsException:
                 continue
             self.chosen = method
-            _logger.debug(f"group {self.group_name}: integration method {method!r}",
-                          "method_choice")
+            _logger.debug("group %s: integration method %r", self.group_name, method)
             return code
         raise UnsupportedEquationsException(
             f"none of the methods {', '.join(self.methods)} can integrate the equations of "

@@ -517,3 +517,54 @@ def test_a_missing_target_variable_lists_the_receptor_variables():
     with pytest.raises(ModelError, match="it has no variable in 1 \\(dimensionless\\) to "
                                          "drive \\(add receptors"):
         load_model("static").synapses(bare, bare)
+
+
+def test_no_method_choice_info_line_by_default():
+    """A group whose method brianlab leaves to Brian2 prints no "No numerical integration
+    method specified" INFO line (Brian2 prints one per run for a list of methods, as the
+    plain Brian2 control in the same process shows); the method is Brian2's choice
+    ('exact' for noise-free lif@2, 'euler' with conductance receptors)."""
+    import subprocess
+    import sys
+
+    script = """
+import warnings
+warnings.simplefilter("ignore")
+import brian2 as b2
+import brianlab as bl
+b2.prefs.codegen.target = "numpy"
+a = bl.load_model("lif@2").neuron_group(2, I_ext="300 pA")
+b = bl.load_model("lif@2").neuron_group(2, receptors=["ampa_exp"])
+net = b2.Network(a, b)
+net.run(1 * b2.ms)
+net.run(1 * b2.ms)
+print("CHOSEN", a.state_updater.method_choice.chosen, b.state_updater.method_choice.chosen,
+      flush=True)
+c = b2.NeuronGroup(1, "dv/dt = -v/(10*ms) : 1", method=("exact", "euler", "heun"))
+b2.Network(c).run(1 * b2.ms)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "CHOSEN exact euler" in proc.stdout
+    out = proc.stdout + proc.stderr
+    assert out.count("No numerical integration method specified") == 1, out
+    assert "'neurongroup', using method 'exact'" in out  # the plain Brian2 control
+
+
+def test_method_choice_gives_brian2s_own_code():
+    from brian2 import Equations
+    from brian2.stateupdaters.base import StateUpdateMethod
+
+    from brianlab.compose import DEFAULT_METHODS, MethodChoice
+
+    G = load_model("lif@2").neuron_group(1, receptors=["ampa_exp", "gaba_exp"])
+    variables = G.resolve_all(set(G.equations.identifiers) | set(G.equations.names) | {"dt"},
+                              {})
+    chooser = MethodChoice(DEFAULT_METHODS, "x")
+    ours = chooser(G.equations, variables)
+    theirs = StateUpdateMethod.apply_stateupdater(G.equations, variables, DEFAULT_METHODS)
+    assert ours == theirs and chooser.chosen == "euler"
+    linear = Equations("dv/dt = -v/(10*ms) : 1")
+    assert MethodChoice()(linear, {}) == StateUpdateMethod.apply_stateupdater(linear, {},
+                                                                               "exact")
