@@ -568,3 +568,35 @@ def test_method_choice_gives_brian2s_own_code():
     linear = Equations("dv/dt = -v/(10*ms) : 1")
     assert MethodChoice()(linear, {}) == StateUpdateMethod.apply_stateupdater(linear, {},
                                                                                "exact")
+
+
+@pytest.mark.slow
+def test_delta_gated_with_random_initial_weights_is_identical_on_cpp_standalone():
+    """Per-synapse initial values given as an expression (w = '0.5*mV + rand()*mV') and
+    delta_gated build unchanged on cpp_standalone: the same spikes as the runtime device
+    with the same seed (Brian2 draws the same random numbers on both)."""
+    from brian2 import Hz, PoissonGroup, SpikeMonitor, prefs, seed
+
+    from brianlab.devices import use_device
+
+    def build():
+        seed(4)
+        G = load_model("lif@2").neuron_group(20, I_ext="190 pA", tau_ref="5 ms")
+        P = PoissonGroup(50, 100 * Hz)
+        S = load_model("delta_gated").synapses(P, G, connect={"p": 0.3},
+                                               w="0.5*mV + rand()*mV")
+        return Network(G, P, S, SpikeMonitor(G)), G
+
+    prefs.codegen.target = "numpy"
+    net, _ = build()
+    net.run(200 * ms)
+    runtime = [np.asarray(m.i) for m in net.objects if isinstance(m, SpikeMonitor)][0], \
+        [np.asarray(m.t) for m in net.objects if isinstance(m, SpikeMonitor)][0]
+    with use_device("cpp_standalone") as session:
+        net, G = build()
+        session.run(net, 200 * ms)
+        monitor = [m for m in net.objects if isinstance(m, SpikeMonitor)][0]
+        standalone = np.asarray(monitor.i), np.asarray(monitor.t)
+    assert len(runtime[0]) > 100
+    np.testing.assert_array_equal(runtime[0], standalone[0])
+    np.testing.assert_array_equal(runtime[1], standalone[1])
