@@ -25,7 +25,7 @@ import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity, Synapses, defaultclock, second, volt
 from brian2.core.variables import ArrayVariable
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
-from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions, have_same_dimensions
+from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 from brian2.utils.stringtools import word_substitute
 
 from .modelfile import (Model, _expression_dims, assigned_variables, check_model,
@@ -362,7 +362,8 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
         Brian2 name of the group (default: the model's name, made unique).
     method : str, optional
         Integration method (default: the model's ``method``; without one, Brian2's
-        choice: ``exact`` for linear noise-free equations, else ``euler``, then ``heun``).
+        choice: ``exact`` for linear noise-free equations, else ``euler``, then ``heun``,
+        made by :class:`MethodChoice`, so Brian2 prints no INFO line about it).
     dt : Quantity, optional
         Time step of the group's clock.
     clock : brian2.Clock, optional
@@ -391,6 +392,13 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     NeuronGroup
         With parameters as ``(constant, shared)`` variables set to their values
         and initial values applied.
+
+    Raises
+    ------
+    ModelError
+        For an unknown name, a wrong unit, a value out of physical range, or a value
+        outside the model's limits of validity at the group's ``dt``
+        (:data:`brianlab.ranges.VALIDITY`: ``poisson`` with ``rate*dt > 0.1``).
     """
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"neuron_group needs a positive integer number of neurons n, got "
