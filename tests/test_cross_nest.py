@@ -280,13 +280,29 @@ def test_hh_traub_against_hh_cond_exp_traub():
     500 ms: the same spike counts and, with RK4, mean interspike intervals within 1e-4
     (measured 3e-5; NEST: adaptive RKF45). brianlab stamps the 0 mV crossing, NEST a later
     point of the upstroke: first spikes 0.05-0.2 ms apart."""
+    _hh_traub_against_hh_cond_exp_traub("hh_traub@1")
+
+
+def _hh_traub_against_hh_cond_exp_traub(ref):
+    """The comparison of both versions of hh_traub with NEST (see the tests' docstrings)."""
     currents = [100.0, 300.0, 1000.0]
     nest_trains = nest_spikes("hh_cond_exp_traub", {}, currents, 500.0, resolution=0.01)
-    ours = brian_spikes("hh_traub", currents, 500.0, resolution=0.01, method="rk4")
+    ours = brian_spikes(ref, currents, 500.0, resolution=0.01, method="rk4")
     for a, b in zip(nest_trains, ours):
         assert len(a) == len(b) >= 10
         assert 0.05 <= a[0] - b[0] <= 0.2
         assert np.mean(np.diff(b[3:])) == pytest.approx(np.mean(np.diff(a[3:])), rel=1e-4)
+
+
+@pytest.mark.compares(models=['hh_traub@2'], reference='NEST hh_cond_exp_traub',
+                      compared='mean ISI 0.1-1 nA (RK4)', tolerance='1e-4', measured='3e-5')
+@pytest.mark.slow
+def test_hh_traub2_against_hh_cond_exp_traub():
+    """hh_traub@2 (exp with a guard instead of exprel) passes version 1's comparison with
+    hh_cond_exp_traub unchanged (same spike counts, first spikes 0.05-0.2 ms apart, mean
+    interspike intervals within 1e-4; measured 3e-5, as version 1: here its spikes were
+    version 1's to 1e-9 ms, which tests/test_neuron_models.py checks at the defaults)."""
+    _hh_traub_against_hh_cond_exp_traub("hh_traub@2")
 
 
 @pytest.mark.compares(models=['tsodyks_markram@1'], reference='NEST tsodyks2_synapse',
