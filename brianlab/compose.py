@@ -30,7 +30,7 @@ from brian2.utils.stringtools import word_substitute
 
 from .modelfile import (Model, _expression_dims, assigned_variables, check_model,
                         describe_dimension, equations_text, model_variables)
-from .ranges import check_range, validity_problem
+from .ranges import VALIDITY, check_range, validity_problem
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
 __all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values",
@@ -454,6 +454,8 @@ def _check_validity(base: Model, m: Model, values: dict, start: dict, dt, clock)
     """The model's limits of validity (:func:`brianlab.ranges.validity_problem`) for the
     values known when the group is built (expressions are evaluated by Brian2 later and
     are not checked)."""
+    if base.name not in VALIDITY:
+        return
     known = dict(values)
     for var, value in start.items():
         try:

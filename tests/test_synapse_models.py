@@ -423,10 +423,10 @@ def test_istdp_vogels_drives_the_postsynaptic_rate_to_rho0():
     Poisson sources (10 Hz) through istdp_vogels from w = 0 (eta = 0.2 to learn within
     seconds); half have rho0 = 3 Hz, half 8 Hz. For independent trains the mean drift,
     eta*rho_pre*(2*rho_post*tau_stdp - alpha), vanishes at rho_post = rho0 (Vogels et
-    al. 2011). Over the last 2 of 5 s the rates are within [0.9*rho0, rho0 + 1.5 Hz]
+    al. 2011). Over the last 2 of 5 s the rates are within [0.9*rho0, rho0 + 2 Hz]
     (measured 3.6-4.1 and 8.5-9.5 Hz over seeds 0-4: an inhibitory spike delays the post
-    spikes, which lowers the potentiation term, so the rate settles a little above rho0),
-    and the weights grew from 0."""
+    spikes, which lowers the potentiation term, so the rate settles a little above rho0;
+    without the plasticity they stay near 24 Hz), and the weights grew from 0."""
     from brian2 import SpikeMonitor, second, seed
 
     seed(2)
@@ -446,7 +446,7 @@ def test_istdp_vogels_drives_the_postsynaptic_rate_to_rho0():
     late = t >= 3.0
     for rho0, mine in ((3.0, i < n), (8.0, i >= n)):
         rate = np.sum(late & mine) / n / 2.0
-        assert 0.9 * rho0 <= rate <= rho0 + 1.5, (rho0, rate)
+        assert 0.9 * rho0 <= rate <= rho0 + 2.0, (rho0, rate)
     assert np.asarray(low.w[:]).mean() > 0.5 and np.asarray(high.w[:]).mean() > 0.5
     assert np.asarray(low.w[:]).mean() > np.asarray(high.w[:]).mean()  # more for a lower rate
 
