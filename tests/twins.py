@@ -50,11 +50,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import brian2 as b2
+from brian2.devices.device import reset_device
 from brian2 import Hz, mV, ms, nS, pA, pF, second, siemens, cm, ufarad, umetre, msiemens
 
 __all__ = ["TwinRun", "cuba", "coba", "cobahh", "brunel2000", "vogels2011",
            "population_rate", "mean_rate", "isi_cv", "rate_cv", "chi_synchrony",
            "spectrum_peak"]
+
+
+#: Where cpp_standalone builds go: None for a fresh temporary directory per run (removed
+#: after), or a folder that is kept and reused (make then recompiles only what changed).
+STANDALONE_DIRECTORY = None
 
 
 @dataclass
@@ -90,7 +96,7 @@ def _on_device(device, dt):
     finally:
         if device == "cpp_standalone":
             b2.get_device().reinit()
-            b2.reset_device()
+            reset_device()
         b2.defaultclock.dt = old_dt
 
 
@@ -105,7 +111,7 @@ def _run(net, phases, drive_seed, device, namespace, monitors, sizes, params, t_
         net.run(duration, namespace=_ns(namespace))
     directory = None
     if device == "cpp_standalone":
-        directory = tempfile.mkdtemp(prefix="brianlab-twin-")
+        directory = STANDALONE_DIRECTORY or tempfile.mkdtemp(prefix="brianlab-twin-")
         b2.get_device().build(directory=directory, compile=True, run=True,
                               with_output=False)
     try:
@@ -113,7 +119,7 @@ def _run(net, phases, drive_seed, device, namespace, monitors, sizes, params, t_
                   for pop, m in monitors.items()}
         extra = read() if read is not None else {}
     finally:
-        if directory is not None:
+        if directory is not None and not STANDALONE_DIRECTORY:
             shutil.rmtree(directory, ignore_errors=True)
     total = sum(float(d / second) for d, _ in phases)
     return TwinRun(spikes=spikes, sizes=sizes, duration=total, params=params,
