@@ -54,14 +54,14 @@ def test_helpers_on_known_spike_trains():
 
 def test_same_seeds_same_spikes_other_seed_other_spikes():
     """A twin is reproducible: the same two seeds give identical spikes, another drive
-    seed other ones (CUBA at N = 400 for 100 ms, p = 0.2 so that it stays active)."""
-    a = T.cuba(100 * ms, N=400, p=0.2)
-    b = T.cuba(100 * ms, N=400, p=0.2)
-    c = T.cuba(100 * ms, N=400, p=0.2, connectivity_seed=7)
+    seed other ones (CUBA at N = 400 for 50 ms, p = 0.2 so that it stays active)."""
+    a = T.cuba(50 * ms, N=400, p=0.2)
+    b = T.cuba(50 * ms, N=400, p=0.2)
+    c = T.cuba(50 * ms, N=400, p=0.2, connectivity_seed=7)
     for pop in "EI":
         assert np.array_equal(a.spikes[pop][0], b.spikes[pop][0])
         assert np.array_equal(a.spikes[pop][1], b.spikes[pop][1])
-    assert a.spikes["E"][0].size > 100
+    assert a.spikes["E"][0].size > 50
     assert not np.array_equal(a.spikes["E"][1], c.spikes["E"][1])
 
 
@@ -76,6 +76,7 @@ def test_coba_sustains_asynchronous_irregular_activity():
     run = T.coba(1 * second)
     for pop in "EI":
         s = stats(run, pop, 0.2)
+        print("coba", pop, s, "wall", run.wall_s)
         assert run.rate(pop, 0.8) > 1.0, (pop, s)
         assert 5 < s["rate"] < 40, (pop, s)
         assert 0.8 < s["cv"] < 1.5, (pop, s)
@@ -90,6 +91,7 @@ def test_cuba_sustains_asynchronous_activity():
     run = T.cuba(1 * second)
     for pop in "EI":
         s = stats(run, pop, 0.2)
+        print("cuba", pop, s, "wall", run.wall_s)
         assert run.rate(pop, 0.8) > 1.0, (pop, s)
         assert 2 < s["rate"] < 20, (pop, s)
         assert s["chi"] < 0.2, (pop, s)
@@ -101,7 +103,7 @@ def test_cuba_sustains_asynchronous_activity():
 # epsilon = 0.1, J = 0.1 mV, D = 1.5 ms) and the phase diagram of Fig. 2A: the four
 # states at (g, nu_ext / nu_thr) = SR (3, 2), SI fast (6, 4), AI (5, 2), SI slow (4.5, 0.9).
 # Each is run here at full size (runtime, numpy target); (duration s, analysis start s).
-BRUNEL_STATES = {"SR": (3, 2, 0.3, 0.1), "SI fast": (6, 4, 0.6, 0.2),
+BRUNEL_STATES = {"SR": (3, 2, 0.2, 0.08), "SI fast": (6, 4, 0.6, 0.2),
                  "AI": (5, 2, 0.6, 0.2), "SI slow": (4.5, 0.9, 1.2, 0.2)}
 
 
@@ -138,6 +140,7 @@ def test_brunel2000_states_at_the_papers_points(state, brunel_runs):
       rates: rate < 10 Hz (~5), spectral peak < 80 Hz, population-rate CV > 1 (~2).
     """
     s = brunel_runs(state)
+    print("brunel", state, s)
     if state == "SR":
         assert s["rate"] > 150 and s["cv"] < 0.2 and s["chi"] > 0.4, s
     elif state == "SI fast":
@@ -158,6 +161,7 @@ def test_brunel2000_count_drive_matches_poisson_input():
     a = T.brunel2000(5, 2, 0.4 * second, scale=0.2, drive="poisson_input")
     b = T.brunel2000(5, 2, 0.4 * second, scale=0.2, drive="count")
     sa, sb = stats(a, "E", 0.1), stats(b, "E", 0.1)
+    print("brunel drives", sa, sb, "wall", a.wall_s, b.wall_s)
     assert sb["rate"] == pytest.approx(sa["rate"], rel=0.1), (sa, sb)
     assert sb["cv"] == pytest.approx(sa["cv"], abs=0.1), (sa, sb)
     assert not np.array_equal(a.spikes["E"][1], b.spikes["E"][1])  # two different draws
@@ -171,6 +175,7 @@ def test_brette2007_cobahh_sustains_irregular_activity():
     run = T.cobahh(0.5 * second)
     for pop in "EI":
         s = stats(run, pop, 0.1)
+        print("cobahh", pop, s, "wall", run.wall_s)
         assert run.rate(pop, 0.4) > 1.0, (pop, s)
         assert 10 < s["rate"] < 80 and s["cv"] > 1.0 and s["chi"] < 0.2, (pop, s)
 
@@ -190,6 +195,7 @@ def test_vogels2011_runtime_and_cpp_standalone_give_identical_spikes():
     a = T.vogels2011(0.5 * second, **kw)
     b = T.vogels2011(0.5 * second, device="cpp_standalone", **kw)
     c = T.vogels2011(0.5 * second, **kw)
+    print("vogels devices", a.spikes["E"][0].size, "wall", a.wall_s, b.wall_s)
     assert a.spikes["E"][0].size > 1000
     for other in (b, c):
         for pop in "EI":
@@ -214,6 +220,7 @@ def test_vogels2011_inhibitory_plasticity_brings_the_e_rate_towards_rho0():
     n = run.sizes["E"]
     before, middle, last = (T.mean_rate(t, n, a, b) for a, b in ((0.1, 0.5), (1.5, 2.5),
                                                                  (5.0, 6.0)))
+    print("vogels", before, middle, last, run.extra["w_IE"].mean(), "wall", run.wall_s)
     assert before > 100, (before, middle, last)
     assert last < 4 * 3 and last < middle, (before, middle, last)
     assert run.extra["w_IE"].mean() > 0.5

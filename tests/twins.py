@@ -455,11 +455,11 @@ def isi_cv(i, t, n, t0=0.0, min_spikes=3):
     same = i[1:] == i[:-1]
     isi, owner = np.diff(t)[same], i[1:][same]
     count = np.bincount(owner, minlength=n)
-    s1 = np.bincount(owner, isi, minlength=n)
-    s2 = np.bincount(owner, isi * isi, minlength=n)
+    mean_all = np.bincount(owner, isi, minlength=n) / np.maximum(count, 1)
+    dev = isi - mean_all[owner]  # two passes: no cancellation for regular trains
+    var_all = np.bincount(owner, dev * dev, minlength=n) / np.maximum(count, 1)
     ok = count >= max(min_spikes - 1, 2)
-    mean = s1[ok] / count[ok]
-    var = s2[ok] / count[ok] - mean ** 2
+    mean, var = mean_all[ok], var_all[ok]
     return np.sqrt(np.maximum(var, 0)) / mean
 
 
