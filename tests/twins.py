@@ -33,6 +33,10 @@ pair in the same order on every device (runtime and cpp_standalone then give ide
 spikes). Brunel's model A has a fixed in-degree (``connect="indegree"``:
 ``connect(i="k for k in sample(N_pre, size=C)")``, without autapses excluded).
 
+Keyword arguments every twin takes: ``duration`` (Brian2 time), ``connectivity_seed`` and
+``drive_seed`` (ints), ``device`` ("runtime" or "cpp_standalone"), ``connect`` (see
+above), ``dt`` (Brian2 time, 0.1 ms); each returns a `TwinRun`.
+
 Standalone: ``device="cpp_standalone"`` sets the device with ``build_on_run=False``, builds
 in a fresh temporary directory (removed after the arrays are read), then
 ``device.reinit()`` and ``reset_device()``, so the functions can be called repeatedly in
@@ -115,7 +119,7 @@ def _run(net, phases, drive_seed, device, namespace, monitors, sizes, params, t_
         b2.get_device().build(directory=directory, compile=True, run=True,
                               with_output=False)
     try:
-        spikes = {pop: (np.asarray(m.i[:], dtype=np.int64), np.asarray(m.t[:] / second))
+        spikes = {pop: (np.array(m.i[:], dtype=np.int64), np.array(m.t[:] / second))
                   for pop, m in monitors.items()}
         extra = read() if read is not None else {}
     finally:
@@ -426,7 +430,7 @@ def vogels2011(duration=1 * second, *, scale=1.0, eta=1e-2, rho0=3 * Hz, w0=0.0,
         phases = ([(plasticity_on, None), (duration - plasticity_on, switch_on)]
                   if plasticity_on > 0 * second else [(duration, None)])
         return _run(net, phases, drive_seed, device, params, monitors, sizes, params,
-                    t_start, read=lambda: {"w_IE": np.asarray(plastic.w[:])})
+                    t_start, read=lambda: {"w_IE": np.array(plastic.w[:])})
 
 
 # ---------------------------------------------------------------- statistics (numpy only)
