@@ -766,7 +766,8 @@ KEY_DOCS = {
         "shared": "list of synapse variables held as one shared value (`[\"w\"]`), so that "
                   "`<projection>.w` is a run-time target",
         "autapses": "whether a neuron may connect to itself (default false)",
-        "multapses": "whether a pair may connect more than once (default false)",
+        "multapses": "whether a pair may connect more than once (default false; always "
+                     "true for `gaussian_fixed_indegree`, which draws with replacement)",
         "parameters": "table of the synapse model's parameters = quantity",
     },
     "connector": {
@@ -1345,6 +1346,13 @@ class _Reader:
         multapses = self.boolean(raw.get("multapses", False), f"{where}.multapses")
         connector = self.connector(raw["connector"], f"{where}.connector", source, target,
                                    autapses, multapses)
+        if connector.rule == "gaussian_fixed_indegree":
+            # brianlab.space.fixed_indegree draws with replacement: say what is built
+            if "multapses" in raw and not multapses:
+                raise self.err("the rule 'gaussian_fixed_indegree' draws sources with "
+                               "replacement (a pair may connect more than once): set "
+                               "multapses = true or leave it out", f"{where}.multapses")
+            multapses = True
         parameters = self.model_parameters(raw.get("parameters", {}), synapse,
                                            f"{where}.parameters")
         return Projection(name=pname, source=source, target=target, synapse=raw["synapse"],
@@ -1379,6 +1387,10 @@ class _Reader:
             k = self.integer(raw["k"], f"{where}.k", 1, None, "an integer >= 1")
             pool, what = (n_target, f"target {target!r}") if rule == "fixed_outdegree" \
                 else (n_source, f"source {source!r}")
+            if rule == "gaussian_fixed_indegree" and k > n_source:
+                raise self.err(f"k = {k} is larger than the source {source!r} (size "
+                               f"{n_source}); rule: k <= the source size",
+                               f"{where}.k")
             if rule != "gaussian_fixed_indegree" and not multapses:
                 limit = pool - (1 if source == target and not autapses else 0)
                 if k > limit:

@@ -1,0 +1,75 @@
+"""Defects found in the review of issue 24 (network files), each with the check that
+caught it: a network file must build what it says, and no value may bypass the checks
+that the same value gets elsewhere."""
+
+import textwrap
+
+import numpy as np
+import pytest
+from brian2 import nS
+
+from brianlab.networkfile import parse_network_text
+from brianlab.units import ModelError
+
+pytestmark = pytest.mark.filterwarnings("ignore::brianlab.library.UnreleasedModelWarning")
+
+#: 100 LIF neurons on a 10 x 10 lattice, one Gaussian fixed in-degree projection onto
+#: itself (k = 50 of 100 sources at sigma = 1 spacing: most draws repeat a source).
+LATTICE = """
+name = "lat"
+version = 1
+kind = "network"
+
+[seeds]
+connectivity = 1
+drive = 2
+
+[parameters]
+we = { value = "3 nS", sets = ["E.g_max_e"] }
+
+[populations.E]
+model = "lif@2"
+lattice = { side = 10 }
+receptors = { e = "ampa_exp" }
+
+[projections.EE]
+source = "E"
+target = "E"
+synapse = "static"
+receptor = "e"
+connector = { rule = "gaussian_fixed_indegree", k = 50, sigma = 1.0 }
+{extra}
+[monitors]
+spikes = ["E"]
+
+[protocol]
+phases = [{ name = "run", duration = "1 ms" }]
+"""
+
+
+def _lattice(extra=""):
+    return parse_network_text(textwrap.dedent(LATTICE.replace("{extra}", extra)))
+
+
+def test_gaussian_fixed_indegree_says_it_makes_multapses():
+    """space.fixed_indegree draws with replacement; the file's multapses (default false)
+    said a pair connects at most once while the build connected most pairs twice or more."""
+    net = _lattice()
+    assert net.projections["EE"].multapses is True
+    assert _lattice("multapses = true").projections["EE"].multapses is True
+    with pytest.raises(ModelError, match=r"projections\.EE\.multapses: the rule "
+                                         r"'gaussian_fixed_indegree' draws sources with "
+                                         r"replacement"):
+        _lattice("multapses = false")
+    with pytest.raises(ModelError, match=r"projections\.EE\.connector\.k: k = 101 is larger "
+                                         r"than the source 'E' \(size 100\)"):
+        parse_network_text(textwrap.dedent(LATTICE.replace("{extra}", "")
+                                           .replace("k = 50", "k = 101")))
+    with net.build(device="runtime") as built:
+        syn = built.synapses["EE"]
+        i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:])
+    assert len(i) == 100 * 50  # k per target
+    assert np.all(np.bincount(j, minlength=100) == 50)
+    pairs = np.unique(i.astype(np.int64) * 100 + j)
+    assert len(pairs) < len(i)  # repeated pairs: what multapses = true says
+    assert not np.any(i == j)  # no autapses (the default)
