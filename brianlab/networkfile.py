@@ -1538,6 +1538,15 @@ class _Reader:
         raise self.err(f"unknown object {obj!r} in {target!r}; populations, projections and "
                        f"inputs: {', '.join(known)}", where)
 
+    def check_target_range(self, target, value, where):
+        """A run-time value of a model parameter in its physical range, as an override."""
+        from .ranges import check_range
+
+        obj, var = target.split(".")
+        model = self.models.get(obj, self.synapses.get(obj))
+        if model is not None and var in model.parameters:
+            check_range(var, value, refractory=model.refractory, path=self.path, where=where)
+
     def parameters(self, raw):
         if not isinstance(raw, dict):
             raise self.err(f"expected a table of parameters, got {_type(raw)}", "parameters")
@@ -1580,6 +1589,7 @@ class _Reader:
                         f"{expression!r} = {got}"
                     raise self.err(f"{target} is in {_describe(dim)}, but {what} is in "
                                    f"{_describe(get_dimensions(got))}", tw)
+                self.check_target_range(target, got, tw)
             out[pname] = NetworkParameter(name=pname, value=values[pname],
                                           sets=_freeze(sets))
         self.param_values = values
@@ -1662,6 +1672,14 @@ class _Reader:
                                    f"{', '.join(parameters) or 'none'}", pw)
                 values[pname] = self.quantity(value, pw, get_dimensions(
                     parameters[pname].value), f"a value of {pname}")
+            if values:  # the targets' values during the phase, in their physical ranges
+                during = {**self.param_values, **values}
+                for par in parameters.values():
+                    for target, expression in par.sets.items():
+                        got = during[par.name] if expression is None else \
+                            evaluate_expression(expression, during, path=self.path,
+                                                where=f"{where}.parameters")
+                        self.check_target_range(target, got, f"{where}.parameters")
             phases.append(Phase(name=name, duration=duration, inputs_off=off,
                                 parameters=_freeze(values)))
         return tuple(phases)

@@ -73,3 +73,27 @@ def test_gaussian_fixed_indegree_says_it_makes_multapses():
     pairs = np.unique(i.astype(np.int64) * 100 + j)
     assert len(pairs) < len(i)  # repeated pairs: what multapses = true says
     assert not np.any(i == j)  # no autapses (the default)
+
+
+def test_run_time_values_of_model_parameters_are_range_checked():
+    """A negative conductance is refused as a parameter override; through a run-time
+    parameter (its default, a phase's value, a build change or run_args) it was taken."""
+    text = textwrap.dedent(LATTICE.replace("{extra}", ""))
+    override = text.replace('receptors = { e = "ampa_exp" }',
+                            'receptors = { e = "ampa_exp" }\nparameters = { g_max_e = "-3 nS" }')
+    with pytest.raises(ModelError, match="g_max_e = -3. nS: a conductance cannot be negative"):
+        parse_network_text(override)
+    with pytest.raises(ModelError, match=r"parameters\.we\.sets\.E\.g_max_e: g_max_e = -3\. nS: "
+                                         "a conductance cannot be negative"):
+        parse_network_text(text.replace('value = "3 nS"', 'value = "-3 nS"'))
+    phase = text.replace('duration = "1 ms" }', 'duration = "1 ms", parameters = { we = "-1 nS" } }')
+    with pytest.raises(ModelError, match=r"protocol\.phases\[0\]\.parameters: g_max_e = -1\. nS"):
+        parse_network_text(phase)
+    net = parse_network_text(text)
+    with pytest.raises(ModelError, match=r"parameter target E\.g_max_e: g_max_e = -2\. nS"):
+        net.build(device="runtime", we="-2 nS")
+    with net.build(device="runtime", we="4 nS") as built:
+        assert built.groups["E"].g_max_e[:] == 4 * nS
+        with pytest.raises(ModelError, match=r"parameter target E\.g_max_e: g_max_e = -5\. nS"):
+            built.run_args(we="-5 nS")
+        assert {k.name: v for k, v in built.run_args(we="5 nS").items()} == {"g_max_e": 5 * nS}

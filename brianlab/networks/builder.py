@@ -41,6 +41,7 @@ from brian2.units.fundamentalunits import get_dimensions
 from ..compose import model_of, neuron_group, synapses
 from ..library import load_model
 from ..networkfile import MAX_RATE_DT
+from ..ranges import check_range
 from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
                      kernel_sum)
 from ..units import ModelError, unit_string
@@ -163,6 +164,7 @@ class BuiltNetwork:
         and ``changes`` applied; Poisson rates checked."""
         values = self.netfile.run_values(**{**self.changes, **changes})
         _check_poisson_rates(self.netfile, values, self.clock.dt)
+        _check_ranges(self.netfile, values, self.groups, self.synapses)
         return values
 
     # -- running -----------------------------------------------------------------
@@ -181,6 +183,7 @@ class BuiltNetwork:
             if own:
                 values.update(self.netfile.run_values(**{**self.changes, **own}))
                 _check_poisson_rates(self.netfile, values, self.clock.dt)
+                _check_ranges(self.netfile, values, self.groups, self.synapses)
             set_values = {k: v for k, v in values.items()
                           if k in _targets_of(self.netfile, own) or k in self._phase_set}
 
@@ -410,6 +413,18 @@ def _check_poisson_rates(netfile, values: dict, dt):
             raise ModelError(f"{netfile.ref}: inputs.{name}.rate = {rate} with dt = {dt}: "
                              f"rate*dt = {product:g} of one Poisson source; it must be at most "
                              f"{MAX_RATE_DT} (at most one spike per step, in effect)")
+
+
+def _check_ranges(netfile, values: dict, groups: dict, syns: dict):
+    """The physical range (:func:`brianlab.ranges.check_range`) of every run-time value
+    that sets a model parameter, as a parameter override in the file gets."""
+    for target, value in values.items():
+        obj, _, var = target.partition(".")
+        owner = groups.get(obj, syns.get(obj))
+        model = None if owner is None else model_of(owner)
+        if model is not None and var in model.parameters:
+            check_range(var, value, refractory=model.refractory, path=netfile.ref,
+                        where=f"parameter target {target}")
 
 
 def _reseed(base, k: int):
@@ -795,6 +810,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
     objects = [*groups.values(), *syns.values(), *monitors["spikes"].values(),
                *monitors["rates"].values(), *monitors["state"]]
     network = Network(objects, name=f"{prefix}_network")
+    _check_ranges(netfile, values, groups, syns)
     # build values of the named parameters (file values with the build's changes)
     built = {"groups": groups, "synapses": syns, "inputs": built_inputs}
     for target, value in values.items():
