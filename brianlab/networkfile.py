@@ -1429,6 +1429,19 @@ class _Reader:
             where = f"inputs.{iname}"
             self.name(iname, where, "input")
             out[iname] = self.input(iname, self.table(table, where, "inputs.NAME"), where)
+        # the current inputs of one variable are summed by one operation, which runs on
+        # the random currents' interval: two different intervals cannot both hold
+        intervals = {}
+        for iname, inp in out.items():
+            if inp.kind == "random_current":
+                key = (inp.target, inp.target_var or "I_ext")
+                first = intervals.setdefault(key, (iname, inp.fields["interval"]))
+                if float(first[1]) != float(inp.fields["interval"]):
+                    raise self.err(f"{inp.fields['interval']}, but the random_current "
+                                   f"{first[0]!r} on {key[0]}.{key[1]} has interval "
+                                   f"{first[1]}: the random currents of one variable are "
+                                   "drawn together and need one interval",
+                                   f"inputs.{iname}.interval")
         return out
 
     def input(self, iname, raw, where):

@@ -97,3 +97,30 @@ def test_run_time_values_of_model_parameters_are_range_checked():
         with pytest.raises(ModelError, match=r"parameter target E\.g_max_e: g_max_e = -5\. nS"):
             built.run_args(we="-5 nS")
         assert {k.name: v for k, v in built.run_args(we="5 nS").items()} == {"g_max_e": 5 * nS}
+
+
+def test_random_currents_of_one_variable_need_one_interval():
+    """The current inputs of a variable are one run_regularly on the random current's
+    interval: a second random current with another interval was silently drawn on the
+    first one's (here every 5 ms instead of every 1 ms)."""
+    inputs = """
+[inputs.a]
+kind = "random_current"
+target = "E"
+amplitude = "1 nA"
+interval = "1 ms"
+
+[inputs.b]
+kind = "random_current"
+target = "E"
+amplitude = "1 nA"
+interval = "{interval}"
+"""
+    text = textwrap.dedent(LATTICE.replace("{extra}", inputs))
+    with pytest.raises(ModelError, match=r"inputs\.b\.interval: 5\. ms, but the random_current "
+                                         r"'a' on E\.I_ext has interval 1\. ms"):
+        parse_network_text(text.replace("{interval}", "5 ms"))
+    net = parse_network_text(text.replace("{interval}", "1 ms"))
+    with net.build(device="runtime") as built:
+        (op,) = [o for o in built.groups["E"].contained_objects if o.name.endswith("_inputs")]
+        assert float(op.clock.dt) == pytest.approx(1e-3)
