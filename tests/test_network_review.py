@@ -124,3 +124,27 @@ interval = "{interval}"
     with net.build(device="runtime") as built:
         (op,) = [o for o in built.groups["E"].contained_objects if o.name.endswith("_inputs")]
         assert float(op.clock.dt) == pytest.approx(1e-3)
+
+
+def test_provenance_after_a_rerun_gives_its_values_and_hash_seed():
+    """rerun(we=...) ran other values than the build's, but built.provenance and the
+    session's describe() (what results record) still gave the build's."""
+    inputs = """
+[inputs.a]
+kind = "random_current"
+target = "E"
+amplitude = "1 nA"
+interval = "1 ms"
+"""
+    net = parse_network_text(textwrap.dedent(LATTICE.replace("{extra}", inputs)))
+    with net.build(device="runtime", we="4 nS") as built:
+        built.run()
+        assert built.provenance["parameters"] == {"we": "4 nS"}
+        built.rerun(we="5 nS", drive_seed=7)
+        assert built.groups["E"].g_max_e[:] == 5 * nS
+        assert built.provenance["parameters"] == {"we": "5 nS"}
+        assert built.provenance["seeds"] == {"connectivity": 1, "drive": 2, "hash_drive": 7}
+        assert built.session.describe()["provenance"] == built.provenance
+        built.rerun()  # the build's values again
+        assert built.provenance["parameters"] == {"we": "4 nS"}
+        assert built.provenance["seeds"] == {"connectivity": 1, "drive": 2}

@@ -137,6 +137,7 @@ class BuiltNetwork:
         self.changes = dict(changes)
         self.clock = clock
         self.ran = False
+        self._rerun_changes = None  # the values of the last rerun (None: the build's)
         self.provenance = self._provenance()
         if session is not None:
             session.provenance = self.provenance
@@ -311,6 +312,13 @@ class BuiltNetwork:
             # network's state but not the generator's: seed it as before the first run
             brian2_seed(self.seeds["drive"])
         self.session.rerun(args)
+        # the provenance describes the last run: its values and hash drive seed
+        self._rerun_changes = dict(changes)
+        if drive_seed is not None:
+            self.seeds["hash_drive"] = int(drive_seed)
+        else:
+            self.seeds.pop("hash_drive", None)
+        self.provenance = self.session.provenance = self._provenance()
 
     # -- results -----------------------------------------------------------------
     def spikes(self, population: str):
@@ -362,7 +370,7 @@ class BuiltNetwork:
                 if entry["model"] not in seen:
                     seen.add(entry["model"])
                     models.append(entry)
-        changed = {**self.changes}
+        changed = {**self.changes, **(self._rerun_changes or {})}
         parameters = {}
         for name, par in (_get(self.netfile, "parameters", {}) or {}).items():
             value = changed.get(name, _get(par, "value"))
