@@ -25,6 +25,7 @@ from brian2 import Quantity, second
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
 from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 
+from .ranges import MAX_RATE_DT  # one rule: ranges.VALIDITY's (poisson@1) too
 from .units import ModelError, parse_quantity, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
@@ -35,9 +36,6 @@ __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Conne
 
 #: Largest population accepted (neurons).
 MAX_NEURONS = 10_000_000
-#: Largest ``rate * dt`` of one Poisson source: above it the per-step Bernoulli/Poisson
-#: draw no longer approximates a Poisson process.
-MAX_RATE_DT = 0.1
 
 
 class _FrozenDict(dict):

@@ -148,3 +148,11 @@ interval = "1 ms"
         built.rerun()  # the build's values again
         assert built.provenance["parameters"] == {"we": "4 nS"}
         assert built.provenance["seeds"] == {"connectivity": 1, "drive": 2}
+
+
+def test_one_rate_times_dt_limit():
+    """networkfile and ranges each defined MAX_RATE_DT = 0.1: one rule, one number."""
+    from brianlab import networkfile, ranges
+    from brianlab.networks import builder
+
+    assert networkfile.MAX_RATE_DT is ranges.MAX_RATE_DT is builder.MAX_RATE_DT
