@@ -195,8 +195,11 @@ CONNECTOR_RULES = {
     "gaussian_kernel": (("sigma",), ("normalise",)),
 }
 #: Weight normalisations of the lattice rules (as ``build_ei_sheet``): ``none``, or
-#: ``kernel_sum`` (weights divided by the sum of the Gaussian kernel over the source
-#: lattice, so a pathway's total input does not depend on sigma or the lattice sizes).
+#: ``kernel_sum`` (weights scaled so that the expected total weight a target receives is
+#: ``weight`` times the Gaussian kernel's sum over the source lattice, as with dense
+#: Gaussian weights: ``kernel_sum/k`` per synapse for ``gaussian_fixed_indegree``,
+#: ``1/p_max`` for ``gaussian_probability``). ``gaussian_kernel``'s weights are always
+#: ``weight`` times the Gaussian of the distance.
 NORMALISATIONS = ("none", "kernel_sum")
 
 
@@ -781,8 +784,11 @@ KEY_DOCS = {
                  "lattice, as build_ei_sheet)",
         "p_max": "peak probability in [0, 1] (`gaussian_probability`)",
         "normalise": "weight normalisation of the lattice rules: `none` (default) or "
-                     "`kernel_sum` (weights divided by the Gaussian kernel's sum over the source "
-                     "lattice, as build_ei_sheet)",
+                     "`kernel_sum`: each target's expected total weight is `weight` times the "
+                     "Gaussian kernel's sum over the source lattice, as dense Gaussian weights "
+                     "(`kernel_sum/k` per synapse for `gaussian_fixed_indegree`, `1/p_max` for "
+                     "`gaussian_probability`; as build_ei_sheet). `gaussian_kernel`'s weights "
+                     "are always `weight` times the Gaussian of the distance",
     },
     "inputs.NAME": {
         "kind": "`poisson_input`, `current_step`, `current_ramp`, `random_current`, `image`",

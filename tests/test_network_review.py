@@ -156,3 +156,40 @@ def test_one_rate_times_dt_limit():
     from brianlab.networks import builder
 
     assert networkfile.MAX_RATE_DT is ranges.MAX_RATE_DT is builder.MAX_RATE_DT
+
+
+def _torus_d2(i, j, side=10, extent=10.0):
+    """Squared periodic distances of lattice indices on a side x side lattice."""
+    spacing = extent / side
+    d = [((a % side) - (b % side)) * spacing for a, b in ((i, j),)] + \
+        [((a // side) - (b // side)) * spacing for a, b in ((i, j),)]
+    return sum((x - extent * np.round(x / extent)) ** 2 for x in d)
+
+
+def test_gaussian_kernel_weights_are_the_gaussian_and_kernel_sum_is_the_total():
+    """gaussian_kernel without normalise gave every pair within the cutoff the same weight
+    (a flat disc, not a Gaussian); now w = weight*exp(-d**2/(2 sigma**2)). kernel_sum
+    makes each target's total weight the dense kernel's sum (the docs said 'divided by'
+    it): for gaussian_fixed_indegree exactly weight*kernel_sum, k synapses of kernel_sum/k."""
+    from brianlab.space import Lattice, kernel_sum
+
+    kernel = parse_network_text(textwrap.dedent(LATTICE.replace("{extra}", "weight = \"0.5\"")
+                                                .replace('"gaussian_fixed_indegree", k = 50, '
+                                                         'sigma = 1.0', '"gaussian_kernel", '
+                                                                        'sigma = 1.5')))
+    with kernel.build(device="runtime") as built:
+        syn = built.synapses["EE"]
+        i, j, w = np.asarray(syn.i[:]), np.asarray(syn.j[:]), np.asarray(syn.w[:])
+    np.testing.assert_allclose(w, 0.5 * np.exp(-_torus_d2(i, j) / (2 * 1.5**2)), rtol=1e-12)
+    assert not np.any(i == j) and w.min() < 0.01 < 0.4 < w.max()
+
+    indegree = parse_network_text(textwrap.dedent(
+        LATTICE.replace("{extra}", "weight = \"0.5\"")
+        .replace("sigma = 1.0", "sigma = 1.0, normalise = \"kernel_sum\"")))
+    with indegree.build(device="runtime") as built:
+        syn = built.synapses["EE"]
+        j, w = np.asarray(syn.j[:]), np.asarray(syn.w[:])
+    total = np.bincount(j, weights=w, minlength=100)
+    dense = kernel_sum(Lattice(10), Lattice(10), 1.0, allow_self=False, same_population=True)
+    np.testing.assert_allclose(total, 0.5 * dense, rtol=1e-12)
+    assert dense == pytest.approx(2 * np.pi - 1, rel=0.01)  # the Gaussian's integral, less self

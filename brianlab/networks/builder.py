@@ -738,7 +738,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
                                     autapses, rng)
             syn.connect(i=i, j=j)
             _reseed(seeds["connectivity"], 2 * number)
-            if _normalised(conn):
+            if _normalised(conn) or rule == "gaussian_kernel":  # the kernel is its weights
                 factor = _lattice_weight(conn, lattices[src_name], lattices[tgt_name], same,
                                          autapses)
                 w = _value(weight)
