@@ -1437,6 +1437,13 @@ class _Reader:
         # the random currents' interval: two different intervals cannot both hold
         intervals = {}
         for iname, inp in out.items():
+            var = inp.target_var or "I_ext"
+            if inp.kind != "poisson_input" and var in self.pops[inp.target].initial:
+                raise self.err(f"{inp.target}.{var} has an initial value "
+                               f"(populations.{inp.target}.initial.{var}), but the current "
+                               "inputs of a variable assign it every step, so it would be "
+                               "lost: give a constant as a current_step without start and "
+                               "stop", f"inputs.{iname}.target")
             if inp.kind == "random_current":
                 key = (inp.target, inp.target_var or "I_ext")
                 first = intervals.setdefault(key, (iname, inp.fields["interval"]))

@@ -6,7 +6,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from brian2 import nS
+from brian2 import StateMonitor, ms, nS, pA
 
 from brianlab.networkfile import parse_network_text
 from brianlab.units import ModelError
@@ -193,3 +193,34 @@ def test_gaussian_kernel_weights_are_the_gaussian_and_kernel_sum_is_the_total():
     dense = kernel_sum(Lattice(10), Lattice(10), 1.0, allow_self=False, same_population=True)
     np.testing.assert_allclose(total, 0.5 * dense, rtol=1e-12)
     assert dense == pytest.approx(2 * np.pi - 1, rel=0.01)  # the Gaussian's integral, less self
+
+
+def test_an_initial_value_of_a_variable_that_current_inputs_assign_is_refused():
+    """The current inputs of a variable assign it every step: an initial I_ext (a bias
+    current) beside a current_step was replaced by the step's term, 0 outside its window,
+    without a word."""
+    bias = textwrap.dedent(LATTICE.replace("{extra}", """
+[inputs.step]
+kind = "current_step"
+target = "E"
+amplitude = "50 pA"
+start = "5 ms"
+""")).replace('receptors = { e = "ampa_exp" }',
+              'receptors = { e = "ampa_exp" }\ninitial = { I_ext = "100 pA" }')
+    with pytest.raises(ModelError, match=r"inputs\.step\.target: E\.I_ext has an initial value "
+                                         r"\(populations\.E\.initial\.I_ext\)"):
+        parse_network_text(bias)
+    # a constant bias as an input: both terms add up
+    both = bias.replace('initial = { I_ext = "100 pA" }', "").replace("[inputs.step]", """
+[inputs.bias]
+kind = "current_step"
+target = "E"
+amplitude = "100 pA"
+
+[inputs.step]""")
+    net = parse_network_text(both.replace('duration = "1 ms"', 'duration = "6 ms"'))
+    with net.build(device="runtime") as built:
+        mon = StateMonitor(built.groups["E"], "I_ext", record=[0], dt=1 * ms)
+        built.network.add(mon)
+        built.run()
+        np.testing.assert_allclose(mon.I_ext[0] / pA, [100, 100, 100, 100, 100, 150], rtol=1e-12)
