@@ -224,3 +224,19 @@ amplitude = "100 pA"
         built.network.add(mon)
         built.run()
         np.testing.assert_allclose(mon.I_ext[0] / pA, [100, 100, 100, 100, 100, 150], rtol=1e-12)
+
+
+def test_an_omitted_weight_of_a_normalised_lattice_rule_is_the_models_initial_w():
+    """'weight omitted: the model's initial w' (the format reference); with a lattice
+    normalisation the builder gave w = the factor alone, dropping the model's initial w
+    (0.5*w_max = 0.5 for stdp_pair@1)."""
+    from brianlab.space import Lattice, kernel_sum
+
+    text = textwrap.dedent(LATTICE.replace("{extra}", "")).replace(
+        'synapse = "static"', 'synapse = "stdp_pair@1"').replace(
+        "sigma = 1.0", "sigma = 1.0, normalise = \"kernel_sum\"")
+    net = parse_network_text(text)
+    with net.build(device="runtime") as built:
+        w = np.asarray(built.synapses["EE"].w[:])
+    dense = kernel_sum(Lattice(10), Lattice(10), 1.0, allow_self=False, same_population=True)
+    np.testing.assert_allclose(w, 0.5 * dense / 50, rtol=1e-12)

@@ -517,6 +517,16 @@ def _lattice_weight(conn, src: Lattice, tgt: Lattice, same: bool, autapses: bool
     return f"exp(-{d2}/(2*{sigma!r}**2))"
 
 
+def _initial_w(model):
+    """The synapse model's initial ``w`` as a number (None if it is an expression)."""
+    from ..units import parse_quantity
+
+    try:
+        return float(parse_quantity(model.initial.get("w", "1")))
+    except ModelError:
+        return None
+
+
 def _normalised(conn) -> bool:
     norm = _get(conn, "normalise", _get(conn, "normalize", "kernel_sum"))
     return norm not in (None, False, "none")
@@ -723,7 +733,8 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
         homogeneous = delay is None or not _is_distribution(delay)
         number = len(syns) + 1
         _reseed(seeds["connectivity"], 2 * number - 1)
-        syn = synapses(load_model(_get(proj, "synapse")), src, tgt, target_var=target_var,
+        syn_model = load_model(_get(proj, "synapse"))
+        syn = synapses(syn_model, src, tgt, target_var=target_var,
                        name=f"{prefix}_{jname}", clock=clock,
                        delay=_value(delay) if homogeneous and delay is not None else None,
                        shared=tuple(_get(proj, "shared", ()) or ()),
@@ -742,6 +753,8 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
                 factor = _lattice_weight(conn, lattices[src_name], lattices[tgt_name], same,
                                          autapses)
                 w = _value(weight)
+                if w is None and _initial_w(syn_model) != 1:
+                    w = "w"  # the model's initial w, set by connect, times the factor
                 if isinstance(factor, str):
                     syn.w = factor if w is None or (not isinstance(w, str) and float(w) == 1) \
                         else f"({w})*{factor}"
