@@ -25,6 +25,7 @@ from brian2 import Quantity, second
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
 from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 
+from .ranges import MAX_RATE_DT  # one rule: ranges.VALIDITY's (poisson@1) too
 from .units import ModelError, parse_quantity, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
@@ -35,9 +36,6 @@ __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Conne
 
 #: Largest population accepted (neurons).
 MAX_NEURONS = 10_000_000
-#: Largest ``rate * dt`` of one Poisson source: above it the per-step Bernoulli/Poisson
-#: draw no longer approximates a Poisson process.
-MAX_RATE_DT = 0.1
 
 
 class _FrozenDict(dict):
@@ -197,8 +195,11 @@ CONNECTOR_RULES = {
     "gaussian_kernel": (("sigma",), ("normalise",)),
 }
 #: Weight normalisations of the lattice rules (as ``build_ei_sheet``): ``none``, or
-#: ``kernel_sum`` (weights divided by the sum of the Gaussian kernel over the source
-#: lattice, so a pathway's total input does not depend on sigma or the lattice sizes).
+#: ``kernel_sum`` (weights scaled so that the expected total weight a target receives is
+#: ``weight`` times the Gaussian kernel's sum over the source lattice, as with dense
+#: Gaussian weights: ``kernel_sum/k`` per synapse for ``gaussian_fixed_indegree``,
+#: ``1/p_max`` for ``gaussian_probability``). ``gaussian_kernel``'s weights are always
+#: ``weight`` times the Gaussian of the distance.
 NORMALISATIONS = ("none", "kernel_sum")
 
 
@@ -766,7 +767,8 @@ KEY_DOCS = {
         "shared": "list of synapse variables held as one shared value (`[\"w\"]`), so that "
                   "`<projection>.w` is a run-time target",
         "autapses": "whether a neuron may connect to itself (default false)",
-        "multapses": "whether a pair may connect more than once (default false)",
+        "multapses": "whether a pair may connect more than once (default false; always "
+                     "true for `gaussian_fixed_indegree`, which draws with replacement)",
         "parameters": "table of the synapse model's parameters = quantity",
     },
     "connector": {
@@ -782,8 +784,11 @@ KEY_DOCS = {
                  "lattice, as build_ei_sheet)",
         "p_max": "peak probability in [0, 1] (`gaussian_probability`)",
         "normalise": "weight normalisation of the lattice rules: `none` (default) or "
-                     "`kernel_sum` (weights divided by the Gaussian kernel's sum over the source "
-                     "lattice, as build_ei_sheet)",
+                     "`kernel_sum`: each target's expected total weight is `weight` times the "
+                     "Gaussian kernel's sum over the source lattice, as dense Gaussian weights "
+                     "(`kernel_sum/k` per synapse for `gaussian_fixed_indegree`, `1/p_max` for "
+                     "`gaussian_probability`; as build_ei_sheet). `gaussian_kernel`'s weights "
+                     "are always `weight` times the Gaussian of the distance",
     },
     "inputs.NAME": {
         "kind": "`poisson_input`, `current_step`, `current_ramp`, `random_current`, `image`",
@@ -1345,6 +1350,13 @@ class _Reader:
         multapses = self.boolean(raw.get("multapses", False), f"{where}.multapses")
         connector = self.connector(raw["connector"], f"{where}.connector", source, target,
                                    autapses, multapses)
+        if connector.rule == "gaussian_fixed_indegree":
+            # brianlab.space.fixed_indegree draws with replacement: say what is built
+            if "multapses" in raw and not multapses:
+                raise self.err("the rule 'gaussian_fixed_indegree' draws sources with "
+                               "replacement (a pair may connect more than once): set "
+                               "multapses = true or leave it out", f"{where}.multapses")
+            multapses = True
         parameters = self.model_parameters(raw.get("parameters", {}), synapse,
                                            f"{where}.parameters")
         return Projection(name=pname, source=source, target=target, synapse=raw["synapse"],
@@ -1379,6 +1391,10 @@ class _Reader:
             k = self.integer(raw["k"], f"{where}.k", 1, None, "an integer >= 1")
             pool, what = (n_target, f"target {target!r}") if rule == "fixed_outdegree" \
                 else (n_source, f"source {source!r}")
+            if rule == "gaussian_fixed_indegree" and k > n_source:
+                raise self.err(f"k = {k} is larger than the source {source!r} (size "
+                               f"{n_source}); rule: k <= the source size",
+                               f"{where}.k")
             if rule != "gaussian_fixed_indegree" and not multapses:
                 limit = pool - (1 if source == target and not autapses else 0)
                 if k > limit:
@@ -1417,6 +1433,26 @@ class _Reader:
             where = f"inputs.{iname}"
             self.name(iname, where, "input")
             out[iname] = self.input(iname, self.table(table, where, "inputs.NAME"), where)
+        # the current inputs of one variable are summed by one operation, which runs on
+        # the random currents' interval: two different intervals cannot both hold
+        intervals = {}
+        for iname, inp in out.items():
+            var = inp.target_var or "I_ext"
+            if inp.kind != "poisson_input" and var in self.pops[inp.target].initial:
+                raise self.err(f"{inp.target}.{var} has an initial value "
+                               f"(populations.{inp.target}.initial.{var}), but the current "
+                               "inputs of a variable assign it every step, so it would be "
+                               "lost: give a constant as a current_step without start and "
+                               "stop", f"inputs.{iname}.target")
+            if inp.kind == "random_current":
+                key = (inp.target, inp.target_var or "I_ext")
+                first = intervals.setdefault(key, (iname, inp.fields["interval"]))
+                if float(first[1]) != float(inp.fields["interval"]):
+                    raise self.err(f"{inp.fields['interval']}, but the random_current "
+                                   f"{first[0]!r} on {key[0]}.{key[1]} has interval "
+                                   f"{first[1]}: the random currents of one variable are "
+                                   "drawn together and need one interval",
+                                   f"inputs.{iname}.interval")
         return out
 
     def input(self, iname, raw, where):
@@ -1526,6 +1562,15 @@ class _Reader:
         raise self.err(f"unknown object {obj!r} in {target!r}; populations, projections and "
                        f"inputs: {', '.join(known)}", where)
 
+    def check_target_range(self, target, value, where):
+        """A run-time value of a model parameter in its physical range, as an override."""
+        from .ranges import check_range
+
+        obj, var = target.split(".")
+        model = self.models.get(obj, self.synapses.get(obj))
+        if model is not None and var in model.parameters:
+            check_range(var, value, refractory=model.refractory, path=self.path, where=where)
+
     def parameters(self, raw):
         if not isinstance(raw, dict):
             raise self.err(f"expected a table of parameters, got {_type(raw)}", "parameters")
@@ -1568,6 +1613,7 @@ class _Reader:
                         f"{expression!r} = {got}"
                     raise self.err(f"{target} is in {_describe(dim)}, but {what} is in "
                                    f"{_describe(get_dimensions(got))}", tw)
+                self.check_target_range(target, got, tw)
             out[pname] = NetworkParameter(name=pname, value=values[pname],
                                           sets=_freeze(sets))
         self.param_values = values
@@ -1650,6 +1696,14 @@ class _Reader:
                                    f"{', '.join(parameters) or 'none'}", pw)
                 values[pname] = self.quantity(value, pw, get_dimensions(
                     parameters[pname].value), f"a value of {pname}")
+            if values:  # the targets' values during the phase, in their physical ranges
+                during = {**self.param_values, **values}
+                for par in parameters.values():
+                    for target, expression in par.sets.items():
+                        got = during[par.name] if expression is None else \
+                            evaluate_expression(expression, during, path=self.path,
+                                                where=f"{where}.parameters")
+                        self.check_target_range(target, got, f"{where}.parameters")
             phases.append(Phase(name=name, duration=duration, inputs_off=off,
                                 parameters=_freeze(values)))
         return tuple(phases)

@@ -332,14 +332,14 @@ def test_lattices_and_gaussian_rules():
     text = changed("size = 80\n", "lattice = { side = 10 }\n")
     text = changed("size = 20\n", "lattice = { side = 5, extent = 10 }\n", text)
     text = changed('rule = "fixed_indegree", k = 5',
-                   'rule = "gaussian_fixed_indegree", k = 50, sigma = 2.5, '
+                   'rule = "gaussian_fixed_indegree", k = 20, sigma = 2.5, '
                    'normalise = "kernel_sum"', text)
     net = parse(text)
     assert net.populations["E"].size == 100 and net.populations["E"].lattice == (10, 10)
     assert net.populations["I"].lattice == (5, 10.0)
     conn = net.projections["IE"].connector
     assert (conn.rule, conn.k, conn.sigma, conn.normalise, conn.spatial) == \
-        ("gaussian_fixed_indegree", 50, 2.5, "kernel_sum", True)
+        ("gaussian_fixed_indegree", 20, 2.5, "kernel_sum", True)
     refused(changed("size = 80\n", "size = 80\nlattice = { side = 10 }\n"),
             "populations.E: expected exactly one of 'size' and 'lattice'")
     refused(changed("size = 80\n", "size = 20_000_000\n"),

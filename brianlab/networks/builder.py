@@ -41,6 +41,7 @@ from brian2.units.fundamentalunits import get_dimensions
 from ..compose import model_of, neuron_group, synapses
 from ..library import load_model
 from ..networkfile import MAX_RATE_DT
+from ..ranges import check_range
 from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
                      kernel_sum)
 from ..units import ModelError, unit_string
@@ -136,6 +137,7 @@ class BuiltNetwork:
         self.changes = dict(changes)
         self.clock = clock
         self.ran = False
+        self._rerun_changes = None  # the values of the last rerun (None: the build's)
         self.provenance = self._provenance()
         if session is not None:
             session.provenance = self.provenance
@@ -163,6 +165,7 @@ class BuiltNetwork:
         and ``changes`` applied; Poisson rates checked."""
         values = self.netfile.run_values(**{**self.changes, **changes})
         _check_poisson_rates(self.netfile, values, self.clock.dt)
+        _check_ranges(self.netfile, values, self.groups, self.synapses)
         return values
 
     # -- running -----------------------------------------------------------------
@@ -181,6 +184,7 @@ class BuiltNetwork:
             if own:
                 values.update(self.netfile.run_values(**{**self.changes, **own}))
                 _check_poisson_rates(self.netfile, values, self.clock.dt)
+                _check_ranges(self.netfile, values, self.groups, self.synapses)
             set_values = {k: v for k, v in values.items()
                           if k in _targets_of(self.netfile, own) or k in self._phase_set}
 
@@ -308,6 +312,13 @@ class BuiltNetwork:
             # network's state but not the generator's: seed it as before the first run
             brian2_seed(self.seeds["drive"])
         self.session.rerun(args)
+        # the provenance describes the last run: its values and hash drive seed
+        self._rerun_changes = dict(changes)
+        if drive_seed is not None:
+            self.seeds["hash_drive"] = int(drive_seed)
+        else:
+            self.seeds.pop("hash_drive", None)
+        self.provenance = self.session.provenance = self._provenance()
 
     # -- results -----------------------------------------------------------------
     def spikes(self, population: str):
@@ -359,7 +370,7 @@ class BuiltNetwork:
                 if entry["model"] not in seen:
                     seen.add(entry["model"])
                     models.append(entry)
-        changed = {**self.changes}
+        changed = {**self.changes, **(self._rerun_changes or {})}
         parameters = {}
         for name, par in (_get(self.netfile, "parameters", {}) or {}).items():
             value = changed.get(name, _get(par, "value"))
@@ -410,6 +421,18 @@ def _check_poisson_rates(netfile, values: dict, dt):
             raise ModelError(f"{netfile.ref}: inputs.{name}.rate = {rate} with dt = {dt}: "
                              f"rate*dt = {product:g} of one Poisson source; it must be at most "
                              f"{MAX_RATE_DT} (at most one spike per step, in effect)")
+
+
+def _check_ranges(netfile, values: dict, groups: dict, syns: dict):
+    """The physical range (:func:`brianlab.ranges.check_range`) of every run-time value
+    that sets a model parameter, as a parameter override in the file gets."""
+    for target, value in values.items():
+        obj, _, var = target.partition(".")
+        owner = groups.get(obj, syns.get(obj))
+        model = None if owner is None else model_of(owner)
+        if model is not None and var in model.parameters:
+            check_range(var, value, refractory=model.refractory, path=netfile.ref,
+                        where=f"parameter target {target}")
 
 
 def _reseed(base, k: int):
@@ -492,6 +515,16 @@ def _lattice_weight(conn, src: Lattice, tgt: Lattice, same: bool, autapses: bool
     wrap = "({d} - {L!r}*floor({d}/{L!r} + 0.5))"
     d2 = f"({wrap.format(d=dx, L=ext)}**2 + {wrap.format(d=dy, L=ext)}**2)"
     return f"exp(-{d2}/(2*{sigma!r}**2))"
+
+
+def _initial_w(model):
+    """The synapse model's initial ``w`` as a number (None if it is an expression)."""
+    from ..units import parse_quantity
+
+    try:
+        return float(parse_quantity(model.initial.get("w", "1")))
+    except ModelError:
+        return None
 
 
 def _normalised(conn) -> bool:
@@ -700,7 +733,8 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
         homogeneous = delay is None or not _is_distribution(delay)
         number = len(syns) + 1
         _reseed(seeds["connectivity"], 2 * number - 1)
-        syn = synapses(load_model(_get(proj, "synapse")), src, tgt, target_var=target_var,
+        syn_model = load_model(_get(proj, "synapse"))
+        syn = synapses(syn_model, src, tgt, target_var=target_var,
                        name=f"{prefix}_{jname}", clock=clock,
                        delay=_value(delay) if homogeneous and delay is not None else None,
                        shared=tuple(_get(proj, "shared", ()) or ()),
@@ -715,10 +749,12 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
                                     autapses, rng)
             syn.connect(i=i, j=j)
             _reseed(seeds["connectivity"], 2 * number)
-            if _normalised(conn):
+            if _normalised(conn) or rule == "gaussian_kernel":  # the kernel is its weights
                 factor = _lattice_weight(conn, lattices[src_name], lattices[tgt_name], same,
                                          autapses)
                 w = _value(weight)
+                if w is None and _initial_w(syn_model) != 1:
+                    w = "w"  # the model's initial w, set by connect, times the factor
                 if isinstance(factor, str):
                     syn.w = factor if w is None or (not isinstance(w, str) and float(w) == 1) \
                         else f"({w})*{factor}"
@@ -795,6 +831,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
     objects = [*groups.values(), *syns.values(), *monitors["spikes"].values(),
                *monitors["rates"].values(), *monitors["state"]]
     network = Network(objects, name=f"{prefix}_network")
+    _check_ranges(netfile, values, groups, syns)
     # build values of the named parameters (file values with the build's changes)
     built = {"groups": groups, "synapses": syns, "inputs": built_inputs}
     for target, value in values.items():
