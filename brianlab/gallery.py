@@ -296,19 +296,19 @@ def compute_page_data(netfile, max_duration: float = GALLERY_DURATION):
     """
     from .results import _jsonable
 
-    t_start = max((float(e.t_start) for e in _published_at(netfile, {})), default=0.0)
     runs, fig = [], None
     for values in _parameter_sets(netfile):
         run = gallery_run(netfile, max_duration=max_duration, **values)
         if fig is None:
             fig = gallery_figure(run)
         entries = _published_at(netfile, values)
-        table, checks = gallery_statistics(run, entries,
-                                           t_start=t_start if not values else 0.0)
+        # the table leaves out the longest published transient that the run outlasts
+        t_start = max((float(e.t_start) for e in entries
+                       if _window(run["duration"], float(e.t_start)) >= 10 * BIN), default=0.0)
+        table, checks = gallery_statistics(run, entries, t_start=t_start)
         index = {id(e): n for n, e in enumerate(netfile.published)}
         runs.append({"changes": run["changes"], "duration": run["duration"],
-                     "wall_s": run["wall_s"], "table": table,
-                     "t_start": t_start if not values else 0.0,
+                     "wall_s": run["wall_s"], "table": table, "t_start": t_start,
                      "checks": [{"entry": index[id(c["entry"])], "measured": c["measured"],
                                  "passed": c["passed"], "problem": c["problem"]}
                                 for c in checks]})
