@@ -9,8 +9,9 @@ its spectrum), the statistics of every recorded population
 that makes the same run.
 
 The run is the file's protocol cut to at most ``max_duration`` (:func:`gallery_run`;
-default :data:`GALLERY_DURATION`), with Brian2's numpy target (no compilation), so that
-the whole gallery adds little to a documentation build. A published entry whose
+default :data:`GALLERY_DURATION`) and stopped after ``max_wall`` seconds of wall time
+(default :data:`GALLERY_WALL`), with Brian2's numpy target (no compilation), so that the
+whole gallery adds little to a documentation build. A published entry whose
 ``parameters`` differ from the file's defaults gets a run of its own at those values.
 Figures and tables are cached by a key of the file's sha256, the sha256 of every model
 it refers to, the code (docstrings aside) that runs and draws it and ``max_duration``:
@@ -31,11 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GALLERY_DURATION", "gallery_run", "gallery_statistics", "gallery_figure",
+__all__ = ["GALLERY_DURATION", "GALLERY_WALL", "gallery_run", "gallery_statistics", "gallery_figure",
            "gallery_key", "compute_page_data", "write_gallery"]
 
 #: Longest run of a network for its gallery page (seconds of simulated time).
 GALLERY_DURATION = 1.0
+#: Longest wall time of one gallery run's simulation (s): a slow network is cut short.
+GALLERY_WALL = 15.0
+#: Shortest simulated time of a run that ``max_wall`` stops (s).
+MIN_DURATION = 0.05
 #: Bin of the population rates, spectra and synchrony of the gallery (s).
 BIN = 1e-3
 #: Statistics tabulated per population (keys of population_statistics).
@@ -64,7 +69,8 @@ def _quiet_load(ref: str):
         return load_network(ref)
 
 
-def gallery_run(netfile, *, max_duration: float = GALLERY_DURATION, **changes) -> dict:
+def gallery_run(netfile, *, max_duration: float = GALLERY_DURATION,
+                max_wall: float | None = GALLERY_WALL, **changes) -> dict:
     """Run a network file's protocol, cut to ``max_duration``, on the runtime device.
 
     Parameters
@@ -74,6 +80,11 @@ def gallery_run(netfile, *, max_duration: float = GALLERY_DURATION, **changes) -
     max_duration : float
         Longest simulated time (s); the protocol's phases are kept in order and the last
         one kept is shortened.
+    max_wall : float or None
+        Longest wall time of the simulation (s, construction aside): the run stops at the
+        first time step after it (``Network.stop``; not before :data:`MIN_DURATION` of
+        simulated time), and what follows is left out (the duration is then shorter,
+        rounded down to whole bins). None: no limit.
     **changes
         Values of the file's named parameters.
 
@@ -82,26 +93,49 @@ def gallery_run(netfile, *, max_duration: float = GALLERY_DURATION, **changes) -
     dict
         ``ref``, ``provenance`` (of the build), ``duration`` and ``dt`` (s), ``sizes``
         (population -> neurons), ``spikes`` (population -> ``(indices, times in s)``
-        for every population under ``monitors.spikes``), ``changes`` (name -> text),
-        ``wall_s`` (construction and run).
+        for every population under ``monitors.spikes``, within the duration),
+        ``changes`` (name -> text), ``wall_s`` (construction and run), ``stopped``
+        (whether ``max_wall`` cut the run).
     """
+    from brian2 import NetworkOperation
+
     if isinstance(netfile, str):
         netfile = _quiet_load(netfile)
     cut = _truncated(netfile, max_duration)
+    duration = float(cut.duration)
     start = time.perf_counter()
     with cut.build(device="runtime", device_options={"target": "numpy"}, **changes) as built:
+        state = {"deadline": None, "stopped_at": None}
+
+        def guard():
+            now = time.perf_counter()
+            if state["deadline"] is None:
+                state["deadline"] = now + max_wall
+            elif now > state["deadline"] and float(built.network.t) >= MIN_DURATION:
+                if state["stopped_at"] is None:  # simulated up to the end of this step
+                    state["stopped_at"] = float(built.network.t) + float(built.clock.dt)
+                built.network.stop()
+
+        if max_wall is not None:
+            built.network.add(NetworkOperation(guard, clock=built.clock, when="end",
+                                               name=f"{netfile.name}_gallery_guard"))
         built.run()
+        if state["stopped_at"] is not None:
+            duration = min(duration, np.floor(state["stopped_at"] / BIN + 1e-6) * BIN)
         spikes = {}
         for pop in built.monitors["spikes"]:
             i, t = built.spikes(pop)
-            spikes[pop] = (np.asarray(i), np.asarray(t, dtype=float))
+            i, t = np.asarray(i), np.asarray(t, dtype=float)
+            keep = t < duration
+            spikes[pop] = (i[keep], t[keep])
         sizes = {name: int(len(group)) for name, group in built.groups.items()}
         provenance = built.provenance
         dt = float(built.clock.dt)
-    return {"ref": netfile.ref, "provenance": provenance, "duration": float(cut.duration),
+    return {"ref": netfile.ref, "provenance": provenance, "duration": float(duration),
             "dt": dt, "sizes": sizes, "spikes": spikes,
             "changes": {k: str(v) for k, v in changes.items()},
-            "wall_s": time.perf_counter() - start}
+            "wall_s": time.perf_counter() - start,
+            "stopped": state["stopped_at"] is not None}
 
 
 def _window(duration: float, t_start: float) -> float:
@@ -223,7 +257,8 @@ def _model_refs(netfile) -> list[str]:
     return sorted(set(refs))
 
 
-def gallery_key(netfile, max_duration: float = GALLERY_DURATION) -> str:
+def gallery_key(netfile, max_duration: float = GALLERY_DURATION,
+                max_wall: float | None = GALLERY_WALL) -> str:
     """The cache key of a network's gallery figure and tables.
 
     Parameters
@@ -232,13 +267,15 @@ def gallery_key(netfile, max_duration: float = GALLERY_DURATION) -> str:
         The network file.
     max_duration : float
         The gallery run's longest duration (s).
+    max_wall : float or None
+        The gallery run's longest wall time (s).
 
     Returns
     -------
     str
         16 hexadecimal digits of the sha256 of the file, of every model it refers to, of
         the code (docstrings aside) of this module, the builder, the population analysis
-        and the plots, and of ``max_duration``.
+        and the plots, and of ``max_duration`` and ``max_wall``.
     """
     from .library import load_model
 
@@ -248,7 +285,7 @@ def gallery_key(netfile, max_duration: float = GALLERY_DURATION) -> str:
             warnings.simplefilter("ignore")
             digest.update(load_model(ref).sha256.encode())
     digest.update(_cached_digest().encode())
-    digest.update(repr(float(max_duration)).encode())
+    digest.update(repr((float(max_duration), max_wall)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -275,7 +312,8 @@ def _published_at(netfile, values: dict) -> list:
                 if v != netfile.parameters[k].value} == values]
 
 
-def compute_page_data(netfile, max_duration: float = GALLERY_DURATION):
+def compute_page_data(netfile, max_duration: float = GALLERY_DURATION,
+                      max_wall: float | None = GALLERY_WALL):
     """Run a network for its gallery page: the figure and the JSON-ready tables.
 
     Parameters
@@ -284,6 +322,8 @@ def compute_page_data(netfile, max_duration: float = GALLERY_DURATION):
         The network file.
     max_duration : float
         Longest run (s).
+    max_wall : float or None
+        Longest wall time of each run's simulation (s).
 
     Returns
     -------
@@ -291,14 +331,14 @@ def compute_page_data(netfile, max_duration: float = GALLERY_DURATION):
         :func:`gallery_figure` of the run at the file's parameter values.
     data : dict
         ``runs``: one per parameter set (the file's values first) with its ``changes``,
-        ``duration``, ``wall_s``, ``table`` (population -> statistics) and ``checks``
+        ``duration``, ``wall_s``, ``stopped``, ``table`` (population -> statistics) and ``checks``
         (published entry index, measured value, passed, problem).
     """
     from .results import _jsonable
 
     runs, fig = [], None
     for values in _parameter_sets(netfile):
-        run = gallery_run(netfile, max_duration=max_duration, **values)
+        run = gallery_run(netfile, max_duration=max_duration, max_wall=max_wall, **values)
         if fig is None:
             fig = gallery_figure(run)
         entries = _published_at(netfile, values)
@@ -308,7 +348,8 @@ def compute_page_data(netfile, max_duration: float = GALLERY_DURATION):
         table, checks = gallery_statistics(run, entries, t_start=t_start)
         index = {id(e): n for n, e in enumerate(netfile.published)}
         runs.append({"changes": run["changes"], "duration": run["duration"],
-                     "wall_s": run["wall_s"], "table": table, "t_start": t_start,
+                     "wall_s": run["wall_s"], "stopped": run["stopped"], "table": table,
+                     "t_start": t_start,
                      "checks": [{"entry": index[id(c["entry"])], "measured": c["measured"],
                                  "passed": c["passed"], "problem": c["problem"]}
                                 for c in checks]})
@@ -319,7 +360,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _page(netfile, data: dict, figure: str, max_duration: float) -> str:
+def _page(netfile, data: dict, figure: str, max_duration: float, max_wall) -> str:
     from .networkfile import PUBLISHED_STATISTICS
 
     name = netfile.name
@@ -339,6 +380,9 @@ def _page(netfile, data: dict, figure: str, max_duration: float) -> str:
     first = data["runs"][0]
     cut = " (the protocol cut to that length)" if first["duration"] < float(
         netfile.duration) - 1e-9 else ""
+    if first.get("stopped"):
+        cut = (f" (the gallery's limit of {max_wall:g} s of wall time stopped the run "
+               "there)")
     out += ["## A run", "",
             f"{first['duration']:g} s{cut} on the runtime device (numpy target), the file's "
             f"seeds and parameter values; {first['wall_s']:.1f} s of wall time to build and "
@@ -387,7 +431,8 @@ def _page(netfile, data: dict, figure: str, max_duration: float) -> str:
             "```python", "import brianlab as bl",
             "from brianlab.gallery import gallery_figure, gallery_run, gallery_statistics",
             "", f'net = bl.load_network("{netfile.ref}")',
-            f"run = gallery_run(net, max_duration={max_duration:g})  # seconds",
+            f"run = gallery_run(net, max_duration={max_duration:g}, max_wall={max_wall})"
+            "  # seconds",
             "table, checks = gallery_statistics(run, net.published)",
             "gallery_figure(run).savefig(\"net.png\")", "```", "",
             "The whole protocol on any device, saved with its provenance:", "",
@@ -413,8 +458,8 @@ def _index(nets: list) -> str:
     return "\n".join(out)
 
 
-def write_gallery(out_dir, *, cache_dir, max_duration: float = GALLERY_DURATION, root=None,
-                  progress=print) -> dict:
+def write_gallery(out_dir, *, cache_dir, max_duration: float = GALLERY_DURATION,
+                  max_wall: float | None = GALLERY_WALL, root=None, progress=print) -> dict:
     """Write the gallery's pages and figures (from the cache where they are current).
 
     Parameters
@@ -425,6 +470,8 @@ def write_gallery(out_dir, *, cache_dir, max_duration: float = GALLERY_DURATION,
         Folder of cached figures and tables, named by :func:`gallery_key`.
     max_duration : float
         Longest run of each network (s).
+    max_wall : float or None
+        Longest wall time of each run's simulation (s; :func:`gallery_run`).
     root : path, optional
         List the network files of this models folder only (default: the library's
         search path).
@@ -456,13 +503,13 @@ def write_gallery(out_dir, *, cache_dir, max_duration: float = GALLERY_DURATION,
     try:
         for net in nets:
             stem = f"{net.name}-{net.version}"
-            key = gallery_key(net, max_duration)
+            key = gallery_key(net, max_duration, max_wall)
             png, record = cache_dir / f"{stem}-{key}.png", cache_dir / f"{stem}-{key}.json"
             if png.exists() and record.exists():
                 counts["cached"] += 1
             else:
                 progress(f"gallery: running {net.ref}")
-                fig, data = compute_page_data(net, max_duration)
+                fig, data = compute_page_data(net, max_duration, max_wall)
                 tmp = png.with_suffix(".tmp.png")
                 fig.savefig(tmp, dpi=100)
                 tmp.replace(png)
@@ -478,7 +525,7 @@ def write_gallery(out_dir, *, cache_dir, max_duration: float = GALLERY_DURATION,
             figure = f"figures/{stem}.png"
             _write_if_changed(out_dir / figure, png.read_bytes())
             page = out_dir / f"{net.name}.md"
-            _write_if_changed(page, _page(net, data, figure, max_duration))
+            _write_if_changed(page, _page(net, data, figure, max_duration, max_wall))
             counts["pages"].append(page)
     finally:
         if console is not None:

@@ -125,6 +125,20 @@ def test_the_protocol_is_cut_to_the_gallery_duration(user_root):
     assert float(_truncated(net, 5.0).duration) == pytest.approx(0.2)
 
 
+def test_a_slow_run_is_stopped_by_the_wall_time_limit(user_root):
+    net = load_network("tinygal")
+    full = gallery_run(net, max_duration=0.15, max_wall=None)
+    assert full["duration"] == pytest.approx(0.15) and not full["stopped"]
+    short = gallery_run(net, max_duration=0.15, max_wall=0.0)  # stop as soon as allowed
+    assert short["stopped"] and short["duration"] == pytest.approx(0.05)
+    i, t = full["spikes"]["E"]
+    keep = t < 0.05
+    assert 0 < keep.sum() < len(t)
+    # the guard draws nothing: the first 50 ms are the full run's, spike for spike
+    assert np.array_equal(short["spikes"]["E"][0], i[keep])
+    assert np.array_equal(short["spikes"]["E"][1], t[keep])
+
+
 def test_gallery_page_tables_and_published_checks(user_root, tmp_path):
     out, cache = tmp_path / "gallery", tmp_path / "cache"
     counts = write_gallery(out, cache_dir=cache, root=user_root, max_duration=0.15,
