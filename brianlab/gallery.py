@@ -32,15 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GALLERY_DURATION", "GALLERY_WALL", "gallery_run", "gallery_statistics", "gallery_figure",
-           "gallery_key", "compute_page_data", "write_gallery"]
+__all__ = ["GALLERY_DURATION", "GALLERY_WALL", "gallery_run", "gallery_statistics",
+           "gallery_figure",           "gallery_key", "compute_page_data", "write_gallery"]
 
 #: Longest run of a network for its gallery page (seconds of simulated time).
 GALLERY_DURATION = 1.0
 #: Longest wall time of one gallery run's simulation (s): a slow network is cut short.
 GALLERY_WALL = 15.0
 #: Shortest simulated time of a run that ``max_wall`` stops (s).
-MIN_DURATION = 0.05
+MIN_DURATION = 0.1
+#: Counting window of the Fano factors (s; half the run where the run is shorter).
+FANO_WINDOW = 0.05
 #: Bin of the population rates, spectra and synchrony of the gallery (s).
 BIN = 1e-3
 #: Statistics tabulated per population (keys of population_statistics).
@@ -159,7 +161,8 @@ def gallery_statistics(run: dict, published=(), *, t_start: float = 0.0) -> tupl
     -------
     table : dict
         Population -> :func:`~brianlab.analysis.population.population_statistics` of its
-        spikes in ``[t_start, end]`` (bins of :data:`BIN`).
+        spikes in ``[t_start, end]`` (bins of :data:`BIN`, Fano factors in windows of
+        :data:`FANO_WINDOW` or half the window analysed if that is shorter).
     checks : list of dict
         One per entry: ``entry``, ``measured`` (float, or None with ``problem`` saying
         why: not recorded, run too short) and ``passed`` (bool or None).
@@ -168,8 +171,9 @@ def gallery_statistics(run: dict, published=(), *, t_start: float = 0.0) -> tupl
 
     def stats(pop, start):
         i, t = run["spikes"][pop]
-        return population_statistics(i, t, run["sizes"][pop],
-                                     _window(run["duration"], start), t_start=start, bin=BIN)
+        length = _window(run["duration"], start)
+        return population_statistics(i, t, run["sizes"][pop], length, t_start=start, bin=BIN,
+                                     window=min(FANO_WINDOW, length / 2))
 
     table = {pop: stats(pop, t_start) for pop in run["spikes"]}
     checks = []
@@ -392,8 +396,10 @@ def _page(netfile, data: dict, figure: str, max_duration: float, max_wall) -> st
         changes = ", ".join(f"{k} = {v}" for k, v in run["changes"].items())
         title = f"at {changes}" if changes else "at the file's values"
         window = f"from {run['t_start'] * 1e3:g} ms " if run["t_start"] else ""
+        fano = min(FANO_WINDOW, _window(run["duration"], run["t_start"]) / 2)
         out += [f"### Statistics {title}", "",
-                f"{window}to the end of the run, bins of {BIN * 1e3:g} ms "
+                f"{window}to the end of the run, bins of {BIN * 1e3:g} ms, Fano factors in "
+                f"windows of {fano * 1e3:g} ms "
                 "(`brianlab.analysis.population.population_statistics`).", "",
                 "| population | neurons | " + " | ".join(
                     c + ("" if PUBLISHED_STATISTICS.get(c, "1") == "1" else " (Hz)")
