@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["GALLERY_DURATION", "GALLERY_WALL", "gallery_run", "gallery_statistics",
-           "gallery_figure",           "gallery_key", "compute_page_data", "write_gallery"]
+           "gallery_figure", "gallery_key", "compute_page_data", "write_gallery"]
 
 #: Longest run of a network for its gallery page (seconds of simulated time).
 GALLERY_DURATION = 1.0
