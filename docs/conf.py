@@ -4,7 +4,9 @@ Build: ``uv run --locked --extra docs sphinx-build -W --keep-going docs docs/_bu
 
 Generated at build time (never committed): the model catalogue (``catalogue/``, from the
 model files by :func:`brianlab.catalogue.write_catalogue`, figures cached by hash in
-``_build/.catalogue-cache``), the format reference (``_generated/``), copies of the
+``_build/.catalogue-cache``), the network gallery (``gallery/``, by
+:func:`brianlab.gallery.write_gallery`, cached in ``_build/.gallery-cache``), the format
+reference (``_generated/``), copies of the
 tutorials (``tutorials/*.py``, executed by myst-nb in quick mode, cached by jupyter-cache
 in ``_build/.jupyter_cache``), the API stubs (``api/``) and the intersphinx inventories
 (``_build/.inventories``). The build needs no network.

@@ -5,6 +5,8 @@ incremental build re-reads only what changed):
 
 - the model catalogue (``catalogue/``) with :func:`brianlab.catalogue.write_catalogue`,
   figures cached by hash in ``_build/.catalogue-cache``;
+- the network gallery (``gallery/``) with :func:`brianlab.gallery.write_gallery`, figures
+  and tables cached by hash in ``_build/.gallery-cache``;
 - the model file format reference (``_generated/format_keys.md``) and the network file
   format reference (``_generated/network_keys.md``);
 - copies of ``tutorials/*.py`` in ``tutorials/`` (myst-nb executes them);
@@ -152,6 +154,14 @@ def generate(app):
                              test_files=sorted((root / "tests").glob("test_*.py")),
                              progress=LOG.info)
     LOG.info(f"catalogue: {len(counts['pages'])} pages, {counts['computed']} figures computed, "
+             f"{counts['cached']} from the cache, {time.perf_counter() - start:.1f} s")
+
+    from brianlab.gallery import write_gallery
+
+    start = time.perf_counter()
+    counts = write_gallery(src / "gallery", cache_dir=build / ".gallery-cache",
+                           progress=LOG.info)
+    LOG.info(f"gallery: {len(counts['pages'])} pages, {counts['computed']} networks run, "
              f"{counts['cached']} from the cache, {time.perf_counter() - start:.1f} s")
 
 
