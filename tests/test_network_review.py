@@ -335,3 +335,17 @@ size = 2
                                          r"would both be the Brian2 object 'lat_spikes_E'"):
         parse_network_text(text)
     parse_network_text(text.replace("spikes_E]", "S]"))
+
+
+def test_the_builder_refuses_an_unpinned_model():
+    """A NetworkFile made in Python (not read) with 'lif' would build the newest lif at
+    build time, which may differ from the model any check saw."""
+    import dataclasses
+
+    from brianlab.networkfile import _freeze
+
+    net = _lattice()
+    pop = dataclasses.replace(net.populations["E"], model="lif")
+    unpinned = dataclasses.replace(net, populations=_freeze({"E": pop}))
+    with pytest.raises(ModelError, match=r"lat@1: populations\.E\.model: unpinned model 'lif'"):
+        unpinned.build(device="runtime")
