@@ -802,8 +802,9 @@ KEY_DOCS = {
                      "a current in the target variable's unit",
         "amplitude_start": "current_ramp: value at `start`",
         "amplitude_end": "current_ramp: value at `stop`",
-        "start": "onset (>= 0; default 0 s)",
-        "stop": "offset (> start; default: never)",
+        "start": "onset (>= 0; default 0 s; a multiple of the interval of a random_current "
+                 "on the same variable, where no current_ramp is allowed)",
+        "stop": "offset (> start; default: never; a multiple of that interval too)",
         "interval": "random_current: a fresh uniform value every `interval` (> 0)",
         "duration": "random_current: no current after this time (> 0; default: never)",
         "image": "image: `\"cross\"` (brianlab.inputs.cross_image) on a lattice target",
