@@ -162,7 +162,7 @@ class Population:
     name : str
         The population's name (Brian2 objects built from it are named after it).
     model : str
-        Neuron or rate model reference (``"lif"`` or ``"lif@2"``).
+        Neuron or rate model reference, pinned (``"lif@2"``).
     size : int
         Number of neurons (``side**2`` on a lattice).
     lattice : tuple of (int, float) or None
@@ -819,12 +819,12 @@ KEY_DOCS = {
                 "(current_step, random_current, image)",
     },
     "populations.NAME": {
-        "model": "neuron or rate model: `\"name\"` (newest version) or `\"name@version\"`",
+        "model": "neuron or rate model, pinned: `\"name@version\"` (`\"lif@2\"`)",
         "size": "number of neurons (1 to 10,000,000); or give `lattice`",
         "lattice": "`{ side = 150 }` or `{ side = 75, extent = 150 }`: a side x side lattice on "
                    "a torus of side `extent` (default `side`), as brianlab.space.Lattice",
-        "receptors": "table of label = receptor model (as brianlab.compose: `s` of "
-                     "`ampa_exp` under label `e` becomes `s_e`, `tau` becomes `tau_e`)",
+        "receptors": "table of label = pinned receptor model (as brianlab.compose: `s` of "
+                     "`ampa_exp@1` under label `e` becomes `s_e`, `tau` becomes `tau_e`)",
         "parameters": "table of the composed model's parameters = quantity (unit- and "
                       "range-checked)",
         "initial": "table of state variable = value (a quantity string or a distribution)",
@@ -837,7 +837,7 @@ KEY_DOCS = {
     "projections.NAME": {
         "source": "presynaptic population",
         "target": "postsynaptic population",
-        "synapse": "synapse model (`\"static\"`, `\"stdp_pair@1\"`, ...)",
+        "synapse": "synapse model, pinned (`\"static@1\"`, `\"stdp_pair@1\"`, ...)",
         "receptor": "receptor label of the target whose input (`s_<label>`) the synapse drives",
         "target_var": "or the target's variable the synapse drives directly (`\"v\"`, with a "
                       "synapse whose `target_unit` is volt); exactly one of the two",
@@ -883,8 +883,9 @@ KEY_DOCS = {
                      "a current in the target variable's unit",
         "amplitude_start": "current_ramp: value at `start`",
         "amplitude_end": "current_ramp: value at `stop`",
-        "start": "onset (>= 0; default 0 s)",
-        "stop": "offset (> start; default: never)",
+        "start": "onset (>= 0; default 0 s; a multiple of the interval of a random_current "
+                 "on the same variable, where no current_ramp is allowed)",
+        "stop": "offset (> start; default: never; a multiple of that interval too)",
         "interval": "random_current: a fresh uniform value every `interval` (> 0)",
         "duration": "random_current: no current after this time (> 0; default: never)",
         "image": "image: `\"cross\"` (brianlab.inputs.cross_image) on a lattice target",
@@ -1181,6 +1182,10 @@ class _Reader:
         if model.kind not in kinds:
             raise self.err(f"{ref!r} is a {model.kind} model; expected a "
                            f"{' or '.join(kinds)} model", where)
+        if "@" not in ref:  # "name" means the newest version: a later one would change the file
+            raise self.err(f"unpinned model {ref!r}: a network file names every model as "
+                           f"'name@version' (the newest is {model.ref}); write "
+                           f"'{model.ref}'", where)
         return model
 
     def value(self, raw, where, dim, what, *, allow_normal=True):
@@ -1234,6 +1239,7 @@ class _Reader:
         self.projs = projections
         parameters = self.parameters(raw.get("parameters", {}))
         monitors = self.monitors(raw.get("monitors", {}))
+        self.check_object_names(name, populations, projections, inputs, monitors)
         protocol = self.protocol(raw["protocol"], parameters, inputs)
         published = self.published(raw.get("published", []), parameters, protocol)
         return NetworkFile(
@@ -1346,8 +1352,9 @@ class _Reader:
         if var in initial:
             value, key = max(initial[var].args, key=float), f"{where}.initial.{var}"
             if initial[var].kind == "normal":
-                mean, std = initial[var].args
-                value = mean + 3 * std
+                raise self.err("a rate as a normal distribution can be negative and has no "
+                               "upper bound (the rate*dt rule cannot hold); use a uniform one",
+                               f"{key}.normal")
         elif var in parameters:
             value, key = parameters[var], f"{where}.parameters.{var}"
         elif var in model.parameters:
@@ -1552,6 +1559,29 @@ class _Reader:
                                    f"{first[1]}: the random currents of one variable are "
                                    "drawn together and need one interval",
                                    f"inputs.{iname}.interval")
+        # that one operation runs every interval: a ramp would be a staircase, a step's
+        # edge would move to the next multiple of the interval
+        for iname, inp in out.items():
+            key = (inp.target, inp.target_var or "I_ext")
+            if inp.kind in ("poisson_input", "random_current") or key not in intervals:
+                continue
+            rname, interval = intervals[key]
+            if inp.kind == "current_ramp":
+                raise self.err(f"a current_ramp on {key[0]}.{key[1]}, which the "
+                               f"random_current {rname!r} also drives, would change only "
+                               f"every {interval} (a staircase); rule: no current_ramp on a "
+                               "variable with a random_current", f"inputs.{iname}.kind")
+            for field in ("start", "stop"):
+                if field not in inp.fields:
+                    continue
+                ratio = float(inp.fields[field]) / float(interval)
+                if abs(ratio - round(ratio)) > 1e-9 * max(1.0, abs(ratio)):
+                    raise self.err(f"{inp.fields[field]} is not a multiple of the interval "
+                                   f"{interval} of the random_current {rname!r} on "
+                                   f"{key[0]}.{key[1]}, whose inputs change only every "
+                                   "interval; rule: a current_step's or image's start and "
+                                   "stop are multiples of that interval",
+                                   f"inputs.{iname}.{field}")
         return out
 
     def input(self, iname, raw, where):
@@ -1701,6 +1731,13 @@ class _Reader:
                 if target in owner:
                     raise self.err(f"{target!r} is already set by parameter {owner[target]!r}",
                                    tw)
+                obj, var = target.split(".")
+                table = self.pops[obj] if obj in self.pops else self.projs.get(obj)
+                if table is not None and var in table.parameters:
+                    kind = "populations" if obj in self.pops else "projections"
+                    raise self.err(f"{target!r} is also set by {kind}.{obj}.parameters.{var}; "
+                                   "the parameter would win: give the value once (drop the "
+                                   "override, or set the parameter's value)", tw)
                 owner[target] = pname
                 if expression is None:
                     got = values[pname]
@@ -1717,6 +1754,35 @@ class _Reader:
                                           sets=_freeze(sets))
         self.param_values = values
         return out
+
+    def check_object_names(self, name, populations, projections, inputs, monitors):
+        """The Brian2 objects the builder names ``<name>_...`` are unique."""
+        built = {"network": "the network", "clock": "the clock"}
+
+        def add(obj, where):
+            if obj in built and built[obj] != where:
+                raise self.err(f"{where} and {built[obj]} would both be the Brian2 object "
+                               f"'{name}_{obj}'; rename one", where)
+            built[obj] = where
+
+        for pname in populations:  # a group and what Brian2 names after it
+            for suffix in ("", "_stateupdater", "_spike_thresholder", "_spike_resetter"):
+                add(pname + suffix, f"populations.{pname}")
+        for jname in projections:
+            for suffix in ("", "_pre", "_post", "_stateupdater"):
+                add(jname + suffix, f"projections.{jname}")
+        for iname, inp in inputs.items():
+            if inp.kind == "poisson_input":
+                add(iname, f"inputs.{iname}")
+            else:
+                var = inp.target_var or "I_ext"
+                add(f"{inp.target}_{var}_inputs", f"the current inputs of {inp.target}.{var}")
+        for pname in monitors.spikes:
+            add(f"spikes_{pname}", f"monitors.spikes ({pname})")
+        for pname in monitors.rates:
+            add(f"rate_{pname}", f"monitors.rates ({pname})")
+        for k in range(len(monitors.state)):
+            add(f"state_{k}", f"monitors.state[{k}]")
 
     # -- monitors and protocol --------------------------------------------------
     def monitors(self, raw):

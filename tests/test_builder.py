@@ -39,28 +39,28 @@ wi = { value = "{wi}", sets = ["E.g_max_i", "I.g_max_i"] }
 [populations.E]
 model = "lif@2"
 size = 200
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV" }
 initial = { v = { uniform = ["-70 mV", "-60 mV"] } }
 
 [populations.I]
 model = "lif@2"
 size = 50
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV" }
 initial = { v = { normal = ["-65 mV", "2 mV"] } }
 
 [projections.EE]
 source = "E"
 target = "E"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "probability", p = 0.05 }
 
 [projections.EI]
 source = "E"
 target = "I"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "fixed_indegree", k = 20 }
 weight = { normal = ["1", "0.1"] }
@@ -69,7 +69,7 @@ delay = { uniform = ["0 ms", "2 ms"] }
 [projections.IE]
 source = "I"
 target = "E"
-synapse = "static"
+synapse = "static@1"
 receptor = "i"
 connector = { rule = "fixed_outdegree", k = 30 }
 delay = "1 ms"
@@ -192,7 +192,7 @@ size = 40
 [projections.indeg]
 source = "A"
 target = "B"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "fixed_indegree", k = 7 }
 weight = "0 mV"
@@ -200,7 +200,7 @@ weight = "0 mV"
 [projections.indeg_self]
 source = "A"
 target = "A"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "fixed_indegree", k = 39 }
 weight = "0 mV"
@@ -208,7 +208,7 @@ weight = "0 mV"
 [projections.indeg_multi]
 source = "B"
 target = "A"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "fixed_indegree", k = 50 }
 multapses = true
@@ -218,7 +218,7 @@ weight = "0 mV"
 [projections.outdeg]
 source = "A"
 target = "B"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "fixed_outdegree", k = 4 }
 weight = "0 mV"
@@ -226,7 +226,7 @@ weight = "0 mV"
 [projections.outdeg_self]
 source = "C"
 target = "C"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "fixed_outdegree", k = 6 }
 weight = "0 mV"
@@ -234,7 +234,7 @@ weight = "0 mV"
 [projections.one]
 source = "A"
 target = "C"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "one_to_one" }
 weight = "0 mV"
@@ -242,7 +242,7 @@ weight = "0 mV"
 [projections.prob]
 source = "A"
 target = "A"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "probability", p = 0.2 }
 weight = "0 mV"
@@ -250,7 +250,7 @@ weight = "0 mV"
 [projections.prob_self]
 source = "C"
 target = "C"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "probability", p = 0.5 }
 autapses = true
@@ -259,7 +259,7 @@ weight = "0 mV"
 [projections.all]
 source = "B"
 target = "B"
-synapse = "static"
+synapse = "static@1"
 target_var = "v"
 connector = { rule = "all_to_all" }
 weight = "0 mV"
@@ -293,7 +293,7 @@ def _delta_synapse_file(tmp_path):
 
 def test_every_connector_obeys_its_definition(tmp_path, monkeypatch):
     monkeypatch.setenv("BRIANLAB_MODELS", str(_delta_synapse_file(tmp_path)))
-    net = read_network_file(_write(tmp_path, CONNECTORS.replace('"static"', '"jump"'),
+    net = read_network_file(_write(tmp_path, CONNECTORS.replace('"static@1"', '"jump@1"'),
                                    "conn"))
     with net.build(device="runtime") as built:
         s = {name: (np.array(x.i[:]), np.array(x.j[:]))
@@ -358,7 +358,7 @@ initial = { v = { uniform = ["-60 mV", "-50 mV"] } }
 [projections.NU]
 source = "Nrm"
 target = "Uni"
-synapse = "static"
+synapse = "static@1"
 receptor = "x"
 connector = { rule = "fixed_indegree", k = 2 }
 weight = { normal = ["0.5", "0.2"] }
@@ -371,7 +371,7 @@ phases = [{ name = "run", duration = "1 ms" }]
 
 def test_random_initial_values_weights_and_delays_have_their_moments(tmp_path):
     text = DISTRIBUTIONS.replace('size = 4000\ninitial = { v = { uniform',
-                                 'size = 4000\nreceptors = { x = "ampa_exp" }\n'
+                                 'size = 4000\nreceptors = { x = "ampa_exp@1" }\n'
                                  'initial = { v = { uniform')
     net = read_network_file(_write(tmp_path, text, "dist"))
     with net.build(device="runtime") as built:
@@ -576,8 +576,9 @@ def test_the_cmsa_sheet_file_is_the_default_cmsa_network():
     net = read_network_file(models_root() / "networks" / "cmsa_sheet" / "1.toml")
     assert net.populations["E"].lattice[0] == p.e_side
     assert net.populations["I"].lattice == (p.i_side, float(p.e_side))
-    for pop in net.populations.values():
-        assert dict(pop.parameters) == p.neuron_params()
+    set_by = {"g_max_ampa": net.parameters["we"].value, "g_max_gaba": net.parameters["wi"].value}
+    for pop in net.populations.values():  # the receptors' g_max are the parameters we, wi
+        assert {**pop.parameters, **set_by} == p.neuron_params()
     k = {"ee": p.k_e, "ei": p.k_e, "ie": p.k_i, "ii": p.k_i}
     sigma = {"ee": p.sigma_e, "ei": p.sigma_e, "ie": p.sigma_i, "ii": p.sigma_i}
     for name, proj in net.projections.items():
@@ -637,36 +638,36 @@ drive = 6
 [populations.A]
 model = "lif@2"
 lattice = { side = 12 }
-receptors = { e = "ampa_exp" }
+receptors = { e = "ampa_exp@1" }
 
 [populations.B]
 model = "lif@2"
 lattice = { side = 6, extent = 12 }
-receptors = { e = "ampa_exp" }
+receptors = { e = "ampa_exp@1" }
 
 [populations.src]
-model = "poisson"
+model = "poisson@1"
 size = 1000
 initial = { rate = "50 Hz" }
 
 [projections.kern]
 source = "A"
 target = "B"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "gaussian_kernel", sigma = 1.5, normalise = "kernel_sum" }
 
 [projections.prob]
 source = "A"
 target = "A"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "gaussian_probability", p_max = 0.5, sigma = 2.0, normalise = "kernel_sum" }
 
 [projections.drive]
 source = "src"
 target = "B"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "fixed_indegree", k = 3 }
 weight = "0"
@@ -766,28 +767,28 @@ drive = 8
 [populations.E]
 model = "lif@2"
 size = 80
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV", g_max_e = "6 nS", g_max_i = "67 nS" }
 initial = { v = { normal = ["-55 mV", "5 mV"] }, I_ext = "220 pA" }
 
 [populations.I]
 model = "lif@2"
 size = 20
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms", tau_i = "10 ms", E_i = "-80 mV", g_max_e = "6 nS", g_max_i = "67 nS" }
 initial = { v = { uniform = ["-60 mV", "-50 mV"] }, I_ext = "210 pA" }
 
 [projections.EE]
 source = "E"
 target = "E"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "probability", p = 0.1 }
 
 [projections.EI]
 source = "E"
 target = "I"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "fixed_indegree", k = 10 }
 delay = { uniform = ["0 ms", "2 ms"] }
@@ -795,7 +796,7 @@ delay = { uniform = ["0 ms", "2 ms"] }
 [projections.IE]
 source = "I"
 target = "E"
-synapse = "static"
+synapse = "static@1"
 receptor = "i"
 connector = { rule = "fixed_outdegree", k = 20 }
 weight = { normal = ["1", "0.2"] }
@@ -803,7 +804,7 @@ weight = { normal = ["1", "0.2"] }
 [projections.II]
 source = "I"
 target = "I"
-synapse = "static"
+synapse = "static@1"
 receptor = "i"
 connector = { rule = "all_to_all" }
 weight = "0.5"

@@ -30,12 +30,12 @@ we = { value = "3 nS", sets = ["E.g_max_e"] }
 [populations.E]
 model = "lif@2"
 lattice = { side = 10 }
-receptors = { e = "ampa_exp" }
+receptors = { e = "ampa_exp@1" }
 
 [projections.EE]
 source = "E"
 target = "E"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "gaussian_fixed_indegree", k = 50, sigma = 1.0 }
 {extra}
@@ -79,8 +79,8 @@ def test_run_time_values_of_model_parameters_are_range_checked():
     """A negative conductance is refused as a parameter override; through a run-time
     parameter (its default, a phase's value, a build change or run_args) it was taken."""
     text = textwrap.dedent(LATTICE.replace("{extra}", ""))
-    override = text.replace('receptors = { e = "ampa_exp" }',
-                            'receptors = { e = "ampa_exp" }\nparameters = { g_max_e = "-3 nS" }')
+    override = text.replace('receptors = { e = "ampa_exp@1" }',
+                            'receptors = { e = "ampa_exp@1" }\nparameters = { g_max_e = "-3 nS" }')
     with pytest.raises(ModelError, match="g_max_e = -3. nS: a conductance cannot be negative"):
         parse_network_text(override)
     with pytest.raises(ModelError, match=r"parameters\.we\.sets\.E\.g_max_e: g_max_e = -3\. nS: "
@@ -205,8 +205,8 @@ kind = "current_step"
 target = "E"
 amplitude = "50 pA"
 start = "5 ms"
-""")).replace('receptors = { e = "ampa_exp" }',
-              'receptors = { e = "ampa_exp" }\ninitial = { I_ext = "100 pA" }')
+""")).replace('receptors = { e = "ampa_exp@1" }',
+              'receptors = { e = "ampa_exp@1" }\ninitial = { I_ext = "100 pA" }')
     with pytest.raises(ModelError, match=r"inputs\.step\.target: E\.I_ext has an initial value "
                                          r"\(populations\.E\.initial\.I_ext\)"):
         parse_network_text(bias)
@@ -233,10 +233,119 @@ def test_an_omitted_weight_of_a_normalised_lattice_rule_is_the_models_initial_w(
     from brianlab.space import Lattice, kernel_sum
 
     text = textwrap.dedent(LATTICE.replace("{extra}", "")).replace(
-        'synapse = "static"', 'synapse = "stdp_pair@1"').replace(
+        'synapse = "static@1"', 'synapse = "stdp_pair@1"').replace(
         "sigma = 1.0", "sigma = 1.0, normalise = \"kernel_sum\"")
     net = parse_network_text(text)
     with net.build(device="runtime") as built:
         w = np.asarray(built.synapses["EE"].w[:])
     dense = kernel_sum(Lattice(10), Lattice(10), 1.0, allow_self=False, same_population=True)
     np.testing.assert_allclose(w, 0.5 * dense / 50, rtol=1e-12)
+
+
+@pytest.mark.parametrize("old, new, where", [
+    ('receptors = { e = "ampa_exp@1" }', 'receptors = { e = "ampa_exp" }',
+     "populations.E.receptors.e"),
+    ('model = "lif@2"', 'model = "lif"', "populations.E.model"),
+    ('synapse = "static@1"', 'synapse = "static"', "projections.EE.synapse"),
+])
+def test_model_references_must_be_pinned(old, new, where):
+    """'ampa_exp' meant the newest version: the file would build another model once
+    ampa_exp@2 exists (and the builder resolved the name again, after the checks)."""
+    text = textwrap.dedent(LATTICE.replace("{extra}", ""))
+    assert old in text
+    pinned = new.split('"')[-2] + "@" + old.split("@")[-1].split('"')[0]
+    with pytest.raises(ModelError, match=rf"{where}: unpinned model '{new.split(chr(34))[-2]}'"
+                                         rf".*write '{pinned}'"):
+        parse_network_text(text.replace(old, new))
+
+
+CURRENTS = """
+[inputs.drive]
+kind = "random_current"
+target = "E"
+amplitude = "1 nA"
+interval = "1 ms"
+
+[inputs.stim]
+target = "E"
+{stim}
+"""
+
+
+def _currents(stim):
+    return textwrap.dedent(LATTICE.replace("{extra}", CURRENTS.replace("{stim}", stim)))
+
+
+def test_current_inputs_with_a_random_current_keep_their_shape():
+    """A variable's current inputs are one operation on the random current's interval:
+    a ramp became a staircase and a step's edge moved to the next multiple of 1 ms."""
+    with pytest.raises(ModelError, match=r"inputs\.stim\.kind: a current_ramp on E\.I_ext, "
+                                         r"which the random_current 'drive' also drives.*"
+                                         r"rule: no current_ramp"):
+        parse_network_text(_currents('kind = "current_ramp"\namplitude_start = "0 nA"\n'
+                                     'amplitude_end = "1 nA"\nstart = "0 ms"\n'
+                                     'stop = "2 ms"'))
+    step = 'kind = "current_step"\namplitude = "1 nA"\nstart = "{start}"\nstop = "3 ms"'
+    with pytest.raises(ModelError, match=r"inputs\.stim\.start: 0\.5 ms is not a multiple of "
+                                         r"the interval 1\. ms of the random_current 'drive'"):
+        parse_network_text(_currents(step.replace("{start}", "0.5 ms")))
+    with pytest.raises(ModelError, match=r"inputs\.stim\.stop: .* not a multiple"):
+        parse_network_text(_currents(step.replace("{start}", "1 ms").replace("3 ms",
+                                                                            "2.3 ms")))
+    net = parse_network_text(_currents(step.replace("{start}", "2 ms")))
+    assert float(net.inputs["stim"].fields["start"]) == pytest.approx(2e-3)
+
+
+def test_a_parameter_and_an_override_may_not_set_the_same_value():
+    """'we' sets E.g_max_e; an override of g_max_e in the population was silently lost."""
+    text = textwrap.dedent(LATTICE.replace("{extra}", "")).replace(
+        'receptors = { e = "ampa_exp@1" }',
+        'receptors = { e = "ampa_exp@1" }\nparameters = { g_max_e = "5 nS" }')
+    with pytest.raises(ModelError, match=r"parameters\.we\.sets\.E\.g_max_e: 'E\.g_max_e' is "
+                                         r"also set by populations\.E\.parameters\.g_max_e"):
+        parse_network_text(text)
+
+
+def test_a_rate_may_not_be_a_normal_distribution():
+    """A normal rate can be negative; it was checked at mean + 3 sigma only."""
+    text = textwrap.dedent(LATTICE.replace("{extra}", "")).replace("[projections.EE]", """
+[populations.P]
+model = "poisson@1"
+size = 10
+initial = { rate = { normal = ["5 Hz", "1 Hz"] } }
+
+[projections.EE]""")
+    with pytest.raises(ModelError, match=r"populations\.P\.initial\.rate\.normal: a rate as a "
+                                         r"normal distribution"):
+        parse_network_text(text)
+    uniform = parse_network_text(text.replace('normal = ["5 Hz", "1 Hz"]',
+                                              'uniform = ["4 Hz", "6 Hz"]'))
+    assert uniform.populations["P"].initial["rate"].kind == "uniform"
+
+
+def test_object_names_may_not_collide():
+    """A population 'spikes_E' and the spike monitor of E were both 'lat_spikes_E'."""
+    text = textwrap.dedent(LATTICE.replace("{extra}", "")).replace("[projections.EE]", """
+[populations.spikes_E]
+model = "lif@2"
+size = 2
+
+[projections.EE]""")
+    with pytest.raises(ModelError, match=r"monitors\.spikes \(E\) and populations\.spikes_E "
+                                         r"would both be the Brian2 object 'lat_spikes_E'"):
+        parse_network_text(text)
+    parse_network_text(text.replace("spikes_E]", "S]"))
+
+
+def test_the_builder_refuses_an_unpinned_model():
+    """A NetworkFile made in Python (not read) with 'lif' would build the newest lif at
+    build time, which may differ from the model any check saw."""
+    import dataclasses
+
+    from brianlab.networkfile import _freeze
+
+    net = _lattice()
+    pop = dataclasses.replace(net.populations["E"], model="lif")
+    unpinned = dataclasses.replace(net, populations=_freeze({"E": pop}))
+    with pytest.raises(ModelError, match=r"lat@1: populations\.E\.model: unpinned model 'lif'"):
+        unpinned.build(device="runtime")

@@ -39,14 +39,14 @@ nu = { value = "10 Hz", sets = ["ext.rate"] }
 [populations.E]
 model = "lif@2"
 size = 80
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 parameters = { E_L = "-60 mV", tau_ref = "5 ms" }
 initial = { v = { uniform = ["-60 mV", "-50 mV"] } }
 
 [populations.I]
 model = "lif@2"
 size = 20
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 
 [projections.EE]
 source = "E"
@@ -60,7 +60,7 @@ delay = "1.5 ms"
 [projections.IE]
 source = "I"
 target = "E"
-synapse = "static"
+synapse = "static@1"
 receptor = "i"
 connector = { rule = "fixed_indegree", k = 5 }
 shared = ["w"]
@@ -120,7 +120,8 @@ def test_coba_parses_with_the_published_values():
                               "status": "unreleased"}
     assert {p: net.populations[p].size for p in net.populations} == {"E": 3200, "I": 800}
     for pop in net.populations.values():
-        assert pop.model == "lif@2" and dict(pop.receptors) == {"e": "ampa_exp", "i": "gaba_exp"}
+        assert pop.model == "lif@2" and dict(pop.receptors) == {"e": "ampa_exp@1",
+                                                                  "i": "gaba_exp@1"}
         par = pop.parameters
         assert float(par["C"] / par["g_L"]) == pytest.approx(0.020, rel=1e-12)
         assert (par["E_L"], par["V_th"], par["V_reset"]) == (-60 * mV, -50 * mV, -60 * mV)
@@ -179,7 +180,8 @@ def test_run_values_evaluate_expressions_and_check_changes():
 
 # -- keys, names, limits ---------------------------------------------------------------------
 def test_unknown_key_lists_the_allowed_ones():
-    message = refused(changed('synapse = "static"\n', 'synapse = "static"\nweigth = "1"\n'),
+    message = refused(changed('synapse = "static@1"\nreceptor = "i"',
+                              'synapse = "static@1"\nreceptor = "i"\nweigth = "1"'),
                       r"projections.IE: unknown key\(s\) weigth; allowed: source, target, "
                       "synapse, receptor")
     assert all(key in message for key in KEY_DOCS["projections.NAME"])
@@ -266,9 +268,9 @@ def test_a_missing_model():
 @pytest.mark.parametrize("old, new, match", [
     ('model = "lif@2"\nsize = 20', 'model = "static"\nsize = 20',
      "populations.I.model: 'static' is a synapse model; expected a neuron or rate model"),
-    ('synapse = "static"', 'synapse = "lif"',
+    ('synapse = "static@1"\nreceptor = "i"', 'synapse = "lif"\nreceptor = "i"',
      "projections.IE.synapse: 'lif' is a neuron model; expected a synapse model"),
-    ('size = 20\nreceptors = { e = "ampa_exp"', 'size = 20\nreceptors = { e = "static"',
+    ('size = 20\nreceptors = { e = "ampa_exp@1"', 'size = 20\nreceptors = { e = "static"',
      "populations.I.receptors.e: 'static' is a synapse model; expected a receptor model"),
     ('model = "lif@2"\nsize = 20', 'model = "coba"\nsize = 20',
      "populations.I.model: 'coba' is a network file, not a model"),
@@ -359,7 +361,8 @@ def test_poisson_rate_times_dt_above_one_tenth():
 
 def test_a_poisson_population_gets_the_rate_dt_rule_too():
     """poisson@1 fires with probability rate*dt per step (its threshold rand() < rate*dt)."""
-    text = changed('model = "lif@2"\nsize = 20\nreceptors = { e = "ampa_exp", i = "gaba_exp" }',
+    text = changed('model = "lif@2"\nsize = 20\n'
+                   'receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }',
                    'model = "poisson@1"\nsize = 20\ninitial = { rate = "20 kHz" }')
     text = changed('[projections.IE]\nsource = "I"', '[projections.IE]\nsource = "E"', text)
     text = text.replace('"I.g_max_e"', '"E.g_max_i"')
@@ -507,7 +510,7 @@ def test_cli_list_and_show_cover_networks(capsys):
     out = capsys.readouterr().out
     assert "coba@1  (network, unreleased)" in out
     assert hashlib.sha256(COBA.read_bytes()).hexdigest() in out
-    for text in ("populations:", "E: lif@2, 3200 neurons, receptors e=ampa_exp, i=gaba_exp",
+    for text in ("populations:", "E: lif@2, 3200 neurons, receptors e=ampa_exp@1, i=gaba_exp@1",
                  "projections:", "EE: E -> E (receptor e), static@1, probability (p=0.02)",
                  "parameters:", "we = 6. nS  (sets E.g_max_e, I.g_max_e)",
                  "seeds:  connectivity 1, drive 2", "initial v = normal(-55. mV, 5. mV)"):
@@ -571,9 +574,9 @@ stop = "100 ms"
 
 [inputs.drive]
 kind = "random_current"
-target = "E"
-amplitude = "5 nA"
+target = "I"
 interval = "0.5 ms"
+amplitude = "5 nA"
 duration = "30 ms"
 '''
     text = changed("\n[monitors]", extra + "\n[monitors]")

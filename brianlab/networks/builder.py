@@ -755,6 +755,14 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
     return built
 
 
+def _pinned(ref: str, where: str) -> str:
+    """A model reference as the load checked it: ``name@version`` (never "the newest")."""
+    if "@" not in str(ref):
+        raise ModelError(f"{where}: unpinned model {ref!r}; a network names every model as "
+                         "'name@version', so that the build uses the model the load checked")
+    return ref
+
+
 def _construct(netfile, seeds: dict, changes: dict) -> dict:
     ref = netfile.ref
     prefix = netfile.name
@@ -785,8 +793,10 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
         if any(_get(inputs[n], "kind") == "random_current" for n in by_target.get(pname, [])):
             extra.append("drive_seed : 1 (constant, shared)")  # the hash drive's seed
         initial = {var: _value(v) for var, v in (_get(pop, "initial", {}) or {}).items()}
-        model = load_model(_get(pop, "model"))
-        group = neuron_group(model, size, receptors=dict(_get(pop, "receptors", {}) or {}),
+        model = load_model(_pinned(_get(pop, "model"), f"{ref}: populations.{pname}.model"))
+        receptors = {label: _pinned(r, f"{ref}: populations.{pname}.receptors.{label}")
+                     for label, r in (_get(pop, "receptors", {}) or {}).items()}
+        group = neuron_group(model, size, receptors=receptors,
                              name=f"{prefix}_{pname}", clock=clock, initial=initial,
                              extra_equations="\n".join(extra),
                              **dict(_get(pop, "parameters", {}) or {}))
@@ -810,7 +820,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
         homogeneous = delay is None or not _is_distribution(delay)
         number = len(syns) + 1
         _reseed(seeds["connectivity"], 2 * number - 1)
-        syn_model = load_model(_get(proj, "synapse"))
+        syn_model = load_model(_pinned(_get(proj, "synapse"), f"{where}.synapse"))
         syn = synapses(syn_model, src, tgt, target_var=target_var,
                        name=f"{prefix}_{jname}", clock=clock,
                        delay=_value(delay) if homogeneous and delay is not None else None,
