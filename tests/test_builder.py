@@ -924,3 +924,53 @@ def test_the_hash_drive_seed_is_a_run_time_value(tmp_path):
         fresh = currents(built)
     assert np.array_equal(rerun, fresh)  # the run-time seed is the build-time one
     assert not np.array_equal(first[:, 1:50], rerun[:, 1:50])
+
+
+def test_save_writes_the_provenance_spikes_and_rates_into_a_run_folder(tmp_path):
+    import json
+
+    from brianlab.results import ResultsError, read_summary
+
+    path = _write(tmp_path, EI_NET.replace("{wi}", "50 nS").replace(
+        'spikes = ["E", "I"]', 'spikes = ["E", "I"]\nrates = ["I"]'))
+    net = read_network_file(path)
+    out = tmp_path / "out"
+    with net.build(device="runtime", seed=9, we="4 nS") as built:
+        with pytest.raises(ModelError, match="tiny@1: nothing to save: run"):
+            built.save(out)
+        built.run()
+        built.save(out)
+        built.save(out)  # the same run configuration: the folder is reused
+        spikes = {pop: built.spikes(pop) for pop in ("E", "I")}
+        t_rate, rate = built.rates("I")
+        description = built.session.describe()
+    summary = read_summary(out)
+    prov = summary["provenance"]
+    assert prov["network"] == {"name": "tiny", "version": 1, "status": "file",
+                               "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert prov["seeds"] == {"connectivity": 9, "drive": 2}
+    assert prov["parameters"]["we"] == "4 nS"
+    assert {m["model"] for m in prov["models"]} == {"lif@2", "ampa_exp@1", "gaba_exp@1",
+                                                     "static@1"}
+    assert summary["network"] == "tiny@1" and summary["device"]["device"] == "runtime"
+    assert summary["device"]["provenance"] == prov
+    assert summary["device"]["timings"] == json.loads(json.dumps(description["timings"]))
+    assert summary["wall_times"]["run_s"] > 0 and summary["wall_times"]["construct_s"] > 0
+    assert summary["duration_s"] == pytest.approx(0.2) and summary["dt_s"] == 1e-4
+    assert summary["populations"] == {"E": 200, "I": 50}
+    assert [p["name"] for p in summary["protocol"]] == ["settle", "run"]
+    with np.load(out / "spikes.npz") as saved:
+        for pop in ("E", "I"):
+            assert np.array_equal(saved[f"{pop}_i"], spikes[pop][0])
+            assert np.array_equal(saved[f"{pop}_t"], np.asarray(spikes[pop][1] / second))
+            assert summary["spike_counts"][pop] == len(spikes[pop][0]) > 0
+    with np.load(out / "rates.npz") as saved:
+        assert np.array_equal(saved["I_rate"], np.asarray(rate / Hz))
+        assert np.array_equal(saved["I_t"], np.asarray(t_rate / second))
+        # the rate's integral is the spike count per neuron (independent of the monitor)
+        assert saved["I_rate"].sum() * 1e-4 * 50 == pytest.approx(len(spikes["I"][0]))
+    # another run configuration is refused, naming what differs
+    with net.build(device="runtime", seed=10, we="4 nS") as built:
+        built.run()
+        with pytest.raises(ResultsError, match="seeds.connectivity"):
+            built.save(out)

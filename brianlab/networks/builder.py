@@ -30,11 +30,12 @@ operation (``when="start"``) that assigns it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 from brian2 import (Clock, Network, NeuronGroup, PopulationRateMonitor, Quantity,
-                    SpikeMonitor, StateMonitor, ms, second)
+                    SpikeMonitor, StateMonitor, get_device, ms, second)
 from brian2 import seed as brian2_seed
 from brian2.units.fundamentalunits import get_dimensions
 
@@ -136,6 +137,9 @@ class BuiltNetwork:
         self.changes = dict(changes)
         self.clock = clock
         self.ran = False
+        #: Wall times (s): ``construct_s`` (creating the objects), ``run_s`` (the
+        #: protocol; with a standalone device code generation, compilation and the binary).
+        self.wall_times = {}
         self.provenance = self._provenance()
         if session is not None:
             session.provenance = self.provenance
@@ -231,6 +235,7 @@ class BuiltNetwork:
             raise ModelError(f"{self.netfile.ref}: this network has run; use rerun() "
                              "(compiled) or build it again")
         actions = self._phase_actions()
+        start = time.perf_counter()
         if self.seeds["drive"] is not None:
             brian2_seed(self.seeds["drive"])
         if self.session is None:
@@ -243,6 +248,7 @@ class BuiltNetwork:
                 at.append((t, set_up))
                 t = t + duration
             self.session.run(self.network, t, report=report, at=at)
+        self.wall_times["run_s"] = time.perf_counter() - start
         self.ran = True
 
     def run_args(self, drive_seed=None, **changes) -> dict:
@@ -366,6 +372,74 @@ class BuiltNetwork:
             parameters[name] = str(value)
         return {"network": dict(self.netfile.provenance), "models": models,
                 "seeds": dict(self.seeds), "parameters": parameters}
+
+    def save(self, folder, *, hint: str = "choose another folder"):
+        """Save the run into a results folder: its provenance, and spikes and rates.
+
+        Writes ``summary.json`` (the network's provenance: file ``name@version``, sha256,
+        release status, every model's record, seeds and parameter values; the device's
+        description; the wall times; the protocol; spike counts), ``spikes.npz``
+        (``<population>_i``, ``<population>_t`` in seconds, for every population under
+        ``monitors.spikes``) and, if rates are recorded, ``rates.npz`` (``<population>_t``,
+        ``<population>_rate`` in Hz). Call it after :meth:`run` and before :meth:`close`.
+
+        Parameters
+        ----------
+        folder : str, Path or RunFolder
+            The results folder (:class:`brianlab.results.RunFolder`). A path is claimed
+            with the network's file, seeds, parameter values and device as its
+            configuration: saving another network or run configuration into it is refused.
+        hint : str
+            What an error about the folder suggests.
+
+        Returns
+        -------
+        RunFolder
+            The folder written.
+
+        Raises
+        ------
+        ModelError
+            If the network has not run.
+        ResultsError
+            If the folder cannot be used (see :class:`~brianlab.results.RunFolder`).
+        """
+        from ..results import RunFolder
+
+        if not self.ran:
+            raise ModelError(f"{self.netfile.ref}: nothing to save: run() the network first")
+        device = self.session.describe() if self.session is not None else {
+            "device": type(get_device()).__name__, "provenance": self.provenance}
+        if not isinstance(folder, RunFolder):
+            configuration = {"network": self.provenance["network"],
+                             "seeds": self.provenance["seeds"],
+                             "parameters": self.provenance["parameters"],
+                             "device": device["device"]}
+            folder = RunFolder(folder, configuration, hint=hint)
+        spikes, counts = {}, {}
+        for pop in self.monitors["spikes"]:
+            i, t = self.spikes(pop)
+            spikes[f"{pop}_i"], spikes[f"{pop}_t"] = i, np.asarray(t / second)
+            counts[pop] = int(len(i))
+        rates = {}
+        for pop in self.monitors["rates"]:
+            t, rate = self.rates(pop)
+            rates[f"{pop}_t"], rates[f"{pop}_rate"] = np.asarray(t / second), np.asarray(rate)
+        files = []
+        if spikes:
+            files.append(folder.save_arrays("spikes", **spikes).name)
+        if rates:
+            files.append(folder.save_arrays("rates", **rates).name)
+        protocol = [{"name": _get(p, "name"), "duration_s": float(_get(p, "duration"))}
+                    for p in _get(self.netfile, "protocol", ())]
+        sizes = {name: int(len(group)) for name, group in self.groups.items()}
+        folder.write_summary({
+            "kind": "network_run", "network": self.netfile.ref,
+            "provenance": self.provenance, "device": device,
+            "wall_times": dict(self.wall_times), "dt_s": float(self.clock.dt),
+            "duration_s": float(self.duration), "protocol": protocol,
+            "populations": sizes, "spike_counts": counts, "files": files})
+        return folder
 
     # -- session -----------------------------------------------------------------
     def close(self):
@@ -636,13 +710,16 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
         from ..devices import use_device
 
         session = use_device(device, **{"quiet": True, **(device_options or {})})
+    start = time.perf_counter()
     try:
         parts = _construct(netfile, seeds, changes)
     except BaseException:
         if session is not None:
             session.close()
         raise
-    return BuiltNetwork(netfile, session=session, seeds=seeds, changes=changes, **parts)
+    built = BuiltNetwork(netfile, session=session, seeds=seeds, changes=changes, **parts)
+    built.wall_times["construct_s"] = time.perf_counter() - start
+    return built
 
 
 def _construct(netfile, seeds: dict, changes: dict) -> dict:
