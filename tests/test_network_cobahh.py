@@ -48,12 +48,12 @@ def full_run():
 @pytest.mark.slow
 @needs_cxx
 def test_cobahh_runtime_and_cpp_standalone_give_identical_spikes(cython_target):
-    """Same seeds, 100 ms: the same spike indices and times on both devices (the builder
+    """Same seeds, 50 ms: the same spike indices and times on both devices (the builder
     draws with Brian2's own generator, identical on Cython and C++)."""
-    net = netfile(NAME, "100 ms")
+    net = netfile(NAME, "50 ms")
     runtime, wall_rt = run_file(net, "runtime")
     standalone, wall_cpp = run_file(net, "cpp_standalone")
-    print(f"{NAME} 100 ms: runtime (cython) {wall_rt:.1f} s, cpp_standalone {wall_cpp:.1f} s")
+    print(f"{NAME} 50 ms: runtime (cython) {wall_rt:.1f} s, cpp_standalone {wall_cpp:.1f} s")
     for pop in ("E", "I"):
         assert runtime[pop][0].size > 100, pop  # the initial potentials start activity
         assert np.array_equal(runtime[pop][0], standalone[pop][0]), pop
@@ -73,9 +73,11 @@ def test_cobahh_shows_the_published_behaviour(full_run):
 def test_cobahh_agrees_with_the_plain_brian2_twin(full_run):
     """The twin (Brette et al. 2007's equations, written without brianlab) on
     cpp_standalone, same seeds and duration. Over 0.2-1 s: mean rates within 20 % (two
-    realisations of the random network), mean ISI CV within 0.1, Golomb's chi within 0.05.
-    Measured: E rate 5.48 Hz (twin 5.89), I 5.59 (5.61); CV 0.47 (0.50); chi E 0.034
-    (0.027), I 0.050 (0.043)."""
+    realisations of the random network; and hh_traub@1 differs on purpose: exprel in the
+    rate functions, refractory while v > -20 mV instead of 3 ms), mean ISI CV within 0.2
+    (bursty trains, CV near 2), Golomb's chi within 0.05. Measured: E rate 32.27 Hz (twin
+    34.27), I 34.99 (34.91); CV E 1.98 (2.05), I 1.98 (2.05); chi E 0.038 (0.036),
+    I 0.047 (0.043)."""
     net, spikes = full_run
     twin = T.cobahh(1 * second, device="cpp_standalone")
     for pop in ("E", "I"):
@@ -84,5 +86,5 @@ def test_cobahh_agrees_with_the_plain_brian2_twin(full_run):
         print(pop, "brianlab", {k: round(ours[k], 3) for k in ("rate", "cv", "synchrony")},
               "twin", {k: round(theirs[k], 3) for k in ("rate", "cv", "synchrony")})
         assert ours["rate"] == pytest.approx(theirs["rate"], rel=0.2), pop
-        assert ours["cv"] == pytest.approx(theirs["cv"], abs=0.1), pop
+        assert ours["cv"] == pytest.approx(theirs["cv"], abs=0.2), pop
         assert ours["synchrony"] == pytest.approx(theirs["synchrony"], abs=0.05), pop
