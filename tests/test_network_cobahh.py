@@ -12,7 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
-from brian2 import second
+from brian2 import cm, mV, msiemens, nS, second, siemens, ufarad, umetre
 
 import twins as T
 from network_checks import check_published, netfile, run_file, statistics
@@ -34,6 +34,30 @@ def cython_target():
     prefs.codegen.target = "cython"
     yield
     prefs._restore()
+
+
+def test_cobahh_holds_the_papers_values():
+    """Brette et al. (2007), benchmark 3: area 20000 um^2, C_m = 1 uF/cm^2,
+    g_L = 5e-5 S/cm^2, E_L = -60 mV, g_Na = 100 mS/cm^2, g_K = 30 mS/cm^2, E_Na = 50 mV,
+    E_K = -90 mV, V_T = -63 mV; spikes at -20 mV; synapses as benchmark 1 (6 nS, 67 nS,
+    5 / 10 ms, 0 / -80 mV), p = 0.02, 3200 E / 800 I."""
+    net = netfile(NAME)
+    area = 20000 * umetre ** 2
+    assert {p: net.populations[p].size for p in net.populations} == {"E": 3200, "I": 800}
+    for pop in net.populations.values():
+        assert pop.model == "hh_traub@1"
+        par = pop.parameters
+        for key, per_area in (("C_m", 1 * ufarad / cm ** 2), ("g_L", 5e-5 * siemens / cm ** 2),
+                              ("g_Na", 100 * msiemens / cm ** 2),
+                              ("g_K", 30 * msiemens / cm ** 2)):
+            assert float(par[key] / (per_area * area)) == pytest.approx(1.0, rel=1e-12), key
+        assert (par["E_L"], par["E_Na"], par["E_K"], par["V_T"], par["V_spike"]) == \
+            (-60 * mV, 50 * mV, -90 * mV, -63 * mV, -20 * mV)
+        assert (par["E_e"], par["E_i"]) == (0 * mV, -80 * mV)
+    for proj in net.projections.values():
+        assert proj.connector.rule == "probability" and proj.connector.p == 0.02
+    assert net.run_values() == {"E.g_max_e": 6 * nS, "I.g_max_e": 6 * nS,
+                                "E.g_max_i": 67 * nS, "I.g_max_i": 67 * nS}
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
-from brian2 import second
+from brian2 import mV, ms, pA, second
 
 import twins as T
 from network_checks import check_published, netfile, run_file, statistics
@@ -34,6 +34,31 @@ def cython_target():
     prefs.codegen.target = "cython"
     yield
     prefs._restore()
+
+
+def test_cuba_holds_the_papers_values():
+    """Brette et al. (2007), benchmark 2: tau_m = 20 ms, E_L = -49 mV, threshold -50 mV,
+    reset -60 mV, refractory 5 ms, synaptic time constants 5 / 10 ms, jumps
+    w_e = 60 * 0.27 / 10 mV = 1.62 mV and w_i = -20 * 4.5 / 10 mV = -9 mV (as currents
+    I_max = w * g_L), p = 0.02, 3200 E / 800 I; initial v uniform in [reset, threshold]."""
+    net = netfile(NAME)
+    assert {p: net.populations[p].size for p in net.populations} == {"E": 3200, "I": 800}
+    for pop in net.populations.values():
+        par = pop.parameters
+        assert float(par["C"] / par["g_L"]) == pytest.approx(0.020, rel=1e-12)
+        assert (par["E_L"], par["V_th"], par["V_reset"]) == (-49 * mV, -50 * mV, -60 * mV)
+        assert (par["tau_ref"], par["tau_e"], par["tau_i"]) == (5 * ms, 5 * ms, 10 * ms)
+        assert pop.initial["v"].kind == "uniform"
+        assert pop.initial["v"].args == (-60 * mV, -50 * mV)
+    for proj in net.projections.values():
+        assert proj.connector.rule == "probability" and proj.connector.p == 0.02
+        assert proj.receptor == ("e" if proj.source == "E" else "i")
+    values = net.run_values()
+    g_l = net.populations["E"].parameters["g_L"]
+    for pop in "EI":
+        assert float(values[f"{pop}.I_max_e"] / g_l / mV) == pytest.approx(60 * 0.27 / 10)
+        assert float(values[f"{pop}.I_max_i"] / g_l / mV) == pytest.approx(-20 * 4.5 / 10)
+    assert float(net.run_values(we="2 mV")["I.I_max_e"] / pA) == pytest.approx(20.0)
 
 
 @pytest.fixture(scope="module")
