@@ -39,7 +39,8 @@ def main():
     for name in args.names:
         results = {device: run(name, device) for device in ("runtime", "cpp_standalone")}
         net, spikes, _ = results["runtime"]
-        rates = ", ".join(f"{pop} {len(t) / (net.populations[pop].size * float(net.duration)):.2f} Hz"
+        seconds = float(net.duration)
+        rates = ", ".join(f"{pop} {len(t) / (net.populations[pop].size * seconds):.2f} Hz"
                           for pop, (i, t) in spikes.items())
         same = all(np.array_equal(a, b) for pop in spikes
                    for a, b in zip(spikes[pop], results["cpp_standalone"][1][pop]))
