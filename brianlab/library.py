@@ -547,7 +547,7 @@ def lock_problems(root: Path | None = None, *, unreleased: bool = True) -> list[
         for rel, sha in sorted(files.items()):
             if rel not in locked:
                 if unreleased:
-                        problems.append(f"{folder / rel}: not in {LOCK_NAME} (unreleased; run "
+                    problems.append(f"{folder / rel}: not in {LOCK_NAME} (unreleased; run "
                                     "'python -m brianlab models lock' to release it)")
             elif locked[rel] != sha:
                 problems.append(f"{folder / rel}: changed after release (sha256 {sha[:12]}..., "

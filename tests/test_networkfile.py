@@ -127,7 +127,14 @@ def test_coba_parses_with_the_published_values():
         assert (par["E_L"], par["V_th"], par["V_reset"]) == (-60 * mV, -50 * mV, -60 * mV)
         assert (par["tau_ref"], par["tau_e"], par["tau_i"]) == (5 * ms, 5 * ms, 10 * ms)
         assert (par["E_e"], par["E_i"]) == (0 * mV, -80 * mV)
-        assert pop.initial["v"] == Value("normal", (-55 * mV, 5 * mV))
+        # the benchmark's Brian script (COBA.py): v = E_L + (5 randn - 5) mV,
+        # g_e = (1.5 randn + 4) 10 nS, g_i = (12 randn + 20) 10 nS, as s = g / g_max
+        assert pop.initial["v"] == Value("normal", (-65 * mV, 5 * mV))
+        for var, g_max, mean, std in (("s_e", 6, 40, 15), ("s_i", 67, 200, 120)):
+            value = pop.initial[var]
+            assert value.kind == "normal"
+            assert [float(q) for q in value.args] == pytest.approx([mean / g_max, std / g_max],
+                                                                   rel=1e-12)
     assert list(net.projections) == ["EE", "EI", "IE", "II"]
     for proj in net.projections.values():
         assert proj.connector.rule == "probability" and proj.connector.p == 0.02
@@ -513,7 +520,7 @@ def test_cli_list_and_show_cover_networks(capsys):
     for text in ("populations:", "E: lif@2, 3200 neurons, receptors e=ampa_exp@1, i=gaba_exp@1",
                  "projections:", "EE: E -> E (receptor e), static@1, probability (p=0.02)",
                  "parameters:", "we = 6. nS  (sets E.g_max_e, I.g_max_e)",
-                 "seeds:  connectivity 1, drive 2", "initial v = normal(-55. mV, 5. mV)"):
+                 "seeds:  connectivity 1, drive 2", "initial v = normal(-65. mV, 5. mV)"):
         assert text in out, text
 
 
