@@ -45,7 +45,7 @@ def test_cobahh_holds_the_papers_values():
     area = 20000 * umetre ** 2
     assert {p: net.populations[p].size for p in net.populations} == {"E": 3200, "I": 800}
     for pop in net.populations.values():
-        assert pop.model == "hh_traub@1"
+        assert pop.model == "hh_traub@2"
         par = pop.parameters
         for key, per_area in (("C_m", 1 * ufarad / cm ** 2), ("g_L", 5e-5 * siemens / cm ** 2),
                               ("g_Na", 100 * msiemens / cm ** 2),
@@ -101,8 +101,8 @@ def test_cobahh_shows_the_published_behaviour(full_run):
 def test_cobahh_agrees_with_the_plain_brian2_twin(full_run):
     """The twin (Brette et al. 2007's equations, written without brianlab) on
     cpp_standalone, same seeds and duration. Over 0.2-1 s: mean rates within 20 % (two
-    realisations of the random network; and hh_traub@1 differs on purpose: exprel in the
-    rate functions, refractory while v > -20 mV instead of 3 ms), mean ISI CV within 0.2
+    realisations of the random network; and hh_traub@2 differs on purpose: guarded rate
+    functions, refractory while v > -20 mV instead of 3 ms), mean ISI CV within 0.2
     (bursty trains, CV near 2), Golomb's chi within 0.05. Measured: E rate 32.27 Hz (twin
     34.27), I 34.99 (34.91); CV E 1.98 (2.05), I 1.98 (2.05); chi E 0.038 (0.036),
     I 0.047 (0.043)."""
