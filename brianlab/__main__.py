@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                                         "seeds of a network file")
     show.add_argument("ref", metavar="NAME[@VERSION]")
     check = msub.add_parser("check", help="validate model and network files (default: the "
-                                          "whole library and its lock); exit 1 on any problem")
+                                          "whole library and its lock); list unreleased files; "
+                                          "exit 1 on an invalid, changed or missing file")
     check.add_argument("files", nargs="*", metavar="FILE")
     lock = msub.add_parser("lock", help="release new model files: add their sha256 to the "
                                         "folder's models.lock")
@@ -193,9 +194,10 @@ def _cmd_show(out: _Output, ref: str):
 
 
 def _cmd_check(out: _Output, files: list[str]):
-    from .library import check_file, list_models, lock_problems
+    from .library import check_file, list_models, lock_problems, unreleased_files
 
     problems: list[str] = []
+    new: list = []
     checked = 0
     if files:
         for name in files:
@@ -214,13 +216,17 @@ def _cmd_check(out: _Output, files: list[str]):
                     checked += 1
                 except ModelError as exc:
                     problems.append(str(exc))
-        problems.extend(lock_problems())
+        problems.extend(lock_problems(unreleased=False))
+        new = unreleased_files()
     for line in problems:
         out(line)
+    for path in new:  # not a problem: a new file is checked, then released
+        out(f"unreleased: {path} (release it with 'python -m brianlab models lock "
+            f"{path.parents[2]}')")
     if problems:
         out.error(f"{len(problems)} problem(s)")
     else:
-        out(f"{checked} model file(s) OK")
+        out(f"{checked} model file(s) OK" + (f", {len(new)} of them unreleased" if new else ""))
 
 
 def _cmd_lock(out: _Output, folder):

@@ -201,10 +201,13 @@ def _synapse_figure(model: Model):
         axes[0].set_ylabel("weight change")
         axes[0].set_title("one spike pair per synapse, from the initial weight", fontsize=9)
     times, increments = ch.train_response(model)
+    unit = "" if model.target_unit == "1" else f" ({model.target_unit})"
+    if model.target_unit == "volt":
+        increments, unit = np.asarray(increments) * 1e3, " (mV)"
     ax = axes[-1]
     ax.bar(np.arange(1, len(times) + 1), increments, color="C1")
     ax.set_xlabel("spike number (regular train, 20 Hz)")
-    ax.set_ylabel(f"increment of {model.target}_post")
+    ax.set_ylabel(f"increment of {model.target}_post{unit}")
     ax.set_title("what each presynaptic spike transmits", fontsize=9)
     return fig
 
@@ -350,7 +353,8 @@ def model_figure(model: Model):
     fig = _DRAW[model.kind](model)
     import textwrap
 
-    fig.suptitle(textwrap.fill(f"{model.ref}: {model.summary}", 110), fontsize=9)
+    width = min(110, int(fig.get_figwidth() * 12.5))  # characters that fit across the figure
+    fig.suptitle(textwrap.fill(f"{model.ref}: {model.summary}", width), fontsize=9)
     return fig
 
 

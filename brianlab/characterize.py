@@ -137,18 +137,20 @@ def psp(receptor, neuron="lif", *, weight: float = 1.0, rest=-60 * mV, spike_at=
             "psp": np.asarray((monitor.v[0] - rest) / mV)}
 
 
-def _timed_group(n: int, name: str, extra: str = ""):
+def _timed_group(n: int, name: str, extra: str = "", refractory=False):
     """``n`` units that each fire once, at their ``t_spike`` (none before it is set)."""
     group = NeuronGroup(n, "t_spike : second\n" + extra, threshold="abs(t - t_spike) < 0.5*dt",
-                        reset="", name=name, namespace={})
+                        reset="", refractory=refractory, name=name, namespace={})
     group.t_spike = -1 * second
     return group
 
 
 def _post_group(model, n: int):
-    """Timed units that also hold the synapse model's target variable."""
+    """Timed units that also hold the synapse model's target variable (and a refractory
+    period of 0 for a model that reads ``not_refractory_post``, e.g. ``delta_gated``)."""
     m = _as_model(model)
-    return m, _timed_group(n, "post*", f"{m.target} : {m.target_unit}")
+    refractory = 0 * ms if "not_refractory_post" in m.uses else False
+    return m, _timed_group(n, "post*", f"{m.target} : {m.target_unit}", refractory)
 
 
 def stdp_window(model, lags, *, at=50 * ms, **overrides):

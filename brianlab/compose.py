@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sys
 import types
@@ -21,22 +22,92 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import numpy as np
-from brian2 import Equations, NeuronGroup, Quantity, Synapses, second
+from brian2 import Equations, NeuronGroup, Quantity, Synapses, defaultclock, second, volt
+from brian2.core.variables import ArrayVariable
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
 from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 from brian2.utils.stringtools import word_substitute
 
-from .modelfile import (Model, assigned_variables, check_model, describe_dimension,
-                        equations_text)
-from .ranges import check_range
+from .modelfile import (Model, _expression_dims, assigned_variables, check_model,
+                        describe_dimension, equations_text, model_variables)
+from .ranges import VALIDITY, check_range, validity_problem
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
 __all__ = ["compose", "neuron_group", "synapses", "model_of", "parameter_values",
-           "ModelSynapses"]
+           "ModelSynapses", "MethodChoice"]
+
+_logger = logging.getLogger(__name__)
 
 _MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 #: Brian2's own default: exact integration where the equations allow it.
 DEFAULT_METHODS = ("exact", "euler", "heun")
+
+
+class MethodChoice:
+    """Brian2's automatic choice of an integration method, without its INFO line.
+
+    Given a list of methods, Brian2 tries them in order when a run starts and logs
+    "No numerical integration method specified ..." at INFO level on every run (its
+    default console level). An instance of this class is a state updater in Brian2's
+    sense (a callable of the equations and variables), so Brian2 only logs the method
+    at DEBUG level; it tries the same methods in the same order, with Brian2's own
+    :meth:`~brian2.stateupdaters.base.StateUpdateMethod.apply_stateupdater`, and the
+    code it returns is the code Brian2's own choice gives. No logger or preference is
+    changed.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        Names of registered Brian2 methods, tried in order.
+    group_name : str, optional
+        For the DEBUG line.
+
+    Attributes
+    ----------
+    chosen : str or None
+        The method used (set when a run starts).
+    """
+
+    def __init__(self, methods=DEFAULT_METHODS, group_name: str | None = None):
+        self.methods = tuple(methods)
+        self.group_name = group_name
+        self.chosen = None
+        self.__name__ = "first applicable of " + ", ".join(self.methods)
+
+    def __repr__(self):
+        return f"MethodChoice({self.methods!r})"
+
+    def __call__(self, equations, variables=None, method_options=None):
+        """Integration code of the first method that can integrate ``equations``.
+
+        Parameters
+        ----------
+        equations : brian2.Equations
+            The equations.
+        variables : dict, optional
+            Brian2's variables of the group.
+        method_options : dict, optional
+            Ignored, as by Brian2 for a list of methods.
+
+        Returns
+        -------
+        str
+            Abstract code of the state update.
+        """
+        from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
+
+        for method in self.methods:
+            try:
+                code = StateUpdateMethod.apply_stateupdater(equations, variables, method,
+                                                            group_name=self.group_name)
+            except UnsupportedEquationsException:
+                continue
+            self.chosen = method
+            _logger.debug("group %s: integration method %r", self.group_name, method)
+            return code
+        raise UnsupportedEquationsException(
+            f"none of the methods {', '.join(self.methods)} can integrate the equations of "
+            f"{self.group_name}")
 
 
 def model_of(obj) -> Model | None:
@@ -291,7 +362,8 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
         Brian2 name of the group (default: the model's name, made unique).
     method : str, optional
         Integration method (default: the model's ``method``; without one, Brian2's
-        choice: ``exact`` for linear noise-free equations, else ``euler``, then ``heun``).
+        choice: ``exact`` for linear noise-free equations, else ``euler``, then ``heun``,
+        made by :class:`MethodChoice`, so Brian2 prints no INFO line about it).
     dt : Quantity, optional
         Time step of the group's clock.
     clock : brian2.Clock, optional
@@ -320,6 +392,13 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     NeuronGroup
         With parameters as ``(constant, shared)`` variables set to their values
         and initial values applied.
+
+    Raises
+    ------
+    ModelError
+        For an unknown name, a wrong unit, a value out of physical range, or a value
+        outside the model's limits of validity at the group's ``dt``
+        (:data:`brianlab.ranges.VALIDITY`: ``poisson`` with ``rate*dt > 0.1``).
     """
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"neuron_group needs a positive integer number of neurons n, got "
@@ -357,14 +436,37 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
         except ModelError:
             refractory = m.refractory
     kwargs = {k: v for k, v in (("dt", dt), ("clock", clock)) if v is not None}
+    _check_validity(base, m, values, start, dt, clock)
+    chosen = method or m.method or MethodChoice(DEFAULT_METHODS)
     group = NeuronGroup(int(n), eqs, threshold=m.threshold, reset=m.reset,
-                        refractory=refractory, method=method or m.method or DEFAULT_METHODS,
+                        refractory=refractory, method=chosen,
                         name=name or f"{base.name}*", namespace={}, **kwargs)
+    if isinstance(chosen, MethodChoice):
+        chosen.group_name = group.name
     for pname, value in values.items():
         setattr(group, pname, value)
     _set_initial(group, start)
     _MODELS[group] = m
     return group
+
+
+def _check_validity(base: Model, m: Model, values: dict, start: dict, dt, clock):
+    """The model's limits of validity (:func:`brianlab.ranges.validity_problem`) for the
+    values known when the group is built (expressions are evaluated by Brian2 later and
+    are not checked)."""
+    if base.name not in VALIDITY:
+        return
+    known = dict(values)
+    for var, value in start.items():
+        try:
+            known[var] = parse_quantity(value) if isinstance(value, str) else Quantity(value)
+        except (ModelError, TypeError, ValueError):
+            continue
+    if dt is None:
+        dt = clock.dt if clock is not None else defaultclock.dt
+    problem = validity_problem(base.name, known, dt, label=m.ref)
+    if problem:
+        raise ModelError(problem)
 
 
 def synapses(model, source, target, target_var=None, name=None, *, delay=None, method=None,
@@ -379,7 +481,8 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
         Pre- and post-synaptic groups.
     target_var : str, optional
         The post-synaptic variable the synapse drives (default: the model's
-        ``target``); must have the model's ``target_unit``.
+        ``target``); must have the model's ``target_unit``. A neuron with receptors
+        has one input per receptor (``s_ampa``, ``s_gaba``): name the one to drive.
     name : str, optional
         Brian2 name (default: the model's name, made unique).
     delay : Quantity, optional
@@ -398,27 +501,56 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
     clock : brian2.Clock, optional
         The synapses' clock (default: Brian2's ``defaultclock``); give the groups' own.
     **overrides
-        Parameter values, unit-checked.
+        Parameter values (Quantities or quantity strings), and initial values of the
+        model's per-synapse variables (``w=...``): a quantity or quantity string, a
+        Brian2 expression evaluated per synapse (``"rand()*0.5"``, ``"w_max*(i == j)"``,
+        using the synapse's parameters, ``i``, ``j`` and the groups' variables with
+        ``_pre``/``_post``), or an array of one value per synapse. All are unit-checked
+        here and applied after ``connect``, replacing the model's initial values.
 
     Returns
     -------
     ModelSynapses
         Connected if ``connect`` was given.
+
+    Raises
+    ------
+    ModelError
+        For a name that is neither a parameter nor a variable of the model (the message
+        lists both), a value in the wrong unit, a target variable the group lacks (the
+        message lists those it could drive) or a variable the model reads from the
+        groups that they lack (``not_refractory_post`` of ``delta_gated``).
     """
     m = _as_model(model)
     if m.kind != "synapse":
         raise ModelError(f"{m.ref} is a {m.kind} model, not a synapse model")
     target_var = target_var or m.target
+    want = get_dimensions(parse_unit(m.target_unit))
     if target_var not in target.variables:
         raise ModelError(f"the target group {target.name!r} has no variable {target_var!r} "
-                         f"for {m.ref} to drive")
-    want = get_dimensions(parse_unit(m.target_unit))
+                         f"for {m.ref} to drive; {_drivable_text(target, want, m.target)}")
     have = target.variables[target_var].dim
     if not have_same_dimensions(want, have):
+        jump = ("; for a jump of a voltage use the synapse model 'delta' ('delta_gated' "
+                "ignores spikes that arrive during refractoriness)"
+                if have_same_dimensions(have, volt) else "")
         raise ModelError(f"{m.ref} drives a variable in {describe_dimension(want)}, "
-                         f"but {target.name}.{target_var} is in {describe_dimension(have)}")
+                         f"but {target.name}.{target_var} is in {describe_dimension(have)}; "
+                         f"{_drivable_text(target, want, m.target)}{jump}")
+    _check_uses(m, source, target)
+    states = _state_variables(m)
+    unknown = sorted(set(overrides) - set(m.parameters) - set(states))
+    if unknown:
+        raise ModelError(f"unknown parameter(s) or variable(s) {', '.join(unknown)} for "
+                         f"{m.ref}; parameters: {', '.join(sorted(m.parameters)) or 'none'}; "
+                         f"per-synapse variables: {', '.join(sorted(states)) or 'none'}",
+                         where=m.ref)
     rename = {f"{m.target}_post": f"{target_var}_post"}
-    values = parameter_values(m, overrides)
+    values = parameter_values(m, {k: v for k, v in overrides.items() if k in m.parameters})
+    initial = dict(m.initial)
+    for var in (k for k in overrides if k not in m.parameters):
+        initial[var] = _synaptic_initial(m, var, overrides[var], states[var], source, target,
+                                         var in set(shared))
     eqs = _share(Equations(word_substitute(m.equations_text, rename)), shared, m)
     if values:
         eqs = eqs + _shared_declarations(values)
@@ -429,7 +561,7 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
     syn = ModelSynapses(source, target, model=eqs, on_pre=word_substitute(m.on_pre, rename),
                         on_post=on_post, method=method or m.method or "euler",
                         name=name or f"{m.name}*", namespace={}, **kwargs)
-    syn._brianlab_pending = (values, dict(m.initial))
+    syn._brianlab_pending = (values, initial)
     _MODELS[syn] = m
     if connect is not None:
         if isinstance(connect, dict):
@@ -437,6 +569,90 @@ def synapses(model, source, target, target_var=None, name=None, *, delay=None, m
         else:
             syn.connect(connect)
     return syn
+
+
+def _state_variables(m: Model) -> dict:
+    """Name -> dimension of the model's variables that take an initial value."""
+    return {name: eq.dim for name, eq in m.equations.items() if eq.type != SUBEXPRESSION}
+
+
+#: Variables of every Brian2 group that a synapse never drives.
+_BRIAN_INTERNAL = frozenset({"t", "dt", "t_in_timestep", "lastspike", "N", "i"})
+
+
+def _drivable(group, dim) -> list[str]:
+    """The group's per-neuron floating-point variables in ``dim`` that statements may change."""
+    out = []
+    for name, var in group.variables.items():
+        if (isinstance(var, ArrayVariable) and not name.startswith("_")
+                and name not in _BRIAN_INTERNAL and not var.scalar and not var.constant
+                and not var.read_only and np.issubdtype(var.dtype, np.floating)
+                and have_same_dimensions(var.dim, dim)):
+            out.append(name)
+    return sorted(out)
+
+
+def _drivable_text(group, dim, default: str) -> str:
+    """What a synapse in ``dim`` could drive in ``group``, and how to choose it."""
+    names = _drivable(group, dim)
+    receptors = [n for n in names if n.startswith(f"{default}_")]
+    if receptors:
+        return (f"its receptor variables are {', '.join(receptors)}: choose one with "
+                f"target_var={receptors[0]!r}")
+    if names:
+        return (f"its variables in {describe_dimension(dim)} are {', '.join(names)}: choose "
+                f"one with target_var={names[0]!r}")
+    hint = (" (add receptors with compose(), or use a synapse model in the target's unit, "
+            "e.g. 'delta' for a voltage jump)")
+    return f"it has no variable in {describe_dimension(dim)} to drive{hint}"
+
+
+def _check_uses(m: Model, source, target):
+    """The variables a synapse model reads from its groups (``[uses] not_refractory_post``)."""
+    for name, used in m.uses.items():
+        for suffix, group, side in (("_post", target, "target"), ("_pre", source, "source")):
+            if not name.endswith(suffix):
+                continue
+            base = name[:-len(suffix)]
+            if base not in group.variables:
+                why = " (it has no refractory period)" if base == "not_refractory" else ""
+                raise ModelError(f"{m.ref} reads {name}, but the {side} group "
+                                 f"{group.name!r} has no variable {base!r}{why}")
+            dim = group.variables[base].dim
+            if not have_same_dimensions(dim, used):
+                raise ModelError(f"{m.ref} reads {name} in {describe_dimension(used)}, but "
+                                 f"{group.name}.{base} is in {describe_dimension(dim)}")
+
+
+def _synaptic_initial(m: Model, var: str, value, dim, source, target, shared: bool):
+    """Check an initial value of a synaptic variable: its unit, and for an expression
+    every name and the dimension of the result."""
+    where = f"{m.ref}: {var}"
+    if isinstance(value, str) and not _is_quantity_text(value):
+        variables = model_variables(m)
+        for group, suffix in ((source, "_pre"), (target, "_post")):
+            variables.update({f"{n}{suffix}": Quantity(1.0, dim=v.dim)
+                              for n, v in group.variables.items() if not n.startswith("_")})
+        variables.update({n: Quantity(1.0) for n in ("i", "j", "N_incoming", "N_outgoing")})
+        got = _expression_dims(value, variables, None, where)
+        if not have_same_dimensions(got, dim):
+            raise ModelError(f"{var} = {value!r} is in {describe_dimension(got)}; {var} is in "
+                             f"{describe_dimension(dim)}", where=m.ref)
+        return value
+    try:
+        q = parse_quantity(value) if isinstance(value, str) else Quantity(value)
+    except (ModelError, TypeError, ValueError) as exc:
+        raise ModelError(f"cannot use {value!r} as the initial value of {var!r}: {exc}",
+                         where=m.ref) from None
+    if not have_same_dimensions(q, Quantity(1.0, dim=dim)):
+        raise ModelError(f"{var!r} needs values in {describe_dimension(dim)}, got {value!r} "
+                         f"in {describe_dimension(get_dimensions(q))}", where=m.ref)
+    if not np.all(np.isfinite(np.asarray(q, dtype=float))):
+        raise ModelError(f"{var} = {value!r} is not finite", where=m.ref)
+    if shared and np.size(q) != 1:
+        raise ModelError(f"{var} is shared (one value for all synapses); got {np.size(q)} "
+                         "values", where=m.ref)
+    return value
 
 
 def _share(eqs: Equations, names, model) -> Equations:
@@ -491,6 +707,17 @@ class ModelSynapses(Synapses):
         if pending is not None:
             self._brianlab_pending = None
             values, initial = pending
+            for var, value in initial.items():
+                count = None if isinstance(value, str) else np.size(value)
+                if count not in (None, 1) and not self.variables[var].scalar:
+                    try:
+                        n = len(self)
+                    except NotImplementedError:  # standalone: the number is known at run time
+                        continue
+                    if count != n:
+                        raise ModelError(f"{var}: {count} initial values for {n} synapses of "
+                                         f"{self.name}; give one value per synapse, a single "
+                                         "value or an expression", where=model_of(self).ref)
             for pname, value in values.items():
                 setattr(self, pname, value)
             _set_initial(self, initial)

@@ -30,7 +30,7 @@ from .units import ModelError
 __all__ = ["load_model", "load_network", "check_file", "ref_kind", "LIBRARY_KINDS",
            "models_root", "model_paths", "add_model_path", "list_models",
            "ModelEntry", "lock_problems", "write_lock", "LOCK_NAME", "model_path",
-           "UnreleasedModelWarning", "ENV_VAR"]
+           "UnreleasedModelWarning", "ENV_VAR", "unreleased_files"]
 
 LOCK_NAME = "models.lock"
 ENV_VAR = "BRIANLAB_MODELS"
@@ -505,13 +505,36 @@ def _files(root: Path) -> dict[str, str]:
     return out
 
 
-def lock_problems(root: Path | None = None) -> list[str]:
+def unreleased_files(root: Path | None = None) -> list[Path]:
+    """Model files not (yet) in their folder's ``models.lock``.
+
+    Parameters
+    ----------
+    root : Path, optional
+        Only this folder (default: every folder of the library).
+
+    Returns
+    -------
+    list of Path
+        The files ``python -m brianlab models lock`` would release.
+    """
+    out = []
+    for folder in _roots(root):
+        locked = _read_lock(folder)
+        out.extend(folder / rel for rel in sorted(_files(folder)) if rel not in locked)
+    return out
+
+
+def lock_problems(root: Path | None = None, *, unreleased: bool = True) -> list[str]:
     """Differences between the model files and their folder's ``models.lock``.
 
     Parameters
     ----------
     root : Path, optional
         Check only this folder (default: every folder of the library).
+    unreleased : bool
+        Whether a file not in the lock counts (``models check`` lists such files as
+        unreleased, not as problems: see :func:`unreleased_files`).
 
     Returns
     -------
@@ -523,8 +546,9 @@ def lock_problems(root: Path | None = None) -> list[str]:
         locked, files = _read_lock(folder), _files(folder)
         for rel, sha in sorted(files.items()):
             if rel not in locked:
-                problems.append(f"{folder / rel}: not in {LOCK_NAME} (unreleased; run "
-                                "'python -m brianlab models lock' to release it)")
+                if unreleased:
+                        problems.append(f"{folder / rel}: not in {LOCK_NAME} (unreleased; run "
+                                    "'python -m brianlab models lock' to release it)")
             elif locked[rel] != sha:
                 problems.append(f"{folder / rel}: changed after release (sha256 {sha[:12]}..., "
                                 f"lock has {locked[rel][:12]}...); released files are immutable: "

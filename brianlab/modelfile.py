@@ -318,23 +318,36 @@ class Model:
                             initial=initial, extra_equations=extra_equations, **overrides)
 
     def synapses(self, source, target, target_var=None, name=None, *, delay=None,
-                 method=None, **overrides):
-        """Build :class:`brian2.Synapses` from this synapse model (not yet connected).
+                 method=None, connect=None, shared=(), clock=None, **overrides):
+        """Build :class:`brian2.Synapses` from this synapse model.
 
         Parameters
         ----------
         source, target : NeuronGroup
             Pre- and postsynaptic groups.
         target_var : str, optional
-            The postsynaptic variable driven (default: the model's ``target``).
+            The postsynaptic variable driven (default: the model's ``target``), e.g.
+            ``"s_ampa"`` of a neuron with receptors.
         name : str, optional
             Brian2 name.
         delay : Quantity, optional
             Transmission delay.
         method : str, optional
             Integration method of continuous synaptic variables.
+        connect : bool, str or dict, optional
+            If given, the synapses are connected at once: ``True`` (all to all), a
+            condition string (``"i != j"``) or a dict of keyword arguments of
+            :meth:`brian2.Synapses.connect` (``{"p": 0.1}``, ``{"i": pre, "j": post}``).
+            Without it the result is not connected: call its ``connect`` yourself. The
+            model's values (and ``overrides``) are applied after the first ``connect``.
+        shared : sequence of str
+            Per-synapse parameters (``w``) to hold as one value for all synapses.
+        clock : brian2.Clock, optional
+            The synapses' clock.
         **overrides
-            Parameter values.
+            Parameter values, and initial values of per-synapse variables
+            (``w="0.5"``, ``w="rand()*0.5"``, an array of one value per synapse);
+            unit-checked.
 
         Returns
         -------
@@ -347,7 +360,8 @@ class Model:
         from .compose import synapses
 
         return synapses(self, source, target, target_var=target_var, name=name, delay=delay,
-                        method=method, **overrides)
+                        method=method, connect=connect, shared=shared, clock=clock,
+                        **overrides)
 
 
 @dataclass(frozen=True)

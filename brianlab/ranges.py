@@ -12,6 +12,10 @@ to the overrides given when a group is built:
   ``g_max``, ``g_Na``) is not negative; other conductances (the subthreshold
   coupling ``a`` of an adaptive neuron) may take either sign.
 
+Some models are valid only for some values *and* time steps: :data:`VALIDITY` holds
+these limits by model name (``poisson``: ``rate*dt <= 0.1``), checked when a group is
+built (:func:`validity_problem`), so they hold for released files without new versions.
+
 Pure Brian2 units; no Brian2 objects are created here.
 """
 
@@ -23,7 +27,20 @@ from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 
 from .units import ModelError
 
-__all__ = ["range_problem", "check_range"]
+__all__ = ["range_problem", "check_range", "validity_problem", "VALIDITY", "MAX_RATE_DT"]
+
+#: Largest ``rate*dt`` of a Bernoulli-per-step (or Poisson-per-step) spike source: at
+#: ``rate*dt = 0.1`` a step holds a second spike with probability ~0.5 %, which such a
+#: source drops (it emits at most one spike per step).
+MAX_RATE_DT = 0.1
+
+#: Limits of validity by model name: ``(variable, largest variable*dt, why)``; checked for
+#: the values known when a group is built (:func:`validity_problem`).
+VALIDITY = {
+    "poisson": (("rate", MAX_RATE_DT,
+                 "the model fires with probability rate*dt per time step, valid only while "
+                 "rate*dt << 1 (at most one spike per step); lower the rate or dt"),),
+}
 
 _CAPACITANCE = (farad, farad / metre**2)
 _CONDUCTANCE = (siemens, siemens / metre**2)
@@ -89,3 +106,36 @@ def check_range(name: str, value, *, refractory: str | None = None, where=None, 
     problem = range_problem(name, value, refractory=refractory)
     if problem:
         raise ModelError(problem, path=path, where=where)
+
+
+def validity_problem(model_name: str, values: dict, dt, *, label: str | None = None) -> str | None:
+    """What breaks a model's limit of validity (:data:`VALIDITY`) at time step ``dt``.
+
+    Parameters
+    ----------
+    model_name : str
+        The model's name (``"poisson"``); every version shares the limits.
+    values : dict
+        Variable or parameter name to value (a Quantity, scalar or one per neuron);
+        names the limits do not mention are ignored.
+    dt : Quantity
+        The time step of the group.
+    label : str, optional
+        How the message names the model (default: ``model_name``; e.g. ``"poisson@1"``).
+
+    Returns
+    -------
+    str or None
+        A sentence naming the model, the value, ``dt`` and the rule; ``None`` if all hold.
+    """
+    for name, limit, why in VALIDITY.get(model_name, ()):
+        if name not in values:
+            continue
+        value = values[name]
+        product = np.abs(np.asarray(value * dt, dtype=float))
+        if product.size and float(product.max()) > limit:
+            peak = value if np.ndim(value) == 0 else np.max(np.abs(value))
+            step = f"{float(dt / second) * 1e3:g} ms"
+            return (f"{label or model_name}: {name} = {peak} at dt = {step} gives {name}*dt = "
+                    f"{float(product.max()):.3g}, above {limit}: {why}")
+    return None

@@ -139,3 +139,27 @@ def test_lock_a_user_folder(tmp_path, monkeypatch, capsys):
     from brianlab import load_model
 
     assert load_model("mine").status == "released"
+
+
+def test_check_lists_unreleased_files_and_exits_0(tmp_path, monkeypatch, capsys):
+    """A new, valid file is listed as unreleased (the own-models guide's step 2 ends
+    with exit 0 before locking); after `models lock` it is no longer listed. A changed
+    released file or a missing one exits 1."""
+    good = EVIL.replace("evil", "mine")
+    path = _user_model(tmp_path, good, name="mine")
+    monkeypatch.setenv("BRIANLAB_MODELS", str(tmp_path))
+    assert main(["models", "check"]) == 0
+    out = capsys.readouterr().out
+    assert f"unreleased: {path} (release it with 'python -m brianlab models lock " \
+           f"{tmp_path}')" in out
+    assert "of them unreleased" in out
+    assert main(["models", "lock"]) == 0
+    capsys.readouterr()
+    assert main(["models", "check"]) == 0
+    assert str(path) not in capsys.readouterr().out
+    path.write_text(path.read_text().replace("10 ms", "11 ms"))
+    assert main(["models", "check"]) == 1
+    assert "changed after release" in capsys.readouterr().out
+    path.unlink()
+    assert main(["models", "check"]) == 1
+    assert "in models.lock but the file is missing" in capsys.readouterr().out

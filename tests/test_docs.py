@@ -223,6 +223,19 @@ def test_stdp_window_of_the_pair_rule_is_the_exponential_one(numpy_target):
     np.testing.assert_allclose(dw, expected, rtol=1e-9)
 
 
+def test_catalogue_protocols_of_the_new_synapses(numpy_target):
+    """istdp_vogels: the window is eta*(exp(-|lag|/tau_stdp) - 2*rho0*tau_stdp) (Vogels et
+    al. 2011; 0.01, 20 ms, 3 Hz), from w = 1, far from the bounds; delta and delta_gated
+    (onto a timed group with a refractory period of 0, which delta_gated needs) add
+    w = 0.1 mV to v at each spike."""
+    lags = np.array([-40.0, -10.0, -1.0, 1.0, 10.0, 40.0])
+    dw = ch.stdp_window("istdp_vogels", lags * ms)
+    np.testing.assert_allclose(dw, 0.01 * (np.exp(-np.abs(lags) / 20.0) - 0.12), rtol=1e-9)
+    for name in ("delta", "delta_gated"):
+        _, increments = ch.train_response(name, n_spikes=3)
+        np.testing.assert_allclose(increments, 1e-4, rtol=1e-9)
+
+
 def test_train_response_of_short_term_plasticity_is_the_recursion(numpy_target):
     """tsodyks_markram defaults (U = 0.5, tau_rec = 800 ms, tau_fac = 1 ms) at 20 Hz:
     the increments follow the recursion of the model's notes (first spike: w U = 0.5)."""

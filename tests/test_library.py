@@ -15,7 +15,7 @@ RELEASED = ["lif", "lif_adapt", "hh", "ampa_exp", "gaba_exp", "current_alpha", "
             "stdp_pair", "stdp_nearest",
             "stdp_triplet", "wilson_cowan_1d", "wilson_cowan", "cann_1d", "cann_2d",
             "adex", "izhikevich", "hh_traub", "mat2", "poisson", "current_exp", "ampa_alpha",
-            "gaba_alpha", "nmda", "tsodyks_markram"]
+            "gaba_alpha", "nmda", "tsodyks_markram", "delta", "delta_gated", "istdp_vogels"]
 
 
 def test_the_library_has_at_least_24_models():

@@ -229,3 +229,33 @@ def test_poisson_source_statistics():
     assert counts[4000] == 0
     assert counts[:4000].mean() == pytest.approx(20.0, abs=0.35)
     assert counts[:4000].var() / counts[:4000].mean() == pytest.approx(1.0, abs=0.12)
+
+
+def test_poisson_rate_times_dt_above_0_1_is_refused_at_build():
+    """poisson@1 is valid only while rate*dt << 1 (its notes; it fires at most once per
+    step): 20 kHz at 0.1 ms (rate*dt = 2) used to run silently at 10 kHz. Building it is a
+    ModelError naming the model, the rate, dt and the rule; the limit holds for overrides,
+    arrays (the largest value), the group's dt and the released file's default (10 Hz is
+    fine); an expression is left to Brian2."""
+    poisson = load_model("poisson@1")
+    with pytest.raises(ModelError, match="poisson@1: rate = 20. kHz at dt = 0.1 ms gives "
+                                         "rate\\*dt = 2, above 0.1: .*valid only while "
+                                         "rate\\*dt << 1"):
+        poisson.neuron_group(3, rate="20 kHz")
+    with pytest.raises(ModelError, match="rate = 200. Hz at dt = 1 ms gives rate\\*dt = 0.2"):
+        poisson.neuron_group(3, rate=np.array([5.0, 200.0, 10.0]) * Hz, dt=1 * ms)
+    with pytest.raises(ModelError, match="rate\\*dt = 0.2"):
+        poisson.neuron_group(3, initial={"rate": "2 kHz"})
+    assert len(poisson.neuron_group(3, rate="1 kHz")) == 3          # rate*dt = 0.1: allowed
+    assert len(poisson.neuron_group(3, dt=1 * ms)) == 3               # 10 Hz default
+    assert len(poisson.neuron_group(3, rate="rand()*20*kHz")) == 3    # an expression
+
+
+def test_poisson_rate_check_on_cpp_standalone(tmp_path):
+    """The check runs before anything is built, so it holds on a standalone device too
+    (where values cannot be read back before a run)."""
+    from brianlab.devices import use_device
+
+    with use_device("cpp_standalone", directory=tmp_path / "build"):
+        with pytest.raises(ModelError, match="rate\\*dt = 2"):
+            load_model("poisson").neuron_group(3, rate="20 kHz")

@@ -72,3 +72,19 @@ def test_impossible_rerun_values_are_refused():
         with pytest.raises(ModelError, match="C .*capacitance must be positive"):
             dev.rerun({G.C: 0 * pF})
         dev.rerun({G.tau_ref: 0 * ms})  # allowed: no refractoriness
+
+
+def test_validity_rules_by_model_name():
+    """ranges.VALIDITY: poisson's rate*dt <= 0.1 (MAX_RATE_DT), for every version; other
+    models and names the rule does not mention pass."""
+    from brian2 import Hz, kHz
+
+    from brianlab.ranges import MAX_RATE_DT, validity_problem
+
+    assert MAX_RATE_DT == 0.1
+    assert validity_problem("poisson", {"rate": 1 * kHz}, 0.1 * ms) is None
+    problem = validity_problem("poisson", {"rate": 1.5 * kHz}, 0.1 * ms, label="poisson@7")
+    assert problem.startswith("poisson@7: rate = 1.5 kHz at dt = 0.1 ms gives rate*dt = 0.15")
+    assert validity_problem("poisson", {"rate": np.array([1.0, -2000.0]) * Hz}, 0.1 * ms)
+    assert validity_problem("lif", {"rate": 1 * kHz}, 1 * ms) is None
+    assert validity_problem("poisson", {"other": 1 * kHz}, 1 * ms) is None
