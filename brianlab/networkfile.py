@@ -21,9 +21,10 @@ import tomllib
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Quantity, second
+from brian2 import Hz, Quantity, second
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
-from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
+                                           have_same_dimensions)
 
 from .units import ModelError, parse_quantity, unit_string
 
@@ -31,7 +32,8 @@ __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Conne
            "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "KEY_DOCS",
            "format_reference", "read_network_file", "parse_network_bytes",
            "parse_network_text", "evaluate_expression", "MAX_NEURONS", "MAX_RATE_DT",
-           "CONNECTOR_RULES", "INPUT_KINDS", "NORMALISATIONS"]
+           "CONNECTOR_RULES", "INPUT_KINDS", "NORMALISATIONS", "Published",
+           "PUBLISHED_STATISTICS"]
 
 #: Largest population accepted (neurons).
 MAX_NEURONS = 10_000_000
@@ -410,6 +412,80 @@ class Phase:
     parameters: _FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
+#: Statistics a ``[[published]]`` entry may state: keys of
+#: :func:`brianlab.analysis.population.population_statistics` -> their unit (``low`` and
+#: ``high`` are given in it).
+PUBLISHED_STATISTICS = {
+    "rate": "Hz", "active_fraction": "1", "cv": "1", "fano": "1", "fano_population": "1",
+    "synchrony": "1", "peak_frequency": "Hz",
+}
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published behaviour of a network: a statistic of a population within a range.
+
+    Parameters
+    ----------
+    population : str
+        The population measured.
+    statistic : str
+        A key of :func:`brianlab.analysis.population.population_statistics` (one of
+        :data:`PUBLISHED_STATISTICS`).
+    low, high : float
+        The range, in the statistic's unit (Hz for rates and frequencies, else
+        dimensionless); ``-inf`` / ``inf`` where the source gives one bound only.
+    source : str
+        Where it is published (paper, figure or table).
+    parameters : mapping of str to Quantity
+        Named network parameter values at which it holds (the file's defaults otherwise).
+    t_start : Quantity
+        Transient left out of the measurement (from the run's start).
+    """
+
+    population: str
+    statistic: str
+    low: float
+    high: float
+    source: str
+    parameters: _FrozenDict = field(default_factory=lambda: _freeze({}))
+    t_start: Quantity = field(default_factory=lambda: 0.0 * second)
+
+    @property
+    def unit(self) -> str:
+        """The statistic's unit (``"Hz"`` or ``"1"``)."""
+        return PUBLISHED_STATISTICS[self.statistic]
+
+    def contains(self, value: float) -> bool:
+        """Whether a measured value lies in the published range.
+
+        Parameters
+        ----------
+        value : float
+            The statistic measured, in :attr:`unit` (NaN never lies in the range).
+
+        Returns
+        -------
+        bool
+        """
+        return bool(self.low <= value <= self.high)
+
+    def range_text(self) -> str:
+        """The range as text.
+
+        Returns
+        -------
+        str
+            ``"5-10 Hz"``, ``">= 0.8"`` or ``"<= 2 Hz"``.
+        """
+        unit = "" if self.unit == "1" else f" {self.unit}"
+        if math.isinf(self.high):
+            return f">= {self.low:g}{unit}"
+        if math.isinf(self.low):
+            return f"<= {self.high:g}{unit}"
+        return f"{self.low:g}-{self.high:g}{unit}"
+
+
 @dataclass(frozen=True, eq=False)
 class NetworkFile:
     """A checked network file (see the network file guide for every key).
@@ -443,6 +519,8 @@ class NetworkFile:
         What is recorded.
     protocol : tuple of Phase
         The phases, in order.
+    published : tuple of Published
+        The published behaviour the network must show (``[[published]]``).
     sha256 : str
         Hash of the file's bytes.
     path : str or None
@@ -464,6 +542,7 @@ class NetworkFile:
     inputs: _FrozenDict
     monitors: Monitors
     protocol: tuple
+    published: tuple = ()
     sha256: str = ""
     path: str | None = None
     status: str = "file"
@@ -719,6 +798,8 @@ KEY_DOCS = {
         "inputs": "table of inputs by name, in build order (below)",
         "monitors": "table: what is recorded (below)",
         "protocol": "table: the phases of a run (below)",
+        "published": "array of tables `[[published]]`: the published behaviour the network "
+                     "must show (below)",
     },
     "seeds": {
         "connectivity": "seed of construction: connectors, random initial values, weights "
@@ -824,6 +905,20 @@ KEY_DOCS = {
         "inputs_off": "list of inputs switched off during the phase",
         "parameters": "table of network parameter = value during the phase",
     },
+    "published": {
+        "population": "the population measured (its spikes)",
+        "statistic": "a key of brianlab.analysis.population.population_statistics: "
+                     + ", ".join(f"`{k}`" + ("" if u == "1" else f" ({u})")
+                                 for k, u in PUBLISHED_STATISTICS.items()),
+        "low": "lowest published value, in the statistic's unit (`\"5 Hz\"`, or a number "
+               "for a dimensionless statistic); omitted: no lower bound",
+        "high": "highest published value (>= low); omitted: no upper bound",
+        "source": "where it is published: paper, figure or table",
+        "parameters": "table of network parameter = value at which it holds (default: the "
+                      "file's values)",
+        "t_start": "transient left out of the measurement (a time >= 0, shorter than the "
+                   "protocol; default 0 s)",
+    },
 }
 
 _REQUIRED = {
@@ -839,6 +934,7 @@ _REQUIRED = {
     "monitors.state": {"population", "variables"},
     "protocol": {"phases"},
     "protocol.phases": {"name", "duration"},
+    "published": {"population", "statistic", "source"},
 }
 
 _TABLE_TITLES = {
@@ -849,6 +945,7 @@ _TABLE_TITLES = {
     "connector": "`connector = { rule = ..., ... }`", "inputs.NAME": "`[inputs.NAME]`",
     "monitors": "`[monitors]`", "monitors.state": "`monitors.state` entries",
     "protocol": "`[protocol]`", "protocol.phases": "`protocol.phases` entries",
+    "published": "`[[published]]` entries",
 }
 
 #: Run-time fields of each input kind (targets ``<input>.<field>`` of parameters).
@@ -1133,11 +1230,13 @@ class _Reader:
         parameters = self.parameters(raw.get("parameters", {}))
         monitors = self.monitors(raw.get("monitors", {}))
         protocol = self.protocol(raw["protocol"], parameters, inputs)
+        published = self.published(raw.get("published", []), parameters, protocol)
         return NetworkFile(
             name=name, version=version, summary=summary, references=tuple(references),
             notes=notes, dt=self.dt, seeds=_freeze(seeds), parameters=_freeze(parameters),
             populations=_freeze(populations), projections=_freeze(projections),
-            inputs=_freeze(inputs), monitors=monitors, protocol=protocol, sha256=sha256,
+            inputs=_freeze(inputs), monitors=monitors, protocol=protocol,
+            published=published, sha256=sha256,
             path=self.path, status=status)
 
     # -- populations ----------------------------------------------------------
@@ -1653,6 +1752,62 @@ class _Reader:
             phases.append(Phase(name=name, duration=duration, inputs_off=off,
                                 parameters=_freeze(values)))
         return tuple(phases)
+
+    def published(self, raw, parameters, protocol):
+        if not isinstance(raw, list):
+            raise self.err("expected an array of tables [[published]]", "published")
+        total = sum(float(phase.duration) for phase in protocol)
+        out = []
+        for n, item in enumerate(raw):
+            where = f"published[{n}]"
+            item = self.table(item, where, "published")
+            pop = self.population_ref(item["population"], f"{where}.population")
+            statistic = self.string(item["statistic"], f"{where}.statistic")
+            if statistic not in PUBLISHED_STATISTICS:
+                raise self.err(f"unknown statistic {statistic!r}; expected one of "
+                               f"{', '.join(PUBLISHED_STATISTICS)}", f"{where}.statistic")
+            unit = PUBLISHED_STATISTICS[statistic]
+            dim = Hz.dim if unit == "Hz" else DIMENSIONLESS
+            if "low" not in item and "high" not in item:
+                raise self.err("expected 'low', 'high' or both", where)
+            bounds = {}
+            for key, default in (("low", -math.inf), ("high", math.inf)):
+                if key not in item:
+                    bounds[key] = default
+                    continue
+                q = self.quantity(item[key], f"{where}.{key}", dim, f"a {statistic}")
+                if not math.isfinite(float(q)):
+                    raise self.err(f"expected a finite value, got {item[key]!r}",
+                                   f"{where}.{key}")
+                bounds[key] = float(q)
+            if bounds["low"] > bounds["high"]:
+                raise self.err(f"expected low <= high, got low = {item['low']!r}, high = "
+                               f"{item['high']!r}", where)
+            source = self.string(item["source"], f"{where}.source")
+            if not source.strip():
+                raise self.err("expected the paper, figure or table it comes from",
+                               f"{where}.source")
+            values = {}
+            table = item.get("parameters", {})
+            if not isinstance(table, dict):
+                raise self.err(f"expected a table, got {_type(table)}", f"{where}.parameters")
+            for pname, value in table.items():
+                pw = f"{where}.parameters.{pname}"
+                if pname not in parameters:
+                    raise self.err(f"unknown parameter {pname!r}; parameters: "
+                                   f"{', '.join(parameters) or 'none'}", pw)
+                values[pname] = self.quantity(value, pw, get_dimensions(
+                    parameters[pname].value), f"a value of {pname}")
+            t_start = 0.0 * second
+            if "t_start" in item:
+                t_start = self.quantity(item["t_start"], f"{where}.t_start", _SECOND, "a time")
+            if not 0 <= float(t_start) < total:
+                raise self.err(f"expected a time >= 0 and shorter than the protocol "
+                               f"({total:g} s), got {item['t_start']!r}", f"{where}.t_start")
+            out.append(Published(population=pop, statistic=statistic, low=bounds["low"],
+                                 high=bounds["high"], source=source,
+                                 parameters=_freeze(values), t_start=t_start))
+        return tuple(out)
 
 
 _SECOND = second.dim

@@ -595,3 +595,70 @@ duration = "30 ms"
             "inputs.step: count not used by a current_step input")
     refused(changed('kind = "current_step"', 'kind = "image"\nimage = "cross"', text),
             "inputs.step.target: an image input needs a lattice population")
+
+
+# -- [[published]]: the published behaviour a network must show --------------------------------
+PUBLISHED = '''
+[[published]]
+population = "E"
+statistic = "rate"
+low = "2 Hz"
+high = "30 Hz"
+source = "Brette et al. (2007), Fig. 3"
+parameters = { we = "6 nS" }
+t_start = "50 ms"
+
+[[published]]
+population = "I"
+statistic = "cv"
+low = 0.8
+source = "the paper, Table 1"
+'''
+
+
+def test_published_entries_are_parsed_with_their_units():
+    net = parse(BASE + PUBLISHED)
+    first, second_ = net.published
+    assert (first.population, first.statistic, first.low, first.high) == ("E", "rate", 2.0,
+                                                                          30.0)
+    assert first.unit == "Hz" and first.range_text() == "2-30 Hz"
+    assert first.parameters == {"we": 6 * nS} and first.t_start == 50 * ms
+    assert first.source == "Brette et al. (2007), Fig. 3"
+    assert first.contains(2.0) and first.contains(30.0) and not first.contains(30.01)
+    assert not first.contains(float("nan"))
+    assert second_.low == 0.8 and second_.high == float("inf") and second_.unit == "1"
+    assert second_.range_text() == ">= 0.8" and second_.t_start == 0 * second
+    assert second_.contains(3.0) and not second_.contains(0.79)
+    assert parse().published == ()
+    # every published statistic is a key of population_statistics
+    from brianlab.analysis.population import population_statistics
+    from brianlab.networkfile import PUBLISHED_STATISTICS
+    keys = population_statistics([0, 1, 0], [0.01, 0.02, 0.03], 2, 0.1)
+    assert set(PUBLISHED_STATISTICS) <= set(keys)
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ('statistic = "rate"', 'statistic = "speed"',
+     r"published\[0\].statistic: unknown statistic 'speed'; expected one of rate, "),
+    ('low = "2 Hz"', 'low = "2 mV"', r"published\[0\].low: expected a rate in hertz"),
+    ('low = 0.8', 'low = "0.8 Hz"', r"published\[1\].low: expected a cv in 1 \(dimensionless\), got '0.8 Hz'"),
+    ('low = "2 Hz"', 'low = "40 Hz"', r"published\[0\]: expected low <= high, got low = "
+                                      "'40 Hz', high = '30 Hz'"),
+    ('population = "I"', 'population = "X"', r"published\[1\].population: unknown "
+                                             "population 'X'"),
+    ('parameters = { we = "6 nS" }', 'parameters = { wx = "6 nS" }',
+     r"published\[0\].parameters.wx: unknown parameter 'wx'"),
+    ('parameters = { we = "6 nS" }', 'parameters = { we = "6 mV" }',
+     r"published\[0\].parameters.we: expected a value of we in siemens"),
+    ('t_start = "50 ms"', 't_start = "250 ms"', r"published\[0\].t_start: expected a time "
+                                                r">= 0 and shorter than the protocol \(0.25 s"),
+    ('t_start = "50 ms"', 't_start = "5 mV"', r"published\[0\].t_start: expected a time"),
+    ('low = 0.8\n', '', r"published\[1\]: expected 'low', 'high' or both"),
+    ('source = "the paper, Table 1"', 'source = " "', r"published\[1\].source: expected the "
+                                                      "paper"),
+    ('source = "the paper, Table 1"\n', '', r"published\[1\]: missing required key 'source'"),
+    ('source = "the paper, Table 1"', 'source = "x"\nfig = 3',
+     r"published\[1\]: unknown key\(s\) fig; allowed: population, statistic, low, high"),
+])
+def test_published_entries_are_checked(old, new, match):
+    refused(changed(old, new, BASE + PUBLISHED), match)
