@@ -108,7 +108,7 @@ def test_the_plain_brian2_twin_gives_the_same_spikes(cpp_short):
     assert len(cpp["E"][0]) > 10_000
     for pop in ("E", "I"):
         assert np.array_equal(twin.spikes[pop][0], cpp[pop][0]), pop
-        assert np.array_equal(twin.spikes[pop][1], cpp[pop][1] / second), pop
+        assert np.array_equal(twin.spikes[pop][1], cpp[pop][1]), pop
 
 
 STATE_DURATION = 0.3 * second
