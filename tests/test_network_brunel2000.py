@@ -86,6 +86,21 @@ def test_the_file_is_the_papers_model_a():
     assert float(values["I_ext.rate"]) == pytest.approx(40.0)
 
 
+def test_a_parameter_of_a_projection_is_set_on_cpp_standalone():
+    """g sets IE.w and II.w (shared synaptic variables): constructing the network on
+    cpp_standalone applies them without asking the Synapses for their length (unknown
+    before a standalone run; the builder failed here with NotImplementedError), and
+    run_args maps g = 6 to -0.6 mV (= -g J, J = 0.1 mV) on both projections and keeps
+    the external rate at 2 nu_thr = 20 Hz."""
+    net = bl.load_network("brunel2000")
+    with net.build(device="cpp_standalone", g=4.5) as built:
+        args = built.run_args(g=6)
+        targets = {(view.group_name, view.name): value for view, value in args.items()}
+        for syn in ("brunel2000_IE", "brunel2000_II"):
+            assert float(targets[(syn, "w")] / mV) == pytest.approx(-0.6)
+        assert float(targets[("brunel2000_E", "E_ext_rate")]) == pytest.approx(20.0)
+
+
 @pytest.mark.slow
 def test_runtime_and_cpp_standalone_give_the_same_spikes(cpp_short):
     """Full size, 50 ms, the file's seeds: runtime (Cython target) and cpp_standalone
