@@ -923,8 +923,10 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
     built = {"groups": groups, "synapses": syns, "inputs": built_inputs}
     for target, value in values.items():
         obj, _, varname = target.partition(".")
-        owner = (groups.get(obj) or syns.get(obj)
-                 or (built_inputs[obj][0] if obj in built_inputs else None))
+        # by name, never by truth value: len() of a standalone Synapses is unknown before
+        # the run (Brian2 raises NotImplementedError)
+        owner = (groups[obj] if obj in groups else syns[obj] if obj in syns
+                 else built_inputs[obj][0] if obj in built_inputs else None)
         name = f"{obj}_{varname}" if obj in built_inputs else varname
         setattr(owner, name, value)
     return {"network": network, "monitors": monitors, "lattices": lattices, "clock": clock,
