@@ -37,21 +37,21 @@ nu = { value = "10 Hz", sets = ["ext.rate"] }
 [populations.E]
 model = "lif@2"
 size = 80
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms" }
 initial = { v = { uniform = ["-70 mV", "-60 mV"] } }
 
 [populations.I]
 model = "lif@2"
 size = 20
-receptors = { e = "ampa_exp", i = "gaba_exp" }
+receptors = { e = "ampa_exp@1", i = "gaba_exp@1" }
 parameters = { E_L = "-60 mV", V_reset = "-60 mV", tau_ref = "5 ms" }
 initial = { v = { uniform = ["-70 mV", "-60 mV"] } }
 
 [projections.EI]
 source = "E"
 target = "I"
-synapse = "static"
+synapse = "static@1"
 receptor = "e"
 connector = { rule = "probability", p = 0.1 }
 

@@ -111,13 +111,12 @@ def test_coba_parses_with_the_published_values():
     80 % E / 20 % I, p = 2 %, tau_m = 20 ms (C = 200 pF, g_L = 10 nS), E_L = -60 mV,
     threshold -50 mV, reset -60 mV, 5 ms refractory, conductance jumps 6 nS / 67 nS with
     decay 5 ms / 10 ms and reversal 0 mV / -80 mV."""
-    with pytest.warns(UnreleasedModelWarning):
-        net = load_network("coba")
+    net = load_network("coba")
     assert isinstance(net, NetworkFile) and net.ref == "coba@1"
-    assert net.status == "unreleased"
+    assert net.status == "released"
     assert net.sha256 == hashlib.sha256(COBA.read_bytes()).hexdigest()
     assert net.provenance == {"name": "coba", "version": 1, "sha256": net.sha256,
-                              "status": "unreleased"}
+                              "status": "released"}
     assert {p: net.populations[p].size for p in net.populations} == {"E": 3200, "I": 800}
     for pop in net.populations.values():
         assert pop.model == "lif@2" and dict(pop.receptors) == {"e": "ampa_exp@1",
@@ -515,7 +514,7 @@ def test_cli_list_and_show_cover_networks(capsys):
     assert any(line.split()[:3] == ["coba", "1", "network"] for line in out.splitlines())
     assert main(["models", "show", "coba"]) == 0
     out = capsys.readouterr().out
-    assert "coba@1  (network, unreleased)" in out
+    assert "coba@1  (network, released)" in out
     assert hashlib.sha256(COBA.read_bytes()).hexdigest() in out
     for text in ("populations:", "E: lif@2, 3200 neurons, receptors e=ampa_exp@1, i=gaba_exp@1",
                  "projections:", "EE: E -> E (receptor e), static@1, probability (p=0.02)",

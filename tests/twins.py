@@ -294,7 +294,8 @@ def cobahh(duration=1 * second, *, N=4000, p=0.02, connectivity_seed=1, drive_se
 
 def brunel2000(g, nu_ext_over_nu_thr, duration=1 * second, *, scale=1.0, J=0.1 * mV,
                drive="poisson_input", connect="indegree", gate_refractory=True,
-               connectivity_seed=1, drive_seed=2, device="runtime", dt=0.1 * ms):
+               connectivity_seed=1, drive_seed=2, device="runtime", dt=0.1 * ms,
+               reseed=False):
     """Brunel (2000) model A: sparse E/I network of LIF neurons with delta synapses.
 
     N_E = 10000 * scale, N_I = N_E / 4, C_E = 0.1 N_E, C_I = 0.1 N_I (fixed in-degree),
@@ -307,6 +308,10 @@ def brunel2000(g, nu_ext_over_nu_thr, duration=1 * second, *, scale=1.0, J=0.1 *
     (``drive="count"``). Initial v uniform between V_r and theta. ``scale`` keeps
     epsilon = 0.1 and J: nu_thr grows as 1 / scale, and the external drive's mean and
     variance (J C_E nu_ext tau and J^2 C_E nu_ext tau) stay those of the full model.
+    ``reseed=True`` follows brianlab's documented draw convention for network files
+    (``docs/guide/networks.md``): Brian2 re-seeded with ``connectivity_seed + 2n - 1``
+    before the n-th projection's ``connect`` and ``+ 2n`` before its values (here the
+    delay), so that the same seeds give the same network as a brianlab build.
     """
     t_start = time.perf_counter()
     n_e = int(round(10000 * scale))
@@ -328,14 +333,18 @@ def brunel2000(g, nu_ext_over_nu_thr, duration=1 * second, *, scale=1.0, J=0.1 *
         E, I = _two_populations(n_e, n_i, eqs, "v > theta", "v = V_r", params["tau_rp"],
                                 "exact", {"v": "V_r + rand() * (theta - V_r)"}, ns)
         syns = []
-        for pre, post, w, c in ((E, E, "J", c_e), (E, I, "J", c_e),
-                                (I, E, "JI", c_i), (I, I, "JI", c_i)):
+        for n, (pre, post, w, c) in enumerate(((E, E, "J", c_e), (E, I, "J", c_e),
+                                               (I, E, "JI", c_i), (I, I, "JI", c_i)), 1):
             s = b2.Synapses(pre, post, on_pre=f"v_post += {w}{gate}",
                             name=f"twin_{pre.name[-1]}{post.name[-1]}", namespace=ns)
+            if reseed:
+                b2.seed(connectivity_seed + 2 * n - 1)
             if connect == "indegree":
                 s.connect(i=f"k for k in sample({pre.N}, size={c})")
             else:
                 _connect(s, 0.1, connect)
+            if reseed:
+                b2.seed(connectivity_seed + 2 * n)
             s.delay = params["D"]
             syns.append(s)
         inputs = []
