@@ -43,10 +43,11 @@ from ..compose import model_of, neuron_group, synapses
 from ..library import load_model
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
-from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
-                     kernel_sum)
+from ..space import Lattice
 from ..units import ModelError, unit_string
-from .sheet import HASH_UNIFORM
+from .sheet import HASH_UNIFORM, Pathway
+from .sheet import _indices as sheet_indices
+from .sheet import _weight as sheet_weight
 
 __all__ = ["build_network", "BuiltNetwork", "MAX_RATE_DT"]
 
@@ -557,38 +558,24 @@ def _connect_args(conn, src_n: int, tgt_n: int, same: bool, autapses: bool,
     raise ModelError(f"{where}: unknown connector rule {rule!r}")
 
 
+def _sheet_rule(conn):
+    """A lattice connector as the sheet builder's rule name and :class:`~.sheet.Pathway`."""
+    rule = _get(conn, "rule").removeprefix("gaussian_")
+    path = Pathway(float(_get(conn, "sigma")), k=int(_get(conn, "k", 100) or 100),
+                   p_max=float(_get(conn, "p_max", 1.0) or 1.0))
+    return rule, path
+
+
 def _lattice_indices(conn, src: Lattice, tgt: Lattice, same: bool, autapses: bool, rng):
-    rule = _get(conn, "rule")
-    sigma = float(_get(conn, "sigma"))
-    if rule == "gaussian_fixed_indegree":
-        c = fixed_indegree(src, tgt, int(_get(conn, "k")), sigma, seed=rng,
-                           allow_self=autapses or not same, same_population=same)
-    elif rule == "gaussian_probability":
-        c = gaussian_probability(src, tgt, float(_get(conn, "p_max")), sigma, seed=rng,
-                                 allow_self=autapses or not same, same_population=same)
-    else:
-        c = gaussian_kernel(src, tgt, sigma, allow_self=autapses or not same,
-                            same_population=same)
-    return c.i, c.j
+    rule, path = _sheet_rule(conn)
+    return sheet_indices(rule, src, tgt, path, same, rng, allow_self=autapses or not same)
 
 
 def _lattice_weight(conn, src: Lattice, tgt: Lattice, same: bool, autapses: bool):
-    """The normalised weight factor of a lattice rule, as ``build_ei_sheet._weight``:
-    the expected total weight a target receives is the dense kernel's sum."""
-    rule = _get(conn, "rule")
-    sigma = float(_get(conn, "sigma"))
-    allow_self = autapses or not same
-    if rule == "gaussian_fixed_indegree":
-        return kernel_sum(src, tgt, sigma, allow_self=allow_self,
-                          same_population=same) / int(_get(conn, "k"))
-    if rule == "gaussian_probability":
-        return 1.0 / float(_get(conn, "p_max"))
-    ext = src.extent
-    dx = f"((i % {src.side})*{src.spacing!r} - (j % {tgt.side})*{tgt.spacing!r})"
-    dy = f"((i // {src.side})*{src.spacing!r} - (j // {tgt.side})*{tgt.spacing!r})"
-    wrap = "({d} - {L!r}*floor({d}/{L!r} + 0.5))"
-    d2 = f"({wrap.format(d=dx, L=ext)}**2 + {wrap.format(d=dy, L=ext)}**2)"
-    return f"exp(-{d2}/(2*{sigma!r}**2))"
+    """The normalised weight factor of a lattice rule, ``build_ei_sheet``'s own: the
+    expected total weight a target receives is the dense kernel's sum."""
+    rule, path = _sheet_rule(conn)
+    return sheet_weight(rule, src, tgt, path, same, allow_self=autapses or not same)
 
 
 def _initial_w(model):

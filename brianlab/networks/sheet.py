@@ -151,16 +151,18 @@ def models_provenance(neuron="lif") -> list[dict]:
     return compose(model, RECEPTORS).provenance + load_model(SYNAPSE_MODEL).provenance
 
 
-def _indices(rule, source, target, path: Pathway, same, rng):
-    """Source and target index arrays of one pathway."""
+def _indices(rule, source, target, path: Pathway, same, rng, allow_self=None):
+    """Source and target index arrays of one pathway (``allow_self``: default ``not same``;
+    the network builder's lattice rules call this too)."""
+    allow_self = (not same) if allow_self is None else allow_self
     if rule == "fixed_indegree":
         conn = fixed_indegree(source, target, path.k, path.sigma, seed=rng,
-                              allow_self=not same, same_population=same)
+                              allow_self=allow_self, same_population=same)
     elif rule == "probability":
         conn = gaussian_probability(source, target, path.p_max, path.sigma, seed=rng,
-                                    allow_self=not same, same_population=same)
+                                    allow_self=allow_self, same_population=same)
     else:
-        conn = gaussian_kernel(source, target, path.sigma, allow_self=not same,
+        conn = gaussian_kernel(source, target, path.sigma, allow_self=allow_self,
                                same_population=same)
     return conn.i, conn.j
 
@@ -185,14 +187,16 @@ def _all_indices(rule, lattices: dict, pathways: dict, seed, cache: bool) -> dic
                          (rule, lattices, pathways, seed, source_hash(space)), compute)
 
 
-def _weight(rule, source, target, path: Pathway, same):
+def _weight(rule, source, target, path: Pathway, same, allow_self=None):
     """The weight of one pathway: a number, or (kernel rule) a Brian2 expression.
 
     Standalone devices cannot take per-synapse arrays before the binary has run, so
     distance-dependent weights are written as an expression of the lattice indices.
+    ``allow_self`` defaults to ``not same``; the network builder's lattice rules call this.
     """
+    allow_self = (not same) if allow_self is None else allow_self
     if rule == "fixed_indegree":
-        return kernel_sum(source, target, path.sigma, allow_self=not same,
+        return kernel_sum(source, target, path.sigma, allow_self=allow_self,
                           same_population=same) / path.k
     if rule == "probability":
         return 1.0 / path.p_max
