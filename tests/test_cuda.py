@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from brianlab import devices
@@ -172,3 +173,51 @@ def test_cuda_main_is_the_same_for_the_same_network():
     assert _sort_cuda_main(one).endswith("_run_cmsa_E_stateupdater_codeobject);\n"
                                          "        network.add(&a_clock, _run_a_codeobject);\n"
                                          "    }\n")
+
+
+@pytest.mark.cuda
+@pytest.mark.slow
+def test_a_network_file_builds_on_cuda_standalone(tmp_path, capsys):
+    """``brunel2000`` as released on cuda_standalone: its fixed in-degree projections
+    (Brian2's ``sample(N, size=K)`` generator, run on the device) and its Poisson input
+    (``poisson()``) compile with nvcc (minutes); the session says it was built but not run
+    when there is no GPU, and its description carries the file's provenance. On a machine
+    with a GPU the same test runs it and checks the file's ``[[published]]`` entries."""
+    from brian2 import get_device
+    from network_checks import check_published
+
+    from brianlab.library import load_network
+
+    _needs_nvcc()
+    net = load_network("brunel2000@1")
+    options = dict(directory=tmp_path / "cuda", quiet=False)
+    with net.build(device="cuda_standalone", device_options=options) as built:
+        built.run()
+        dev = built.session
+        build = dev.directory
+        assert dev.built
+        assert (build / "main").is_file() and os.access(build / "main", os.X_OK)
+        makefile = (build / "makefile").read_text()
+        assert "-std=c++17" in makefile and "-std=c++11" not in makefile
+        assert "-arch=sm_" in makefile
+        for proj in net.projections:
+            generator = build / "code_objects" / (
+                f"brunel2000_{proj}_synapses_create_generator_codeobject.cu")
+            assert generator.is_file(), generator.name
+        assert "poisson" in (build / "code_objects" / "brunel2000_E_ext_codeobject.cu").read_text()
+        record = dev.describe()["provenance"]["network"]
+        assert (record["name"], record["version"], record["status"]) == (
+            "brunel2000", 1, "released")
+        assert record["sha256"] == net.sha256
+        if not dev.has_gpu:
+            assert not dev.ran
+            out = capsys.readouterr().out
+            assert "built in" in out and "but not run (no GPU is available)" in out
+        else:  # on a GPU machine: the published behaviour (cuRAND draws, not the CPU's)
+            spikes = {}
+            for pop in net.monitors.spikes:
+                i, t = built.spikes(pop)
+                spikes[pop] = (np.asarray(i, dtype=np.int64), np.asarray(t, dtype=float))
+            assert check_published(net, spikes) == []
+    assert get_device().__class__.__name__ == "RuntimeDevice"
+    assert build.is_dir()

@@ -1,4 +1,4 @@
-"""Devices: the same network on runtime and cpp_standalone, reruns with run_args, CUDA build-only."""
+"""Devices: the same network on runtime and cpp_standalone, reruns with run_args (CUDA builds: tests/test_cuda.py)."""
 
 import fcntl
 import os
@@ -265,32 +265,6 @@ def test_cuda_without_nvcc_stops_with_a_clear_error(monkeypatch, tmp_path):
         use_device("cuda_standalone", directory=given)
     with use_device("cpp_standalone", directory=given, quiet=True):  # the lock was released
         pass
-
-
-@pytest.mark.slow
-@pytest.mark.cuda
-def test_cuda_standalone_builds_without_a_gpu(tmp_path, capsys):
-    pytest.importorskip("brian2cuda")
-    if devices.find_nvcc() is None:
-        pytest.skip("nvcc is not installed on this machine")
-    with use_device("cuda_standalone", directory=tmp_path / "cuda") as dev:
-        net, G, spikes = small_network()
-        dev.run(net, 50 * ms)
-        built_here = dev.directory
-        has_gpu = dev.has_gpu
-        assert dev.built
-        assert (built_here / "main").is_file() and os.access(built_here / "main", os.X_OK)
-        makefile = (built_here / "makefile").read_text()
-        assert "-std=c++17" in makefile and "-std=c++11" not in makefile
-        assert "-arch=sm_" in makefile
-        if not has_gpu:
-            assert not dev.ran
-            out = capsys.readouterr().out
-            assert "built in" in out and "but not run (no GPU is available)" in out
-        else:  # on a GPU machine the same network runs and spikes like the runtime
-            assert dev.ran and counts(spikes).sum() > 0
-    assert get_device().__class__.__name__ == "RuntimeDevice"
-    assert Path(built_here).is_dir()
 
 
 def test_finished_runs_leave_no_results_behind(tmp_path):
