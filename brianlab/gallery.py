@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .units import quantity_text
+
 __all__ = ["GALLERY_DURATION", "GALLERY_WALL", "gallery_run", "gallery_statistics",
            "gallery_figure", "gallery_key", "compute_page_data", "write_gallery"]
 
@@ -135,7 +137,7 @@ def gallery_run(netfile, *, max_duration: float = GALLERY_DURATION,
         dt = float(built.clock.dt)
     return {"ref": netfile.ref, "provenance": provenance, "duration": float(duration),
             "dt": dt, "sizes": sizes, "spikes": spikes,
-            "changes": {k: str(v) for k, v in changes.items()},
+            "changes": {k: quantity_text(v) for k, v in changes.items()},
             "wall_s": time.perf_counter() - start,
             "stopped": state["stopped_at"] is not None}
 
@@ -303,7 +305,7 @@ def _parameter_sets(netfile) -> list[dict]:
     """Distinct parameter sets of the published entries, the file's defaults first."""
     sets = [{}]
     for entry in netfile.published:
-        values = {k: str(v) for k, v in entry.parameters.items()
+        values = {k: quantity_text(v) for k, v in entry.parameters.items()
                   if v != netfile.parameters[k].value}
         if values not in sets:
             sets.append(values)
@@ -312,7 +314,7 @@ def _parameter_sets(netfile) -> list[dict]:
 
 def _published_at(netfile, values: dict) -> list:
     return [e for e in netfile.published
-            if {k: str(v) for k, v in e.parameters.items()
+            if {k: quantity_text(v) for k, v in e.parameters.items()
                 if v != netfile.parameters[k].value} == values]
 
 

@@ -452,12 +452,36 @@ def parse_model_bytes(data: bytes, *, path=None, status: str = "file") -> Model:
     ModelError
         For text that is not UTF-8 or not TOML, and every problem of the model.
     """
+    text, sha256 = decode_file(data, path=path)
+    return parse_model_text(text, path=path, sha256=sha256, status=status)
+
+
+def decode_file(data: bytes, *, path=None) -> tuple[str, str]:
+    """The UTF-8 text of a model or network file and the sha256 of its bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    path : str or Path, optional
+        Where it came from (for the message).
+
+    Returns
+    -------
+    text : str
+    sha256 : str
+        Hex digest of ``data``: what provenance records and ``models.lock`` pins.
+
+    Raises
+    ------
+    ModelError
+        For bytes that are not UTF-8.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ModelError("not UTF-8 text", path=path) from None
-    return parse_model_text(text, path=path, sha256=hashlib.sha256(data).hexdigest(),
-                            status=status)
+    return text, hashlib.sha256(data).hexdigest()
 
 
 def parse_model_text(text: str, *, path=None, sha256: str | None = None,

@@ -26,8 +26,10 @@ from brian2.equations.equations import PARAMETER, SUBEXPRESSION
 from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
                                            have_same_dimensions)
 
-from .ranges import MAX_RATE_DT  # one rule: ranges.VALIDITY's (poisson@1) too
-from .units import ModelError, parse_quantity, unit_string
+from .modelfile import (MAX_DEPTH, MAX_FILE_BYTES, RESERVED_NAMES, _check_sizes, decode_file,
+                        describe_dimension, read_model_bytes)
+from .ranges import MAX_RATE_DT, check_range  # one rate*dt rule: ranges.VALIDITY's too
+from .units import ModelError, parse_quantity, parse_unit, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
            "Input", "Monitors", "StateMonitorSpec", "Phase", "Value", "KEY_DOCS",
@@ -663,8 +665,6 @@ class NetworkFile:
 
 
 def _dim_text(q) -> str:
-    from .modelfile import describe_dimension
-
     return describe_dimension(get_dimensions(q))
 
 
@@ -1006,8 +1006,6 @@ def read_network_file(path) -> NetworkFile:
     ModelError
         Naming the file, the key at fault and what was expected.
     """
-    from .modelfile import read_model_bytes
-
     return parse_network_bytes(read_model_bytes(path), path=path)
 
 
@@ -1032,12 +1030,8 @@ def parse_network_bytes(data: bytes, *, path=None, status: str = "file") -> Netw
     ModelError
         For text that is not UTF-8 or not TOML, and every problem of the network.
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ModelError("not UTF-8 text", path=path) from None
-    return parse_network_text(text, path=path, sha256=hashlib.sha256(data).hexdigest(),
-                              status=status)
+    text, sha256 = decode_file(data, path=path)
+    return parse_network_text(text, path=path, sha256=sha256, status=status)
 
 
 def parse_network_text(text: str, *, path=None, sha256: str | None = None,
@@ -1064,8 +1058,6 @@ def parse_network_text(text: str, *, path=None, sha256: str | None = None,
     ModelError
         For every problem of the network.
     """
-    from .modelfile import MAX_DEPTH, MAX_FILE_BYTES, _check_sizes
-
     if sha256 is None:
         sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if len(text) > MAX_FILE_BYTES:
@@ -1148,8 +1140,6 @@ class _Reader:
 
     def name(self, name, where, kind):
         from brian2 import Equations
-
-        from .modelfile import RESERVED_NAMES
 
         if not _IDENT.match(name):
             raise self.err(f"invalid {kind} name {name!r}: expected an identifier (a letter, "
@@ -1327,8 +1317,6 @@ class _Reader:
                           parameters=_freeze(parameters), initial=_freeze(initial))
 
     def model_parameters(self, table, model, where):
-        from .ranges import check_range
-
         if not isinstance(table, dict):
             raise self.err(f"expected a table, got {_type(table)}", where)
         out = {}
@@ -1397,8 +1385,6 @@ class _Reader:
 
     def projection(self, pname, raw, where):
         from brian2.units.fundamentalunits import get_dimensions as dims
-
-        from .units import parse_unit
 
         source = self.population_ref(raw["source"], f"{where}.source")
         target = self.population_ref(raw["target"], f"{where}.target")
@@ -1693,8 +1679,6 @@ class _Reader:
 
     def check_target_range(self, target, value, where):
         """A run-time value of a model parameter in its physical range, as an override."""
-        from .ranges import check_range
-
         obj, var = target.split(".")
         model = self.models.get(obj, self.synapses.get(obj))
         if model is not None and var in model.parameters:
@@ -1942,8 +1926,6 @@ def _type(value) -> str:
 
 
 def _describe(dim) -> str:
-    from .modelfile import describe_dimension
-
     return describe_dimension(dim)
 
 

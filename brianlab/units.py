@@ -18,7 +18,8 @@ from brian2 import Quantity, Unit
 from brian2.core.namespace import DEFAULT_UNITS
 from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_unit
 
-__all__ = ["ModelError", "parse_quantity", "parse_unit", "unit_string", "MAX_TEXT"]
+__all__ = ["ModelError", "parse_quantity", "parse_unit", "quantity_text", "unit_string",
+           "MAX_TEXT"]
 
 #: Longest value or unit string accepted (guards against pathological input).
 MAX_TEXT = 200
@@ -170,6 +171,42 @@ def parse_quantity(text) -> Quantity:
     if not np.isfinite(float(value)):
         raise ModelError(f"{text!r} is not a finite number in SI units")
     return value
+
+
+def quantity_text(value) -> str:
+    """A scalar quantity as the text :func:`parse_quantity` reads: one form for one value.
+
+    The number in Brian2's best unit for it, in the fewest digits that read back as the
+    same float (``"3 nS"``, ``"1.62 mV"``, ``"-0.6 mV"``, ``"5"`` when dimensionless),
+    whether the value was given as a quantity or as text; results record parameter values
+    this way.
+
+    Parameters
+    ----------
+    value : Quantity, str, int or float
+        A scalar (text is parsed first).
+
+    Returns
+    -------
+    str
+    """
+    q = value if isinstance(value, Quantity) else parse_quantity(value)
+    if np.ndim(q) != 0:
+        raise ModelError(f"expected a single value, got an array of shape {np.shape(q)}")
+    if q.is_dimensionless:
+        forms = [(float(q), "")]
+    else:  # Brian2's best unit, else SI base units (a unit name the parser does not know)
+        best = q.get_best_unit()
+        forms = [(float(q / best), f" {best}"), (float(q), f" {unit_string(q.dim)}")]
+    for number, unit in forms:
+        for digits in (15, 16, 17):
+            text = f"{number:.{digits}g}{unit}"
+            try:
+                if float(parse_quantity(text)) == float(q):
+                    return text
+            except ModelError:
+                break
+    return text
 
 
 def unit_string(dim: Dimension) -> str:

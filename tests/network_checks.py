@@ -3,8 +3,9 @@
 - `netfile(name, duration)`: a library network file, its protocol shortened to one phase of
   ``duration`` (the file text with its duration replaced and without its ``[[published]]``
   entries, which must end the file, parsed as the library would);
-- `run_file(net, device)`: build and run it (same seeds as the file), spikes out as plain
-  arrays (indices, times in s) per population, and the wall time of build + run;
+- `run_file(net, device)`: build and run it (same seeds as the file): spikes as plain
+  arrays (indices, times in s) per population, the wall time of build + run, and each
+  projection's synapse indices;
 - `statistics(...)`: :func:`brianlab.analysis.population.population_statistics` of a run;
 - `check_published(net, spikes)`: every ``[[published]]`` entry of the file against the
   run, with the entry's source in the failure message.
@@ -33,7 +34,8 @@ def netfile(name: str, duration: str | None = None):
 
 
 def run_file(net, device: str, **options):
-    """Build and run ``net`` on ``device``; spikes per population (indices, times in s)."""
+    """Build and run ``net`` on ``device``: spikes per population (indices, times in s),
+    the wall time of build and run (s), and ``{projection: (i, j)}``."""
     t0 = time.perf_counter()
     built = net.build(device=device, **options)
     try:
@@ -42,9 +44,28 @@ def run_file(net, device: str, **options):
         for pop in net.monitors.spikes:
             i, t = built.spikes(pop)
             spikes[pop] = (np.asarray(i, dtype=np.int64), np.asarray(t, dtype=float))
+        wall = time.perf_counter() - t0
+        connections = {name: (np.array(syn.i[:], dtype=np.int64),
+                              np.array(syn.j[:], dtype=np.int64))
+                       for name, syn in built.synapses.items()}
     finally:
         built.close()
-    return spikes, time.perf_counter() - t0
+    return spikes, wall, connections
+
+
+def first_difference(a: dict, b: dict) -> float:
+    """The time (s) of the first spike in which two runs differ (index or time, over all
+    populations), ``inf`` when they are identical."""
+    first = np.inf
+    for pop in a:
+        (ia, ta), (ib, tb) = a[pop], b[pop]
+        n = min(ta.size, tb.size)
+        differ = np.flatnonzero((ia[:n] != ib[:n]) | (ta[:n] != tb[:n]))
+        if differ.size:
+            first = min(first, ta[differ[0]], tb[differ[0]])
+        elif ta.size != tb.size:
+            first = min(first, (ta if ta.size > n else tb)[n])
+    return float(first)
 
 
 def statistics(net, spikes: dict, pop: str, t_start: float) -> dict:

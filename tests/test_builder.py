@@ -505,7 +505,9 @@ def test_provenance_names_the_file_models_seeds_and_values(tmp_path):
     assert prov["network"] == {"name": "tiny", "version": 1, "status": "file",
                                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     assert prov["seeds"] == {"connectivity": 9, "drive": 2}
-    assert prov["parameters"] == {"rate": str(10 * Hz), "we": "4 nS", "wi": str(50 * nS)}
+    assert prov["parameters"] == {"rate": "10 Hz", "we": "4 nS", "wi": "50 nS"}
+    with net.build(device="runtime", seed=9, we=4 * nS) as other:  # one form per value
+        assert other.provenance == prov
     assert {m["model"] for m in prov["models"]} == {"lif@2", "ampa_exp@1", "gaba_exp@1",
                                                      "static@1"}
     assert all(len(m["sha256"]) == 64 for m in prov["models"])

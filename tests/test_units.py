@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brianlab import ModelError, parse_quantity
-from brianlab.units import parse_unit, unit_string
+from brianlab.units import parse_unit, quantity_text, unit_string
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -104,3 +104,19 @@ def test_fuzz_well_formed_values_parse_exactly(number, unit, power):
 @given(st.text(alphabet="0123456789.eE+-*/() msVmnSuAF_", max_size=40))
 def test_fuzz_unit_like_text(text):
     assert_quantity_or_model_error(text)
+
+
+@pytest.mark.parametrize("value, text", [
+    (3 * nS, "3 nS"), ("3 nS", "3 nS"), ("0.003 uS", "3e-09 siemens"), (-0.6 * mV, "-0.6 mV"),
+    (5.0, "5"), ("5", "5"), (0.01, "0.01"), (60 * 0.27 / 10 * mV, "1.6200000000000003 mV"),
+    (1e-300 * mV, "1.0000000000000001e-303 volt"), (2 * cm ** 2, "0.0002 metre2")])
+def test_quantity_text_is_one_exact_form_per_value(value, text):
+    """One text per value, whatever form it was given in (results compare them), that
+    reads back as the same float: the shortest of 15-17 digits, in Brian2's best unit or,
+    where no such text is exact (0.003 uS is not the float of 3 nS) or the unit has no
+    name the parser knows, in SI units."""
+    assert quantity_text(value) == text
+    q = value if isinstance(value, Quantity) else parse_quantity(value)
+    assert float(parse_quantity(text)) == float(q)
+    with pytest.raises(ModelError, match="single value"):
+        quantity_text(np.ones(2) * mV)

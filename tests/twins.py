@@ -159,8 +159,43 @@ def _two_populations(n_e, n_i, eqs, threshold, reset, refractory, method, initia
 
 # ---------------------------------------------------------------- Brette et al. 2007
 
+def _brette_projections(E, I, ns, p, connect, connectivity_seed, reseed, autapses):
+    """The four random projections of benchmarks 1-3 (EE, EI, IE, II): ``{var}_post +=
+    w`` with ``we``/``wi`` from the namespace, each pair connected with probability ``p``.
+
+    ``reseed=True`` follows the draw convention of brianlab's network files (see
+    `brunel2000`): Brian2 re-seeded with ``connectivity_seed + 2n - 1`` before the n-th
+    projection's ``connect`` and ``+ 2n`` after it (no values are drawn here).
+    ``autapses=False`` leaves out a neuron's synapse onto itself (EE, II), as
+    ``connect(p=p, condition="i != j")``; the paper's Brian script keeps them.
+    """
+    syns = []
+    for n, (pre, post, var, w) in enumerate(((E, E, "ge", "we"), (E, I, "ge", "we"),
+                                             (I, E, "gi", "wi"), (I, I, "gi", "wi")), 1):
+        s = b2.Synapses(pre, post, on_pre=f"{var}_post += {w}",
+                        name=f"twin_{pre.name[-1]}{post.name[-1]}", namespace=ns)
+        if reseed:
+            b2.seed(connectivity_seed + 2 * n - 1)
+        if not autapses and pre is post:
+            if connect != "p":
+                raise ValueError("autapses=False needs connect='p'")
+            s.connect(p=p, condition="i != j")
+        else:
+            _connect(s, p, connect)
+        if reseed:
+            b2.seed(connectivity_seed + 2 * n)
+        syns.append(s)
+    return syns
+
+
+def _connections(syns):
+    """``{"EE": (i, j), ...}``: copies of each projection's synapse indices."""
+    return {s.name[len("twin_"):]: (np.array(s.i[:], dtype=np.int64),
+                                    np.array(s.j[:], dtype=np.int64)) for s in syns}
+
+
 def cuba(duration=1 * second, *, N=4000, p=0.02, connectivity_seed=1, drive_seed=2,
-         device="runtime", connect="p", dt=0.1 * ms):
+         device="runtime", connect="p", dt=0.1 * ms, reseed=False, autapses=True):
     """Benchmark 2 of Brette et al. (2007): current-based LIF network (Vogels & Abbott 2005).
 
     tau_m 20 ms, E_L -49 mV, threshold -50 mV, reset -60 mV, refractory 5 ms, exponential
@@ -183,21 +218,15 @@ def cuba(duration=1 * second, *, N=4000, p=0.02, connectivity_seed=1, drive_seed
         E, I = _two_populations(n_e, N - n_e, eqs, "v > Vt", "v = Vr", params["refractory"],
                                 "exact", {"v": "Vr + rand() * (Vt - Vr)",
                                           "ge": "0*mV", "gi": "0*mV"}, ns)
-        syns = []
-        for pre, post, var, w in ((E, E, "ge", "we"), (E, I, "ge", "we"),
-                                  (I, E, "gi", "wi"), (I, I, "gi", "wi")):
-            s = b2.Synapses(pre, post, on_pre=f"{var}_post += {w}",
-                            name=f"twin_{pre.name[-1]}{post.name[-1]}", namespace=ns)
-            _connect(s, p, connect)
-            syns.append(s)
+        syns = _brette_projections(E, I, ns, p, connect, connectivity_seed, reseed, autapses)
         monitors = {"E": b2.SpikeMonitor(E), "I": b2.SpikeMonitor(I)}
         net = b2.Network(E, I, *syns, *monitors.values())
         return _run(net, [(duration, None)], drive_seed, device, params, monitors, sizes, params,
-                    t_start)
+                    t_start, read=lambda: {"connections": _connections(syns)})
 
 
 def coba(duration=1 * second, *, N=4000, p=0.02, connectivity_seed=1, drive_seed=2,
-         device="runtime", connect="p", dt=0.1 * ms):
+         device="runtime", connect="p", dt=0.1 * ms, reseed=False, autapses=True):
     """Benchmark 1 of Brette et al. (2007): conductance-based LIF network.
 
     C 200 pF, g_L 10 nS (tau_m 20 ms), E_L -60 mV, threshold -50 mV, reset -60 mV,
@@ -222,21 +251,15 @@ def coba(duration=1 * second, *, N=4000, p=0.02, connectivity_seed=1, drive_seed
                                 "euler", {"v": "El + (randn() * 5 - 5) * mV",
                                           "ge": "(randn() * 1.5 + 4) * 10 * nS",
                                           "gi": "(randn() * 12 + 20) * 10 * nS"}, ns)
-        syns = []
-        for pre, post, var, w in ((E, E, "ge", "we"), (E, I, "ge", "we"),
-                                  (I, E, "gi", "wi"), (I, I, "gi", "wi")):
-            s = b2.Synapses(pre, post, on_pre=f"{var}_post += {w}",
-                            name=f"twin_{pre.name[-1]}{post.name[-1]}", namespace=ns)
-            _connect(s, p, connect)
-            syns.append(s)
+        syns = _brette_projections(E, I, ns, p, connect, connectivity_seed, reseed, autapses)
         monitors = {"E": b2.SpikeMonitor(E), "I": b2.SpikeMonitor(I)}
         net = b2.Network(E, I, *syns, *monitors.values())
         return _run(net, [(duration, None)], drive_seed, device, params, monitors, sizes, params,
-                    t_start)
+                    t_start, read=lambda: {"connections": _connections(syns)})
 
 
 def cobahh(duration=1 * second, *, N=4000, p=0.02, connectivity_seed=1, drive_seed=2,
-           device="runtime", connect="p", dt=0.1 * ms):
+           device="runtime", connect="p", dt=0.1 * ms, reseed=False, autapses=True):
     """Benchmark 3 of Brette et al. (2007): Hodgkin-Huxley network (Traub & Miles 1991).
 
     Area 20000 um^2, C_m 1 uF/cm^2, g_L 5e-5 S/cm^2, E_L -60 mV, g_Na 100 mS/cm^2,
@@ -277,17 +300,11 @@ def cobahh(duration=1 * second, *, N=4000, p=0.02, connectivity_seed=1, drive_se
                                 {"v": "El + (randn() * 5 - 5) * mV",
                                  "ge": "(randn() * 1.5 + 4) * 10 * nS",
                                  "gi": "(randn() * 12 + 20) * 10 * nS"}, ns)
-        syns = []
-        for pre, post, var, w in ((E, E, "ge", "we"), (E, I, "ge", "we"),
-                                  (I, E, "gi", "wi"), (I, I, "gi", "wi")):
-            s = b2.Synapses(pre, post, on_pre=f"{var}_post += {w}",
-                            name=f"twin_{pre.name[-1]}{post.name[-1]}", namespace=ns)
-            _connect(s, p, connect)
-            syns.append(s)
+        syns = _brette_projections(E, I, ns, p, connect, connectivity_seed, reseed, autapses)
         monitors = {"E": b2.SpikeMonitor(E), "I": b2.SpikeMonitor(I)}
         net = b2.Network(E, I, *syns, *monitors.values())
         return _run(net, [(duration, None)], drive_seed, device, params, monitors, sizes, params,
-                    t_start)
+                    t_start, read=lambda: {"connections": _connections(syns)})
 
 
 # ---------------------------------------------------------------- Brunel 2000

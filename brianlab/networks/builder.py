@@ -44,7 +44,7 @@ from ..library import load_model
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
 from ..space import Lattice
-from ..units import ModelError, unit_string
+from ..units import ModelError, quantity_text, unit_string
 from .sheet import HASH_UNIFORM, Pathway
 from .sheet import _indices as sheet_indices
 from .sheet import _weight as sheet_weight
@@ -378,10 +378,8 @@ class BuiltNetwork:
                     seen.add(entry["model"])
                     models.append(entry)
         changed = {**self.changes, **(self._rerun_changes or {})}
-        parameters = {}
-        for name, par in (_get(self.netfile, "parameters", {}) or {}).items():
-            value = changed.get(name, _get(par, "value"))
-            parameters[name] = str(value)
+        parameters = {name: quantity_text(value) for name, value
+                      in self.netfile.parameter_values(**changed).items()}
         return {"network": dict(self.netfile.provenance), "models": models,
                 "seeds": dict(self.seeds), "parameters": parameters}
 
