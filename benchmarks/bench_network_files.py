@@ -6,20 +6,39 @@ directory; Cython's compiled code is cached in ~/.cython between runs, so run tw
 see the warm time), the mean rate of every recorded population and whether both devices
 gave identical spikes.
 
-    python benchmarks/bench_network_files.py [cuba coba cobahh]
+    python benchmarks/bench_network_files.py [cuba coba cobahh brunel2000 vogels2011]
+        [--duration SECONDS] [--devices runtime cpp_standalone]
+
+``--duration`` cuts the protocol to its first SECONDS (later phases shortened or dropped),
+for networks whose whole protocol takes long on the runtime device (vogels2011: 6 s).
 """
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
-from brian2 import prefs
+from brian2 import prefs, second
 
 import brianlab as bl
 
 
-def run(name: str, device: str):
-    net = bl.load_network(name)
+def cut(net, seconds: float | None):
+    """The network file with its protocol cut to its first ``seconds`` (None: as it is)."""
+    if seconds is None:
+        return net
+    phases, left = [], seconds
+    for phase in net.protocol:
+        if left <= 0:
+            break
+        length = min(float(phase.duration / second), left)
+        phases.append(dataclasses.replace(phase, duration=length * second))
+        left -= length
+    return dataclasses.replace(net, protocol=tuple(phases))
+
+
+def run(name: str, device: str, seconds: float | None = None):
+    net = cut(bl.load_network(name), seconds)
     start = time.perf_counter()
     built = net.build(device=device)
     try:
@@ -34,18 +53,25 @@ def run(name: str, device: str):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", default=["cuba", "coba", "cobahh"])
+    parser.add_argument("--duration", type=float, default=None,
+                        help="cut the protocol to its first SECONDS")
+    parser.add_argument("--devices", nargs="+", default=["runtime", "cpp_standalone"],
+                        choices=["runtime", "cpp_standalone"])
     args = parser.parse_args()
     prefs.codegen.target = "cython"
     for name in args.names:
-        results = {device: run(name, device) for device in ("runtime", "cpp_standalone")}
-        net, spikes, _ = results["runtime"]
+        results = {device: run(name, device, args.duration) for device in args.devices}
+        net, spikes, _ = results[args.devices[0]]
         seconds = float(net.duration)
         rates = ", ".join(f"{pop} {len(t) / (net.populations[pop].size * seconds):.2f} Hz"
                           for pop, (i, t) in spikes.items())
-        same = all(np.array_equal(a, b) for pop in spikes
-                   for a, b in zip(spikes[pop], results["cpp_standalone"][1][pop]))
-        print(f"{net.ref}: runtime (cython) {results['runtime'][2]:.1f} s, cpp_standalone "
-              f"{results['cpp_standalone'][2]:.1f} s; {rates}; identical spikes: {same}")
+        times = ", ".join(f"{device} {wall:.1f} s" for device, (_, _, wall) in results.items())
+        line = f"{net.ref}, {seconds:g} s simulated: {times}; {rates}"
+        if len(results) == 2:
+            same = all(np.array_equal(a, b) for pop in spikes
+                       for a, b in zip(spikes[pop], results["cpp_standalone"][1][pop]))
+            line += f"; identical spikes: {same}"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import gc
 import importlib.util
+import logging
 import os
 import re
 import shlex
@@ -322,6 +323,26 @@ def _stop_group(proc: subprocess.Popen):
             raise
 
 
+def _brian2cuda_info(record) -> bool:
+    """A console log filter: False for brian2cuda's INFO lines (its preferences, the GPU
+    it compiles for: 25 lines on every build), True for everything else. (Brian2's own
+    handler filter may already have shortened ``brian2.brian2cuda...`` to ``brian2cuda...``.)"""
+    name = record.name.removeprefix("brian2.")
+    return not (name.split(".")[0] == "brian2cuda" and record.levelno <= logging.INFO)
+
+
+def _console_filter(function, *, add: bool):
+    """Add ``function`` to (or remove it from) Brian2's console log handler, if it has one.
+
+    Brian2's file log (its debug log) keeps every record; removing an absent filter does
+    nothing."""
+    from brian2.utils.logger import BrianLogger
+
+    handler = getattr(BrianLogger, "console_handler", None)
+    if handler is not None:
+        (handler.addFilter if add else handler.removeFilter)(function)
+
+
 class DeviceSession:
     """An active Brian2 device for one network, with its own directory.
 
@@ -428,8 +449,11 @@ class DeviceSession:
             else:
                 self._setup_cuda()
                 set_device("cuda_standalone", directory=str(self.directory), build_on_run=False)
+                if quiet:
+                    _console_filter(_brian2cuda_info, add=True)
         except BaseException:  # e.g. no nvcc: leave no lock, directory or preference behind
             self._closed = True
+            _console_filter(_brian2cuda_info, add=False)
             prefs._restore()
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -897,6 +921,7 @@ class DeviceSession:
             _ACTIVE = None
         atexit.unregister(self._close_at_exit)
         magic_network.__dict__.pop("run", None)
+        _console_filter(_brian2cuda_info, add=False)
         if self.standalone:
             get_device().reinit()
             get_device().activate()

@@ -221,3 +221,30 @@ def test_a_network_file_builds_on_cuda_standalone(tmp_path, capsys):
             assert check_published(net, spikes) == []
     assert get_device().__class__.__name__ == "RuntimeDevice"
     assert build.is_dir()
+
+
+@pytest.mark.cuda
+def test_a_quiet_cuda_session_hides_brian2cudas_info_lines(tmp_path):
+    """brian2cuda logs its preferences and the GPU it compiles for at INFO on every build
+    (25 lines); a quiet session (the network builder's default) leaves them to Brian2's
+    debug log, keeps warnings, and gives the console back when it closes."""
+    _needs_nvcc()
+    import io
+
+    from brian2.utils.logger import BrianLogger, get_logger
+
+    from brianlab import use_device
+
+    log = get_logger("brian2cuda.device")
+    console = io.StringIO()  # what Brian2's console handler writes (it holds sys.stderr)
+    old = BrianLogger.console_handler.setStream(console)
+    try:
+        with use_device("cuda_standalone", directory=tmp_path / "b", quiet=True):
+            log.info("a preference line")
+            log.warn("a warning line")
+        log.info("an info line after the session")
+    finally:
+        BrianLogger.console_handler.setStream(old)
+    text = console.getvalue()
+    assert "a preference line" not in text
+    assert "a warning line" in text and "an info line after the session" in text
