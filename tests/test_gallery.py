@@ -179,7 +179,7 @@ def test_gallery_page_tables_and_published_checks(user_root, tmp_path):
     assert checks[4]["passed"] is None and "too short" in checks[4]["problem"]
     # the entry at nu = 0 Hz has a run of its own: v starts below threshold and relaxes
     # to E_L without input, so no neuron fires (analytic), and the range holds
-    assert silent["changes"] == {"nu": str(0 * Hz)}
+    assert silent["changes"] == {"nu": "0 Hz"}  # units.quantity_text: one form per value
     assert [c["entry"] for c in silent["checks"]] == [3]
     assert silent["checks"][0]["measured"] == 0.0 and silent["checks"][0]["passed"] is True
     lines = [line for line in page.splitlines() if line.startswith("| E | rate | ")]

@@ -7,10 +7,10 @@ module's tests):
 - runtime (Cython target) and cpp_standalone give identical spikes for the same seeds;
 - the plain-Brian2 twin written from the paper (``tests/twins.py``), run with the
   builder's documented draw convention (``reseed=True``) and without autapses (as the
-  files), builds the same network: identical synapses in every projection. Its equations
-  are written differently (the benchmark's forms, not lif@2's or hh_traub@2's), so the
-  spikes are identical only until rounding differences first change one spike; from then
-  on the two runs agree in statistics, with the tolerances stated;
+  files), builds the same network: identical synapses in every projection, and for cuba
+  and coba identical spikes over the whole second. cobahh's model differs from the
+  paper's script on purpose (hh_traub@2), so its spikes part after a few milliseconds and
+  the two runs are compared in statistics, with the tolerances stated;
 - every ``[[published]]`` entry of the file holds.
 """
 
@@ -25,13 +25,18 @@ from network_checks import check_published, first_difference, netfile, run_file,
 needs_cxx = pytest.mark.skipif(not cxx_compiler_works(),
                                reason="no C++ compiler for cpp_standalone / Cython")
 
-#: Per file: the runtime run (ms) compared with cpp_standalone's; the twin's tolerances on the
-#: statistics over 0.2-1 s (mean rate: relative; mean ISI CV and Golomb's chi: absolute)
-#: and the least time (s) before the first differing spike.
+#: Per file: the runtime run (ms) compared with cpp_standalone's; the least time (s)
+#: before the first spike that differs from the twin's (inf: identical over the whole 1 s);
+#: for cobahh, whose model differs from the paper's script on purpose (hh_traub@2's guarded
+#: rate functions, refractory while v > -20 mV), the twin's tolerances on the statistics
+#: over 0.2-1 s (mean rate: relative; mean ISI CV and Golomb's chi: absolute). Measured:
+#: cuba and coba identical to the twin over 1 s (E 5.483 / 17.791 Hz); cobahh identical
+#: until 4.2 ms, then E 32.27 Hz (twin 33.81), I 34.99 (35.29); CV E 1.98 (1.92),
+#: I 1.98 (1.87); chi E 0.038 (0.037), I 0.047 (0.044).
 CHECKS = {
-    "cuba": dict(runtime_ms=100, rate=0.1, cv=0.1, chi=0.05, same_until=0.0),
-    "coba": dict(runtime_ms=100, rate=0.1, cv=0.2, chi=0.05, same_until=0.0),
-    "cobahh": dict(runtime_ms=50, rate=0.2, cv=0.2, chi=0.05, same_until=0.0),
+    "cuba": dict(runtime_ms=100, same_until=np.inf),
+    "coba": dict(runtime_ms=100, same_until=np.inf),
+    "cobahh": dict(runtime_ms=50, same_until=0.002, rate=0.2, cv=0.2, chi=0.05),
 }
 NAMES = list(CHECKS)
 
@@ -140,9 +145,9 @@ def test_shows_the_published_behaviour(full_run):
 def test_the_plain_brian2_twin_builds_the_same_network(full_run):
     """The twin (Brette et al. 2007's equations, written without brianlab) on
     cpp_standalone, same seeds, the builder's draw convention, no autapses: every
-    projection's synapses identical (i and j, in order); spikes identical until the first
-    rounding difference (at least ``same_until``); over 0.2-1 s the mean rates, mean ISI
-    CVs and Golomb's chi within the tolerances of ``CHECKS``."""
+    projection's synapses identical (i and j, in order); spikes identical until at least
+    ``same_until`` (cuba, coba: the whole run); where they part (cobahh), the mean rates,
+    mean ISI CVs and Golomb's chi over 0.2-1 s within the tolerances of ``CHECKS``."""
     name, net, spikes, connections = full_run
     check = CHECKS[name]
     twin = getattr(T, name)(1 * second, device="cpp_standalone", reseed=True,
@@ -155,6 +160,8 @@ def test_the_plain_brian2_twin_builds_the_same_network(full_run):
     same = first_difference(spikes, twin.spikes)
     print(f"{name}: spikes identical to the twin's until {same:.4f} s")
     assert same >= check["same_until"]
+    if same == np.inf:
+        return
     for pop in ("E", "I"):
         ours = statistics(net, spikes, pop, 0.2)
         theirs = statistics(net, twin.spikes, pop, 0.2)
