@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import CacheError, cache_root
+from .errors import ResultsError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -42,10 +43,6 @@ CONFIGURATION = "configuration.json"
 FOLDER_LOCK = ".brianlab-folder.lock"
 #: Start of the names of the files that probe a folder for writing.
 PROBE = ".write-probe-"
-
-
-class ResultsError(ValueError):
-    """A results folder cannot be used (not writable, another configuration, save failed)."""
 
 
 def versions() -> dict:
