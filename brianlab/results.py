@@ -233,7 +233,7 @@ class RunFolder:
     configuration : dict, optional
         Everything that determines the folder's results. Recorded on first use; a
         folder that holds another configuration (or results without a record) is
-        refused with :class:`ResultsError`.
+        refused with :class:`~brianlab.errors.ResultsError`.
     hint : str
         What the error messages suggest (e.g. ``"use another --out"``).
     writer : str, optional
