@@ -10,7 +10,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
-from .units import ModelError
+from .errors import ModelError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,15 +62,13 @@ class _Output:
         self.status = 1
 
 
-def _cmd_list(out: _Output):
-    from .library import list_models
-
+def _cmd_list(out: _Output, library):
     rows = []
-    for entry in list_models():
+    for entry in library.list_models():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = _load(entry.kind, f"{entry.name}@{entry.newest}")
+                model = _load(library, entry.kind, f"{entry.name}@{entry.newest}")
         except ModelError as exc:
             out.error(f"cannot list {entry.name}@{entry.newest}: {exc}")
             continue
@@ -82,19 +80,15 @@ def _cmd_list(out: _Output):
         out("  ".join(col.ljust(w) for col, w in zip(row[:3], widths)) + "  " + row[3])
 
 
-def _load(kind: str, ref: str):
+def _load(library, kind: str, ref: str):
     """A library file of ``kind`` (model or network), modified files allowed."""
-    from .library import load_model, load_network
-
     if kind == "network":
-        return load_network(ref, allow_modified=True)
-    return load_model(ref, allow_modified=True)
+        return library.load_network(ref, allow_modified=True)
+    return library.load_model(ref, allow_modified=True)
 
 
-def _show_network(out: _Output, ref: str):
-    from .library import load_network
-
-    net = load_network(ref)
+def _show_network(out: _Output, library, ref: str):
+    net = library.load_network(ref)
     out(f"{net.ref}  (network, {net.status})")
     out(f"  {net.summary}")
     out(f"  file:   {net.path}")
@@ -151,13 +145,11 @@ def _show_network(out: _Output, ref: str):
             out(f"  - {ref_text}")
 
 
-def _cmd_show(out: _Output, ref: str):
-    from .library import load_model, ref_kind
-
-    if ref_kind(ref) == "network":
-        _show_network(out, ref)
+def _cmd_show(out: _Output, library, ref: str):
+    if library.ref_kind(ref) == "network":
+        _show_network(out, library, ref)
         return
-    model = load_model(ref)
+    model = library.load_model(ref)
     out(f"{model.ref}  ({model.kind}, {model.status})")
     out(f"  {model.summary}")
     out(f"  file:   {model.path}")
@@ -193,31 +185,29 @@ def _cmd_show(out: _Output, ref: str):
             out(f"  - {ref_text}")
 
 
-def _cmd_check(out: _Output, files: list[str]):
-    from .library import check_file, list_models, lock_problems, unreleased_files
-
+def _cmd_check(out: _Output, library, files: list[str]):
     problems: list[str] = []
     new: list = []
     checked = 0
     if files:
         for name in files:
             try:
-                check_file(Path(name))
+                library.check_file(Path(name))
                 checked += 1
             except ModelError as exc:
                 problems.append(str(exc))
     else:
-        for entry in list_models():
+        for entry in library.list_models():
             for version in entry.versions:
                 try:
                     with warnings.catch_warnings():  # the lock is reported below
                         warnings.simplefilter("ignore")
-                        _load(entry.kind, f"{entry.name}@{version}")
+                        _load(library, entry.kind, f"{entry.name}@{version}")
                     checked += 1
                 except ModelError as exc:
                     problems.append(str(exc))
-        problems.extend(lock_problems(unreleased=False))
-        new = unreleased_files()
+        problems.extend(library.lock_problems(unreleased=False))
+        new = library.unreleased_files()
     for line in problems:
         out(line)
     for path in new:  # not a problem: a new file is checked, then released
@@ -229,10 +219,8 @@ def _cmd_check(out: _Output, files: list[str]):
         out(f"{checked} model file(s) OK" + (f", {len(new)} of them unreleased" if new else ""))
 
 
-def _cmd_lock(out: _Output, folder):
-    from .library import write_lock
-
-    new = write_lock(folder)
+def _cmd_lock(out: _Output, library, folder):
+    new = library.write_lock(folder)
     out("released: " + ", ".join(new) if new else "nothing new to release")
 
 
@@ -248,19 +236,37 @@ def _emit(out: _Output) -> int:
     return out.status
 
 
+def dispatch(args: argparse.Namespace, out: _Output):
+    """Carry out a parsed ``models`` command.
+
+    The one place this module reaches :mod:`brianlab.library` (and so Brian2, which
+    parsing model files needs): ``--help`` and a wrong argument import neither.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    out : _Output
+        Collects the command's lines and exit status.
+    """
+    from . import library
+
+    if args.action == "list":
+        _cmd_list(out, library)
+    elif args.action == "show":
+        _cmd_show(out, library, args.ref)
+    elif args.action == "check":
+        _cmd_check(out, library, args.files)
+    else:
+        _cmd_lock(out, library, args.folder)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m brianlab`` and the ``brianlab`` script."""
     args = _parser().parse_args(argv)
     out = _Output()
     try:
-        if args.action == "list":
-            _cmd_list(out)
-        elif args.action == "show":
-            _cmd_show(out, args.ref)
-        elif args.action == "check":
-            _cmd_check(out, args.files)
-        else:
-            _cmd_lock(out, args.folder)
+        dispatch(args, out)
     except ModelError as exc:
         out.error(f"error: {exc}")
     return _emit(out)

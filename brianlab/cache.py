@@ -18,11 +18,9 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import CacheError
+
 __all__ = ["CacheError", "cache_root", "cache_directory", "cached_arrays", "source_hash"]
-
-
-class CacheError(ValueError):
-    """``$BRIANLAB_CACHE`` cannot be a cache folder (a file, or a path that cannot exist)."""
 
 
 def cache_root() -> Path:

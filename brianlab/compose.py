@@ -385,7 +385,7 @@ def neuron_group(model, n: int, receptors=(), name=None, *, method=None, dt=None
     **overrides
         Parameter values (Quantities or strings like ``"12 ms"``), or initial
         values of state variables (``I_ext="250 pA"``); a wrong unit or an
-        unknown name raises :class:`ModelError`.
+        unknown name raises :class:`~brianlab.errors.ModelError`.
 
     Returns
     -------

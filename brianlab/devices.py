@@ -19,7 +19,6 @@ import atexit
 import contextlib
 import fcntl
 import gc
-import importlib.util
 import logging
 import os
 import re
@@ -39,102 +38,17 @@ from brian2.core.variables import VariableView
 
 from . import leanbuild
 from .cache import cache_directory
+from .errors import DeviceError, DirectoryInUse
 from .ranges import check_range
+from .toolchain import (DEFAULT_COMPUTE_CAPABILITY, DEVICES, NATIVE_FLAGS, _curand_paths,
+                        cxx_compiler_works, find_nvcc, gpu_available)
 
 __all__ = ["use_device", "DeviceSession", "DeviceError", "DirectoryInUse", "DEVICES", "find_nvcc",
            "gpu_available", "cxx_compiler_works", "cache_directory"]
 
-DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
-#: Compiler flags that tie a binary to the build machine's CPU (left out of portable builds).
-NATIVE_FLAGS = ("-march=native", "-mtune=native", "-mcpu=native")
-#: Compute capability compiled for when no GPU is present (Hopper: H100/H200).
-DEFAULT_COMPUTE_CAPABILITY = 9.0
-
-
-class DeviceError(RuntimeError):
-    """A device cannot be set up or used (missing compiler, GPU, package, ...)."""
-
-
-class DirectoryInUse(DeviceError):
-    """The requested build directory is locked by another run."""
-
 
 #: The open session (Brian2 has one device at a time, so sessions do not nest).
 _ACTIVE: "DeviceSession | None" = None
-
-
-def find_nvcc() -> str | None:
-    """Path of the CUDA compiler: ``$CUDA_PATH/bin``, ``PATH``, then ``/usr/local/cuda/bin``.
-
-    Returns
-    -------
-    str or None
-        None if there is none.
-    """
-    candidates = []
-    if os.environ.get("CUDA_PATH"):
-        candidates.append(Path(os.environ["CUDA_PATH"]) / "bin" / "nvcc")
-    which = shutil.which("nvcc")
-    if which:
-        candidates.append(Path(which))
-    candidates.append(Path("/usr/local/cuda/bin/nvcc"))
-    for path in candidates:
-        if path.is_file() and os.access(path, os.X_OK):
-            return str(path.resolve())
-    return None
-
-
-def gpu_available() -> tuple[bool, float | None]:
-    """Whether ``nvidia-smi`` sees a GPU, and its compute capability.
-
-    Returns
-    -------
-    available : bool
-    capability : float or None
-        E.g. 9.0; None without a GPU.
-    """
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return False, None
-    try:
-        out = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return False, None
-    lines = [line.strip() for line in out.stdout.splitlines() if line.strip()]
-    if out.returncode != 0 or not lines:
-        return False, None
-    try:
-        return True, float(lines[0])
-    except ValueError:
-        return True, None
-
-
-def cxx_compiler_works() -> bool:
-    """Whether a C++ compiler for the standalone devices is on ``PATH``.
-
-    Returns
-    -------
-    bool
-    """
-    return any(shutil.which(c) for c in ("c++", "g++", "clang++"))
-
-
-def _curand_paths(cuda_home: Path) -> tuple[Path, Path] | None:
-    """(include, lib) of cuRAND when the toolkit lacks it: from the nvidia-curand wheel."""
-    if (cuda_home / "include" / "curand.h").is_file():
-        return None
-    spec = importlib.util.find_spec("nvidia")
-    roots = list(spec.submodule_search_locations) if spec and spec.submodule_search_locations \
-        else []
-    for root in roots:
-        for header in sorted(Path(root).glob("*/include/curand.h")) + \
-                sorted(Path(root).glob("curand/include/curand.h")):
-            lib = header.parent.parent / "lib"
-            if any(lib.glob("libcurand.so*")):
-                return header.parent, lib
-    raise DeviceError("the CUDA toolkit has no cuRAND and the nvidia-curand wheel is not "
-                      "installed: pip install 'brianlab[cuda]'")
 
 
 _CLOCK_RESET = re.compile(r"^\s*_array_(\w+?)_(timestep|t)\[0\] = [^;]+;\s*$")

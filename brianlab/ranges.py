@@ -83,7 +83,7 @@ def range_problem(name: str, value, *, refractory: str | None = None) -> str | N
 
 
 def check_range(name: str, value, *, refractory: str | None = None, where=None, path=None):
-    """Raise :class:`ModelError` if ``name = value`` is physically impossible.
+    """Raise :class:`~brianlab.errors.ModelError` if ``name = value`` is physically impossible.
 
     Parameters
     ----------

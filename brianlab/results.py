@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import CacheError, cache_root
+from .errors import ResultsError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -42,10 +43,6 @@ CONFIGURATION = "configuration.json"
 FOLDER_LOCK = ".brianlab-folder.lock"
 #: Start of the names of the files that probe a folder for writing.
 PROBE = ".write-probe-"
-
-
-class ResultsError(ValueError):
-    """A results folder cannot be used (not writable, another configuration, save failed)."""
 
 
 def versions() -> dict:
@@ -236,7 +233,7 @@ class RunFolder:
     configuration : dict, optional
         Everything that determines the folder's results. Recorded on first use; a
         folder that holds another configuration (or results without a record) is
-        refused with :class:`ResultsError`.
+        refused with :class:`~brianlab.errors.ResultsError`.
     hint : str
         What the error messages suggest (e.g. ``"use another --out"``).
     writer : str, optional

@@ -53,6 +53,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cache import cache_root
+from .errors import SweepError
 from .results import RunFolder, atomic_write_text, temporary_prefix
 
 __all__ = ["CompiledNetwork", "Point", "SweepError", "run_point", "run_points", "save_point",
@@ -75,10 +76,6 @@ OUTPUT_LINES = 20
 #: Seconds :func:`connect` waits for a scheduler file to appear (a scheduler started at the
 #: same time writes it once it listens).
 SCHEDULER_FILE_WAIT = 60.0
-
-
-class SweepError(RuntimeError):
-    """A point of a sweep failed (the binary, its results or the reduction)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from brian2 import Quantity, Unit
 from brian2.core.namespace import DEFAULT_UNITS
 from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_unit
 
+from .errors import ModelError
+
 __all__ = ["ModelError", "parse_quantity", "parse_unit", "quantity_text", "unit_string",
            "MAX_TEXT"]
 
@@ -27,34 +29,6 @@ MAX_TEXT = 200
 MAX_EXPONENT = 12
 
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$", re.S)
-
-
-class ModelError(ValueError):
-    """A model file, model name or model parameter is invalid.
-
-    The message names the file (when there is one), the key or equation at
-    fault, and what was expected.
-
-    Parameters
-    ----------
-    message : str
-        What is wrong and what was expected.
-    path : str or Path, optional
-        The model file.
-    where : str, optional
-        The key or equation at fault.
-    """
-
-    def __init__(self, message: str, *, path=None, where: str | None = None):
-        self.path = None if path is None else str(path)
-        self.where = where
-        self.reason = message
-        prefix = ""
-        if self.path:
-            prefix += f"{self.path}: "
-        if where:
-            prefix += f"{where}: "
-        super().__init__(prefix + message)
 
 
 def _unit_value(node: ast.AST, text: str):

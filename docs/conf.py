@@ -66,7 +66,8 @@ nb_merge_streams = True
 autosummary_generate = True
 autosummary_imported_members = False
 # members defined in each module only: names re-exported through __all__ (brianlab's
-# public face, ModelError in modelfile) are documented once, where they are defined
+# public face, the exception classes of brianlab.errors) are documented once, where they
+# are defined
 autodoc_default_options = {"members": True, "show-inheritance": True,
                            "ignore-module-all": True}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
@@ -88,6 +89,11 @@ numpydoc_xref_aliases = {
     "Figure": "matplotlib.figure.Figure",
     "Path": "pathlib.Path",
     "Model": "brianlab.modelfile.Model",
+    "DeviceSession": "brianlab.devices.DeviceSession",
+    # the exception classes, defined in brianlab.errors, named bare in Raises sections
+    **{name: f"brianlab.errors.{name}" for name in (
+        "ModelError", "DeviceError", "DirectoryInUse", "CacheError", "ResultsError",
+        "SweepError", "NotRunError", "PlanError", "Terminated")},
 }
 
 # intersphinx from inventories written offline by docs/_ext/brianlab_docs.py (no network)

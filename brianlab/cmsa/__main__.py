@@ -20,8 +20,10 @@ import numpy as np
 
 from .. import plot
 from ..cache import CacheError, cache_root
+from ..errors import DeviceError, Terminated
 from ..results import ResultsError, RunFolder
 from ..sweeps import SweepError
+from ..toolchain import default_device
 from .choices import DEVICES, MAX_SEED, PHI_VARIANTS, PRESETS, RULES
 
 # (Brian2 and the modules that need it are imported where they are used: a repeated
@@ -47,12 +49,6 @@ def _say(*parts, file=None):
             os.dup2(devnull, stream.fileno())
         finally:
             os.close(devnull)
-
-
-def _default_device() -> str:
-    from ..devices import cxx_compiler_works
-
-    return "cpp_standalone" if cxx_compiler_works() else "runtime"
 
 
 #: Most values (or seeds) one sweep axis may have, and most points of one sweep.
@@ -265,7 +261,7 @@ def _open_folder(args, default: str, command: str, base) -> RunFolder:
     if base.stimulus_duration > 0 * base.dt and base.image != "cross":
         params["image_sha256"] = hashlib.sha256(Path(base.image).read_bytes()).hexdigest()
     configuration = {"command": command, "params": params, "models": models_provenance(),
-                     "device": args.device or _default_device(), "threads": args.threads,
+                     "device": args.device or default_device(), "threads": args.threads,
                      "brianlab": __version__}
     if _portable(args):  # another binary: its numbers may differ in the last bits
         configuration["portable"] = True
@@ -327,7 +323,7 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
     todo = [(p, key) for p, key in zip(points, keys) if key not in done]
     results = {key: done[key] for key in keys if key in done}  # this command's points only
     info = {"device": None}
-    device = args.device or _default_device()
+    device = args.device or default_device()
     compiled = device == "cpp_standalone" and not args.build_only
     if _cluster_wanted(args) and not compiled:
         raise ValueError("--workers/--scheduler run cpp_standalone binaries (no --build-only, "
@@ -823,13 +819,7 @@ def cmd_attention(args) -> int:
 
 def _errors() -> tuple:
     """The errors a command reports in one line (exit 1)."""
-    errors = (ResultsError, SweepError, CacheError)
-    devices = sys.modules.get("brianlab.devices")
-    return errors + ((devices.DeviceError,) if devices is not None else ())
-
-
-class Terminated(Exception):
-    """SIGTERM arrived (raised in the main thread by the handler :func:`main` installs)."""
+    return (ResultsError, SweepError, CacheError, DeviceError)
 
 
 #: Signals received during this command. A handler's exception can be lost (Python

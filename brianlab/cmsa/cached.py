@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..cache import cache_root
+from ..errors import PlanError
 from ..results import atomic_write_text
 from .reduce import PointSettings, binary_arguments, reduce_point
 
@@ -338,10 +339,6 @@ _BUILD_FIELDS = {"directory", "manifest_key"}
 #: Points of each planned command.
 _PLANNED_POINTS = {"run": 1, "phases": 3}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class PlanError(ValueError):
-    """A saved plan is damaged, edited or not this command's (the command plans again)."""
 
 
 def _expect(ok: bool, what: str):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from ..devices import DeviceSession, DirectoryInUse, cache_directory, use_device
+from ..errors import NotRunError
 from ..results import atomic_write_text
 from .params import CMSAParams
 from .cached import (MANIFEST, build_changed, compiled_description, run_built, run_cached,
@@ -28,21 +29,6 @@ __all__ = ["SWEEPABLE", "simulate", "simulate_compiled", "NotRunError", "MANIFES
 
 #: Parameters that change between runs of one compiled network (``run_args``).
 SWEEPABLE = ("rp", "we", "wi", "seed")
-
-
-class NotRunError(RuntimeError):
-    """The network was built but could not be run here (build-only, or CUDA without a GPU).
-
-    Parameters
-    ----------
-    session : DeviceSession
-        The session that built it (its ``directory`` holds the build).
-    """
-
-    def __init__(self, session: DeviceSession):
-        self.session = session
-        why = "--build-only was given" if session.build_only else "no GPU is available here"
-        super().__init__(f"{session.name}: built in {session.directory} but not run ({why})")
 
 
 def _structure(p: CMSAParams) -> tuple:

@@ -43,6 +43,7 @@ from ..compose import model_of, neuron_group, synapses
 from ..library import load_model
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
+from ..seeds import check_seed
 from ..space import Lattice
 from ..units import ModelError, quantity_text, unit_string
 from .sheet import HASH_UNIFORM, Pathway
@@ -287,10 +288,7 @@ class BuiltNetwork:
                              "protocol phase; change it by building again, not with run_args")
         out = {self._variable(t): v for t, v in self._values(changes).items()}
         if drive_seed is not None:
-            if isinstance(drive_seed, bool) or not isinstance(drive_seed, (int, np.integer)) \
-                    or not 0 <= drive_seed < 2**32:
-                raise ModelError(f"{self.netfile.ref}: drive_seed must be an integer in "
-                                 f"[0, 2**32), got {drive_seed!r}")
+            check_seed(drive_seed, f"{self.netfile.ref}: drive_seed")
             groups = [g for g in self.groups.values() if "drive_seed" in g.variables]
             if not groups:
                 raise ModelError(f"{self.netfile.ref}: no random_current input, so no "
@@ -717,12 +715,7 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
     seeds = {"connectivity": seeds.get("connectivity") if seed is None else seed,
              "drive": seeds.get("drive") if drive_seed is None else drive_seed}
     for key, value in seeds.items():
-        if value is not None and (isinstance(value, bool)
-                                  or not isinstance(value, (int, np.integer))
-                                  or not 0 <= value < 2**32):
-            raise ModelError(f"{netfile.ref}: the {key} seed must be an integer in [0, 2**32), "
-                             f"got {value!r}")
-        seeds[key] = None if value is None else int(value)
+        seeds[key] = None if value is None else check_seed(value, f"{netfile.ref}: the {key} seed")
     session = None
     if device is not None:
         from ..devices import use_device

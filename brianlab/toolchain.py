@@ -1,0 +1,113 @@
+"""Toolchain facts: which devices exist, which compilers and GPUs this machine has.
+
+Importable without Brian2 (a tier-1 module, see ``docs/architecture.md``): a command
+chooses its default device and checks its arguments before it knows whether it needs
+Brian2 at all. :mod:`brianlab.devices` uses these facts to set Brian2 up and re-exports
+the public names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import DeviceError
+
+__all__ = ["DEVICES", "NATIVE_FLAGS", "DEFAULT_COMPUTE_CAPABILITY", "find_nvcc",
+           "gpu_available", "cxx_compiler_works", "default_device"]
+
+#: The back ends :func:`~brianlab.devices.use_device` offers.
+DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+#: Compiler flags that tie a binary to the build machine's CPU (left out of portable builds).
+NATIVE_FLAGS = ("-march=native", "-mtune=native", "-mcpu=native")
+#: Compute capability compiled for when no GPU is present (Hopper: H100/H200).
+DEFAULT_COMPUTE_CAPABILITY = 9.0
+
+
+def find_nvcc() -> str | None:
+    """Path of the CUDA compiler: ``$CUDA_PATH/bin``, ``PATH``, then ``/usr/local/cuda/bin``.
+
+    Returns
+    -------
+    str or None
+        None if there is none.
+    """
+    candidates = []
+    if os.environ.get("CUDA_PATH"):
+        candidates.append(Path(os.environ["CUDA_PATH"]) / "bin" / "nvcc")
+    which = shutil.which("nvcc")
+    if which:
+        candidates.append(Path(which))
+    candidates.append(Path("/usr/local/cuda/bin/nvcc"))
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path.resolve())
+    return None
+
+
+def gpu_available() -> tuple[bool, float | None]:
+    """Whether ``nvidia-smi`` sees a GPU, and its compute capability.
+
+    Returns
+    -------
+    available : bool
+    capability : float or None
+        E.g. 9.0; None without a GPU.
+    """
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False, None
+    try:
+        out = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False, None
+    lines = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    if out.returncode != 0 or not lines:
+        return False, None
+    try:
+        return True, float(lines[0])
+    except ValueError:
+        return True, None
+
+
+def cxx_compiler_works() -> bool:
+    """Whether a C++ compiler for the standalone devices is on ``PATH``.
+
+    Returns
+    -------
+    bool
+    """
+    return any(shutil.which(c) for c in ("c++", "g++", "clang++"))
+
+
+def _curand_paths(cuda_home: Path) -> tuple[Path, Path] | None:
+    """(include, lib) of cuRAND when the toolkit lacks it: from the nvidia-curand wheel."""
+    if (cuda_home / "include" / "curand.h").is_file():
+        return None
+    spec = importlib.util.find_spec("nvidia")
+    roots = list(spec.submodule_search_locations) if spec and spec.submodule_search_locations \
+        else []
+    for root in roots:
+        for header in sorted(Path(root).glob("*/include/curand.h")) + \
+                sorted(Path(root).glob("curand/include/curand.h")):
+            lib = header.parent.parent / "lib"
+            if any(lib.glob("libcurand.so*")):
+                return header.parent, lib
+    raise DeviceError("the CUDA toolkit has no cuRAND and the nvidia-curand wheel is not "
+                      "installed: pip install 'brianlab[cuda]'")
+
+
+def default_device() -> str:
+    """The device a command uses when none is given.
+
+    Returns
+    -------
+    str
+        ``"cpp_standalone"`` when a C++ compiler is on ``PATH``
+        (:func:`cxx_compiler_works`), else ``"runtime"``.
+    """
+    return "cpp_standalone" if cxx_compiler_works() else "runtime"
