@@ -34,7 +34,7 @@ import numpy as np
 
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
 
-from .library import ModelEntry, list_models, load_model
+from .library import ModelEntry, list_models, load_model, load_network
 from .modelfile import Model
 from .units import ModelError
 
@@ -534,7 +534,20 @@ def _index(entries: list[ModelEntry]) -> str:
         summary = load_model(f"{e.name}@{e.newest}").summary
         out.append(f"| [{e.name}](model-{e.name}) | {e.kind} | "
                    f"{', '.join(map(str, e.versions))} | {_md_escape(summary)} |")
-    out += ["", ":::", "", "```{toctree}", ":hidden:", ""]
+    out += ["", ":::", ""]
+    networks = sorted((e for e in list_models() if e.kind == "network"), key=lambda e: e.name)
+    if networks:
+        out += ["## Network files", "",
+                "Networks made of these models (populations, projections, inputs, protocol, "
+                "seeds) are files too (see the networks guide); each has a page in the "
+                "network gallery: the file, a run, its statistics and the published "
+                "behaviour.", "", "| network | versions | summary |", "|---|---|---|"]
+        for e in networks:
+            summary = load_network(f"{e.name}@{e.newest}").summary
+            out.append(f"| [{e.name}](network-{e.name}) | {', '.join(map(str, e.versions))} "
+                       f"| {_md_escape(summary)} |")
+        out.append("")
+    out += ["```{toctree}", ":hidden:", ""]
     out += [e.name for e in entries] + ["```", ""]
     return "\n".join(out)
 

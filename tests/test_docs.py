@@ -301,6 +301,9 @@ def test_catalogue_has_a_page_with_a_figure_for_every_version(tmp_path):
     assert "| `C` | `200 pF` | membrane capacitance |" in lif
     index = (tmp_path / "index.md").read_text()
     assert all(f"[{e.name}](model-{e.name})" in index for e in entries)
+    networks = [e for e in list_models() if e.kind == "network"]
+    assert len(networks) >= 6  # cuba, coba, cobahh, brunel2000, vogels2011, cmsa_sheet
+    assert all(f"| [{e.name}](network-{e.name}) |" in index for e in networks)
 
 
 class _Links(HTMLParser):
