@@ -305,17 +305,20 @@ def _parameter_sets(netfile) -> list[dict]:
     """Distinct parameter sets of the published entries, the file's defaults first."""
     sets = [{}]
     for entry in netfile.published:
-        values = {k: quantity_text(v) for k, v in entry.parameters.items()
-                  if v != netfile.parameters[k].value}
+        values = _changes_of(netfile, entry)
         if values not in sets:
             sets.append(values)
     return sets
 
 
 def _published_at(netfile, values: dict) -> list:
-    return [e for e in netfile.published
-            if {k: quantity_text(v) for k, v in e.parameters.items()
-                if v != netfile.parameters[k].value} == values]
+    return [e for e in netfile.published if _changes_of(netfile, e) == values]
+
+
+def _changes_of(netfile, entry) -> dict:
+    """A published entry's parameter values that differ from the file's, as text."""
+    return {k: quantity_text(v) for k, v in entry.parameters.items()
+            if v != netfile.parameters[k].value}
 
 
 def compute_page_data(netfile, max_duration: float = GALLERY_DURATION,
