@@ -33,7 +33,8 @@ import brianlab
 PACKAGE = Path(brianlab.__file__).resolve().parent
 
 TIER1 = {
-    "brianlab", "brianlab.__main__", "brianlab.errors", "brianlab.toolchain", "brianlab.seeds",
+    "brianlab", "brianlab.__main__", "brianlab.errors", "brianlab.store", "brianlab.toolchain",
+    "brianlab.seeds",
     "brianlab.cache", "brianlab.results", "brianlab.sweeps", "brianlab.leanbuild",
     "brianlab.resources", "brianlab.space", "brianlab.inputs", "brianlab.plot", "brianlab.lazy",
     "brianlab.tutorial",
