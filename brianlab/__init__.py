@@ -43,10 +43,10 @@ __all__ = [
 #: brianlab.cmsa`` repeating a cached command) does not import Brian2 either;
 #: ``from brianlab import X`` works as usual.
 _PUBLIC = {"model_of": "compose", "DeviceError": "devices", "DeviceSession": "devices",
-           "use_device": "devices", "UnreleasedModelWarning": "library",
-           "add_model_path": "library", "list_models": "library", "load_model": "library",
+           "use_device": "devices", "UnreleasedModelWarning": "store",
+           "add_model_path": "store", "list_models": "store", "load_model": "library",
            "load_network": "library", "NetworkFile": "networkfile",
-           "model_paths": "library", "Model": "modelfile", "read_model_file": "modelfile",
+           "model_paths": "store", "Model": "modelfile", "read_model_file": "modelfile",
            "ModelError": "units", "parse_quantity": "units"}
 
 __getattr__, __dir__ = lazy_names(globals(), _PUBLIC)

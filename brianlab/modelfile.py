@@ -34,14 +34,12 @@ from brian2.units.fundamentalunits import (
 from brian2.utils.stringtools import get_identifiers
 
 from .ranges import check_range
+from .store import KINDS, MAX_FILE_BYTES, read_model_bytes  # the store reads the files
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
 __all__ = ["Model", "ModelError", "KINDS", "KEY_DOCS", "format_reference", "read_model_file", "read_model_bytes",
            "parse_model_bytes", "parse_model_text", "equations_text"]
 
-KINDS = ("neuron", "receptor", "synapse", "rate")
-#: Largest model file accepted (bytes); the library's files are 1-3 kB.
-MAX_FILE_BYTES = 1_000_000
 #: Deepest TOML nesting accepted (the format needs 2: a table of strings).
 MAX_DEPTH = 8
 #: Longest text of one key (equations, notes) and longest line of it, in characters.
@@ -377,38 +375,6 @@ class OdeSystem:
 # ---------------------------------------------------------------------------
 # reading
 # ---------------------------------------------------------------------------
-def read_model_bytes(path) -> bytes:
-    """The bytes of a model file.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    bytes
-
-    Raises
-    ------
-    ModelError
-        If it is missing, not a regular file, or larger than 1 MB.
-    """
-    path = Path(path)
-    try:
-        if not path.is_file():
-            what = "does not exist" if not path.exists() else "is not a regular file"
-            raise ModelError(f"the model file {what}", path=path)
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ModelError(f"cannot read the file ({exc.strerror})", path=path) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ModelError(f"the file is larger than {MAX_FILE_BYTES // 1000} kB; a model file "
-                         "is a few kB of text", path=path)
-    return data
-
-
 def read_model_file(path) -> Model:
     """Read and check one model file.
 

@@ -211,9 +211,9 @@ def test_a_missing_folder_is_reported(tmp_path, monkeypatch):
 
 
 def test_add_model_path(tmp_path, monkeypatch):
-    import brianlab.library as library
+    import brianlab.store as store
 
-    monkeypatch.setattr(library, "_ADDED", [])
+    monkeypatch.setattr(store, "_ADDED", [])  # the added folders live in the store
     folder = tmp_path / "added"
     _new_version(folder, version=5)
     assert brianlab.add_model_path(folder) == folder.resolve()

@@ -33,6 +33,7 @@ from pathlib import Path
 from ..cache import cache_root
 from ..errors import PlanError
 from ..results import atomic_write_text
+from ..store import MAX_FILE_BYTES, models_digest
 from .reduce import PointSettings, binary_arguments, reduce_point
 
 __all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description", "shared_lock",
@@ -61,60 +62,10 @@ def sources_digest() -> str:
     return digest.hexdigest()
 
 
-def _model_folders() -> list[Path]:
-    """The folders the model library may read: ``$BRIANLAB_MODELS``, folders added in
-    this process, the built-in one (found as :func:`brianlab.library.models_root` finds
-    it, without importing the library)."""
-    folders = [Path(item).expanduser() for item in
-               os.environ.get("BRIANLAB_MODELS", "").split(os.pathsep) if item.strip()]
-    library = sys.modules.get("brianlab.library")
-    folders += list(getattr(library, "_ADDED", ()))
-    folders += [_PACKAGE / "models", _PACKAGE.parent / "models"]
-    return folders
-
-
-#: Largest model file the loader reads (``modelfile.MAX_FILE_BYTES``; not imported here,
-#: modelfile needs Brian2).
-MODEL_FILE_BYTES = 1_000_000
+#: Largest model file the loader reads (the store's bound, under its old name here).
+MODEL_FILE_BYTES = MAX_FILE_BYTES
 #: Largest plan file read (a plan of three points is a few kB).
 PLAN_BYTES = 1_000_000
-
-
-def _model_files(folder: Path) -> list[Path]:
-    """The files of a models folder the library reads: ``<kind>s/<name>/<N>.toml`` and
-    ``models.lock`` (nothing else there changes a model)."""
-    files = sorted(folder.glob("*/*/*.toml"))
-    return [*files, folder / "models.lock"]
-
-
-def _bounded_bytes(path: Path) -> bytes:
-    """A model file's bytes as the loader reads them (regular files up to
-    :data:`MODEL_FILE_BYTES`); for anything else, what it is (the loader refuses it, and
-    a change of it still changes the key)."""
-    try:
-        if not path.is_file():
-            return b"missing" if not path.exists() else b"not a regular file"
-        with open(path, "rb") as handle:
-            data = handle.read(MODEL_FILE_BYTES + 1)
-    except OSError as exc:
-        return f"unreadable: {exc.strerror}".encode()
-    if len(data) > MODEL_FILE_BYTES:
-        st = path.stat()
-        return f"too large: {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}".encode()
-    return data
-
-
-def _models_digest() -> str:
-    digest = hashlib.sha256()
-    for folder in _model_folders():
-        folder = folder.resolve()
-        digest.update(str(folder).encode() + b"\0")
-        if folder.is_dir():
-            for path in _model_files(folder):
-                data = _bounded_bytes(path)
-                digest.update(str(path.relative_to(folder)).encode() + b"\0")
-                digest.update(hashlib.sha256(data).digest())
-    return digest.hexdigest()
 
 
 def cached_manifest(directory: Path, key: str):
@@ -313,7 +264,7 @@ def plan_key(arguments: dict) -> str:
     except metadata.PackageNotFoundError:  # pragma: no cover - a dependency
         brian2 = None
     parts = {"format": PLAN_FORMAT, "arguments": arguments, "sources": sources_digest(),
-             "models": _models_digest(), "brian2": brian2, "python": sys.version,
+             "models": models_digest(), "brian2": brian2, "python": sys.version,
              "executable": sys.executable,
              "environment": {k: v for k, v in sorted(os.environ.items())
                              if k.startswith("BRIANLAB_")}}
