@@ -42,6 +42,7 @@ TIER1 = {
     "brianlab.analysis.patterns", "brianlab.analysis.decoding",
     "brianlab.cmsa", "brianlab.cmsa.__main__", "brianlab.cmsa.cached", "brianlab.cmsa.choices",
     "brianlab.cmsa.reduce",
+    "brianlab.pipeline",
 }
 
 TIER2 = {
