@@ -35,8 +35,9 @@ import numpy as np
 from brian2 import Network, device, get_device, prefs, second, set_device
 from brian2.core.magic import magic_network
 from brian2.core.variables import VariableView
+from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
-from . import leanbuild
+from . import leanbuild, runargs
 from .cache import cache_directory
 from .errors import DeviceError, DirectoryInUse
 from .ranges import check_range
@@ -49,172 +50,6 @@ __all__ = ["use_device", "DeviceSession", "DeviceError", "DirectoryInUse", "DEVI
 
 #: The open session (Brian2 has one device at a time, so sessions do not nest).
 _ACTIVE: "DeviceSession | None" = None
-
-
-_CLOCK_RESET = re.compile(r"^\s*_array_(\w+?)_(timestep|t)\[0\] = [^;]+;\s*$")
-#: A clock that only advances in a run (no code object of its own in that run).
-_IDLE_CLOCK = re.compile(r"^\s*(\w+)\.add\(&(\w+), NULL\);\s*$")
-
-
-def _sort_clock_resets(text: str) -> str:
-    """``main.cpp`` with each block of consecutive clock resets, and each block of
-    consecutive idle clocks of a run, sorted by clock name.
-
-    Brian2 writes both in the iteration order of a Python set of clock objects, which
-    changes from process to process: the resets of a run (``_array_<clock>_t[0] = ...``)
-    and the clocks of a run that have no code object in it (``network.add(&<clock>,
-    NULL)``: a drive clock after the drive ended). Both are independent of their order
-    (the resets are separate assignments; brianlib's ``Network`` keeps its clocks in a
-    ``std::set`` and skips the null functions), so sorting them changes nothing but makes
-    the file the same for the same network.
-    """
-    lines = text.splitlines(keepends=True)
-    out, block, kind = [], [], None
-    for line in lines + [""]:
-        reset, idle = _CLOCK_RESET.match(line), _IDLE_CLOCK.match(line)
-        match = reset or idle
-        this = None if match is None else ("reset" if reset else ("idle", idle.group(1)))
-        if match and (this == kind or not block):
-            block.append((match.group(1) if reset else match.group(2), line))
-            kind = this
-            continue
-        out.extend(line for _, line in sorted(block, key=lambda item: item[0]))
-        block, kind = ([(match.group(1) if reset else match.group(2), line)], this) if match \
-            else ([], None)
-        if not match:
-            out.append(line)
-    return "".join(out)
-
-
-#: Brian2's makefile rule for an object file (the cpp_standalone template): brian2 2.10
-#: lists the headers in ``$(H_SRCS)`` and one ``make.deps``; 2.11 writes a ``.d`` file per
-#: object (``-MMD``, the ``deps`` group) and has no ``$(H_SRCS)``.
-_OBJECT_RULE = re.compile(r"^%\.o : %\.cpp makefile\n\t\$\(CXX\) \$\(CXXFLAGS\) "
-                          r"(?P<deps>-MMD -MP -MF \$\(@:\.o=\.d\) -MT \$@ )?\$< -o \$@$",
-                          re.MULTILINE)
-#: its clean-up (``rm`` in 2.10, ``rm -f`` in 2.11)
-_CLEAN_RULE = re.compile(r"^\trm (?:-f )?\$\(OBJS\) \$\(PROGRAM\) \$\(DEPS\)$", re.MULTILINE)
-
-
-def _precompile_objects_header(text: str) -> str:
-    """The cpp_standalone makefile with ``objects.h`` precompiled once per build.
-
-    Every generated file includes ``objects.h`` (the C++ standard library, Brian2's
-    arrays and classes); parsing it took 0.4 s of each code object's 0.45 s of
-    compilation (g++ -O3, measured on the default CMSA sheet's 44 code objects). Now
-    ``objects.h.gch`` is built first (from every header and the makefile, so it is never
-    stale: brian2 2.10 lists the headers, 2.11's form records them in ``objects.h.d``
-    like its own dependency files) and each file is compiled with ``-include objects.h``,
-    which loads it (the later ``#include "objects.h"`` is then empty: its include guard).
-    Every code object compiles to the same machine code (objdump of the default sheet's
-    binary: only ``main()`` differs, in register choice and the order of independent
-    instructions); a compiler that cannot use the file parses the header as before. A
-    makefile of another form is left unchanged.
-
-    Parameters
-    ----------
-    text : str
-        Brian2's makefile.
-
-    Returns
-    -------
-    str
-    """
-    rule, clean = _OBJECT_RULE.search(text), _CLEAN_RULE.search(text)
-    if rule is None or clean is None or "objects.h.gch" in text:
-        return text
-    deps = rule.group("deps") or ""
-    if deps:  # brian2 >= 2.11: the header's own dependency file, remade if it is missing
-        header = ("objects.h.gch : objects.h makefile "
-                  "$(if $(wildcard objects.h.d),,missing-deps)\n"
-                  "\t$(CXX) $(CXXFLAGS) -MMD -MP -MF objects.h.d -MT objects.h.gch "
-                  "-x c++-header objects.h -o objects.h.gch\n\n-include objects.h.d\n\n")
-    else:
-        header = ("objects.h.gch : objects.h $(H_SRCS) makefile\n"
-                  "\t$(CXX) $(CXXFLAGS) -x c++-header objects.h -o objects.h.gch\n\n")
-    text = (text[:rule.start()] + header + "%.o : %.cpp makefile objects.h.gch\n"
-            f"\t$(CXX) $(CXXFLAGS) {deps}-include objects.h $< -o $@" + text[rule.end():])
-    removed = " objects.h.gch objects.h.d" if deps else " objects.h.gch"
-    return _CLEAN_RULE.sub(lambda _: "\trm -f $(OBJS) $(PROGRAM) $(DEPS)" + removed, text, count=1)
-
-
-_RANDOM_BUFFER_ADD = re.compile(r"^\s*\w+\.add\(&(\w+), _run_random_number_buffer\);\s*$")
-
-
-def _sort_cuda_main(text: str) -> str:
-    """brian2cuda's ``main.cu`` with its clock resets and each block of consecutive
-    ``network.add(&clock, _run_random_number_buffer)`` lines sorted by clock name.
-
-    Both come from a Python set of clocks, whose order changes from build to build, so
-    a cached build recompiled ``main.cu`` (and relinked) about every other time. Each of
-    those lines adds the same function, called once for each of the clocks that tick in
-    a step: the order among them changes nothing the binary does.
-    """
-    out, block = [], []
-    for line in _sort_clock_resets(text).splitlines(keepends=True) + [""]:
-        match = _RANDOM_BUFFER_ADD.match(line)
-        if match:
-            block.append((match.group(1), line))
-            continue
-        out.extend(line for _, line in sorted(block, key=lambda item: item[0]))
-        block = []
-        out.append(line)
-    return "".join(out)
-
-
-#: brian2cuda's ``synapses.cu`` (1.0b1): with a homogeneous delay, the pathway counts its
-#: spiking neurons only once Brian2's ``defaultclock`` has passed the delay.
-_CUDA_DELAY_CHECK = re.compile(
-    r"^(?P<head>[ \t]*if \((?P<pathway>\w+)_scalar_delay\)\n[ \t]*\{\n[ \t]*if \()"
-    r"defaultclock(?P<tail>\.timestep\[0\] >= (?P=pathway)_delay\)\n)", re.MULTILINE)
-#: The same template's kernel call, given the time step of the pathway's own clock.
-_CUDA_KERNEL_CLOCK = re.compile(
-    r"^[ \t]*_run_kernel_\w+<<<num_blocks, num_threads>>>\(\n[ \t]*_N,\n"
-    r"[ \t]*bid_offset,\n[ \t]*(?P<clock>\w+)\.timestep\[0\],\n", re.MULTILINE)
-
-
-def _cuda_pathway_clock(text: str) -> str:
-    """A brian2cuda synaptic pathway's code with its delay checked on its own clock.
-
-    brian2cuda's ``synapses.cu`` template compares ``defaultclock.timestep[0]`` with the
-    pathway's homogeneous delay (in steps of the pathway's clock), where every other
-    line uses the pathway's clock. In a network on clocks of its own (the CMSA sheet)
-    Brian2's ``defaultclock`` is not declared, and ``nvcc`` stops ("identifier
-    defaultclock is undefined"); in a network where it is declared but the pathway runs
-    on another clock, the check counts the wrong steps. The clock is the one the same
-    file gives its kernel (``{{owner.clock.name}}``); a file of another form (no such
-    check, not exactly one kernel clock) is returned unchanged.
-
-    Parameters
-    ----------
-    text : str
-        A generated ``code_objects/*.cu`` file.
-
-    Returns
-    -------
-    str
-    """
-    if not _CUDA_DELAY_CHECK.search(text):
-        return text
-    clocks = {m.group("clock") for m in _CUDA_KERNEL_CLOCK.finditer(text)}
-    if len(clocks) != 1:
-        return text
-    clock = clocks.pop()
-    return _CUDA_DELAY_CHECK.sub(lambda m: f"{m.group('head')}{clock}{m.group('tail')}", text)
-
-
-def _keep_if_equivalent(path: Path, previous, transform):
-    """Give a generated file its final content (``transform`` of Brian2's); if that
-    equals the last build's, keep that file's time stamp so ``make`` does not recompile
-    it (cached builds in seconds)."""
-    if not path.is_file():
-        return
-    current = path.read_text()
-    text = transform(current)
-    if text != current:
-        path.write_text(text)
-    if previous is not None and text == previous[0]:
-        os.utime(path, ns=(previous[1].st_atime_ns, previous[1].st_mtime_ns))
 
 
 def _stop_group(proc: subprocess.Popen):
@@ -589,21 +424,25 @@ class DeviceSession:
                 dropped.update(names)
                 return text
 
-            _keep_if_equivalent(objects, previous.get(objects), lean_objects)
+            leanbuild.keep_if_equivalent(objects, previous.get(objects), lean_objects)
         elsewhere = "".join(path.read_text() for path in
                             sorted((self.directory / "code_objects").glob("*.cpp"))
                             if "synapses_create_array" not in path.name) if dropped else ""
-        _keep_if_equivalent(main, previous.get(main), lambda text: (
-            leanbuild.free_connection_arrays(_sort_clock_resets(text), dropped, elsewhere)[0]))
+        leanbuild.keep_if_equivalent(main, previous.get(main), lambda text: (
+            leanbuild.free_connection_arrays(leanbuild.sort_clock_resets(text), dropped,
+                                             elsewhere)[0]))
         self.lean = bool(dropped)
         if self.name == "cuda_standalone":
             main_cu = self.directory / "main.cu"
-            _keep_if_equivalent(main_cu, previous_code.get(main_cu), _sort_cuda_main)
+            leanbuild.keep_if_equivalent(main_cu, previous_code.get(main_cu),
+                                         leanbuild.sort_cuda_main)
             for path in sorted((self.directory / "code_objects").glob("*.cu")):
-                _keep_if_equivalent(path, previous_code.get(path), _cuda_pathway_clock)
+                leanbuild.keep_if_equivalent(path, previous_code.get(path),
+                                             leanbuild.cuda_pathway_clock)
             self._patch_cuda_makefile()
         else:
-            _keep_if_equivalent(makefile, previous.get(makefile), _precompile_objects_header)
+            leanbuild.keep_if_equivalent(makefile, previous.get(makefile),
+                                         leanbuild.precompile_objects_header)
         self._compile(clean)
         self.timings["build_s"] = time.perf_counter() - start
         self.built = True
@@ -779,11 +618,14 @@ class DeviceSession:
         _check_run_args(run_args, "command line")
         out = []
         for key, value in run_args.items():
-            name, text, array_file, _ = get_device()._prepare_variableview_run_arg(key, value)
-            if array_file:
+            # what Brian2 does for a single value: the variable's dimensions and dtype
+            fail_for_dimension_mismatch(key.dim, value)
+            value = np.asarray(value, dtype=key.dtype)
+            name = f"{key.group_name}.{key.name}"
+            if value.size != 1:
                 raise DeviceError(f"{name}: give one value; arrays of values are not "
                                   "supported on the command line of a sweep point")
-            out.append(f"{name}={text}")
+            out.append(runargs.encode(name, value.item()))
         return out
 
     def array_file(self, variable) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import re
 import numpy as np
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, ms
 
-from brianlab import devices, use_device
+from brianlab import devices, leanbuild, use_device
 
 
 def _generated(tmp_path, monkeypatch, lean):
@@ -46,7 +46,7 @@ def test_the_makefile_gets_the_precompiled_header(tmp_path, monkeypatch):
 def test_main_has_the_clock_resets_that_are_sorted(tmp_path, monkeypatch):
     files, _ = _generated(tmp_path, monkeypatch, lean=False)
     resets = [line for line in files["main.cpp"].splitlines()
-              if devices._CLOCK_RESET.match(line)]
+              if leanbuild._CLOCK_RESET.match(line)]
     assert any("_timestep[0]" in line for line in resets), files["main.cpp"]
 
 
@@ -65,11 +65,11 @@ def test_main_has_the_idle_clocks_and_resets_of_many_clocks_sorted(tmp_path, mon
         dev.run(Network(*groups), 5 * ms, active={g: (0 * ms, 2 * ms) for g in groups})
         main = (dev.directory / "main.cpp").read_text()
     lines = main.splitlines()
-    idle = [i for i, line in enumerate(lines) if devices._IDLE_CLOCK.match(line)]
+    idle = [i for i, line in enumerate(lines) if leanbuild._IDLE_CLOCK.match(line)]
     assert len(idle) == len(names) and idle == list(range(idle[0], idle[0] + len(names))), main
-    assert [devices._IDLE_CLOCK.match(lines[i]).group(2) for i in idle] == sorted(names), main
-    resets = [i for i, line in enumerate(lines) if devices._CLOCK_RESET.match(line)
-              and devices._CLOCK_RESET.match(line).group(1) in names]
+    assert [leanbuild._IDLE_CLOCK.match(lines[i]).group(2) for i in idle] == sorted(names), main
+    resets = [i for i, line in enumerate(lines) if leanbuild._CLOCK_RESET.match(line)
+              and leanbuild._CLOCK_RESET.match(line).group(1) in names]
     assert resets, main
     blocks, block = [], [resets[0]]  # each run's consecutive resets
     for i in resets[1:]:
@@ -82,7 +82,7 @@ def test_main_has_the_idle_clocks_and_resets_of_many_clocks_sorted(tmp_path, mon
     blocks = [block for block in blocks if len(block) > 1]  # (not a created clock's line)
     assert len(blocks) == 2, main  # the resets of the two runs
     for block in blocks:
-        clocks = [devices._CLOCK_RESET.match(lines[i]).group(1) for i in block]
+        clocks = [leanbuild._CLOCK_RESET.match(lines[i]).group(1) for i in block]
         assert len(clocks) == 2 * len(names) and clocks == sorted(clocks), main
 
 
@@ -112,11 +112,11 @@ clean:
 def test_the_makefile_of_brian2_2_11_gets_the_header_with_its_dependency_file():
     """brian2 2.11's makefile (a .d file per object, no $(H_SRCS)), whichever Brian2 is
     installed: the header's dependencies are recorded like the objects'."""
-    patched = devices._precompile_objects_header(BRIAN2_2_11_MAKEFILE)
+    patched = leanbuild.precompile_objects_header(BRIAN2_2_11_MAKEFILE)
     assert ("objects.h.gch : objects.h makefile $(if $(wildcard objects.h.d),,missing-deps)\n"
             "\t$(CXX) $(CXXFLAGS) -MMD -MP -MF objects.h.d -MT objects.h.gch -x c++-header "
             "objects.h -o objects.h.gch\n\n-include objects.h.d\n") in patched
     assert ("%.o : %.cpp makefile objects.h.gch\n\t$(CXX) $(CXXFLAGS) -MMD -MP -MF $(@:.o=.d) "
             "-MT $@ -include objects.h $< -o $@\n") in patched
     assert "\trm -f $(OBJS) $(PROGRAM) $(DEPS) objects.h.gch objects.h.d\n" in patched
-    assert devices._precompile_objects_header(patched) == patched
+    assert leanbuild.precompile_objects_header(patched) == patched

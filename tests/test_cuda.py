@@ -56,22 +56,22 @@ def _undeclared_clocks(build):
 
 
 def test_pathway_delay_check_uses_the_pathway_clock():
-    from brianlab.devices import _cuda_pathway_clock
+    from brianlab.leanbuild import cuda_pathway_clock
 
     text = PATHWAY.replace("CLOCK", "sheet_clock")
-    fixed = _cuda_pathway_clock(text)
+    fixed = cuda_pathway_clock(text)
     assert fixed == text.replace("if (defaultclock.timestep[0] >= sheet_ee_pre_delay)",
                                  "if (sheet_clock.timestep[0] >= sheet_ee_pre_delay)")
     assert "defaultclock" not in fixed
-    assert _cuda_pathway_clock(fixed) == fixed  # nothing left to change
+    assert cuda_pathway_clock(fixed) == fixed  # nothing left to change
     # on the default clock the file is already right (and stays byte for byte the same)
     on_default = PATHWAY.replace("CLOCK", "defaultclock")
-    assert _cuda_pathway_clock(on_default) == on_default
+    assert cuda_pathway_clock(on_default) == on_default
     # another structure (no kernel clock found, or two of them) is left unchanged
     for other in (text.replace("bid_offset,\n", "offset,\n"),
                   text + text.replace("sheet_clock", "other_clock"),
                   text.replace(">= sheet_ee_pre_delay", ">= other_delay")):
-        assert _cuda_pathway_clock(other) == other
+        assert cuda_pathway_clock(other) == other
 
 
 @pytest.mark.cuda
@@ -153,7 +153,7 @@ print(json.dumps({{"same": seen[0] == seen[1],
 def test_cuda_main_is_the_same_for_the_same_network():
     """brian2cuda writes a run's clock resets and random-number-buffer calls in the order of
     a Python set: sorted, a cached build's main.cu is unchanged (not recompiled)."""
-    from brianlab.devices import _sort_cuda_main
+    from brianlab.leanbuild import sort_cuda_main
 
     def main_cu(order):
         resets = "".join(f"        _array_{c}_timestep[0] = 0;\n        _array_{c}_t[0] = 0.0;\n"
@@ -167,10 +167,10 @@ def test_cuda_main_is_the_same_for_the_same_network():
     one = main_cu(["cmsa_I_clock", "cmsa_clock", "cmsa_E_clock"])
     other = main_cu(["cmsa_clock", "cmsa_E_clock", "cmsa_I_clock"])
     assert one != other
-    assert _sort_cuda_main(one) == _sort_cuda_main(other) == main_cu(
+    assert sort_cuda_main(one) == sort_cuda_main(other) == main_cu(
         ["cmsa_E_clock", "cmsa_I_clock", "cmsa_clock"])
     # the code objects keep their order (the schedule)
-    assert _sort_cuda_main(one).endswith("_run_cmsa_E_stateupdater_codeobject);\n"
+    assert sort_cuda_main(one).endswith("_run_cmsa_E_stateupdater_codeobject);\n"
                                          "        network.add(&a_clock, _run_a_codeobject);\n"
                                          "    }\n")
 

@@ -11,7 +11,7 @@ import pytest
 from brian2 import Network, SpikeMonitor, get_device, ms, pA, prefs
 
 import brianlab.devices as devices
-from brianlab import DeviceError, load_model, use_device
+from brianlab import DeviceError, leanbuild, load_model, use_device
 from brianlab.devices import cxx_compiler_works
 
 N = 60
@@ -79,20 +79,20 @@ def test_cpp_standalone_matches_runtime_and_reruns_without_recompiling(runtime_c
 
 
 def test_the_makefile_precompiles_objects_h_only_where_it_has_brian2s_form():
-    from brianlab.devices import _precompile_objects_header
+    from brianlab.leanbuild import precompile_objects_header
 
     template = ("CXXFLAGS = -c $(OPTIMISATIONS) -I. -fopenmp\n\nclean:\n"
                 "\trm $(OBJS) $(PROGRAM) $(DEPS)\n\n%.o : %.cpp makefile\n"
                 "\t$(CXX) $(CXXFLAGS) $< -o $@\n")
-    patched = _precompile_objects_header(template)
+    patched = precompile_objects_header(template)
     assert "objects.h.gch : objects.h $(H_SRCS) makefile\n" in patched
     assert "-x c++-header objects.h -o objects.h.gch" in patched
     assert "%.o : %.cpp makefile objects.h.gch\n\t$(CXX) $(CXXFLAGS) -include objects.h $<" \
         in patched
     assert "\trm -f $(OBJS) $(PROGRAM) $(DEPS) objects.h.gch" in patched
-    assert _precompile_objects_header(patched) == patched
+    assert precompile_objects_header(patched) == patched
     other = template.replace("%.o : %.cpp makefile", "%.o : %.cpp")
-    assert _precompile_objects_header(other) == other  # another template: left as it is
+    assert precompile_objects_header(other) == other  # another template: left as it is
 
 
 @pytest.mark.slow
@@ -101,7 +101,6 @@ def test_the_precompiled_header_changes_no_spike_and_recompiles_nothing(tmp_path
     (tolerance 0: the code objects compile to the same machine code); built again in the
     same directory, nothing is recompiled (the patched makefile keeps its time stamp; the
     binary is linked anew, as every build's is)."""
-    from brianlab import devices
 
     def build(directory):
         with use_device("cpp_standalone", directory=directory, threads=1, quiet=True) as dev:
@@ -117,7 +116,7 @@ def test_the_precompiled_header_changes_no_spike_and_recompiles_nothing(tmp_path
     again, _ = build(tmp_path / "pch")
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps and len(stamps) > 5
     assert binary.is_file()
-    monkeypatch.setattr(devices, "_precompile_objects_header", lambda text: text)
+    monkeypatch.setattr(leanbuild, "precompile_objects_header", lambda text: text)
     without, _ = build(tmp_path / "plain")
     assert not (tmp_path / "plain" / "objects.h.gch").exists()
     assert with_pch.sum() > 50
@@ -309,18 +308,19 @@ def test_clock_resets_are_sorted_and_an_equivalent_main_keeps_its_time_stamp(tmp
             lines += [f"_array_{name}_timestep[0] = {step};", f"_array_{name}_t[0] = {t};"]
         return MAIN.replace("{resets}", "\n        ".join(lines))
 
-    a, b = devices._sort_clock_resets(text([0, 1, 2])), devices._sort_clock_resets(text([2, 1, 0]))
+    a = leanbuild.sort_clock_resets(text([0, 1, 2]))
+    b = leanbuild.sort_clock_resets(text([2, 1, 0]))
     assert a == b == text([0, 2, 1])  # by clock name; timestep before t kept
-    assert devices._sort_clock_resets(MAIN) == MAIN
+    assert leanbuild.sort_clock_resets(MAIN) == MAIN
     main = tmp_path / "main.cpp"
     main.write_text(a)
     os.utime(main, ns=(10**18, 10**18))
     previous = (main.read_text(), main.stat())
     main.write_text(text([1, 2, 0]))  # what Brian2 writes in the next process
-    devices._keep_if_equivalent(main, previous, devices._sort_clock_resets)
+    leanbuild.keep_if_equivalent(main, previous, leanbuild.sort_clock_resets)
     assert main.read_text() == a and main.stat().st_mtime_ns == 10**18
     main.write_text(text([1, 0]))  # a real change: new content, new time stamp
-    devices._keep_if_equivalent(main, previous, devices._sort_clock_resets)
+    leanbuild.keep_if_equivalent(main, previous, leanbuild.sort_clock_resets)
     assert main.read_text() == text([0, 1]) and main.stat().st_mtime_ns != 10**18
 
 
@@ -337,9 +337,9 @@ def test_the_idle_clocks_of_a_run_are_sorted():
     def text(lines):
         return MAIN.replace("{resets}", "\n        ".join(lines))
 
-    got = devices._sort_clock_resets(text(run + idle + resets))
+    got = leanbuild.sort_clock_resets(text(run + idle + resets))
     assert got == text(run + idle[::-1] + resets[::-1])
-    assert devices._sort_clock_resets(text(run + idle[::-1] + resets)) == got
+    assert leanbuild.sort_clock_resets(text(run + idle[::-1] + resets)) == got
 
 
 def test_a_refused_session_changes_no_preference():

@@ -1,6 +1,8 @@
 """Lean cpp_standalone builds: only the arrays a caller reads are written, connection
 index arrays are freed once the synapses exist, and the results do not change."""
 
+import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -9,7 +11,9 @@ from brian2 import ms
 
 from brianlab import DeviceError, use_device
 from brianlab.devices import cxx_compiler_works
-from brianlab.leanbuild import free_connection_arrays, write_only
+from brianlab.leanbuild import (cuda_pathway_clock, free_connection_arrays, keep_if_equivalent,
+                                precompile_objects_header, sort_clock_resets, sort_cuda_main,
+                                write_only)
 
 from test_devices import small_network
 
@@ -140,3 +144,157 @@ def test_a_lean_binary_writes_what_is_read_and_its_results_are_the_full_binarys(
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "lean").glob("*.[co]*")}
     _build(tmp_path / "lean", lean=True)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+# Brian2's own generated files, cut to what the rewrites read (tests/data/generated/: one
+# sample set per Brian2 version, made by generate.py there).
+DATA = Path(__file__).parent / "data" / "generated"
+VERSIONS = sorted({p.name.split("_")[1] for p in DATA.glob("brian2_*_main.cpp.txt")})
+#: text none of the rewrites knows (a comment, a line close to a clock reset)
+UNKNOWN = "// not Brian2's\nint x = 0;\n_array_clock_t[1] = 1.0;\nnetwork.add(&clock, f);\n"
+RESET = re.compile(r"^\s*_array_(\w+?)_(?:timestep|t)\[0\] = ")
+IDLE = re.compile(r"^\s*\w+\.add\(&(\w+), NULL\);")
+
+
+def sample(version: str, name: str) -> str:
+    return (DATA / f"brian2_{version}_{name}.txt").read_text()
+
+
+def _clock(line: str):
+    match = RESET.match(line) or IDLE.match(line)
+    return None if match is None else (bool(RESET.match(line)), match.group(1))
+
+
+def _other_order(text: str) -> str:
+    """``text`` with each block of consecutive clock resets (and of idle clocks) in the
+    reverse clock order, as another process's set order would give it."""
+    lines, out, block = text.splitlines(keepends=True) + [""], [], []
+    for line in lines:
+        this = _clock(line)
+        if this is not None and (not block or _clock(block[-1][-1])[0] == this[0]):
+            if block and _clock(block[-1][-1]) == this:
+                block[-1].append(line)
+            else:
+                block.append([line])
+            continue
+        out.extend(line for group in reversed(block) for line in group)
+        block = [[line]] if this is not None else []
+        if this is None:
+            out.append(line)
+    return "".join(out)
+
+
+def test_the_samples_exist():
+    assert "2.10.1" in VERSIONS
+    for version in VERSIONS:
+        for name in ("main.cpp", "objects.cpp", "makefile"):
+            assert len(sample(version, name).splitlines()) < 200
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_write_only_on_brian2s_objects_cpp(version):
+    text = sample(version, "objects.cpp")
+    blocks = dict(re.findall(r'^[ \t]*outfile_(_\w+)\.open\(results_dir \+ "([^"]+)"', text,
+                             re.MULTILINE))
+    assert len(blocks) == 8
+    keep = {blocks["_dynamic_array_sample_spikes_i"], blocks["_dynamic_array_sample_spikes_t"]}
+    lean, dropped = write_only(UNKNOWN + text + UNKNOWN, keep)
+    assert dropped == set(blocks) - {"_dynamic_array_sample_spikes_i",
+                                     "_dynamic_array_sample_spikes_t"}
+    assert lean.startswith(UNKNOWN + text[:text.index("void _write_arrays")])
+    assert lean.endswith("}\n" + UNKNOWN)
+    for name in blocks:
+        assert (f"outfile_{name}.open" in lean) == (name not in dropped)
+    # Brian2's run records stay; every line left is one of Brian2's, in its order
+    for record in ("spike queue", "random_generator_state", "last_run_info.txt"):
+        assert record in lean
+    kept = iter((UNKNOWN + text + UNKNOWN).splitlines())
+    assert all(line in kept for line in lean.splitlines())
+    assert write_only(lean, keep) == (lean, set())
+    assert write_only(UNKNOWN, keep) == (UNKNOWN, set())
+    with pytest.raises(ValueError, match="writes no file"):
+        write_only(text, {"_array_nothing_1"})
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_free_connection_arrays_on_brian2s_main_cpp(version):
+    main = sample(version, "main.cpp")
+    sources, targets = "_array_sample_EI_sources", "_array_sample_EI_targets"
+    # the state monitor's indices are copied too, but no synapses are created after them
+    dropped = {sources, targets, "_array_sample_state__indices"}
+    text, freed = free_connection_arrays(main, dropped)
+    assert freed == [sources, targets]
+    create = "        _run_sample_EI_synapses_create_array_codeobject();\n"
+    deletes = "".join(f"        delete [] brian::{name}; brian::{name} = 0;\n"
+                      for array in freed for name in (array, f"_static_array_{array}"))
+    assert text == main.replace(create, create + deletes, 1) and main.count(create) == 1
+    assert free_connection_arrays(main, set()) == (main, [])  # written: kept
+    assert free_connection_arrays(main, dropped, elsewhere=f"x = {targets}[0];")[1] == [sources]
+    assert free_connection_arrays(UNKNOWN, dropped) == (UNKNOWN, [])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_clock_resets_and_idle_clocks_of_brian2s_main_cpp_are_sorted(version):
+    main = UNKNOWN + sample(version, "main.cpp")
+    got = sort_clock_resets(main)
+    other = _other_order(main)
+    assert other != main and got != main  # the sample has blocks out of order
+    assert sort_clock_resets(other) == got and sort_clock_resets(got) == got
+    assert sorted(got.splitlines()) == sorted(main.splitlines())
+    # everything but resets and idle clocks in place; each block sorted by clock name
+    lines = got.splitlines()
+    assert [x for x in lines if _clock(x) is None] == \
+        [x for x in main.splitlines() if _clock(x) is None]
+    blocks, previous = [], None
+    for line in lines:
+        this = _clock(line)
+        if this is not None and previous is not None and this[0] == previous[0]:
+            blocks[-1].append(this[1])
+        elif this is not None:
+            blocks.append([this[1]])
+        previous = this
+    assert all(block == sorted(block) for block in blocks)
+    assert any(len(set(block)) > 2 for block in blocks)
+    assert sum(line.endswith(", NULL);") for line in lines) == 2  # idle clocks: one block
+    # cpp_standalone's main.cpp through the CUDA rewrites: nothing else changes
+    assert sort_cuda_main(main) == got
+    assert cuda_pathway_clock(main) == main
+    objects = sample(version, "objects.cpp")
+    assert sort_clock_resets(objects) == objects and sort_clock_resets(UNKNOWN) == UNKNOWN
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_makefile_sample_gets_the_precompiled_header(version):
+    makefile = sample(version, "makefile")
+    patched = precompile_objects_header(makefile)
+    assert "objects.h.gch : objects.h" in patched
+    assert "%.o : %.cpp makefile objects.h.gch\n\t$(CXX) $(CXXFLAGS) " in patched
+    assert "-include objects.h $< -o $@" in patched
+    assert "\trm -f $(OBJS) $(PROGRAM) $(DEPS) objects.h.gch" in patched
+    assert precompile_objects_header(patched) == patched
+    # every other line of Brian2's makefile is still there, in its order
+    changed = {"%.o : %.cpp makefile", "\trm $(OBJS) $(PROGRAM) $(DEPS)",
+               "\trm -f $(OBJS) $(PROGRAM) $(DEPS)"}
+    rest = iter(patched.splitlines())
+    assert all(line in rest for line in makefile.splitlines()
+               if line not in changed and not line.startswith("\t$(CXX) $(CXXFLAGS) $<"))
+    other = makefile.replace("%.o : %.cpp makefile", "%.o : %.cpp")
+    assert precompile_objects_header(other) == other
+    assert precompile_objects_header(UNKNOWN) == UNKNOWN
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_equivalent_main_cpp_keeps_its_time_stamp(version, tmp_path):
+    main = sample(version, "main.cpp")
+    path = tmp_path / "main.cpp"
+    path.write_text(sort_clock_resets(main))
+    os.utime(path, ns=(10**18, 10**18))
+    previous = (path.read_text(), path.stat())
+    path.write_text(_other_order(main))  # Brian2 in another process
+    keep_if_equivalent(path, previous, sort_clock_resets)
+    assert path.read_text() == previous[0] and path.stat().st_mtime_ns == 10**18
+    path.write_text(main.replace("network.run(0.01,", "network.run(0.02,", 1))
+    keep_if_equivalent(path, previous, sort_clock_resets)
+    assert "network.run(0.02," in path.read_text() and path.stat().st_mtime_ns != 10**18
+    keep_if_equivalent(tmp_path / "absent.cpp", previous, sort_clock_resets)
+    assert not (tmp_path / "absent.cpp").exists()

@@ -30,11 +30,12 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
+from .. import runargs
 from ..cache import cache_root
 from ..errors import PlanError
 from ..results import atomic_write_text
 from ..store import MAX_FILE_BYTES, models_digest
-from .reduce import PointSettings, binary_arguments, reduce_point
+from .reduce import PointSettings, reduce_point
 
 __all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description", "shared_lock",
            "run_built", "run_cached", "sources_digest", "plan_key", "load_plan", "save_plan",
@@ -203,7 +204,10 @@ def run_built(compiled, variables: list, provenance: list, keys, settings, save_
     """
     from ..sweeps import Point, run_points
 
-    work = [Point(key, tuple(binary_arguments(variables, s.values)),
+    # each Brian2 name is its own target (the manifest's order is the binary's argv order)
+    targets = {name: name for name, _ in variables}
+    work = [Point(key, runargs.arguments(targets, {name: s.values[field_name]
+                                                   for name, field_name in variables}),
                   {"settings": s, "provenance": provenance})
             for key, s in zip(keys, settings, strict=True)]
     start = time.perf_counter()

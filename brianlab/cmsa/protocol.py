@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import Network, mV, ms
 
+from .. import runargs
 from ..analysis.patterns import PhiResult
 from ..networks.sheet import EISheet, Pathway, build_ei_sheet
 from ..inputs import stimulus_image
 from .params import CMSAParams
 from .reduce import (STATE_PHI, VOLTAGE_PHI, PointSettings, PointAnalysis, analyse_arrays,
-                     binary_arguments, outputs, reduce_point, state_name, voltage_order_parameter)
+                     outputs, reduce_point, state_name, voltage_order_parameter)
 
 __all__ = ["build_network", "CMSARun", "analyse", "run_args_for", "run_variables",
            "command_line_for", "point_outputs", "recorded_arrays", "reduce_point",
@@ -193,9 +194,10 @@ def command_line_for(variables: list, p: CMSAParams) -> list[str]:
     """The binary's ``group.var=value`` values for ``p``, without the Brian2 objects.
 
     Brian2 writes a single value as the ``repr`` of the number in SI units (its
-    ``_prepare_variableview_run_arg``); this does the same from :func:`run_variables`'
-    list, so a cached build runs without rebuilding the network (tested against
-    :meth:`DeviceSession.command_line <brianlab.devices.DeviceSession.command_line>`).
+    ``_prepare_variableview_run_arg``); :func:`brianlab.runargs.arguments` does the same
+    from :func:`run_variables`' list, so a cached build runs without rebuilding the
+    network (tested against :meth:`DeviceSession.command_line
+    <brianlab.devices.DeviceSession.command_line>`).
 
     Parameters
     ----------
@@ -208,7 +210,9 @@ def command_line_for(variables: list, p: CMSAParams) -> list[str]:
     -------
     list of str
     """
-    return binary_arguments(variables, PointSettings.of(p).values)
+    values = PointSettings.of(p).values
+    return list(runargs.arguments({name: name for name, _ in variables},
+                                  {name: values[field_name] for name, field_name in variables}))
 
 
 def frame_times(p: CMSAParams) -> np.ndarray:

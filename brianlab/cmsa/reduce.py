@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ANALYSIS_MODULES = ("brianlab.analysis.patterns", "brianlab.analysis.spikes", "brianlab.inputs")
 
 __all__ = ["PointSettings", "PointAnalysis", "analyse_arrays", "outputs", "reduce_point",
-           "state_name", "binary_arguments", "STATE_PHI", "VOLTAGE_PHI"]
+           "state_name", "STATE_PHI", "VOLTAGE_PHI"]
 
 #: Phi below the first value is a bump state, above the second a travelling wave (the
 #: thresholds of the state tests); between them, mixed (near the critical point).
@@ -147,27 +147,6 @@ stimulus_duration : float
         if self.phi == "voltage":
             return end - self.dt * np.arange(self.voltage_frames, 0, -1)
         return end - self.analysis + self.frame_dt * np.arange(1, self.frame_count + 1)
-
-
-def binary_arguments(variables: list, values: dict) -> list[str]:
-    """The compiled binary's ``group.var=value`` arguments.
-
-    Brian2 writes a single value as the ``repr`` of the number in SI units (its
-    ``_prepare_variableview_run_arg``); this does the same.
-
-    Parameters
-    ----------
-    variables : list of (str, str)
-        ``("group.var", CMSAParams field)`` pairs
-        (:func:`~brianlab.cmsa.protocol.run_variables`).
-    values : dict
-        Field name to value in SI units (:attr:`PointSettings.values`).
-
-    Returns
-    -------
-    list of str
-    """
-    return [f"{name}={float(values[field_name])!r}" for name, field_name in variables]
 
 
 def state_name(phi: dict) -> str:
