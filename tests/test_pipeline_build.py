@@ -139,18 +139,15 @@ def compiled(tmp_path_factory):
     net = _user_network(tmp)
     built = build_network(net, device="cpp_standalone", device_options={
         "directory": tmp / "build", "build_only": True})
-    try:
+    with built:  # (closed before the tests: Brian2 has one device at a time)
         spec = built.compile()
         outputs, checks = built.recorded_arrays(spec)
         network = CompiledNetwork.from_session(built.session, outputs, checks)
         # run_args of the build's objects (the Brian2 command line of the same values)
-        argv = {name: built.session.command_line(built.run_args(**values))
-                for name, values in (("default", {}), ("we", {"we": "3 mV"}),
-                                     ("seed", {}))}
-        argv["seed"] = built.session.command_line(built.run_args(drive_seed=9))
-        yield net, spec, network, argv
-    finally:
-        built.close()
+        argv = {"default": built.session.command_line(built.run_args()),
+                "we": built.session.command_line(built.run_args(we="3 mV")),
+                "seed": built.session.command_line(built.run_args(drive_seed=9))}
+    return net, spec, network, argv
 
 
 def _arguments(spec: CompileSpec, values: dict, seed=None) -> tuple:

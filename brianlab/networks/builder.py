@@ -30,6 +30,7 @@ operation (``when="start"``) that assigns it.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,11 +261,12 @@ class BuiltNetwork:
         """The targets that some phase sets (restored by every other phase)."""
         return _phase_set(self.netfile)
 
-    def _phase_calls(self) -> list:
-        """``[(start, set_up)]``: each phase's start time and what it sets, as
-        :meth:`DeviceSession.run <brianlab.devices.DeviceSession.run>` takes them."""
+    def _phase_calls(self, actions=None) -> list:
+        """``[(start, set_up)]``: each phase's start time and what it sets (of
+        ``actions``, default :meth:`_phase_actions`), as :meth:`DeviceSession.run
+        <brianlab.devices.DeviceSession.run>` takes them."""
         at, t = [], 0 * second
-        for duration, set_up in self._phase_actions():
+        for duration, set_up in self._phase_actions() if actions is None else actions:
             at.append((t, set_up))
             t = t + duration
         return at
@@ -306,11 +308,9 @@ class BuiltNetwork:
                 set_up()
                 self.network.run(duration, report=report)
         else:
-            at, t = [], 0 * second
-            for duration, set_up in actions:
-                at.append((t, set_up))
-                t = t + duration
-            self.session.run(self.network, t, report=report, at=at)
+            at = self._phase_calls(actions)
+            self.session.run(self.network, sum((d for d, _ in actions), 0 * second),
+                             report=report, at=at)
         self.wall_times["run_s"] = time.perf_counter() - start
         self.ran = True
 
@@ -704,9 +704,11 @@ def _phase_set(netfile) -> set:
     return out
 
 
+@functools.lru_cache(maxsize=16)
 def _file_models(netfile) -> dict:
     """Population and projection name -> the :class:`Model` the build makes it from (a
-    population's neuron model composed with its receptors), read from the library."""
+    population's neuron model composed with its receptors), read from the library (once
+    per network file: a planner checks every point; composing takes ~10 ms)."""
     ref, out = netfile.ref, {}
     for pname, pop in netfile.populations.items():
         model = load_model(_pinned(_get(pop, "model"), f"{ref}: populations.{pname}.model"))
