@@ -30,7 +30,9 @@ operation (``when="start"``) that assigns it.
 
 from __future__ import annotations
 
+import functools
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,7 @@ from brian2 import (Clock, Network, NeuronGroup, PopulationRateMonitor, Quantity
 from brian2 import seed as brian2_seed
 from brian2.units.fundamentalunits import get_dimensions
 
-from ..compose import model_of, neuron_group, synapses
+from ..compose import compose, model_of, neuron_group, synapses
 from ..library import load_model
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
@@ -50,7 +52,7 @@ from .sheet import HASH_UNIFORM, Pathway
 from .sheet import _indices as sheet_indices
 from .sheet import _weight as sheet_weight
 
-__all__ = ["build_network", "BuiltNetwork", "MAX_RATE_DT"]
+__all__ = ["build_network", "BuiltNetwork", "CompileSpec", "check_run_values", "MAX_RATE_DT"]
 
 #: Offset added to the neuron index in the hash drive of each further random_current
 #: input of a network (the sheet's I population uses this offset).
@@ -96,6 +98,49 @@ def _value(value):
 
 def _unit(q) -> str:
     return unit_string(get_dimensions(q))
+
+
+@dataclass(frozen=True)
+class CompileSpec:
+    """What a compiled (lean ``cpp_standalone``) build of a network needs and offers.
+
+    Made by :meth:`BuiltNetwork.compile_spec`; ``outputs``, ``checks`` and ``variables``
+    are plain data (a build's manifest stores them), ``active`` and ``at`` are the
+    arguments of :meth:`DeviceSession.run <brianlab.devices.DeviceSession.run>`.
+
+    Parameters
+    ----------
+    outputs : dict
+        Array name (``spikes_<pop>_i``, ``spikes_<pop>_t``, ``rate_<pop>_t``,
+        ``rate_<pop>_rate``, ``state_<pop>_<var>``) -> ``(Brian2 variable
+        "<object name>.<var>", numpy dtype str)`` of every monitor's arrays (SI units;
+        a state monitor's array is time x recorded neuron).
+    checks : dict
+        ``"<group name>.<var>"`` -> ``(the same name, numpy dtype str)``: the differential
+        state variables of every population, which must be finite after a run.
+    variables : dict
+        Run-time target (``"E.g_max_ampa"``, as the file's ``[parameters]`` ``sets``
+        name them) -> the Brian2 name the binary takes (``"<object name>.<var>"``), for
+        every parameter target; and, for a network with hash drives
+        (``random_current``), ``"drive_seed"`` -> the list of the groups' seed variables.
+    active : dict
+        ``{object: [(start, stop)]}``: objects that run only part of the time (the
+        operation of ``random_current`` inputs with a ``duration``: until one interval
+        after it, when the drive has been set to zero).
+    at : tuple
+        ``((time, callable), ...)``: the protocol's phase switches.
+    """
+
+    outputs: dict
+    checks: dict
+    variables: dict
+    active: dict = field(default_factory=dict)
+    at: tuple = ()
+
+    @property
+    def write_only(self) -> list:
+        """The Brian2 names of every array a lean build writes (outputs, then checks)."""
+        return [name for name, _ in [*self.outputs.values(), *self.checks.values()]]
 
 
 class BuiltNetwork:
@@ -151,6 +196,11 @@ class BuiltNetwork:
     # -- names -------------------------------------------------------------------
     def _variable(self, target: str):
         """The Brian2 VariableView of a parameter target ``"obj.var"``."""
+        owner, name = self._owner(target)
+        return getattr(owner, name)
+
+    def _owner(self, target: str):
+        """The Brian2 object and variable name of a parameter target ``"obj.var"``."""
         obj, _, var = target.partition(".")
         if obj in self.groups:
             owner, name = self.groups[obj], var
@@ -164,15 +214,18 @@ class BuiltNetwork:
         if name not in owner.variables:
             raise ModelError(f"{self.netfile.ref}: parameter target {target!r}: {owner.name} "
                              f"has no variable {name!r}")
-        return getattr(owner, name)
+        return owner, name
+
+    @property
+    def _models(self) -> dict:
+        """Population and projection name -> the :class:`Model` it was built from."""
+        return {name: model_of(obj) for name, obj in [*self.groups.items(),
+                                                      *self.synapses.items()]}
 
     def _values(self, changes: dict) -> dict:
         """``"obj.var"`` -> Quantity for every parameter target, with the build's changes
-        and ``changes`` applied; Poisson rates checked."""
-        values = self.netfile.run_values(**{**self.changes, **changes})
-        _check_poisson_rates(self.netfile, values, self.clock.dt)
-        _check_ranges(self.netfile, values, self.groups, self.synapses)
-        return values
+        and ``changes`` applied; Poisson rates and ranges checked."""
+        return _checked_values(self.netfile, {**self.changes, **changes}, self._models)
 
     # -- running -----------------------------------------------------------------
     def _phase_actions(self):
@@ -190,7 +243,7 @@ class BuiltNetwork:
             if own:
                 values.update(self.netfile.run_values(**{**self.changes, **own}))
                 _check_poisson_rates(self.netfile, values, self.clock.dt)
-                _check_ranges(self.netfile, values, self.groups, self.synapses)
+                _check_ranges(self.netfile, values, self._models)
             set_values = {k: v for k, v in values.items()
                           if k in _targets_of(self.netfile, own) or k in self._phase_set}
 
@@ -206,11 +259,17 @@ class BuiltNetwork:
     @property
     def _phase_set(self) -> set:
         """The targets that some phase sets (restored by every other phase)."""
-        out = set()
-        for phase in _get(self.netfile, "protocol", ()) or ():
-            own = _get(phase, "parameters", None) or {}
-            out |= _targets_of(self.netfile, own)
-        return out
+        return _phase_set(self.netfile)
+
+    def _phase_calls(self, actions=None) -> list:
+        """``[(start, set_up)]``: each phase's start time and what it sets (of
+        ``actions``, default :meth:`_phase_actions`), as :meth:`DeviceSession.run
+        <brianlab.devices.DeviceSession.run>` takes them."""
+        at, t = [], 0 * second
+        for duration, set_up in self._phase_actions() if actions is None else actions:
+            at.append((t, set_up))
+            t = t + duration
+        return at
 
     def _switch(self, name: str, on: bool):
         group, ops = self.inputs[name]
@@ -249,11 +308,9 @@ class BuiltNetwork:
                 set_up()
                 self.network.run(duration, report=report)
         else:
-            at, t = [], 0 * second
-            for duration, set_up in actions:
-                at.append((t, set_up))
-                t = t + duration
-            self.session.run(self.network, t, report=report, at=at)
+            at = self._phase_calls(actions)
+            self.session.run(self.network, sum((d for d, _ in actions), 0 * second),
+                             report=report, at=at)
         self.wall_times["run_s"] = time.perf_counter() - start
         self.ran = True
 
@@ -282,11 +339,9 @@ class BuiltNetwork:
             0.1, or a parameter that a protocol phase sets (the binary restores the
             build's value after that phase, so a run-time value would not hold).
         """
-        clash = _targets_of(self.netfile, changes) & self._phase_set
-        if clash:
-            raise ModelError(f"{self.netfile.ref}: {', '.join(sorted(clash))} is set by a "
-                             "protocol phase; change it by building again, not with run_args")
-        out = {self._variable(t): v for t, v in self._values(changes).items()}
+        values = check_run_values(self.netfile, changes, build_changes=self.changes,
+                                  models=self._models)
+        out = {self._variable(t): v for t, v in values.items()}
         if drive_seed is not None:
             check_seed(drive_seed, f"{self.netfile.ref}: drive_seed")
             groups = [g for g in self.groups.values() if "drive_seed" in g.variables]
@@ -324,6 +379,141 @@ class BuiltNetwork:
         else:
             self.seeds.pop("hash_drive", None)
         self.provenance = self.session.provenance = self._provenance()
+
+    # -- compiling for a pipeline ------------------------------------------------
+    def compile_spec(self) -> CompileSpec:
+        """What a compiled build of this network writes, checks, takes and switches.
+
+        Call it after building and before running (``at`` holds the protocol's phase
+        calls, made by the run).
+
+        Returns
+        -------
+        CompileSpec
+            ``outputs`` (every monitor's arrays), ``checks`` (every population's
+            differential state variables), ``variables`` (run-time targets and hash-drive
+            seeds -> Brian2 names), ``active`` (windows of the ``random_current``
+            operations with a ``duration``) and ``at`` (the phase calls).
+        """
+        prefix = self.netfile.name
+        outputs = {}
+        for pop, mon in self.monitors["spikes"].items():
+            for var in ("i", "t"):
+                outputs[f"spikes_{pop}_{var}"] = _array_of(mon, var)
+        for pop, mon in self.monitors["rates"].items():
+            for var in ("t", "rate"):
+                outputs[f"rate_{pop}_{var}"] = _array_of(mon, var)
+        states = list(_get(_get(self.netfile, "monitors", None), "state", ()) or ())
+        for k, (st, mon) in enumerate(zip(states, self.monitors["state"], strict=True)):
+            for var in _get(st, "variables"):
+                name = f"state_{_get(st, 'population')}_{var}"
+                outputs[name if name not in outputs else f"{name}_{k}"] = _array_of(mon, var)
+        checks = {}
+        for group in self.groups.values():
+            for var in sorted(group.equations.diff_eq_names):
+                checks[f"{group.name}.{var}"] = _array_of(group, var)
+        variables = {}
+        for target in self.netfile.run_values(**self.changes):
+            owner, name = self._owner(target)
+            variables[target] = f"{owner.name}.{name}"
+        seeds = [f"{g.name}.drive_seed" for g in self.groups.values()
+                 if "drive_seed" in g.variables]
+        if seeds:
+            variables["drive_seed"] = seeds
+        active = {}
+        inputs = dict(_get(self.netfile, "inputs", {}) or {})
+        by_op: dict = {}
+        for iname, inp in inputs.items():
+            if _get(inp, "kind") != "poisson_input":
+                key = f"{prefix}_{_get(inp, 'target')}_{_input_var(inp) or 'I_ext'}_inputs"
+                by_op.setdefault(key, []).append(inp)
+        for group in self.groups.values():
+            for op in group.contained_objects:
+                members = by_op.get(op.name)
+                if not members or not all(_get(inp, "kind") == "random_current"
+                                          and _get(inp, "duration") is not None
+                                          for inp in members):
+                    continue
+                stop = max(_get(inp, "duration") for inp in members) + op.clock.dt
+                if stop < self.duration:  # (a window to the end changes nothing)
+                    active[op] = [(0 * second, stop)]
+        return CompileSpec(outputs, checks, variables, active, tuple(self._phase_calls()))
+
+    def brian2_variable(self, name: str):
+        """The Brian2 variable of a Brian2 name ``"<object name>.<var>"``.
+
+        Parameters
+        ----------
+        name : str
+            A name of :class:`CompileSpec` (``outputs``, ``checks``, ``variables``).
+
+        Returns
+        -------
+        brian2.core.variables.Variable
+        """
+        obj, _, var = name.rpartition(".")
+        owners = {o.name: o for o in [*self.groups.values(), *self.synapses.values(),
+                                      *self.monitors["spikes"].values(),
+                                      *self.monitors["rates"].values(),
+                                      *self.monitors["state"]]}
+        owner = owners.get(obj)
+        if owner is None or var not in owner.variables:
+            raise ModelError(f"{self.netfile.ref}: no Brian2 variable {name!r} in this network")
+        return owner.variables[var]
+
+    def recorded_arrays(self, spec: CompileSpec) -> tuple[dict, dict]:
+        """The outputs and checks of ``spec`` as Brian2 variables.
+
+        Parameters
+        ----------
+        spec : CompileSpec
+            Of this network.
+
+        Returns
+        -------
+        outputs, checks : dict
+            Name -> Brian2 variable, as :meth:`brianlab.sweeps.CompiledNetwork.from_session`
+            takes them.
+        """
+        return ({k: self.brian2_variable(b) for k, (b, _) in spec.outputs.items()},
+                {k: self.brian2_variable(b) for k, (b, _) in spec.checks.items()})
+
+    def compile(self, spec: CompileSpec | None = None, *, clean: bool = False,
+                report=None) -> CompileSpec:
+        """Build the lean binary a pipeline runs (without running it).
+
+        ``brian2.seed(drive)`` first (compiled into the binary, as :meth:`run` sets it),
+        then :meth:`DeviceSession.run <brianlab.devices.DeviceSession.run>` with the
+        protocol (``spec.at``), the active windows and ``write_only`` = the outputs and
+        checks. Needs a ``cpp_standalone`` session with ``build_only``.
+
+        Parameters
+        ----------
+        spec : CompileSpec, optional
+            Default: :meth:`compile_spec`.
+        clean : bool
+            Compile every file again (a build directory that cannot be trusted).
+        report : str, optional
+            Brian2's progress report.
+
+        Returns
+        -------
+        CompileSpec
+            The spec compiled.
+        """
+        if self.session is None or self.session.name != "cpp_standalone" \
+                or not self.session.build_only:
+            raise ModelError(f"{self.netfile.ref}: compile() needs a cpp_standalone device "
+                             "session with build_only")
+        spec = self.compile_spec() if spec is None else spec
+        start = time.perf_counter()
+        if self.seeds["drive"] is not None:
+            brian2_seed(self.seeds["drive"])
+        self.session.run(self.network, self.duration, report=report, clean=clean,
+                         write_only=[self.brian2_variable(n) for n in spec.write_only],
+                         active=spec.active, at=spec.at)
+        self.wall_times["build_s"] = time.perf_counter() - start
+        return spec
 
     # -- results -----------------------------------------------------------------
     def spikes(self, population: str):
@@ -467,6 +657,17 @@ class BuiltNetwork:
                 f"{len(self.synapses)} projections>")
 
 
+def _array_of(owner, var: str) -> tuple[str, str]:
+    """``("<object name>.<var>", numpy dtype str)`` of a variable of a Brian2 object."""
+    return f"{owner.name}.{var}", np.dtype(owner.variables[var].dtype).str
+
+
+def _input_var(inp):
+    """The target variable of an input (None: the current inputs' ``I_ext``)."""
+    receptor = _get(inp, "receptor")
+    return f"s_{receptor}" if receptor else _get(inp, "target_var", None)
+
+
 def _targets_of(netfile, names) -> set:
     out = set()
     params = _get(netfile, "parameters", {}) or {}
@@ -494,13 +695,90 @@ def _check_poisson_rates(netfile, values: dict, dt):
                              f"{MAX_RATE_DT} (at most one spike per step, in effect)")
 
 
-def _check_ranges(netfile, values: dict, groups: dict, syns: dict):
+def _phase_set(netfile) -> set:
+    """The targets that some protocol phase sets (restored by every other phase)."""
+    out = set()
+    for phase in _get(netfile, "protocol", ()) or ():
+        own = _get(phase, "parameters", None) or {}
+        out |= _targets_of(netfile, own)
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _file_models(netfile) -> dict:
+    """Population and projection name -> the :class:`Model` the build makes it from (a
+    population's neuron model composed with its receptors), read from the library (once
+    per network file: a planner checks every point; composing takes ~10 ms)."""
+    ref, out = netfile.ref, {}
+    for pname, pop in netfile.populations.items():
+        model = load_model(_pinned(_get(pop, "model"), f"{ref}: populations.{pname}.model"))
+        receptors = {label: _pinned(r, f"{ref}: populations.{pname}.receptors.{label}")
+                     for label, r in (_get(pop, "receptors", {}) or {}).items()}
+        out[pname] = compose(model, receptors) if receptors else model
+    for jname, proj in netfile.projections.items():
+        out[jname] = load_model(_pinned(_get(proj, "synapse"),
+                                        f"{ref}: projections.{jname}.synapse"))
+    return out
+
+
+def _checked_values(netfile, changes: dict, models: dict) -> dict:
+    """``"obj.var"`` -> Quantity for every parameter target with ``changes`` (parameter
+    name -> value) applied; Poisson ``rate*dt`` and physical ranges checked."""
+    values = netfile.run_values(**changes)
+    _check_poisson_rates(netfile, values, _get(netfile, "dt", None) or 0.1 * ms)
+    _check_ranges(netfile, values, models)
+    return values
+
+
+def check_run_values(netfile, values: dict, *, build_changes=None, models=None) -> dict:
+    """Check run-time parameter values of a network file, without building it.
+
+    The checks :meth:`BuiltNetwork.run_args` makes (with the same messages), so that a
+    planner can check every point of a sweep before any build: known parameter names and
+    units, parameters that a protocol phase sets (refused: the binary restores the
+    build's value after that phase), Poisson ``rate*dt`` of every ``poisson_input`` and
+    the physical range of every value that sets a model parameter.
+
+    Parameters
+    ----------
+    netfile : NetworkFile
+        The network file.
+    values : dict
+        Parameter name (``[parameters]``) -> value (quantity or string): the run-time
+        changes.
+    build_changes : dict, optional
+        Parameter values a build was made with (kept, and not refused when a phase sets
+        them); ``values`` replace them.
+    models : dict, optional
+        Population and projection name -> :class:`~brianlab.modelfile.Model` (default:
+        read from the library, the neuron models composed with their receptors).
+
+    Returns
+    -------
+    dict
+        ``"obj.var"`` (a parameter target, ``"E.g_max_ampa"``) -> Quantity, for every
+        parameter target, with the changes applied.
+
+    Raises
+    ------
+    ModelError
+        For an unknown parameter, a wrong unit, a parameter that a protocol phase sets,
+        a Poisson rate with ``rate*dt`` above 0.1, or a value out of physical range.
+    """
+    clash = _targets_of(netfile, values) & _phase_set(netfile)
+    if clash:
+        raise ModelError(f"{netfile.ref}: {', '.join(sorted(clash))} is set by a "
+                         "protocol phase; change it by building again, not with run_args")
+    return _checked_values(netfile, {**(build_changes or {}), **values},
+                           _file_models(netfile) if models is None else models)
+
+
+def _check_ranges(netfile, values: dict, models: dict):
     """The physical range (:func:`brianlab.ranges.check_range`) of every run-time value
     that sets a model parameter, as a parameter override in the file gets."""
     for target, value in values.items():
         obj, _, var = target.partition(".")
-        owner = groups.get(obj, syns.get(obj))
-        model = None if owner is None else model_of(owner)
+        model = models.get(obj)
         if model is not None and var in model.parameters:
             check_range(var, value, refractory=model.refractory, path=netfile.ref,
                         where=f"parameter target {target}")
@@ -850,8 +1128,7 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
                           seeds["drive"], None if netfile.path is None
                           else Path(netfile.path).parent)
         kind = _get(inp, "kind")
-        receptor = _get(inp, "receptor")
-        var = f"s_{receptor}" if receptor else _get(inp, "target_var", None)
+        var = _input_var(inp)
         if kind == "poisson_input":
             op = group.run_regularly(f"{var} += {iname}_weight*poisson({iname}_count*"
                                      f"{iname}_rate*dt)", when="synapses",
@@ -896,7 +1173,8 @@ def _construct(netfile, seeds: dict, changes: dict) -> dict:
     objects = [*groups.values(), *syns.values(), *monitors["spikes"].values(),
                *monitors["rates"].values(), *monitors["state"]]
     network = Network(objects, name=f"{prefix}_network")
-    _check_ranges(netfile, values, groups, syns)
+    _check_ranges(netfile, values, {name: model_of(obj) for name, obj
+                                    in [*groups.items(), *syns.items()]})
     # build values of the named parameters (file values with the build's changes)
     built = {"groups": groups, "synapses": syns, "inputs": built_inputs}
     for target, value in values.items():
