@@ -298,10 +298,16 @@ class Check:
         if sampler is not None:
             sampler.start()
         start = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True,
-                                env=dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
-                                         **(env or {})))
+        try:
+            proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                    env=dict(os.environ, PYTHONUNBUFFERED="1",
+                                             MPLBACKEND="Agg", **(env or {})))
+        except OSError as exc:  # a missing program: recorded as a failed command
+            if sampler is not None:
+                sampler.stop()
+            return {"argv": argv, "rc": None, "wall_s": 0.0, "timed_out": False,
+                    "stdout_tail": "", "stderr_tail": f"{exc.__class__.__name__}: {exc}"}
         timed_out = False
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
@@ -400,6 +406,11 @@ def step_install(check: Check, args) -> bool:
     check.python = chosen or sys.executable
     record = {"step": 0, "name": "install", "python": chosen, "commands": records,
               "ok": chosen is not None}
+    synced = [r for r in records if r["what"].startswith("uv sync")]
+    if synced and synced[0].get("rc") != 0 and chosen is not None:
+        record["warning"] = (f"uv sync failed (no Python 3.12, or no network: see its "
+                             f"stderr_tail); the check goes on with {chosen}, which imports "
+                             "brianlab and brian2")
     if chosen is None:
         record["error"] = ("no Python imports brianlab and brian2 (uv sync failed: no "
                            "Python 3.12 or no network?); later steps skipped")
@@ -538,8 +549,8 @@ def markdown(report: dict) -> str:
         if s["step"] == 0:
             out.append(_table(["what", "status", "wall s"], [
                 [c["what"], _status(c), c.get("wall_s")] for c in s["commands"]]))
-            out.append(f"\nPython: {s.get('python')}" + (f"; {s['error']}" if s.get("error")
-                                                          else ""))
+            out.append(f"\nPython: {s.get('python')}" + "".join(
+                f"; {s[k]}" for k in ("warning", "error") if s.get(k)))
         elif s["step"] == 1:
             c = s["command"]
             out.append(_table(["status", "wall s", *s["counts"]],

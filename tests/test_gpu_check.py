@@ -1,8 +1,8 @@
 """``benchmarks/gpu_check.py`` (issue 27): its comparison and event counts on synthetic
 records, and one build-only run of the whole check on the smallest sheet."""
 
-import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,11 +14,10 @@ import pytest
 
 from brianlab import devices
 
+from benchmarks import gpu_check
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
-spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-gpu_check = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gpu_check)
 
 
 def _record(rp, phi, patterns=2.0, rate_e=10.0, rate_i=20.0):
@@ -97,6 +96,32 @@ def test_the_report_is_rewritten_whole(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_without_python_312_the_install_step_goes_on_with_this_python(tmp_path, monkeypatch):
+    """``uv sync`` refused (no Python 3.12, ``UV_PYTHON_DOWNLOADS=never``) and no
+    ``.venv``: the check goes on with the Python running it when that imports brianlab and
+    brian2, and says so; with none that does, every later step is skipped."""
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir()
+    uv.write_text("#!/bin/sh\necho 'error: No interpreter found for Python 3.12' >&2\nexit 2\n")
+    uv.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{uv.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(gpu_check, "ROOT", tmp_path)  # no .venv there
+    args = gpu_check.parse([str(tmp_path / "out"), "--build-only"])
+    check = gpu_check.Check(args.out, 300.0, True, "test")
+    assert gpu_check.step_install(check, args)
+    step = check.report["steps"][0]
+    assert step["python"] == sys.executable and check.python == sys.executable
+    sync = [c for c in step["commands"] if c["what"].startswith("uv sync")][0]
+    assert sync["rc"] == 2 and "Python 3.12" in sync["stderr_tail"]
+    assert "uv sync failed" in step["warning"]
+    assert "uv sync failed" in (args.out / "gpu_check.md").read_text()
+
+    monkeypatch.setattr(gpu_check.sys, "executable", "/nonexistent/python3")
+    check = gpu_check.Check(tmp_path / "out2", 300.0, True, "test")
+    assert not gpu_check.step_install(check, args)
+    assert "later steps skipped" in check.report["steps"][0]["error"]
+
+
 @pytest.mark.cuda
 @pytest.mark.slow
 def test_gpu_check_builds_everything_without_a_gpu(tmp_path):
@@ -113,7 +138,7 @@ def test_gpu_check_builds_everything_without_a_gpu(tmp_path):
          "--sides", "30", "--ke", "50", "--ki", "50", "--duration", "100",
          "--sweep-values", "5,10", "--budget", "1500"],
         capture_output=True, text=True, timeout=1600, cwd=ROOT,
-        env={**__import__("os").environ, "BRIANLAB_CACHE": str(tmp_path / "cache")})
+        env={**os.environ, "BRIANLAB_CACHE": str(tmp_path / "cache")})
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "[gpu_check " in proc.stdout and "step 3: side 30 cuda" in proc.stdout
