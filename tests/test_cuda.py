@@ -6,12 +6,17 @@ import os
 import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from brianlab import devices
 from brianlab.cmsa.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GPU_CHECK = ROOT / "benchmarks" / "gpu_check.py"
 
 SMALL = ["--size", "30", "--ke", "50", "--ki", "50", "--duration", "100", "--no-gif"]
 
@@ -94,19 +99,26 @@ def test_cmsa_sheet_cuda_code_reads_only_declared_clocks(tmp_path, monkeypatch):
     assert _undeclared_clocks(build) == {}
 
 
+@pytest.fixture(scope="module")
+def cuda_cache(tmp_path_factory):
+    """One CMSA build cache for this module's small-sheet commands: the sheet's CUDA build
+    (minutes with nvcc) is made once and found by the later commands."""
+    return tmp_path_factory.mktemp("cuda-cache")
+
+
 @pytest.mark.cuda
 @pytest.mark.slow
-def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys):
+def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys, cuda_cache):
     """The README's command compiles the sheet with nvcc from a fresh cache (minutes),
     and ``phases`` builds the same network from that cache."""
     _needs_nvcc()
-    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("BRIANLAB_CACHE", str(cuda_cache))
     code = main(["run", "--device", "cuda_standalone", "--build-only", *SMALL,
                  "--out", str(tmp_path / "run")])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     assert "compilation failed" not in out.out + out.err
-    builds = list((tmp_path / "cache").glob("cmsa-cuda_standalone-*"))
+    builds = list(cuda_cache.glob("cmsa-cuda_standalone-*"))
     assert len(builds) == 1
     build = builds[0]
     binary = build / "main"
@@ -119,10 +131,50 @@ def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys):
                  "--out", str(tmp_path / "phases")])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
-    assert list((tmp_path / "cache").glob("cmsa-cuda_standalone-*")) == [build]
+    assert list(cuda_cache.glob("cmsa-cuda_standalone-*")) == [build]
     assert binary.is_file() and _undeclared_clocks(build) == {}
     assert binary.stat().st_mtime_ns == built  # the same network: nothing recompiled
 
+
+
+@pytest.mark.cuda
+@pytest.mark.slow
+def test_gpu_check_builds_everything_without_a_gpu(tmp_path, cuda_cache):
+    """The whole check in build-only mode on the smallest sheet (tests/test_cuda.py's
+    SMALL options) in this module's build cache: the CUDA build of
+    ``test_cmsa_sheet_builds_on_cuda_standalone`` is found there, one cpp_standalone build
+    is made, and steps 3 and 4 reuse both; nothing runs."""
+    pytest.importorskip("brian2cuda")
+    if devices.find_nvcc() is None:
+        pytest.skip("nvcc is not installed on this machine")
+    out = tmp_path / "check"
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(GPU_CHECK), str(out), "--build-only", "--skip-install",
+         "--sides", "30", "--ke", "50", "--ki", "50", "--duration", "100",
+         "--sweep-values", "5,10", "--budget", "1500"],
+        capture_output=True, text=True, timeout=1600, cwd=ROOT,
+        env={**os.environ, "BRIANLAB_CACHE": str(cuda_cache)})
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "[gpu_check " in proc.stdout and "step 3: side 30 cuda" in proc.stdout
+    report = json.loads((out / "gpu_check.json").read_text())
+    assert report["build_only"] and report["build_only_reason"] == "--build-only was given"
+    steps = {s["step"]: s for s in report["steps"]}
+    assert sorted(steps) == [0, 1, 2, 3, 4]
+    for k in (1, 2, 3, 4):
+        assert steps[k]["note"] == "build-only: no GPU" and steps[k]["ok"], steps[k]
+    assert steps[1]["counts"]["collected"] >= 1
+    for row in steps[3]["rows"]:
+        assert "--build-only" in row["argv"] and row["points"] == []
+        assert row["timings"]["build_s"] >= 0 if "build_s" in row["timings"] else True
+    # one build per device: steps 3 and 4 found step 2's in the cache
+    builds = sorted(p.name.split("-")[1] for p in cuda_cache.glob("cmsa-*"))
+    assert builds == ["cpp_standalone", "cuda_standalone"], builds
+    text = (out / "gpu_check.md").read_text()
+    assert text.count("(build-only: no GPU)") == 4
+    assert "**build-only: no GPU**" in text
+    print(f"gpu_check build-only: {elapsed:.0f} s")
 
 @pytest.mark.cuda
 def test_cuda_session_restores_the_preferences_brian2cuda_registers(tmp_path):

@@ -1,23 +1,18 @@
 """``benchmarks/gpu_check.py`` (issue 27): its comparison and event counts on synthetic
-records, and one build-only run of the whole check on the smallest sheet."""
+records and reports. Its build-only run on the smallest sheet is in ``tests/test_cuda.py``
+(``test_gpu_check_builds_everything_without_a_gpu``), where it finds that module's CUDA build."""
 
 import json
 import os
-import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from brianlab import devices
-
 from benchmarks import gpu_check
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
 
 
 def _record(rp, phi, patterns=2.0, rate_e=10.0, rate_i=20.0):
@@ -120,42 +115,3 @@ def test_without_python_312_the_install_step_goes_on_with_this_python(tmp_path, 
     check = gpu_check.Check(tmp_path / "out2", 300.0, True, "test")
     assert not gpu_check.step_install(check, args)
     assert "later steps skipped" in check.report["steps"][0]["error"]
-
-
-@pytest.mark.cuda
-@pytest.mark.slow
-def test_gpu_check_builds_everything_without_a_gpu(tmp_path):
-    """The whole check in build-only mode on the smallest sheet (tests/test_cuda.py's
-    SMALL options): one cuda_standalone and one cpp_standalone build, which steps 3 and 4
-    reuse from the CMSA build cache; nothing runs."""
-    pytest.importorskip("brian2cuda")
-    if devices.find_nvcc() is None:
-        pytest.skip("nvcc is not installed on this machine")
-    out = tmp_path / "check"
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), str(out), "--build-only", "--skip-install",
-         "--sides", "30", "--ke", "50", "--ki", "50", "--duration", "100",
-         "--sweep-values", "5,10", "--budget", "1500"],
-        capture_output=True, text=True, timeout=1600, cwd=ROOT,
-        env={**os.environ, "BRIANLAB_CACHE": str(tmp_path / "cache")})
-    elapsed = time.monotonic() - start
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "[gpu_check " in proc.stdout and "step 3: side 30 cuda" in proc.stdout
-    report = json.loads((out / "gpu_check.json").read_text())
-    assert report["build_only"] and report["build_only_reason"] == "--build-only was given"
-    steps = {s["step"]: s for s in report["steps"]}
-    assert sorted(steps) == [0, 1, 2, 3, 4]
-    for k in (1, 2, 3, 4):
-        assert steps[k]["note"] == "build-only: no GPU" and steps[k]["ok"], steps[k]
-    assert steps[1]["counts"]["collected"] >= 1
-    for row in steps[3]["rows"]:
-        assert "--build-only" in row["argv"] and row["points"] == []
-        assert row["timings"]["build_s"] >= 0 if "build_s" in row["timings"] else True
-    # one build per device: steps 3 and 4 found step 2's in the cache
-    builds = sorted(p.name.split("-")[1] for p in (tmp_path / "cache").glob("cmsa-*"))
-    assert builds == ["cpp_standalone", "cuda_standalone"], builds
-    text = (out / "gpu_check.md").read_text()
-    assert text.count("(build-only: no GPU)") == 4
-    assert "**build-only: no GPU**" in text
-    print(f"gpu_check build-only: {elapsed:.0f} s")
