@@ -43,6 +43,7 @@ TIER1 = {
     "brianlab.cmsa", "brianlab.cmsa.__main__", "brianlab.cmsa.cached", "brianlab.cmsa.choices",
     "brianlab.cmsa.reduce",
     "brianlab.pipeline",
+    "brianlab.modelformat", "brianlab.netformat",
 }
 
 TIER2 = {
