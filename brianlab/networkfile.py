@@ -510,6 +510,9 @@ class NetworkFile:
         The file read.
     status : str
         ``released``, ``unreleased``, ``modified`` or ``file`` (as models).
+    raw : dict or None
+        The file's TOML table as read (what :func:`with_structure` changes); None for a
+        network made in code. Not part of equality.
     """
 
     name: str
@@ -529,8 +532,6 @@ class NetworkFile:
     sha256: str = ""
     path: str | None = None
     status: str = "file"
-    #: The file's TOML table as read (for :func:`with_structure`); None for a file made in
-    #: code. Not part of equality.
     raw: dict | None = field(default=None, compare=False, repr=False)
 
     @property
