@@ -902,7 +902,9 @@ def with_structure(network: NetworkFile | RawNetwork, changes: Mapping[str, str]
     Parameters
     ----------
     network : NetworkFile or RawNetwork
-        The file (a :class:`NetworkFile` as read from a file, which keeps its TOML table).
+        The file (a :class:`NetworkFile` as read from a file, which keeps its TOML table;
+        one changed with :func:`dataclasses.replace` keeps the table of its file, so the
+        changes apply to the file as read).
     changes : mapping of str to str
         Structure path -> value text (``{"populations.E.size": "400"}``).
     additions : mapping of str to object, optional
