@@ -27,7 +27,7 @@ from .modelformat import decode_file, load_toml
 __all__ = ["MAX_NEURONS", "CONNECTOR_RULES", "NORMALISATIONS", "INPUT_KINDS",
            "PUBLISHED_STATISTICS", "KEY_DOCS", "format_reference", "check_table",
            "check_object_names", "RawNetwork", "read_raw_network", "raw_network",
-           "structure_paths", "apply_structure", "MAX_LISTED_PATHS"]
+           "structure_paths", "structure_value", "apply_structure", "MAX_LISTED_PATHS"]
 
 #: Largest population accepted (neurons).
 MAX_NEURONS = 10_000_000

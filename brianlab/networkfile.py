@@ -61,7 +61,6 @@ __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Conne
            "PUBLISHED_STATISTICS", "read_network", "with_structure"]
 
 
-
 class _FrozenDict(dict):
     """A read-only dict (the tables of a :class:`NetworkFile`); unlike a mappingproxy it
     pickles, so a parsed network can be sent to worker processes."""
