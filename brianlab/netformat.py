@@ -587,7 +587,8 @@ def structure_value(text: str, *, where: str | None = None):
     """A structure value given as text, read as one TOML value.
 
     ``"800"`` is the integer 800, ``"0.5"`` a float, ``"true"`` a boolean,
-    ``"\\"0.5 ms\\""`` and bare unit text ``"0.5 ms"`` (not TOML) the string ``0.5 ms``.
+    ``'"0.5 ms"'`` (a TOML string) and bare unit text ``"0.5 ms"`` (not TOML) the
+    string ``0.5 ms``.
 
     Parameters
     ----------
