@@ -19,10 +19,12 @@ are importable from here as before.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from . import store
 from .modelfile import Model, parse_model_bytes
+from .networkfile import parse_network_bytes
 from .store import (  # noqa: F401  (the store's names, importable from here as before)
     ENV_VAR,
     KINDS,
@@ -125,11 +127,10 @@ def load_network(ref: str, *, allow_modified: bool = False):
         For a file that is not in its lock, or a modified one loaded with
         ``allow_modified``.
     """
-    from .networkfile import parse_network_bytes
-
     stored = store.read_checked(ref, allow_modified=allow_modified, network=True)
     path = stored.path
-    network = parse_network_bytes(stored.data, path=path, status=stored.status)
+    network = parse_network_bytes(stored.data, path=path, status=stored.status,
+                                  load_model=load_model)
     if network.name != path.parent.name or str(network.version) != path.stem:
         raise ModelError(f"file says network {network.ref}, but lies at "
                          f"{path.parent.parent.name}/{path.parent.name}/{path.name}", path=path)
@@ -154,18 +155,13 @@ def check_file(path):
     ModelError
         Naming the file, the key at fault and what was expected.
     """
-    import tomllib
-
-    from .modelfile import parse_model_bytes
-    from .networkfile import parse_network_bytes
-
     data = read_model_bytes(path)
     try:
         kind = tomllib.loads(data.decode("utf-8")).get("kind")
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         kind = None  # the parser names the problem
     if kind == "network":
-        return parse_network_bytes(data, path=path)
+        return parse_network_bytes(data, path=path, load_model=load_model)
     return parse_model_bytes(data, path=path)
 
 

@@ -15,19 +15,41 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import math
 import re
-import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Hz, Quantity, second
+from brian2 import Equations, Hz, Quantity, second
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
 from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
                                            have_same_dimensions)
 
-from .modelfile import (MAX_DEPTH, MAX_FILE_BYTES, RESERVED_NAMES, _check_sizes, decode_file,
-                        describe_dimension, read_model_bytes)
+from .compose import compose
+from .modelfile import Model, describe_dimension
+from .modelformat import RESERVED_NAMES, _check_sizes, decode_file, load_toml, read_model_bytes
+from .netformat import (  # noqa: F401  (the format's names, importable from here as before)
+    _IDENT,
+    _INPUT_RUNTIME,
+    _NAME,
+    _REQUIRED,
+    _TABLE_TITLES,
+    CONNECTOR_RULES,
+    INPUT_KINDS,
+    KEY_DOCS,
+    MAX_NEURONS,
+    NORMALISATIONS,
+    PUBLISHED_STATISTICS,
+    RawNetwork,
+    _type,
+    apply_structure,
+    check_object_names,
+    check_table,
+    format_reference,
+    raw_network,
+)
 from .ranges import MAX_RATE_DT, check_range  # one rate*dt rule: ranges.VALIDITY's too
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
@@ -36,10 +58,7 @@ __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Conne
            "format_reference", "read_network_file", "parse_network_bytes",
            "parse_network_text", "evaluate_expression", "MAX_NEURONS", "MAX_RATE_DT",
            "CONNECTOR_RULES", "INPUT_KINDS", "NORMALISATIONS", "Published",
-           "PUBLISHED_STATISTICS"]
-
-#: Largest population accepted (neurons).
-MAX_NEURONS = 10_000_000
+           "PUBLISHED_STATISTICS", "read_network", "with_structure"]
 
 
 class _FrozenDict(dict):
@@ -187,26 +206,6 @@ class Population:
     initial: _FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
-#: Connector rules and the fields each needs (required, optional).
-CONNECTOR_RULES = {
-    "all_to_all": ((), ()),
-    "one_to_one": ((), ()),
-    "probability": (("p",), ()),
-    "fixed_indegree": (("k",), ()),
-    "fixed_outdegree": (("k",), ()),
-    "gaussian_fixed_indegree": (("k", "sigma"), ("normalise",)),
-    "gaussian_probability": (("p_max", "sigma"), ("normalise",)),
-    "gaussian_kernel": (("sigma",), ("normalise",)),
-}
-#: Weight normalisations of the lattice rules (as ``build_ei_sheet``): ``none``, or
-#: ``kernel_sum`` (weights scaled so that the expected total weight a target receives is
-#: ``weight`` times the Gaussian kernel's sum over the source lattice, as with dense
-#: Gaussian weights: ``kernel_sum/k`` per synapse for ``gaussian_fixed_indegree``,
-#: ``1/p_max`` for ``gaussian_probability``). ``gaussian_kernel``'s weights are always
-#: ``weight`` times the Gaussian of the distance.
-NORMALISATIONS = ("none", "kernel_sum")
-
-
 @dataclass(frozen=True)
 class Connector:
     """How a projection connects: a rule and its fields.
@@ -284,17 +283,6 @@ class Projection:
     autapses: bool = False
     multapses: bool = False
     parameters: _FrozenDict = field(default_factory=lambda: _freeze({}))
-
-
-#: Input kinds and their fields (required, optional); ``target`` is always required,
-#: ``target_var``/``receptor`` as the kind says.
-INPUT_KINDS = {
-    "poisson_input": (("count", "rate", "weight"), ()),
-    "current_step": (("amplitude",), ("start", "stop")),
-    "current_ramp": (("amplitude_start", "amplitude_end", "start", "stop"), ()),
-    "random_current": (("amplitude", "interval"), ("duration",)),
-    "image": (("image", "amplitude"), ("start", "stop", "width")),
-}
 
 
 @dataclass(frozen=True)
@@ -415,15 +403,6 @@ class Phase:
     parameters: _FrozenDict = field(default_factory=lambda: _freeze({}))
 
 
-#: Statistics a ``[[published]]`` entry may state: keys of
-#: :func:`brianlab.analysis.population.population_statistics` -> their unit (``low`` and
-#: ``high`` are given in it).
-PUBLISHED_STATISTICS = {
-    "rate": "Hz", "active_fraction": "1", "cv": "1", "fano": "1", "fano_population": "1",
-    "synchrony": "1", "peak_frequency": "Hz",
-}
-
-
 @dataclass(frozen=True)
 class Published:
     """One published behaviour of a network: a statistic of a population within a range.
@@ -530,6 +509,9 @@ class NetworkFile:
         The file read.
     status : str
         ``released``, ``unreleased``, ``modified`` or ``file`` (as models).
+    raw : dict or None
+        The file's TOML table as read (what :func:`with_structure` changes); None for a
+        network made in code. Not part of equality.
     """
 
     name: str
@@ -549,6 +531,7 @@ class NetworkFile:
     sha256: str = ""
     path: str | None = None
     status: str = "file"
+    raw: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def ref(self) -> str:
@@ -777,223 +760,31 @@ def evaluate_expression(text: str, values: dict, *, path=None, where=None) -> Qu
 
 
 # ---------------------------------------------------------------------------
-# the format: every table's keys and what they mean
-# ---------------------------------------------------------------------------
-#: What each key of each table of a network file means. The parser accepts exactly
-#: these keys (an unknown key is an error listing them), and the documentation's format
-#: reference is generated from this (:func:`format_reference`).
-KEY_DOCS = {
-    "top": {
-        "name": "the network's name: lower-case letters, digits and '_'; equal to its folder's "
-                "name",
-        "version": "a positive integer, equal to the file's name (`<version>.toml`)",
-        "kind": "`network`",
-        "summary": "one line: what the network is",
-        "references": "list of strings: the papers the network follows",
-        "notes": "free text",
-        "dt": "the network's time step (a time, default `\"0.1 ms\"`)",
-        "seeds": "table: the seeds (below)",
-        "parameters": "table of named run-time parameters (below)",
-        "populations": "table of populations by name, in build order (below)",
-        "projections": "table of projections by name, in build order (below)",
-        "inputs": "table of inputs by name, in build order (below)",
-        "monitors": "table: what is recorded (below)",
-        "protocol": "table: the phases of a run (below)",
-        "published": "array of tables `[[published]]`: the published behaviour the network "
-                     "must show (below)",
-    },
-    "seeds": {
-        "connectivity": "seed of construction: connectors, random initial values, weights "
-                        "and delays (an integer in [0, 2**32))",
-        "drive": "seed of run time: Poisson inputs, noise, random currents (an integer in "
-                 "[0, 2**32))",
-    },
-    "parameters.NAME": {
-        "value": "the default value (a quantity string)",
-        "sets": "the run-time variables it sets, `\"object.variable\"`: a list (each takes the "
-                "value), or a table of target = expression of parameters (`\"-g*J\"`: "
-                "numbers, parameter names, units, `+ - * / **`, parentheses; "
-                "dimension-checked). Targets: a population's model parameter (`E.g_max_e`), "
-                "a projection's shared variable or synapse parameter (`EE.w` with "
-                "`shared = [\"w\"]`), an input's `rate` (poisson_input) or `amplitude` "
-                "(current_step, random_current, image)",
-    },
-    "populations.NAME": {
-        "model": "neuron or rate model, pinned: `\"name@version\"` (`\"lif@2\"`)",
-        "size": "number of neurons (1 to 10,000,000); or give `lattice`",
-        "lattice": "`{ side = 150 }` or `{ side = 75, extent = 150 }`: a side x side lattice on "
-                   "a torus of side `extent` (default `side`), as brianlab.space.Lattice",
-        "receptors": "table of label = pinned receptor model (as brianlab.compose: `s` of "
-                     "`ampa_exp@1` under label `e` becomes `s_e`, `tau` becomes `tau_e`)",
-        "parameters": "table of the composed model's parameters = quantity (unit- and "
-                      "range-checked)",
-        "initial": "table of state variable = value (a quantity string or a distribution)",
-    },
-    "value": {
-        "uniform": "`{ uniform = [\"low\", \"high\"] }`: uniform in [low, high) "
-                   "(`low + (high - low)*rand()`)",
-        "normal": "`{ normal = [\"mean\", \"std\"] }`: normal (`mean + std*randn()`)",
-    },
-    "projections.NAME": {
-        "source": "presynaptic population",
-        "target": "postsynaptic population",
-        "synapse": "synapse model, pinned (`\"static@1\"`, `\"stdp_pair@1\"`, ...)",
-        "receptor": "receptor label of the target whose input (`s_<label>`) the synapse drives",
-        "target_var": "or the target's variable the synapse drives directly (`\"v\"`, with a "
-                      "synapse whose `target_unit` is volt); exactly one of the two",
-        "connector": "table: the connection rule (below)",
-        "weight": "initial `w` of every synapse, in the synapse's `w` unit (dimensionless for "
-                  "receptors): a value or a distribution; omitted: the model's initial `w`",
-        "delay": "transmission delay (>= 0): a time or a uniform distribution",
-        "shared": "list of synapse variables held as one shared value (`[\"w\"]`), so that "
-                  "`<projection>.w` is a run-time target",
-        "autapses": "whether a neuron may connect to itself (default false)",
-        "multapses": "whether a pair may connect more than once (default false; always "
-                     "true for `gaussian_fixed_indegree`, which draws with replacement)",
-        "parameters": "table of the synapse model's parameters = quantity",
-    },
-    "connector": {
-        "rule": "`all_to_all`, `one_to_one`, `probability`, `fixed_indegree`, "
-                "`fixed_outdegree`; on lattices `gaussian_fixed_indegree`, "
-                "`gaussian_probability`, `gaussian_kernel` (brianlab.space)",
-        "p": "pair probability in [0, 1] (`probability`)",
-        "k": "in-degree or out-degree, >= 1 and at most the source (in-degree) or target "
-             "(out-degree) size unless multapses (`fixed_indegree`, `fixed_outdegree`, "
-             "`gaussian_fixed_indegree`)",
-        "sigma": "Gaussian width (> 0) in the lattices' length unit (that of `extent`: "
-                 "spacings of a lattice whose extent equals its side, e.g. the CMSA sheet's E "
-                 "lattice, as build_ei_sheet)",
-        "p_max": "peak probability in [0, 1] (`gaussian_probability`)",
-        "normalise": "weight normalisation of the lattice rules: `none` (default) or "
-                     "`kernel_sum`: each target's expected total weight is `weight` times the "
-                     "Gaussian kernel's sum over the source lattice, as dense Gaussian weights "
-                     "(`kernel_sum/k` per synapse for `gaussian_fixed_indegree`, `1/p_max` for "
-                     "`gaussian_probability`; as build_ei_sheet). `gaussian_kernel`'s weights "
-                     "are always `weight` times the Gaussian of the distance",
-    },
-    "inputs.NAME": {
-        "kind": "`poisson_input`, `current_step`, `current_ramp`, `random_current`, `image`",
-        "target": "the population driven",
-        "target_var": "its variable driven (currents: default `I_ext`)",
-        "receptor": "or the receptor label whose input is driven (poisson_input)",
-        "count": "poisson_input: independent Poisson sources per neuron (>= 1)",
-        "rate": "poisson_input: rate of one source (>= 0, rate*dt <= 0.1)",
-        "weight": "poisson_input: what one spike adds to the target variable (its unit)",
-        "amplitude": "current_step, random_current (maximum), image (at a pixel value of 1): "
-                     "a current in the target variable's unit",
-        "amplitude_start": "current_ramp: value at `start`",
-        "amplitude_end": "current_ramp: value at `stop`",
-        "start": "onset (>= 0; default 0 s; a multiple of the interval of a random_current "
-                 "on the same variable, where no current_ramp is allowed)",
-        "stop": "offset (> start; default: never; a multiple of that interval too)",
-        "interval": "random_current: a fresh uniform value every `interval` (> 0)",
-        "duration": "random_current: no current after this time (> 0; default: never)",
-        "image": "image: `\"cross\"` (brianlab.inputs.cross_image) on a lattice target",
-        "width": "image: width of the cross's bars in pixels (>= 1)",
-    },
-    "monitors": {
-        "spikes": "list of populations with a spike monitor",
-        "rates": "list of populations with a population rate monitor",
-        "state": "list of state monitors (below)",
-    },
-    "monitors.state": {
-        "population": "the population",
-        "variables": "list of its variables",
-        "record": "list of neuron indices, or true (all; default)",
-        "dt": "sampling interval (default: the network's dt)",
-    },
-    "protocol": {
-        "phases": "list of phases (below), run in order",
-    },
-    "protocol.phases": {
-        "name": "the phase's name (an identifier, unique)",
-        "duration": "how long it runs (a time > 0)",
-        "inputs_off": "list of inputs switched off during the phase",
-        "parameters": "table of network parameter = value during the phase",
-    },
-    "published": {
-        "population": "the population measured (its spikes)",
-        "statistic": "a key of brianlab.analysis.population.population_statistics: "
-                     + ", ".join(f"`{k}`" + ("" if u == "1" else f" ({u})")
-                                 for k, u in PUBLISHED_STATISTICS.items()),
-        "low": "lowest published value, in the statistic's unit (`\"5 Hz\"`, or a number "
-               "for a dimensionless statistic); omitted: no lower bound",
-        "high": "highest published value (>= low); omitted: no upper bound",
-        "source": "where it is published: paper, figure or table",
-        "parameters": "table of network parameter = value at which it holds (default: the "
-                      "file's values)",
-        "t_start": "transient left out of the measurement (a time >= 0, shorter than the "
-                   "protocol; default 0 s)",
-    },
-}
-
-_REQUIRED = {
-    "top": {"name", "version", "kind", "seeds", "populations", "protocol"},
-    "seeds": {"connectivity", "drive"},
-    "parameters.NAME": {"value", "sets"},
-    "populations.NAME": {"model"},
-    "value": set(),
-    "projections.NAME": {"source", "target", "synapse", "connector"},
-    "connector": {"rule"},
-    "inputs.NAME": {"kind", "target"},
-    "monitors": set(),
-    "monitors.state": {"population", "variables"},
-    "protocol": {"phases"},
-    "protocol.phases": {"name", "duration"},
-    "published": {"population", "statistic", "source"},
-}
-
-_TABLE_TITLES = {
-    "top": "Top level", "seeds": "`[seeds]`", "parameters.NAME": "`[parameters]`: one entry "
-    "per parameter, `NAME = { value = ..., sets = ... }`",
-    "populations.NAME": "`[populations.NAME]`", "value": "Distributions (initial values, "
-    "weights, delays)", "projections.NAME": "`[projections.NAME]`",
-    "connector": "`connector = { rule = ..., ... }`", "inputs.NAME": "`[inputs.NAME]`",
-    "monitors": "`[monitors]`", "monitors.state": "`monitors.state` entries",
-    "protocol": "`[protocol]`", "protocol.phases": "`protocol.phases` entries",
-    "published": "`[[published]]` entries",
-}
-
-#: Run-time fields of each input kind (targets ``<input>.<field>`` of parameters).
-_INPUT_RUNTIME = {"poisson_input": ("rate",), "current_step": ("amplitude",),
-                  "random_current": ("amplitude",), "image": ("amplitude",)}
-
-
-def format_reference() -> str:
-    """The network file format as Markdown: one table of keys per TOML table.
-
-    Returns
-    -------
-    str
-        Generated from :data:`KEY_DOCS` and the required keys, which are the parser's own
-        key sets (it cannot drift from what :func:`read_network_file` accepts).
-    """
-    parts = []
-    for table, keys in KEY_DOCS.items():
-        parts.append(f"### {_TABLE_TITLES[table]}\n")
-        parts.append("| key | required | meaning |\n|---|---|---|")
-        for key, meaning in keys.items():
-            required = "yes" if key in _REQUIRED[table] else ""
-            parts.append(f"| `{key}` | {required} | {meaning} |")
-        parts.append("")
-    return "\n".join(parts)
-
-
-# ---------------------------------------------------------------------------
 # reading
 # ---------------------------------------------------------------------------
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RAND_THRESHOLD = re.compile(r"rand\(\)\s*<\s*([A-Za-z_]\w*)\s*\*\s*dt\b")
 
 
-def read_network_file(path) -> NetworkFile:
+#: Loads a model by reference (``"lif@2"``): :func:`brianlab.library.load_model`.
+ModelLoader = Callable[[str], Model]
+
+
+def _library_loader(ref: str) -> Model:
+    """The default model loader of the public parse functions: the library's."""
+    from .library import load_model  # library imports this module: the loader is passed in
+
+    return load_model(ref)
+
+
+def read_network_file(path, *, load_model: ModelLoader | None = None) -> NetworkFile:
     """Read and check one network file.
 
     Parameters
     ----------
     path : str or Path
         The file.
+    load_model : callable, optional
+        Loads the models it names (default: :func:`brianlab.library.load_model`).
 
     Returns
     -------
@@ -1006,10 +797,11 @@ def read_network_file(path) -> NetworkFile:
     ModelError
         Naming the file, the key at fault and what was expected.
     """
-    return parse_network_bytes(read_model_bytes(path), path=path)
+    return parse_network_bytes(read_model_bytes(path), path=path, load_model=load_model)
 
 
-def parse_network_bytes(data: bytes, *, path=None, status: str = "file") -> NetworkFile:
+def parse_network_bytes(data: bytes, *, path=None, status: str = "file",
+                        load_model: ModelLoader | None = None) -> NetworkFile:
     """Check the bytes of a network file (UTF-8 TOML).
 
     Parameters
@@ -1020,6 +812,8 @@ def parse_network_bytes(data: bytes, *, path=None, status: str = "file") -> Netw
         Where it came from (for messages).
     status : str
         Its release status, recorded in the provenance.
+    load_model : callable, optional
+        Loads the models it names (default: :func:`brianlab.library.load_model`).
 
     Returns
     -------
@@ -1031,11 +825,13 @@ def parse_network_bytes(data: bytes, *, path=None, status: str = "file") -> Netw
         For text that is not UTF-8 or not TOML, and every problem of the network.
     """
     text, sha256 = decode_file(data, path=path)
-    return parse_network_text(text, path=path, sha256=sha256, status=status)
+    return parse_network_text(text, path=path, sha256=sha256, status=status,
+                              load_model=load_model)
 
 
 def parse_network_text(text: str, *, path=None, sha256: str | None = None,
-                       status: str = "file") -> NetworkFile:
+                       status: str = "file",
+                       load_model: ModelLoader | None = None) -> NetworkFile:
     """Parse and check the text of a network file (see :func:`read_network_file`).
 
     Parameters
@@ -1048,6 +844,8 @@ def parse_network_text(text: str, *, path=None, sha256: str | None = None,
         Hash of the file's bytes (default: of the UTF-8 text).
     status : str
         Its release status.
+    load_model : callable, optional
+        Loads the models it names (default: :func:`brianlab.library.load_model`).
 
     Returns
     -------
@@ -1060,24 +858,104 @@ def parse_network_text(text: str, *, path=None, sha256: str | None = None,
     """
     if sha256 is None:
         sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    if len(text) > MAX_FILE_BYTES:
-        raise ModelError(f"the text is longer than {MAX_FILE_BYTES} characters", path=path)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"malformed TOML: {exc}", path=path) from None
-    except RecursionError:
-        raise ModelError(f"TOML nested deeper than {MAX_DEPTH} levels", path=path) from None
-    _check_sizes(raw, None if path is None else str(path))
-    return _Reader(raw, None if path is None else str(path)).read(sha256, status)
+    path = None if path is None else str(path)
+    raw = load_toml(text, path=path)
+    return read_network(raw_network(raw, path=path, sha256=sha256, status=status),
+                        load_model=load_model)
+
+
+def read_network(raw: RawNetwork, *, load_model: ModelLoader | None = None) -> NetworkFile:
+    """Check a network file read without units (:func:`brianlab.netformat.read_raw_network`):
+    its models, units, ranges and expressions.
+
+    Parameters
+    ----------
+    raw : RawNetwork
+        The file, its top level checked.
+    load_model : callable, optional
+        Loads a model by pinned reference; :func:`brianlab.library.load_network` passes
+        :func:`brianlab.library.load_model` (the default).
+
+    Returns
+    -------
+    NetworkFile
+
+    Raises
+    ------
+    ModelError
+        For every problem of the network, naming the file and the key.
+    """
+    return _Reader(raw.raw, raw.path, load_model or _library_loader).read(raw)
+
+
+def with_structure(network: NetworkFile | RawNetwork, changes: Mapping[str, str],
+                   additions: Mapping[str, object] | None = None, *,
+                   load_model: ModelLoader | None = None) -> NetworkFile:
+    """A network file with structure values changed, checked as a file is when loaded.
+
+    :func:`brianlab.netformat.apply_structure` changes a copy of the file's TOML table;
+    the copy goes through every check of a file (sizes of the TOML, then
+    :func:`read_network`: models, units, ranges, Poisson ``rate*dt``, sizes up to
+    :data:`MAX_NEURONS`), so an error names the original file and the key at fault.
+
+    Parameters
+    ----------
+    network : NetworkFile or RawNetwork
+        The file (a :class:`NetworkFile` as read from a file, which keeps its TOML table;
+        one changed with :func:`dataclasses.replace` keeps the table of its file, so the
+        changes apply to the file as read).
+    changes : mapping of str to str
+        Structure path -> value text (``{"populations.E.size": "400"}``).
+    additions : mapping of str to object, optional
+        Path -> TOML-ready value added for programmatic callers
+        (:func:`brianlab.netformat.apply_structure`).
+    load_model : callable, optional
+        Loads the models it names (default: :func:`brianlab.library.load_model`).
+
+    Returns
+    -------
+    NetworkFile
+        Its ``path`` and ``status`` are the original file's. Its ``sha256`` is the
+        original file's when nothing changes; otherwise the sha256 of the UTF-8 JSON text
+        ``{"additions": [[path, value], ...], "file": <the file's sha256>, "structure":
+        [[path, text], ...]}`` (lists sorted by path, keys sorted, separators ``","`` and
+        ``":"``): the file's bytes plus the changes, never equal to a file's hash.
+
+    Raises
+    ------
+    ModelError
+        For a path not in the file (listing its structure paths) and for every load
+        error of the changed file.
+    """
+    if isinstance(network, NetworkFile):
+        if network.raw is None:
+            raise ModelError(f"network {network.ref} was not read from a file; its "
+                             "structure cannot be changed", path=network.path)
+        source = RawNetwork(name=network.name, version=network.version, raw=network.raw,
+                            sha256=network.sha256, path=network.path, status=network.status)
+    else:
+        source = network
+    changed = apply_structure(source.raw, changes, additions)
+    sha256 = source.sha256
+    if changes or additions:
+        key = {"file": source.sha256,
+               "structure": sorted([str(k), str(v)] for k, v in changes.items()),
+               "additions": sorted(([str(k), v] for k, v in (additions or {}).items()),
+                                   key=lambda item: item[0])}
+        text = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
+        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    _check_sizes(changed, source.path)
+    return read_network(raw_network(changed, path=source.path, sha256=sha256,
+                                    status=source.status), load_model=load_model)
 
 
 class _Reader:
     """One pass over a parsed network file; every error names the file and the key."""
 
-    def __init__(self, raw: dict, path):
+    def __init__(self, raw: dict, path, load_model: ModelLoader):
         self.raw = raw
         self.path = path
+        self.load_model = load_model
         self.models = {}     # population name -> composed Model
         self.synapses = {}   # projection name -> synapse Model
         self.receptors = {}  # population name -> {label: receptor Model}
@@ -1088,17 +966,7 @@ class _Reader:
         return ModelError(message, path=self.path, where=where)
 
     def table(self, value, where, table):
-        if not isinstance(value, dict):
-            raise self.err(f"expected a table, got {_type(value)}", where)
-        allowed = KEY_DOCS[table]
-        unknown = sorted(set(value) - set(allowed))
-        if unknown:
-            raise self.err(f"unknown key(s) {', '.join(unknown)}; allowed: "
-                           f"{', '.join(allowed)}", where)
-        for key in sorted(_REQUIRED[table]):
-            if key not in value:
-                raise self.err(f"missing required key '{key}'", where)
-        return value
+        return check_table(value, where, table, path=self.path)
 
     def string(self, value, where):
         if not isinstance(value, str):
@@ -1139,8 +1007,6 @@ class _Reader:
         return value
 
     def name(self, name, where, kind):
-        from brian2 import Equations
-
         if not _IDENT.match(name):
             raise self.err(f"invalid {kind} name {name!r}: expected an identifier (a letter, "
                            "then letters, digits, '_')", where)
@@ -1162,11 +1028,9 @@ class _Reader:
         return name
 
     def model(self, ref, where, kinds):
-        from .library import load_model
-
         self.string(ref, where)
         try:
-            model = load_model(ref)
+            model = self.load_model(ref)
         except ModelError as exc:
             raise self.err(str(exc), where) from None
         if model.kind not in kinds:
@@ -1201,15 +1065,9 @@ class _Reader:
         return Value("constant", (self.quantity(raw, where, dim, what),))
 
     # -- the file -------------------------------------------------------------
-    def read(self, sha256, status) -> NetworkFile:
-        raw = self.table(self.raw, None, "top")
-        if raw["kind"] != "network":
-            raise self.err(f"expected kind = \"network\", got {raw['kind']!r}", "kind")
-        name = self.string(raw["name"], "name")
-        if not _NAME.match(name):
-            raise self.err(f"invalid name {name!r}: lower-case letters, digits and '_'",
-                           "name")
-        version = self.integer(raw["version"], "version", 1, None, "a positive integer")
+    def read(self, network: RawNetwork) -> NetworkFile:
+        raw, name, version = network.raw, network.name, network.version  # top level checked
+        sha256, status = network.sha256, network.status
         references = raw.get("references", [])
         self.string_list(references, "references")
         summary = self.string(raw.get("summary", ""), "summary")
@@ -1238,7 +1096,7 @@ class _Reader:
             populations=_freeze(populations), projections=_freeze(projections),
             inputs=_freeze(inputs), monitors=monitors, protocol=protocol,
             published=published, sha256=sha256,
-            path=self.path, status=status)
+            path=self.path, status=status, raw=raw)
 
     # -- populations ----------------------------------------------------------
     def populations(self, raw):
@@ -1253,8 +1111,6 @@ class _Reader:
         return out
 
     def population(self, pname, raw, where):
-        from .compose import compose
-
         neuron = self.model(raw["model"], f"{where}.model", ("neuron", "rate"))
         if ("size" in raw) == ("lattice" in raw):
             raise self.err("expected exactly one of 'size' and 'lattice'", where)
@@ -1741,32 +1597,10 @@ class _Reader:
 
     def check_object_names(self, name, populations, projections, inputs, monitors):
         """The Brian2 objects the builder names ``<name>_...`` are unique."""
-        built = {"network": "the network", "clock": "the clock"}
-
-        def add(obj, where):
-            if obj in built and built[obj] != where:
-                raise self.err(f"{where} and {built[obj]} would both be the Brian2 object "
-                               f"'{name}_{obj}'; rename one", where)
-            built[obj] = where
-
-        for pname in populations:  # a group and what Brian2 names after it
-            for suffix in ("", "_stateupdater", "_spike_thresholder", "_spike_resetter"):
-                add(pname + suffix, f"populations.{pname}")
-        for jname in projections:
-            for suffix in ("", "_pre", "_post", "_stateupdater"):
-                add(jname + suffix, f"projections.{jname}")
-        for iname, inp in inputs.items():
-            if inp.kind == "poisson_input":
-                add(iname, f"inputs.{iname}")
-            else:
-                var = inp.target_var or "I_ext"
-                add(f"{inp.target}_{var}_inputs", f"the current inputs of {inp.target}.{var}")
-        for pname in monitors.spikes:
-            add(f"spikes_{pname}", f"monitors.spikes ({pname})")
-        for pname in monitors.rates:
-            add(f"rate_{pname}", f"monitors.rates ({pname})")
-        for k in range(len(monitors.state)):
-            add(f"state_{k}", f"monitors.state[{k}]")
+        check_object_names(
+            name, populations, projections,
+            {iname: (inp.kind, inp.target, inp.target_var) for iname, inp in inputs.items()},
+            monitors.spikes, monitors.rates, len(monitors.state), path=self.path)
 
     # -- monitors and protocol --------------------------------------------------
     def monitors(self, raw):
@@ -1915,14 +1749,6 @@ class _Reader:
 
 
 _SECOND = second.dim
-
-
-def _type(value) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float, str)):
-        return f"{value!r}"
-    return {dict: "a table", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def _describe(dim) -> str:

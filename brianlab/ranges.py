@@ -25,14 +25,10 @@ import numpy as np
 from brian2 import farad, metre, second, siemens
 from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 
+from .modelformat import MAX_RATE_DT  # a limit of the format (tier 1)
 from .units import ModelError
 
 __all__ = ["range_problem", "check_range", "validity_problem", "VALIDITY", "MAX_RATE_DT"]
-
-#: Largest ``rate*dt`` of a Bernoulli-per-step (or Poisson-per-step) spike source: at
-#: ``rate*dt = 0.1`` a step holds a second spike with probability ~0.5 %, which such a
-#: source drops (it emits at most one spike per step).
-MAX_RATE_DT = 0.1
 
 #: Limits of validity by model name: ``(variable, largest variable*dt, why)``; checked for
 #: the values known when a group is built (:func:`validity_problem`).

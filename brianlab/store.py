@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .modelformat import KINDS, MAX_FILE_BYTES, read_model_bytes  # the format's limits
 from .results import atomic_write_text
 
 __all__ = ["KINDS", "LIBRARY_KINDS", "MAX_FILE_BYTES", "LOCK_NAME", "ENV_VAR",
@@ -38,10 +39,6 @@ __all__ = ["KINDS", "LIBRARY_KINDS", "MAX_FILE_BYTES", "LOCK_NAME", "ENV_VAR",
            "read_model_bytes", "StoredFile", "read_checked", "unreleased_files",
            "lock_problems", "write_lock", "models_digest"]
 
-#: The model kinds (a network file is not a model: see :data:`LIBRARY_KINDS`).
-KINDS = ("neuron", "receptor", "synapse", "rate")
-#: Largest model or network file accepted (bytes); the library's files are 1-3 kB.
-MAX_FILE_BYTES = 1_000_000
 LOCK_NAME = "models.lock"
 ENV_VAR = "BRIANLAB_MODELS"
 _REF = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(?:@(?P<version>[1-9][0-9]*))?$")
@@ -359,38 +356,6 @@ def model_path(ref: str, root: Path | None = None) -> Path:
 # ---------------------------------------------------------------------------
 # reading a file
 # ---------------------------------------------------------------------------
-def read_model_bytes(path) -> bytes:
-    """The bytes of a model file.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    bytes
-
-    Raises
-    ------
-    ModelError
-        If it is missing, not a regular file, or larger than 1 MB.
-    """
-    path = Path(path)
-    try:
-        if not path.is_file():
-            what = "does not exist" if not path.exists() else "is not a regular file"
-            raise ModelError(f"the model file {what}", path=path)
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ModelError(f"cannot read the file ({exc.strerror})", path=path) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ModelError(f"the file is larger than {MAX_FILE_BYTES // 1000} kB; a model file "
-                         "is a few kB of text", path=path)
-    return data
-
-
 @dataclass(frozen=True)
 class StoredFile:
     """A library file's bytes as read, checked against its folder's lock.

@@ -44,6 +44,7 @@ TIER1 = {
     "brianlab.cmsa.reduce",
     "brianlab.pipeline",
     "brianlab.runargs",
+    "brianlab.modelformat", "brianlab.netformat",
 }
 
 TIER2 = {
