@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from ..cache import cache_root
+from ..cache import cache_root, sources_digest
 from ..errors import PlanError
 from ..results import atomic_write_text
 from ..store import MAX_FILE_BYTES, models_digest
@@ -44,23 +44,6 @@ __all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description
 MANIFEST = "brianlab-cmsa.json"
 #: Version of the plan files' layout (part of their key).
 PLAN_FORMAT = 1
-
-_PACKAGE = Path(__file__).resolve().parent.parent
-
-
-def sources_digest() -> str:
-    """sha256 over brianlab's own source files (a cached build or plan is only as current
-    as the code that made it).
-
-    Returns
-    -------
-    str
-    """
-    digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
 
 #: Largest model file the loader reads (the store's bound, under its old name here).
 MODEL_FILE_BYTES = MAX_FILE_BYTES
