@@ -43,6 +43,11 @@ TIER1 = {
     "brianlab.cmsa", "brianlab.cmsa.__main__", "brianlab.cmsa.cached", "brianlab.cmsa.choices",
     "brianlab.cmsa.reduce",
     "brianlab.pipeline",
+    "brianlab.pipeline.plan",
+    "brianlab.pipeline.plans",
+    "brianlab.pipeline.builds",
+    "brianlab.pipeline.reductions",
+    "brianlab.pipeline.save",
 }
 
 TIER2 = {
