@@ -48,7 +48,9 @@ def _plan(axes=(("we", "uS", (0.01, 0.02)), ("wi", "uS", (0.1, 0.2, 0.3))), seed
                                 ", ".join(f"{n} {t}" for n, t in display) + f", seed {seed}",
                                 (("window", [0.1, 0.2]),)))
     return Plan({"command": "sweep", "network": "cuba"}, (_build(),), tuple(points),
-                configuration or {"command": "sweep", "network": _network().as_dict()},
+                configuration or save.configuration("sweep", _network(), (), (("E.v0", -0.06),),
+                                                    ReductionSpec(), "cpp_standalone", 2,
+                                                    False),
                 ReductionSpec(), tuple(Axis(n, u, v) for n, u, v in axes),
                 {"0": {"populations": {"E": 800, "I": 200}, "dt_s": 1e-4,
                        "phases": [["main", 0.0, 1.0]]}}, ("a warning",))

@@ -15,10 +15,43 @@ import math
 
 import numpy as np
 
+from .. import __version__
 from ..results import RunFolder
-from .plan import Plan
+from .plan import NetworkRef, Plan
+from .reductions import ReductionSpec
 
-__all__ = ["open_folder", "table", "summary"]
+__all__ = ["configuration", "open_folder", "table", "summary"]
+
+
+def configuration(command: str, network: NetworkRef, structure, sets, reduction: ReductionSpec,
+                  device: str, threads: int | None, portable: bool) -> dict:
+    """What a results folder holds (design 2.8): one configuration per folder; the swept
+    names and the seeds are in the point keys, not here.
+
+    Parameters
+    ----------
+    command : str
+        ``"run"`` or ``"sweep"``.
+    network : NetworkRef
+    structure : sequence of (str, str)
+        Structure paths set and not swept -> TOML value text.
+    sets : sequence of (str, float)
+        Run-time values set and not swept (SI).
+    reduction : ReductionSpec
+    device : str
+    threads : int or None
+    portable : bool
+
+    Returns
+    -------
+    dict
+        JSON-ready, with ``brianlab``'s version.
+    """
+    return {"command": command, "network": network.as_dict(),
+            "structure": sorted([str(k), str(v)] for k, v in structure),
+            "set": sorted([str(k), float(v)] for k, v in sets),
+            "reduction": reduction.as_dict(), "device": device, "threads": threads,
+            "portable": bool(portable), "brianlab": __version__}
 
 
 def open_folder(plan: Plan, out) -> RunFolder:
