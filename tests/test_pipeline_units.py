@@ -192,6 +192,9 @@ def test_a_saved_plan_is_found_and_a_tampered_one_never_used(tmp_path, monkeypat
     assert plans.load(arguments) == p
     monkeypatch.setattr(plans, "sources_digest", lambda: "other sources")
     assert plans.load(arguments) is None
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "a file" / "cache"))  # no cache
+    assert plans.load(arguments) is None
 
 
 # -- build keys -----------------------------------------------------------------------------
@@ -286,7 +289,7 @@ def test_find_returns_only_a_current_unchanged_build(tmp_path, monkeypatch):
     assert builds.cached_manifest(folder, manifest.key) is None
 
 
-def test_find_waits_for_no_build_a_build_holding_the_lock_means_none(tmp_path, monkeypatch):
+def test_find_finds_nothing_while_a_build_holds_the_lock(tmp_path, monkeypatch):
     import fcntl
 
     monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))

@@ -43,6 +43,8 @@ PLAN_FORMAT = plans.PLAN_FORMAT
 MODEL_FILE_BYTES = MAX_FILE_BYTES
 #: Largest plan file read (a plan of three points is a few kB).
 PLAN_BYTES = 1_000_000
+#: Folder of the command's plans in the cache.
+PLAN_FOLDER = "cmsa-plans"
 
 
 def cached_manifest(directory: Path, key: str):
@@ -190,7 +192,7 @@ def plan_key(arguments: dict) -> str:
 
 
 def _plan_file(arguments: dict, key: str | None = None) -> Path:
-    return plans.plan_file(key or plan_key(arguments), "cmsa-plans")
+    return plans.plan_file(key or plan_key(arguments), PLAN_FOLDER)
 
 
 _content_digest = plans.content_digest
@@ -321,8 +323,8 @@ def load_plan(arguments: dict) -> dict | None:
     """
     key = plan_key(arguments)
     # none, or damaged or edited (PlanError): None, and the command plans again
-    return plans.read(_plan_file(arguments, key), lambda data: check_plan(data, arguments, key),
-                      PLAN_BYTES)
+    return plans.read(key, lambda data: check_plan(data, arguments, key), folder=PLAN_FOLDER,
+                      limit=PLAN_BYTES)
 
 
 def save_plan(arguments: dict, plan: dict) -> None:

@@ -21,11 +21,13 @@ from typing import Callable
 from .. import cache, toolchain
 from ..errors import CacheError
 from ..results import config_hash
+from ..seeds import MAX_SEED
 from ..sweeps import SAFE_KEY
 from .reductions import REDUCTIONS, ReductionSpec
 
 __all__ = ["BUILD_FORMAT", "NETWORK_STATUSES", "NetworkRef", "BuildSpec", "PointSpec", "Axis",
-           "Plan", "point_key", "brian2_version", "reduction_from_dict"]
+           "Plan", "point_key", "brian2_version", "reduction_from_dict", "check_fields",
+           "check_str", "check_pairs"]
 
 #: Version of the build key's and manifest's layout (bumped when either changes).
 BUILD_FORMAT = 1
@@ -361,7 +363,7 @@ class BuildSpec:
                         for o in _list(data["outputs"], f"{where}.outputs"))
         return cls(NetworkRef.from_dict(data["network"], f"{where}.network"),
                    check_pairs(data["structure"], f"{where}.structure", check_str),
-                   _optional_int(data["compiled_seed"], f"{where}.compiled_seed", 0, 2**32 - 1),
+                   _optional_int(data["compiled_seed"], f"{where}.compiled_seed", 0, MAX_SEED),
                    device, _optional_int(data["threads"], f"{where}.threads", 1, 4096),
                    _bool(data["portable"], f"{where}.portable"), outputs)
 
@@ -435,7 +437,7 @@ class PointSpec:
         return cls(key, _int(data["build"], f"{where}.build", 0, 10**6),
                    check_pairs(data["values"], f"{where}.values", _float),
                    check_pairs(data["run_values"], f"{where}.run_values", _float),
-                   _int(data["seed"], f"{where}.seed", 0, 2**32 - 1),
+                   _int(data["seed"], f"{where}.seed", 0, MAX_SEED),
                    check_str(data["title"], f"{where}.title"),
                    check_pairs(data["options"], f"{where}.options", _json_value))
 

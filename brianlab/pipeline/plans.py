@@ -146,15 +146,20 @@ def in_cache(directory: str) -> bool:
         return False
 
 
-def read(path: Path, check: Callable[[object], object], limit: int = PLAN_BYTES):
-    """A saved plan file checked by ``check``, or None (none, too large, damaged, refused).
+def read(key: str, check: Callable[[object], object], *, folder: str = FOLDER,
+         limit: int = PLAN_BYTES):
+    """The plan file of ``key`` checked by ``check``, or None (none, too large, damaged,
+    refused, or no usable cache).
 
     Parameters
     ----------
-    path : Path
+    key : str
+        :func:`plan_key`.
     check : callable
         Takes the parsed JSON; returns the plan or raises ``ValueError`` (``CacheError``,
         ``PlanError``).
+    folder : str
+        Folder in the cache (:func:`plan_file`).
     limit : int
         Largest file read (bytes).
 
@@ -163,7 +168,7 @@ def read(path: Path, check: Callable[[object], object], limit: int = PLAN_BYTES)
     object or None
     """
     try:
-        with open(path, "rb") as handle:
+        with open(plan_file(key, folder), "rb") as handle:
             text = handle.read(limit + 1)
         if len(text) > limit:
             return None
@@ -254,11 +259,8 @@ def load(arguments: dict, *, network_file: str | None = None) -> Plan | None:
     -------
     Plan or None
     """
-    try:
-        key = plan_key(arguments, network_file=network_file)
-    except CacheError:
-        return None
-    return read(plan_file(key), lambda data: check(data, arguments, key))
+    key = plan_key(arguments, network_file=network_file)
+    return read(key, lambda data: check(data, arguments, key))
 
 
 def save(arguments: dict, plan: Plan, manifests=(), *, network_file: str | None = None) -> None:
