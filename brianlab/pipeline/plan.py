@@ -90,7 +90,24 @@ def check_fields(data, names, where: str) -> dict:
 
 
 def check_str(value, where: str) -> str:
-    """A string, or :class:`CacheError` naming ``where``."""
+    """``value`` if it is a string.
+
+    Parameters
+    ----------
+    value : object
+        Parsed JSON.
+    where : str
+        Names it in the message.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    CacheError
+        Naming ``where``, for anything else.
+    """
     _expect(isinstance(value, str), f"{where}: expected a string, got {value!r:.60}")
     return value
 
