@@ -20,7 +20,10 @@ import numpy as np
 
 from .errors import CacheError
 
-__all__ = ["CacheError", "cache_root", "cache_directory", "cached_arrays", "source_hash"]
+__all__ = ["CacheError", "cache_root", "cache_directory", "cached_arrays", "source_hash",
+           "sources_digest"]
+
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def cache_root() -> Path:
@@ -76,6 +79,25 @@ def cache_directory(key: str) -> Path:
     Path
     """
     return cache_root() / re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+
+
+def sources_digest() -> str:
+    """sha256 over brianlab's own source files, every ``brianlab/**/*.py`` in path order
+    (a cached build or plan is only as current as the code that made it).
+
+    The same value as the CMSA command's plan and build keys always used
+    (``brianlab.cmsa.cached.sources_digest`` is this function), so existing caches stay
+    valid.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def source_hash(*modules) -> str:

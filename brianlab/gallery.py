@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .pipeline import reductions
+from .pipeline.reductions import BIN, FANO_WINDOW
 from .units import quantity_text
 
 __all__ = ["GALLERY_DURATION", "GALLERY_WALL", "gallery_run", "gallery_statistics",
@@ -43,10 +45,6 @@ GALLERY_DURATION = 1.0
 GALLERY_WALL = 15.0
 #: Shortest simulated time of a run that ``max_wall`` stops (s).
 MIN_DURATION = 0.1
-#: Counting window of the Fano factors (s; half the run where the run is shorter).
-FANO_WINDOW = 0.05
-#: Bin of the population rates, spectra and synchrony of the gallery (s).
-BIN = 1e-3
 #: Statistics tabulated per population (keys of population_statistics).
 COLUMNS = ("rate", "active_fraction", "cv", "fano", "synchrony", "peak_frequency")
 
@@ -248,7 +246,7 @@ def _code_digest() -> str:
     from .catalogue import _code_digest as digest
     from .networks import builder
 
-    parts = [inspect.getsource(module) for module in (plot, population, builder)]
+    parts = [inspect.getsource(module) for module in (plot, population, builder, reductions)]
     return "".join(digest(part) for part in parts + [Path(__file__).read_text()])
 
 
@@ -280,8 +278,9 @@ def gallery_key(netfile, max_duration: float = GALLERY_DURATION,
     -------
     str
         16 hexadecimal digits of the sha256 of the file, of every model it refers to, of
-        the code (docstrings aside) of this module, the builder, the population analysis
-        and the plots, and of ``max_duration`` and ``max_wall``.
+        the code (docstrings aside) of this module, the builder, the population analysis,
+        the reductions (:data:`BIN`, :data:`FANO_WINDOW`) and the plots, and of
+        ``max_duration`` and ``max_wall``.
     """
     from .library import load_model
 

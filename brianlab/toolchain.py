@@ -8,6 +8,7 @@ the public names.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -17,7 +18,7 @@ from pathlib import Path
 from .errors import DeviceError
 
 __all__ = ["DEVICES", "NATIVE_FLAGS", "DEFAULT_COMPUTE_CAPABILITY", "find_nvcc",
-           "gpu_available", "cxx_compiler_works", "default_device"]
+           "gpu_available", "cxx_compiler_works", "compiler_identity", "default_device"]
 
 #: The back ends :func:`~brianlab.devices.use_device` offers.
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
@@ -82,6 +83,33 @@ def cxx_compiler_works() -> bool:
     bool
     """
     return any(shutil.which(c) for c in ("c++", "g++", "clang++"))
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_identity() -> str | None:
+    """The C++ compiler a standalone build uses: its path and the first line of its
+    ``--version`` (a build key part: another compiler builds again). Computed once per
+    process.
+
+    Returns
+    -------
+    str or None
+        ``"<path>: <first line>"`` of ``$CXX`` (or the first of ``c++``, ``g++``,
+        ``clang++`` on ``PATH``); None without a compiler.
+    """
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["c++", "g++", "clang++"]
+    for name in names:
+        path = shutil.which(name)
+        if not path:
+            continue
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True,
+                                 timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return f"{path}: (no --version)"
+        lines = out.stdout.strip().splitlines()
+        return f"{path}: {lines[0].strip() if lines else '(no --version)'}"
+    return None
 
 
 def _curand_paths(cuda_home: Path) -> tuple[Path, Path] | None:

@@ -45,6 +45,11 @@ TIER1 = {
     "brianlab.pipeline",
     "brianlab.runargs",
     "brianlab.modelformat", "brianlab.netformat",
+    "brianlab.pipeline.plan",
+    "brianlab.pipeline.plans",
+    "brianlab.pipeline.builds",
+    "brianlab.pipeline.reductions",
+    "brianlab.pipeline.save",
 }
 
 TIER2 = {

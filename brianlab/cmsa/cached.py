@@ -18,23 +18,17 @@ is checked as always), and the command plans again.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import math
-import os
 import re
-import sys
 import time
-from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 
 from .. import runargs
-from ..cache import cache_root
+from ..cache import sources_digest
 from ..errors import PlanError
-from ..results import atomic_write_text
-from ..store import MAX_FILE_BYTES, models_digest
+from ..pipeline import builds, plans
+from ..pipeline.builds import shared_lock
+from ..store import MAX_FILE_BYTES
 from .reduce import PointSettings, reduce_point
 
 __all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description", "shared_lock",
@@ -44,29 +38,14 @@ __all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description
 #: File in a cached build directory that lets a later run skip building the network.
 MANIFEST = "brianlab-cmsa.json"
 #: Version of the plan files' layout (part of their key).
-PLAN_FORMAT = 1
-
-_PACKAGE = Path(__file__).resolve().parent.parent
-
-
-def sources_digest() -> str:
-    """sha256 over brianlab's own source files (a cached build or plan is only as current
-    as the code that made it).
-
-    Returns
-    -------
-    str
-    """
-    digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
+PLAN_FORMAT = plans.PLAN_FORMAT
 
 #: Largest model file the loader reads (the store's bound, under its old name here).
 MODEL_FILE_BYTES = MAX_FILE_BYTES
 #: Largest plan file read (a plan of three points is a few kB).
 PLAN_BYTES = 1_000_000
+#: Folder of the command's plans in the cache.
+PLAN_FOLDER = "cmsa-plans"
 
 
 def cached_manifest(directory: Path, key: str):
@@ -84,24 +63,15 @@ def cached_manifest(directory: Path, key: str):
     tuple or None
         ``(CompiledNetwork, variables, provenance)``.
     """
-    from ..sweeps import CompiledNetwork
-
-    try:
-        data = json.loads((Path(directory) / MANIFEST).read_text())
-        if data.get("key") != key:
-            return None
-        compiled = CompiledNetwork(**data["compiled"])
-    except (OSError, ValueError, TypeError, KeyError):
+    data = builds.cached_manifest(directory, key, MANIFEST)
+    if data is None:
         return None
-    if not _unchanged(compiled):
-        return None
-    return compiled, [tuple(v) for v in data["variables"]], data["provenance"]
+    return data["compiled"], [tuple(v) for v in data["variables"]], data["provenance"]
 
 
 def build_changed(directory: Path) -> bool:
-    """Whether a build directory's files changed since its manifest was written: the
-    binary or a static array differs from the recorded digest, or the manifest is
-    damaged. Such a build is rebuilt from clean (nothing in it is trusted).
+    """Whether a build directory's files changed since its manifest was written
+    (:func:`brianlab.pipeline.builds.build_changed` of the CMSA manifest).
 
     Parameters
     ----------
@@ -113,49 +83,7 @@ def build_changed(directory: Path) -> bool:
     bool
         False without a manifest (a first build, or one that was interrupted).
     """
-    from ..sweeps import CompiledNetwork
-
-    manifest = Path(directory) / MANIFEST
-    if not manifest.is_file():
-        return False
-    try:
-        return not _unchanged(CompiledNetwork(**json.loads(manifest.read_text())["compiled"]))
-    except (OSError, ValueError, TypeError, KeyError):
-        return True
-
-
-def _unchanged(compiled) -> bool:
-    """Whether a build's binary and static arrays are those its manifest recorded."""
-    return compiled.visible() and compiled.current_digest() == compiled.digest
-
-
-@contextmanager
-def shared_lock(directory: Path):
-    """Hold a build directory shared (others may run it, nobody rebuilds it); yields
-    False when a build holds it.
-
-    Parameters
-    ----------
-    directory : Path
-    """
-    lock = Path(directory) / ".brianlab.lock"
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
-    except OSError:
-        try:  # a read-only cache: its build runs (a shared lock needs no write access)
-            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:  # none there, or not a file: the build cannot be trusted as is
-            yield False
-            return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+    return builds.build_changed(directory, MANIFEST)
 
 
 def compiled_description(threads, portable: bool, runs: int) -> dict:
@@ -252,7 +180,8 @@ def run_cached(directory, key: str, keys, settings, save_to, description: dict, 
 
 
 def plan_key(arguments: dict) -> str:
-    """The key of a command's plan (see the module's description).
+    """The key of a command's plan (see the module's description;
+    :func:`brianlab.pipeline.plans.plan_key`).
 
     Parameters
     ----------
@@ -263,27 +192,15 @@ def plan_key(arguments: dict) -> str:
     -------
     str
     """
-    try:
-        brian2 = metadata.version("brian2")
-    except metadata.PackageNotFoundError:  # pragma: no cover - a dependency
-        brian2 = None
-    parts = {"format": PLAN_FORMAT, "arguments": arguments, "sources": sources_digest(),
-             "models": models_digest(), "brian2": brian2, "python": sys.version,
-             "executable": sys.executable,
-             "environment": {k: v for k, v in sorted(os.environ.items())
-                             if k.startswith("BRIANLAB_")}}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return plans.plan_key(arguments, sources=sources_digest())
 
 
 def _plan_file(arguments: dict, key: str | None = None) -> Path:
-    key = key or plan_key(arguments)
-    return cache_root() / "cmsa-plans" / f"{key[:32]}.json"
+    return plans.plan_file(key or plan_key(arguments), PLAN_FOLDER)
 
 
-def _content_digest(data: dict) -> str:
-    """sha256 of a plan's content (all but its ``digest``)."""
-    body = {k: v for k, v in data.items() if k != "digest"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+_content_digest = plans.content_digest
+_in_cache = plans.in_cache
 
 
 #: A plan's fields, and those of its points and its build.
@@ -328,14 +245,6 @@ def _check_settings(settings) -> PointSettings:
     _expect(settings["phi"] in ("spikes", "voltage"), f"settings.phi: {settings['phi']!r}")
     _expect(settings["e_side"] >= 1 and settings["i_side"] >= 1, "settings: empty lattice")
     return PointSettings(**settings)
-
-
-def _in_cache(directory: str) -> bool:
-    """Whether ``directory`` is a folder directly in the cache (symbolic links resolved)."""
-    try:
-        return os.path.realpath(Path(directory).parent) == os.path.realpath(cache_root())
-    except (OSError, ValueError):
-        return False
 
 
 def check_plan(data, arguments: dict, key: str) -> dict:
@@ -417,14 +326,9 @@ def load_plan(arguments: dict) -> dict | None:
         As saved by :func:`save_plan`, its points' settings as :class:`PointSettings`.
     """
     key = plan_key(arguments)
-    try:
-        with open(_plan_file(arguments, key), "rb") as handle:
-            text = handle.read(PLAN_BYTES + 1)
-        if len(text) > PLAN_BYTES:
-            return None
-        return check_plan(json.loads(text), arguments, key)
-    except (OSError, ValueError, RecursionError):
-        return None  # none, or damaged or edited (PlanError): the command plans again
+    # none, or damaged or edited (PlanError): None, and the command plans again
+    return plans.read(key, lambda data: check_plan(data, arguments, key), folder=PLAN_FOLDER,
+                      limit=PLAN_BYTES)
 
 
 def save_plan(arguments: dict, plan: dict) -> None:
@@ -441,15 +345,6 @@ def save_plan(arguments: dict, plan: dict) -> None:
         JSON-ready but for the points' :class:`PointSettings`.
     """
     key = plan_key(arguments)
-    data = dict(plan, arguments=arguments, key=key,
-                points=[dict(point, settings=point["settings"].as_dict())
-                        for point in plan["points"]])
-    data.pop("digest", None)
-    data = json.loads(json.dumps(data))  # (the digest is of what is read back)
-    data["digest"] = _content_digest(data)
-    path = _plan_file(arguments, key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(data, indent=1) + "\n")
-    except OSError:
-        pass
+    plans.write(_plan_file(arguments, key), dict(
+        plan, arguments=arguments, key=key,
+        points=[dict(point, settings=point["settings"].as_dict()) for point in plan["points"]]))
