@@ -43,6 +43,9 @@ TIER1 = {
     "brianlab.cmsa", "brianlab.cmsa.__main__", "brianlab.cmsa.cached", "brianlab.cmsa.choices",
     "brianlab.cmsa.reduce",
     "brianlab.pipeline",
+    "brianlab.pipeline.grid",
+    "brianlab.pipeline.request",
+    "brianlab.pipeline.execute",
 }
 
 TIER2 = {
