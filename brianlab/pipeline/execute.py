@@ -106,7 +106,15 @@ _SIGNALLED: list = []
 
 def on_signal(signum, frame):
     """The handler :func:`signals` installs: records the signal and raises
-    :class:`~brianlab.errors.Terminated` (SIGTERM) or ``KeyboardInterrupt`` (SIGINT)."""
+    :class:`~brianlab.errors.Terminated` (SIGTERM) or ``KeyboardInterrupt`` (SIGINT).
+
+    Parameters
+    ----------
+    signum : int
+        The signal.
+    frame : frame or None
+        Where it arrived (unused).
+    """
     _SIGNALLED.append(signum)
     raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
