@@ -56,6 +56,7 @@ import numpy as np
 
 import matplotlib
 from brianlab.cmsa import __main__ as cli
+from brianlab.pipeline import execute
 from brianlab.results import RunFolder
 
 
@@ -77,7 +78,7 @@ folder.save_arrays("points/p", frames=np.random.default_rng(0).random((3, side, 
                    e_t=np.array([1.0, 2.0]), e_i=np.array([side * (side // 2), 1]))
 phi = {"phi": 0.1, "mean_patterns": 1.0, "mean_speed": 0.1}
 settings = SimpleNamespace(phi="spikes", frame_times=lambda: np.array([8.0, 16.0, 24.0]))
-cli._prefetch("matplotlib.pyplot")
+execute.prefetch("matplotlib.pyplot")
 assert inside.wait(120), "pyplot's import never reached matplotlib.figure"
 assert "matplotlib.pyplot" in sys.modules  # (half imported)
 cli._snapshot_figures(folder, {"p": {"phi": phi}}, {"p": settings}, {"p": "bump (rp 5 ms)"},

@@ -50,6 +50,9 @@ TIER1 = {
     "brianlab.pipeline.builds",
     "brianlab.pipeline.reductions",
     "brianlab.pipeline.save",
+    "brianlab.pipeline.grid",
+    "brianlab.pipeline.request",
+    "brianlab.pipeline.execute",
 }
 
 TIER2 = {

@@ -9,11 +9,7 @@ to one folder per command (``--out``).
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +17,11 @@ import numpy as np
 from .. import plot
 from ..cache import CacheError, cache_root
 from ..errors import DeviceError, Terminated
+from ..pipeline.execute import (check_cluster, cluster, cluster_wanted, interrupted,
+                                load_done, portable, prefetch, prefetched, progress, say,
+                                signals, stop_if_signalled)
+from ..pipeline.grid import check_grid, checked, parse_range, parse_seeds
+from ..pipeline.request import check_resources
 from ..results import ResultsError, RunFolder
 from ..sweeps import SweepError
 from ..toolchain import default_device
@@ -35,86 +36,15 @@ PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
 PLANNED = ("run", "phases")
 
 
-def _say(*parts, file=None):
-    """``print``, flushed; a closed pipe (``| head``) silences that stream from then on
-    (it is redirected to ``os.devnull``, as the Python documentation recommends) and
-    never stops the command: its points, summary and figures are saved and its exit
-    status is its own."""
-    stream = sys.stdout if file is None else file
-    try:
-        print(*parts, file=stream, flush=True)
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, stream.fileno())
-        finally:
-            os.close(devnull)
-
-
-#: Most values (or seeds) one sweep axis may have, and most points of one sweep.
-MAX_VALUES = 10_000
-MAX_POINTS = 100_000
-
-
-def parse_range(text: str) -> list[float]:
-    """``"5:12.5:0.5"`` (start:stop:step, stop included) or ``"5,6.5,10"``; finite values."""
-    try:
-        if ":" in text:
-            start, stop, step = (float(x) for x in text.split(":"))
-            if not (step > 0 and np.isfinite([start, stop, step]).all()):
-                raise ValueError
-            if (stop - start) / step + 1 > MAX_VALUES:
-                raise argparse.ArgumentTypeError(
-                    f"the range {text!r} has more than {MAX_VALUES} values")
-            values = list(np.round(np.arange(start, stop + step / 2, step), 10))
-        else:
-            values = [float(x) for x in text.split(",") if x.strip()]
-            if len(values) > MAX_VALUES or not np.isfinite(values).all():
-                raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected START:STOP:STEP or a comma list of at most "
-                                         f"{MAX_VALUES} finite numbers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"the range {text!r} is empty")
-    return values
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"0-9"`` or ``"0,3,7"``: seeds from 0 to 2**31 - 1."""
-    try:
-        if "-" in text:
-            a, b = (int(x) for x in text.split("-"))
-            if b - a + 1 > MAX_VALUES:
-                raise argparse.ArgumentTypeError(
-                    f"the seed range {text!r} has more than {MAX_VALUES} seeds")
-            seeds = list(range(a, b + 1))
-        else:
-            seeds = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected FIRST-LAST or a comma list, got {text!r}")
-    if not seeds or min(seeds) < 0 or max(seeds) > MAX_SEED or len(seeds) > MAX_VALUES:
-        raise argparse.ArgumentTypeError(f"the seed range {text!r} is empty, too long or "
-                                         f"outside 0 ... {MAX_SEED}")
-    return seeds
-
-
-def _checked(convert, ok, expected: str):
-    """An argparse type: ``convert(text)``, refused with a message unless ``ok(value)``."""
-    def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not ok(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-    return parse
-
-
 #: A finite number (``inf`` and ``nan`` are refused when the arguments are read).
-finite_float = _checked(float, np.isfinite, "a finite number")
+finite_float = checked(float, np.isfinite, "a finite number")
 #: One seed from 0 to 2**31 - 1.
-seed_value = _checked(int, lambda v: 0 <= v <= MAX_SEED, f"a seed from 0 to {MAX_SEED}")
+seed_value = checked(int, lambda v: 0 <= v <= MAX_SEED, f"a seed from 0 to {MAX_SEED}")
+
+
+def _seeds(text: str) -> list[int]:
+    """``--seeds``: seeds of the sheet's hash drive, 0 to ``MAX_SEED`` (2**31 - 1)."""
+    return parse_seeds(text, MAX_SEED)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -162,14 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--param", choices=("rp", "we"), default="rp")
     sweep.add_argument("--values", type=parse_range, default=None,
                        help="START:STOP:STEP or a comma list (default rp 5:12.5:0.5)")
-    sweep.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2, 3, 4],
+    sweep.add_argument("--seeds", type=_seeds, default=[0, 1, 2, 3, 4],
                        help="FIRST-LAST or a comma list (default 0-4)")
     sweep.add_argument("--rp", type=finite_float, default=6.5, help="fixed rp for a We sweep (ms)")
     cluster = sweep.add_argument_group(
         "Dask cluster", "run the points as the compiled binary on Dask workers (needs the "
         "'dask' extra); by default the points run one after the other in this process")
     where = cluster.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_checked(int, lambda v: v >= 1, "a positive integer"),
+    where.add_argument("--workers", type=checked(int, lambda v: v >= 1, "a positive integer"),
                        default=None, metavar="N",
                        help="start a local cluster of N single-threaded worker processes (at "
                        "most the cores this process may use)")
@@ -186,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
                          "to workers that do not see the build directory)")
     attention = sub.add_parser("attention", parents=[common],
                                help="an image stimulus after the spontaneous phase, per state")
-    attention.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2])
+    attention.add_argument("--seeds", type=_seeds, default=[0, 1, 2])
     attention.add_argument("--image", default="cross",
                            help="'cross' (built in) or the path of an image file (PNG)")
     attention.add_argument("--amplitude", type=finite_float, default=5.0,
@@ -194,24 +124,6 @@ def _parser() -> argparse.ArgumentParser:
                            "report's input_amp; the rheobase is 1 nA)")
     attention.add_argument("--stimulus-duration", type=finite_float, default=100.0, help="(ms)")
     return parser
-
-
-def _check_resources(args):
-    """Refuse threads and local workers beyond the cores this process may use (more only
-    slow the run down: OpenMP threads and single-threaded workers then take turns)."""
-    from ..resources import usable_cores
-
-    cores = usable_cores()
-    if args.threads is not None and not 0 <= args.threads <= cores:
-        raise ValueError(f"--threads {args.threads}: expected 0 to {cores}, the cores this "
-                         f"process may use (os.sched_getaffinity); more OpenMP threads than "
-                         f"cores take turns and only slow the run down")
-    workers = getattr(args, "workers", None)
-    if workers is not None and workers > cores:
-        raise ValueError(f"--workers {workers}: a local cluster runs one single-threaded point "
-                         f"per worker process and this process may use {cores} cores "
-                         f"(os.sched_getaffinity): give at most {cores}, or start workers on "
-                         f"other machines and give --scheduler or --scheduler-file")
 
 
 def _base(args):
@@ -263,7 +175,7 @@ def _open_folder(args, default: str, command: str, base) -> RunFolder:
     configuration = {"command": command, "params": params, "models": models_provenance(),
                      "device": args.device or default_device(), "threads": args.threads,
                      "brianlab": __version__}
-    if _portable(args):  # another binary: its numbers may differ in the last bits
+    if portable(args):  # another binary: its numbers may differ in the last bits
         configuration["portable"] = True
     return _folder(args, default, configuration)
 
@@ -281,30 +193,6 @@ def _point_key(p, folder: RunFolder) -> str:
     digest = config_hash({"folder": folder.config_hash, "point": p.as_dict()})[:10]
     return (f"rp{float(p.rp / ms):g}_we{float(p.we / uS):g}_wi{float(p.wi / uS):g}"
             f"_seed{p.seed}_{digest}")
-
-
-def _progress(total: int, label: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        tqdm = None
-    bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr,
-               disable=not sys.stderr.isatty()) if tqdm else None
-    state = {"start": time.perf_counter()}
-
-    def tick(k):
-        if bar is not None and k > 0:
-            bar.update(1)
-        if bar is None or not sys.stderr.isatty():
-            _say(f"[{label}] point {k + 1}/{total} ({time.perf_counter() - state['start']:.0f} s)",
-                 file=sys.stderr)
-
-    def close():
-        if bar is not None:
-            bar.update(bar.total - bar.n)
-            bar.close()
-
-    return tick, close
 
 
 def execute(points, args, folder: RunFolder, label: str, *, done=None):
@@ -325,12 +213,10 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
     info = {"device": None}
     device = args.device or default_device()
     compiled = device == "cpp_standalone" and not args.build_only
-    if _cluster_wanted(args) and not compiled:
-        raise ValueError("--workers/--scheduler run cpp_standalone binaries (no --build-only, "
-                         f"no --device {device})")
+    check_cluster(args, device)
     if not todo:
         return results, info
-    tick, close = _progress(len(todo), label)
+    tick, close = progress(len(todo), label)
     if compiled:
         try:
             info["device"] = _execute_compiled(todo, args, folder, results, tick)
@@ -344,7 +230,7 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
         folder.save_arrays(f"points/{key}", **arrays)
         folder.save_json(f"points/{key}", record)
         results[key] = record
-        _stop_if_signalled()
+        stop_if_signalled()
 
     try:
         session = simulate([p for p, _ in todo], device=device, threads=args.threads,
@@ -359,32 +245,17 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
     return results, info
 
 
-def _cluster_wanted(args) -> bool:
-    return any(getattr(args, name, None) is not None
-               for name in ("workers", "scheduler", "scheduler_file"))
-
-
-def _portable(args) -> bool:
-    """A portable build was asked for, or the workers may run on other machines."""
-    return bool(getattr(args, "portable", False)) or getattr(args, "scheduler", None) is not None \
-        or getattr(args, "scheduler_file", None) is not None
-
-
 def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
                       build: dict | None = None) -> dict:
     """Run ``todo`` (``(CMSAParams, key)`` pairs) compiled; with a plan's ``build``,
     ``todo`` holds ``(PointSettings, key)`` pairs and runs that cached build without
     Brian2 (:class:`_StalePlan` when it is no longer current)."""
-    from contextlib import nullcontext
-
-    from ..sweeps import connect
-
     count = [0]
     tick(0)
 
     def on_record(key, record):
         results[key] = record
-        _stop_if_signalled()
+        stop_if_signalled()
         count[0] += 1
         if count[0] < len(todo):
             tick(count[0])
@@ -402,57 +273,16 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
         return description
     from .experiment import simulate_compiled
 
-    cluster = _cluster_wanted(args)
-    scheduler_file = getattr(args, "scheduler_file", None)
-    if scheduler_file is not None and not scheduler_file.exists():
-        from .. import sweeps
-
-        _say(f"waiting up to {sweeps.SCHEDULER_FILE_WAIT:g} s for the scheduler file "
-             f"{scheduler_file}", file=sys.stderr)
-    with connect(workers=args.workers, scheduler=args.scheduler,
-                 scheduler_file=scheduler_file) if cluster else nullcontext() as client:
+    with cluster(args) as client:
         description = simulate_compiled(
             [p for p, _ in todo], [key for _, key in todo], folder.path / "points",
-            client=client, threads=args.threads, portable=_portable(args),
+            client=client, threads=args.threads, portable=portable(args),
             ship=getattr(args, "ship_build", False) or None, on_record=on_record)
-    if cluster:
+    if client is not None:
         description["cluster"] = {
             "workers": args.workers, "scheduler": args.scheduler,
             "scheduler_file": None if args.scheduler_file is None else str(args.scheduler_file)}
     return description
-
-
-def _load_done(folder: RunFolder, check_arrays: bool = True) -> dict:
-    """The points saved in the folder: key to record. A point is done when its ``.json``
-    reads as a record and its ``.npz`` as an archive (with ``check_arrays``, for commands
-    that read the arrays again, every member's checksum too; otherwise its index, which a
-    truncated file lacks: a sweep's thousands of points are not read again); a damaged
-    one is not done (it is computed again), and a line names its file."""
-    import json
-    import zipfile
-
-    done = {}
-    for path in sorted((folder.path / "points").glob("*.json")):
-        arrays = path.with_suffix(".npz")
-        if not arrays.exists():
-            continue
-        try:
-            record = json.loads(path.read_text())
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as exc:
-            _say(f"{path}: damaged ({exc}); the point is computed again", file=sys.stderr)
-            continue
-        try:
-            with zipfile.ZipFile(arrays) as archive:
-                bad = archive.testzip() if check_arrays else None
-            if bad is not None:
-                raise zipfile.BadZipFile(f"member {bad} fails its checksum")
-        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
-            _say(f"{arrays}: damaged ({exc}); the point is computed again", file=sys.stderr)
-            continue
-        done[path.stem] = record
-    return done
 
 
 def _finish(folder, summary, info, args) -> int:
@@ -460,9 +290,9 @@ def _finish(folder, summary, info, args) -> int:
     if "not_run" in info:
         summary["not_run"] = info["not_run"]
     path = folder.write_summary(summary)
-    _say(f"results: {path.parent}")
+    say(f"results: {path.parent}")
     if "not_run" in info:
-        _say(info["not_run"])
+        say(info["not_run"])
         return 0 if args.build_only else 3
     return 0
 
@@ -606,43 +436,9 @@ def _plan_values_match(plan: dict, args) -> bool:
     return True
 
 
-#: The background import thread of this command (:func:`_prefetch`), if one runs.
-_PREFETCH: list = []
-
-
-def _prefetch(*modules):
-    """Import ``modules`` in a background thread: a cached command's Python is idle while
-    its binary runs, and scipy.ndimage and matplotlib take 0.2-0.5 s each to import (an
-    import the main thread then asks for waits for this one to finish).
-
-    The thread only imports. An import statement waits for a module another thread is
-    importing, but code that looks a module up in ``sys.modules`` does not
-    (``matplotlib.use`` finds a half-imported ``matplotlib.pyplot`` there), so the main
-    thread joins this one before it touches matplotlib (:func:`_pyplot`).
-    """
-    import importlib
-
-    def load():
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 (the main thread's own import reports it)
-                return
-
-    thread = threading.Thread(target=load, name="brianlab-prefetch", daemon=True)
-    _PREFETCH.append(thread)
-    thread.start()
-
-
-def _prefetched():
-    """Wait until the background imports (:func:`_prefetch`) are done."""
-    while _PREFETCH:
-        _PREFETCH.pop().join()
-
-
 def _pyplot():
     """``matplotlib.pyplot`` on the Agg backend, once no other thread is importing it."""
-    _prefetched()
+    prefetched()
     import matplotlib
 
     matplotlib.use("Agg")
@@ -661,17 +457,17 @@ def _carry_out(plan: dict, args, folder: RunFolder, points=None) -> int:
     """Run a planned command's points (``points``: its CMSAParams; None: the plan's
     cached build, without Brian2), then report; save the plan when its build is cached."""
     for line in plan["warnings"]:
-        _say(line, file=sys.stderr)
-    done = _load_done(folder)
+        say(line, file=sys.stderr)
+    done = load_done(folder)
     if points is None:
         from .reduce import ANALYSIS_MODULES
 
-        _prefetch(*ANALYSIS_MODULES, "matplotlib.pyplot")
+        prefetch(*ANALYSIS_MODULES, "matplotlib.pyplot")
         results = {pt["key"]: done[pt["key"]] for pt in plan["points"] if pt["key"] in done}
         todo = [(pt["settings"], pt["key"]) for pt in plan["points"] if pt["key"] not in done]
         info = {"device": None}
         if todo:
-            tick, close = _progress(len(todo), plan["command"])
+            tick, close = progress(len(todo), plan["command"])
             try:
                 info["device"] = _execute_compiled(todo, args, folder, results, tick,
                                                    build=plan["build"])
@@ -680,7 +476,7 @@ def _carry_out(plan: dict, args, folder: RunFolder, points=None) -> int:
     else:
         results, info = execute(points, args, folder, plan["command"], done=done)
         device = info.get("device") or {}
-        if device.get("manifest_key") and not _cluster_wanted(args):
+        if device.get("manifest_key") and not cluster_wanted(args):
             from .cached import save_plan
 
             save_plan(_plan_arguments(args), dict(plan, build={
@@ -703,9 +499,9 @@ def _report_run(plan, folder, records, info, args) -> int:
         also = ""
         if r.get("phi_spikes"):
             also = f" (spike-frame Phi {r['phi_spikes']['phi']:.3f})"
-        _say(f"rp = {args.rp:g} ms: {state_name(r['phi'])}, {point['settings'].phi} Phi = "
-             f"{r['phi']['phi']:.3f}{also}, patterns {r['phi']['mean_patterns']:.1f}, speed "
-             f"{r['phi']['mean_speed']:.2f} /ms, E rate {r['rate_e_hz']:.1f} Hz")
+        say(f"rp = {args.rp:g} ms: {state_name(r['phi'])}, {point['settings'].phi} Phi = "
+            f"{r['phi']['phi']:.3f}{also}, patterns {r['phi']['mean_patterns']:.1f}, speed "
+            f"{r['phi']['mean_speed']:.2f} /ms, E rate {r['rate_e_hz']:.1f} Hz")
     return _finish(folder, summary, info, args)
 
 
@@ -715,14 +511,14 @@ def _report_phases(plan, folder, records, info, args) -> int:
     if len(records) == len(points):
         from .reduce import state_name
 
-        _say(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}"
-             f"  detected")
+        say(f"{'state':10} {'rp (ms)':>8} {'Phi':>6} {'patterns':>9} {'speed':>7} {'E Hz':>6}"
+            f"  detected")
         for (state, rp), point in zip(PHASES, points):
             r = records[point["key"]]
             summary["phases"][state] = {"rp_ms": rp, **r}
-            _say(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} "
-                 f"{r['phi']['mean_patterns']:>9.1f} {r['phi']['mean_speed']:>7.2f} "
-                 f"{r['rate_e_hz']:>6.1f}  {state_name(r['phi'])}")
+            say(f"{state:10} {rp:>8g} {r['phi']['phi']:>6.2f} "
+                f"{r['phi']['mean_patterns']:>9.1f} {r['phi']['mean_speed']:>7.2f} "
+                f"{r['rate_e_hz']:>6.1f}  {state_name(r['phi'])}")
         _snapshot_figures(folder, records, {pt["key"]: pt["settings"] for pt in points},
                           {pt["key"]: pt["title"] for pt in points}, args)
     return _finish(folder, summary, info, args)
@@ -745,14 +541,12 @@ def cmd_sweep(args) -> int:
     # the most spikes: the shortest rp; local workers run that many binaries at once
     min(points, key=lambda p: p.rp).check_memory(
         copies=min(args.workers or 1, len(points)))
-    if len(points) > MAX_POINTS:
-        raise ValueError(f"{len(points):,} points (values x seeds); one sweep has at most "
-                         f"{MAX_POINTS:,}: split it into several --out folders")
+    check_grid([(args.param, values)], len(args.seeds))
     folder = _open_folder(args, f"cmsa_sweep_{args.param}", f"sweep {args.param}", base)
-    done = _load_done(folder, check_arrays=False)
+    done = load_done(folder, check_arrays=False)
     if done:
-        _say(f"resuming: {sum(_point_key(p, folder) in done for p in points)} of "
-             f"{len(points)} points already done", file=sys.stderr)
+        say(f"resuming: {sum(_point_key(p, folder) in done for p in points)} of "
+            f"{len(points)} points already done", file=sys.stderr)
     records, info = execute(points, args, folder, f"sweep {args.param}", done=done)
     phis = np.full((len(values), len(args.seeds)), np.nan)
     for a, v in enumerate(values):
@@ -772,11 +566,11 @@ def cmd_sweep(args) -> int:
         fig.tight_layout()
         folder.save_figure(fig, f"phi_vs_{args.param}.png", dpi=100)
         plt.close(fig)
-        _say(f"{label:>10} {'mean Phi':>9} {'min':>6} {'max':>6}")
+        say(f"{label:>10} {'mean Phi':>9} {'min':>6} {'max':>6}")
         for v, row in zip(values, phis):
             if np.isfinite(row).any():
-                _say(f"{v:>10g} {np.nanmean(row):>9.3f} {np.nanmin(row):>6.2f} "
-                     f"{np.nanmax(row):>6.2f}")
+                say(f"{v:>10g} {np.nanmean(row):>9.3f} {np.nanmin(row):>6.2f} "
+                    f"{np.nanmax(row):>6.2f}")
     return _finish(folder, summary, info, args)
 
 
@@ -791,11 +585,11 @@ def cmd_attention(args) -> int:
     points = [base.with_(rp=rp * ms, seed=s) for _, rp in PHASES for s in args.seeds]
     folder = _open_folder(args, "cmsa_attention", "attention", base)
     records, info = execute(points, args, folder, "attention",
-                             done=_load_done(folder, check_arrays=False))
+                             done=load_done(folder, check_arrays=False))
     summary = {"command": "attention", "params": base.as_dict(), "states": {}}
     if records:
-        _say(f"{'state':10} {'seed':>4} {'Phi':>5} {'before':>7} {'after':>6} {'peak':>6}"
-             "   (spike share in the image / its area share)")
+        say(f"{'state':10} {'seed':>4} {'Phi':>5} {'before':>7} {'after':>6} {'peak':>6}"
+            "   (spike share in the image / its area share)")
     for (state, rp) in PHASES:
         rows = []
         for s in args.seeds:
@@ -804,8 +598,8 @@ def cmd_attention(args) -> int:
                 continue
             a = records[key]["attention"]
             rows.append(a)
-            _say(f"{state:10} {s:>4} {records[key]['phi']['phi']:>5.2f} "
-                 f"{a['ratio_before']:>7.2f} {a['ratio_after']:>6.2f} {a['ratio_peak']:>6.2f}")
+            say(f"{state:10} {s:>4} {records[key]['phi']['phi']:>5.2f} "
+                f"{a['ratio_before']:>7.2f} {a['ratio_after']:>6.2f} {a['ratio_peak']:>6.2f}")
         if rows:
             summary["states"][state] = {
                 "rp_ms": rp,
@@ -822,60 +616,34 @@ def _errors() -> tuple:
     return (ResultsError, SweepError, CacheError, DeviceError)
 
 
-#: Signals received during this command. A handler's exception can be lost (Python
-#: ignores exceptions raised while it runs fork handlers, finalizers or weakref callbacks),
-#: so the signal is also recorded here and :func:`_stop_if_signalled` raises it again
-#: between points.
-_SIGNALLED: list = []
-
-
-def _on_signal(signum, frame):
-    _SIGNALLED.append(signum)
-    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-
-
-def _stop_if_signalled():
-    """Raise the exception of a signal whose first exception was lost."""
-    if _SIGNALLED:
-        raise Terminated if _SIGNALLED[0] == signal.SIGTERM else KeyboardInterrupt
-
-
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     command = args.command or "phases"
     if command == "phases" and not hasattr(args, "seed"):
         args.seed = 0
-    main_thread = threading.current_thread() is threading.main_thread()
-    _SIGNALLED.clear()
-    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)} \
-        if main_thread else {}
-    try:
-        _check_resources(args)
-        cache_root()  # (a cache that cannot be one fails here, before any work)
-        if command in PLANNED:
-            code = _run_planned(args)
-            if code is not None:
-                return code
-        base = _base(args)  # impossible sizes etc. fail before any build
-        if command not in PLANNED:
-            for line in _warnings(base):
-                _say(line, file=sys.stderr)
-        return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep,
-                "attention": cmd_attention}[command](args)
-    except _errors() as exc:
-        _say(f"error: {exc}", file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        _say(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, Terminated) as exc:
-        _say("interrupted: every completed point is saved; run the same command to resume",
-             file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    with signals():
+        try:
+            check_resources(args.threads, getattr(args, "workers", None))
+            cache_root()  # (a cache that cannot be one fails here, before any work)
+            if command in PLANNED:
+                code = _run_planned(args)
+                if code is not None:
+                    return code
+            base = _base(args)  # impossible sizes etc. fail before any build
+            if command not in PLANNED:
+                for line in _warnings(base):
+                    say(line, file=sys.stderr)
+            return {"run": cmd_run, "phases": cmd_phases, "sweep": cmd_sweep,
+                    "attention": cmd_attention}[command](args)
+        except _errors() as exc:
+            say(f"error: {exc}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            say(f"error: {exc}", file=sys.stderr)
+            return 2
+        except (KeyboardInterrupt, Terminated) as exc:
+            return interrupted(exc)
 
 
 if __name__ == "__main__":

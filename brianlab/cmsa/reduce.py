@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from ..analysis.patterns import PhiResult
 
 #: Modules the analysis imports when it first runs (scipy.ndimage: 0.2 s), so that a
-#: cached command can import them while its binary runs (``__main__._prefetch``).
+#: cached command can import them while its binary runs
+#: (:func:`brianlab.pipeline.execute.prefetch`).
 ANALYSIS_MODULES = ("brianlab.analysis.patterns", "brianlab.analysis.spikes", "brianlab.inputs")
 
 __all__ = ["PointSettings", "PointAnalysis", "analyse_arrays", "outputs", "reduce_point",

@@ -1,0 +1,347 @@
+"""Stage 4 of the pipeline: what running a command's points needs around ``sweeps``.
+
+Tier 1 (never imports Brian2). The one copy of what a command does while its points run:
+messages that survive a closed pipe (:func:`say`), the progress bar (:func:`progress`),
+SIGINT and SIGTERM (:func:`signals`: exit 130 or 143, every completed point saved),
+resuming (:func:`load_done`: the points a folder already holds, damaged ones named and
+computed again), the cluster options (:func:`cluster`) and imports in the background
+while a binary runs (:func:`prefetch`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+from .. import sweeps
+from ..errors import Terminated
+
+__all__ = ["say", "progress", "Terminated", "on_signal", "stop_if_signalled", "signals",
+           "interrupted", "INTERRUPTED", "load_done", "cluster_wanted", "portable", "check_cluster",
+           "cluster",
+           "prefetch", "prefetched"]
+
+#: What a command says when a signal stops it.
+INTERRUPTED = "interrupted: every completed point is saved; run the same command to resume"
+
+
+def say(*parts, file=None) -> None:
+    """``print``, flushed; a closed pipe (``| head``) silences that stream from then on
+    (it is redirected to ``os.devnull``, as the Python documentation recommends) and
+    never stops the command: its points, summary and figures are saved and its exit
+    status is its own.
+
+    Parameters
+    ----------
+    *parts
+        What ``print`` prints.
+    file : file object, optional
+        The stream (default: ``sys.stdout``).
+    """
+    stream = sys.stdout if file is None else file
+    try:
+        print(*parts, file=stream, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+
+
+def progress(total: int, label: str):
+    """A progress bar on standard error (tqdm on a terminal, else one line per point).
+
+    Parameters
+    ----------
+    total : int
+        Points to run.
+    label : str
+        What the bar or the lines name (``"sweep rp"``).
+
+    Returns
+    -------
+    tick : callable
+        ``tick(k)``: point ``k`` (0-based) starts; ``k`` points are done.
+    close : callable
+        Completes and closes the bar.
+    """
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        tqdm = None
+    bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr,
+               disable=not sys.stderr.isatty()) if tqdm else None
+    state = {"start": time.perf_counter()}
+
+    def tick(k):
+        if bar is not None and k > 0:
+            bar.update(1)
+        if bar is None or not sys.stderr.isatty():
+            say(f"[{label}] point {k + 1}/{total} ({time.perf_counter() - state['start']:.0f} s)",
+                file=sys.stderr)
+
+    def close():
+        if bar is not None:
+            bar.update(bar.total - bar.n)
+            bar.close()
+
+    return tick, close
+
+
+#: Signals received during this command. A handler's exception can be lost (Python
+#: ignores exceptions raised while it runs fork handlers, finalizers or weakref callbacks),
+#: so the signal is also recorded here and :func:`stop_if_signalled` raises it again
+#: between points.
+_SIGNALLED: list = []
+
+
+def on_signal(signum, frame):
+    """The handler :func:`signals` installs: records the signal and raises
+    :class:`~brianlab.errors.Terminated` (SIGTERM) or ``KeyboardInterrupt`` (SIGINT).
+
+    Parameters
+    ----------
+    signum : int
+        The signal.
+    frame : frame or None
+        Where it arrived (unused).
+    """
+    _SIGNALLED.append(signum)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def stop_if_signalled() -> None:
+    """Raise the exception of a signal whose first exception was lost (call it between
+    points)."""
+    if _SIGNALLED:
+        raise Terminated if _SIGNALLED[0] == signal.SIGTERM else KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def signals():
+    """SIGINT and SIGTERM raise ``KeyboardInterrupt`` and
+    :class:`~brianlab.errors.Terminated` inside the block (:func:`on_signal`); the
+    previous handlers are restored after it.
+
+    Handlers can only be installed in the main thread: elsewhere the block runs with the
+    handlers as they are. The record of signals received is cleared on entry.
+
+    Yields
+    ------
+    None
+    """
+    _SIGNALLED.clear()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)} \
+        if main_thread else {}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def interrupted(exc: BaseException) -> int:
+    """Say :data:`INTERRUPTED` on standard error; the command's exit status.
+
+    Parameters
+    ----------
+    exc : KeyboardInterrupt or Terminated
+        What stopped the command.
+
+    Returns
+    -------
+    int
+        143 for SIGTERM (:class:`~brianlab.errors.Terminated`), 130 for SIGINT.
+    """
+    say(INTERRUPTED, file=sys.stderr)
+    return 143 if isinstance(exc, Terminated) else 130
+
+
+def load_done(folder, keys=None, check_arrays: bool = True) -> dict:
+    """The points saved in a results folder: key to record.
+
+    A point is done when its ``points/<key>.json`` reads as a JSON object and its
+    ``points/<key>.npz`` opens as a zip archive (with ``check_arrays``, every member's
+    checksum is tested too, for commands that read the arrays again; otherwise only its
+    index, which a truncated file lacks: a sweep's thousands of points are not read
+    again). A damaged point is not done (it is computed again) and a line on standard
+    error names its file; a point without its ``.npz`` is not done, silently.
+
+    Parameters
+    ----------
+    folder : RunFolder or path
+        The results folder (the one holding ``points/``).
+    keys : iterable of str, optional
+        Only these points (default: every ``points/*.json``).
+    check_arrays : bool
+        Test every member's checksum.
+
+    Returns
+    -------
+    dict
+        Key to record, in key order (``keys``' order when given).
+    """
+    points = Path(getattr(folder, "path", folder)) / "points"
+    paths = sorted(points.glob("*.json")) if keys is None else \
+        [points / f"{key}.json" for key in keys]
+    done = {}
+    for path in paths:
+        arrays = path.with_suffix(".npz")
+        if not arrays.exists() or not path.exists():
+            continue
+        try:
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            say(f"{path}: damaged ({exc}); the point is computed again", file=sys.stderr)
+            continue
+        try:
+            with zipfile.ZipFile(arrays) as archive:
+                bad = archive.testzip() if check_arrays else None
+            if bad is not None:
+                raise zipfile.BadZipFile(f"member {bad} fails its checksum")
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+            say(f"{arrays}: damaged ({exc}); the point is computed again", file=sys.stderr)
+            continue
+        done[path.stem] = record
+    return done
+
+
+def cluster_wanted(options) -> bool:
+    """Whether the points run on a Dask cluster.
+
+    Parameters
+    ----------
+    options : Request or argparse.Namespace
+        Read for ``workers``, ``scheduler`` and ``scheduler_file`` (missing ones: None).
+
+    Returns
+    -------
+    bool
+    """
+    return any(getattr(options, name, None) is not None
+               for name in ("workers", "scheduler", "scheduler_file"))
+
+
+def portable(options) -> bool:
+    """Whether the build must run on other CPUs: ``portable`` was asked for, or the
+    workers may run on other machines (a scheduler or a scheduler file was given).
+
+    Parameters
+    ----------
+    options : Request or argparse.Namespace
+        Read for ``portable``, ``scheduler`` and ``scheduler_file``.
+
+    Returns
+    -------
+    bool
+    """
+    return bool(getattr(options, "portable", False)) or \
+        getattr(options, "scheduler", None) is not None or \
+        getattr(options, "scheduler_file", None) is not None
+
+
+def check_cluster(options, device: str) -> None:
+    """Refuse the cluster options for points that do not run as compiled binaries.
+
+    Parameters
+    ----------
+    options : Request or argparse.Namespace
+        Read for the cluster options (:func:`cluster_wanted`) and ``build_only``.
+    device : str
+        The device the points run on.
+
+    Raises
+    ------
+    ValueError
+        ``"--workers/--scheduler run cpp_standalone binaries (no --build-only, no --device
+        DEVICE)"`` when a cluster is asked for and the device is not ``cpp_standalone`` or
+        only a build is.
+    """
+    if cluster_wanted(options) and (device != "cpp_standalone" or
+                                    getattr(options, "build_only", False)):
+        raise ValueError("--workers/--scheduler run cpp_standalone binaries (no --build-only, "
+                         f"no --device {device})")
+
+
+@contextlib.contextmanager
+def cluster(options):
+    """The Dask client of the cluster options, or None when they ask for none.
+
+    Parameters
+    ----------
+    options : Request or argparse.Namespace
+        Read for ``workers``, ``scheduler`` and ``scheduler_file``; a scheduler file that
+        does not exist yet is waited for (:data:`brianlab.sweeps.SCHEDULER_FILE_WAIT`),
+        and a line says so.
+
+    Yields
+    ------
+    distributed.Client or None
+        Closed on exit (:func:`brianlab.sweeps.connect`).
+
+    Raises
+    ------
+    SweepError
+        As :func:`brianlab.sweeps.connect`.
+    """
+    if not cluster_wanted(options):
+        yield None
+        return
+    scheduler_file = getattr(options, "scheduler_file", None)
+    if scheduler_file is not None and not Path(scheduler_file).exists():
+        say(f"waiting up to {sweeps.SCHEDULER_FILE_WAIT:g} s for the scheduler file "
+            f"{scheduler_file}", file=sys.stderr)
+    with sweeps.connect(workers=getattr(options, "workers", None),
+                        scheduler=getattr(options, "scheduler", None),
+                        scheduler_file=scheduler_file) as client:
+        yield client
+
+
+#: The background import threads of this command (:func:`prefetch`).
+_PREFETCH: list = []
+
+
+def prefetch(*modules: str) -> None:
+    """Import ``modules`` in a background thread: a cached command's Python is idle while
+    its binary runs, and scipy.ndimage and matplotlib take 0.2-0.5 s each to import (an
+    import the main thread then asks for waits for this one to finish).
+
+    The thread only imports. An import statement waits for a module another thread is
+    importing, but code that looks a module up in ``sys.modules`` does not
+    (``matplotlib.use`` finds a half-imported ``matplotlib.pyplot`` there), so the main
+    thread calls :func:`prefetched` before it touches matplotlib.
+
+    Parameters
+    ----------
+    *modules : str
+        Module names, imported in this order; the first that fails stops the thread (the
+        main thread's own import reports it).
+    """
+    def load():
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 (the main thread's own import reports it)
+                return
+
+    thread = threading.Thread(target=load, name="brianlab-prefetch", daemon=True)
+    _PREFETCH.append(thread)
+    thread.start()
+
+
+def prefetched() -> None:
+    """Wait until the background imports (:func:`prefetch`) are done."""
+    while _PREFETCH:
+        _PREFETCH.pop().join()
