@@ -126,7 +126,8 @@ class CompileSpec:
     active : dict
         ``{object: [(start, stop)]}``: objects that run only part of the time (the
         operation of ``random_current`` inputs with a ``duration``: until one interval
-        after it, when the drive has been set to zero).
+        after it, when the drive has been set to zero; a state monitor with a
+        ``window``: inside it).
     at : tuple
         ``((time, callable), ...)``: the protocol's phase switches.
     """
@@ -300,19 +301,36 @@ class BuiltNetwork:
             raise ModelError(f"{self.netfile.ref}: this network has run; use rerun() "
                              "(compiled) or build it again")
         actions = self._phase_actions()
+        windows = self._state_windows()
         start = time.perf_counter()
         if self.seeds["drive"] is not None:
             brian2_seed(self.seeds["drive"])
         if self.session is None:
+            t = 0.0  # each phase is one run, split where a state monitor's window is
             for duration, set_up in actions:
                 set_up()
-                self.network.run(duration, report=report)
+                end = t + float(duration)
+                cuts = sorted({float(x) for ws in windows.values() for w in ws for x in w
+                               if t < float(x) < end})
+                bounds = [t, *cuts, end]
+                for a, b in zip(bounds[:-1], bounds[1:]):
+                    for mon, ws in windows.items():
+                        mon.active = any(float(w0) <= a < float(w1) for w0, w1 in ws)
+                    self.network.run((b - a) * second if cuts else duration, report=report)
+                t = end
         else:
             at = self._phase_calls(actions)
             self.session.run(self.network, sum((d for d, _ in actions), 0 * second),
-                             report=report, at=at)
+                             report=report, at=at, active=windows)
         self.wall_times["run_s"] = time.perf_counter() - start
         self.ran = True
+
+    def _state_windows(self) -> dict:
+        """``{StateMonitor: [(start, stop)]}`` of the state monitors with a ``window``."""
+        states = list(_get(_get(self.netfile, "monitors", None), "state", ()) or ())
+        return {mon: [tuple(_get(st, "window"))]
+                for st, mon in zip(states, self.monitors["state"], strict=True)
+                if _get(st, "window") is not None}
 
     def run_args(self, drive_seed=None, **changes) -> dict:
         """Brian2 ``run_args`` that set the named parameters in a compiled build.
@@ -393,7 +411,8 @@ class BuiltNetwork:
             ``outputs`` (every monitor's arrays), ``checks`` (every population's
             differential state variables), ``variables`` (run-time targets and hash-drive
             seeds -> Brian2 names), ``active`` (windows of the ``random_current``
-            operations with a ``duration``) and ``at`` (the phase calls).
+            operations with a ``duration`` and of the state monitors with a ``window``)
+            and ``at`` (the phase calls).
         """
         prefix = self.netfile.name
         outputs = {}
@@ -437,6 +456,7 @@ class BuiltNetwork:
                 stop = max(_get(inp, "duration") for inp in members) + op.clock.dt
                 if stop < self.duration:  # (a window to the end changes nothing)
                     active[op] = [(0 * second, stop)]
+        active.update(self._state_windows())
         return CompileSpec(outputs, checks, variables, active, tuple(self._phase_calls()))
 
     def brian2_variable(self, name: str):
