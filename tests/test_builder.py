@@ -1003,3 +1003,11 @@ def test_a_state_monitor_window_records_only_its_steps_and_leaves_the_spikes(tmp
     assert len(t_win) == 100 == steps.sum()  # 10 ms at dt 0.1 ms: the window's samples only
     assert np.array_equal(t_win, t_all[steps]) and np.array_equal(v_win, v_all[:, steps])
     assert dict(spec.active)[mon] == [(15 * ms, 25 * ms)]
+
+
+def test_an_object_name_prefix_must_be_a_lower_case_identifier(tmp_path):
+    from brianlab.networks.builder import build_network
+
+    for bad in ("Cmsa", "2x", "a-b", ""):
+        with pytest.raises(ModelError, match="invalid object name prefix"):
+            build_network(_ei(tmp_path), name=bad)

@@ -11,11 +11,12 @@ import json
 
 import numpy as np
 import pytest
-from brian2 import Network, ms
+from brian2 import ms
 
 from brianlab.cmsa.params import CMSAParams
 from brianlab.cmsa.plan import sheet_structure, sheet_values
 from brianlab.cmsa.protocol import build_network as cmsa_network
+from brianlab.cmsa.protocol import run_variables
 from brianlab.cmsa.reduce import (ANALYSIS_DEFAULTS, PointSettings, cmsa_phi,
                                   reduce_point)
 from brianlab.library import load_network
@@ -36,9 +37,9 @@ PRESETS = {
 
 
 def _reference(p: CMSAParams) -> dict:
-    sheet, network = cmsa_network(p)
+    sheet, network = cmsa_network(p)  # objects named cmsa_...
     network.run(p.total)
-    out = {"e_i": np.array(sheet.spikes_e.i[:]), "e_t": np.array(sheet.spikes_e.t[:]),
+    out = {"variables": [name for name, _ in run_variables(sheet, p)],"e_i": np.array(sheet.spikes_e.i[:]), "e_t": np.array(sheet.spikes_e.t[:]),
            "i_i": np.array(sheet.spikes_i.i[:]), "i_t": np.array(sheet.spikes_i.t[:])}
     if sheet.voltage is not None:
         out["t_v"] = np.array(sheet.voltage.t[:])
@@ -48,12 +49,14 @@ def _reference(p: CMSAParams) -> dict:
 
 def _ours(p: CMSAParams) -> dict:
     net = with_structure(load_network("cmsa_sheet@2"), *sheet_structure(p))
-    with build_network(net, device="runtime", drive_seed=p.seed, **sheet_values(p)) as built:
+    with build_network(net, device="runtime", drive_seed=p.seed, name="cmsa",
+                       **sheet_values(p)) as built:
+        variables = built.compile_spec().variables
         built.run()
         e_i, e_t = built.spikes("E")
         i_i, i_t = built.spikes("I")
         out = {"e_i": np.array(e_i), "e_t": np.array(e_t), "i_i": np.array(i_i),
-               "i_t": np.array(i_t)}
+               "i_t": np.array(i_t), "variables": variables}
         if built.monitors["state"]:
             mon = built.monitors["state"][0]
             out["t_v"] = np.array(mon.t[:])
@@ -68,6 +71,17 @@ def test_sheet_file_matches_build_ei_sheet(preset):
     assert len(reference["e_i"]) > 100  # the drive makes the sheet fire
     for name in ("e_i", "e_t", "i_i", "i_t"):
         assert np.array_equal(reference[name], ours[name]), name
+    # built with name="cmsa": the binary's argument names are the CMSA sheet's, but the
+    # stimulus amplitude's (the input's variable: stimulus_amplitude, not stim_amplitude)
+    variables = ours["variables"]
+    names = {variables[t] for t in ("E.tau_ref", "I.tau_ref", "E.g_max_ampa", "I.g_max_ampa",
+                                    "E.g_max_gaba", "I.g_max_gaba")}
+    names |= set(variables["drive_seed"])
+    if p.stimulus_duration > 0 * ms:
+        assert variables["stimulus.amplitude"] == "cmsa_E.stimulus_amplitude"
+        assert reference["variables"][-1] == "cmsa_E.stim_amplitude"
+        reference["variables"] = reference["variables"][:-1]
+    assert names == set(reference["variables"])
     if p.phi == "voltage":  # the window: the last voltage_frames steps before the onset
         start = float(p.stimulus_onset - p.voltage_frames * p.dt)
         steps = (reference["t_v"] >= start - 1e-12) & \

@@ -43,6 +43,7 @@ from brian2.units.fundamentalunits import get_dimensions
 
 from ..compose import compose, model_of, neuron_group, synapses
 from ..library import load_model
+from ..netformat import _NAME
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
 from ..seeds import check_seed
@@ -173,8 +174,10 @@ class BuiltNetwork:
     """
 
     def __init__(self, netfile, network, groups, synapses, inputs, monitors, lattices,
-                 session, seeds, changes, clock):
+                 session, seeds, changes, clock, prefix=None):
         self.netfile = netfile
+        #: Prefix of the Brian2 object names (the network's name unless built with ``name``).
+        self.prefix = netfile.name if prefix is None else prefix
         self.network = network
         self.groups = groups
         self.synapses = synapses
@@ -414,7 +417,7 @@ class BuiltNetwork:
             operations with a ``duration`` and of the state monitors with a ``window``)
             and ``at`` (the phase calls).
         """
-        prefix = self.netfile.name
+        prefix = self.prefix
         outputs = {}
         for pop, mon in self.monitors["spikes"].items():
             for var in ("i", "t"):
@@ -978,7 +981,7 @@ def _set_input_values(group, name, inp, lattice, where, drive_seed, folder):
 
 
 def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_options=None,
-                  **changes) -> BuiltNetwork:
+                  name=None, **changes) -> BuiltNetwork:
     """Build a network file into Brian2 objects.
 
     Parameters
@@ -998,6 +1001,10 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
     device_options : dict, optional
         Further arguments of :func:`~brianlab.devices.use_device` (``threads``,
         ``directory``, ``target``, ``build_only``, ...); ``quiet`` defaults to True.
+    name : str, optional
+        Prefix of the Brian2 object names instead of the network's name (``"cmsa"``:
+        ``cmsa_E``, ``cmsa_E.tau_ref`` as the CMSA sheet's binary names them); a
+        lower-case identifier. Brian2 orders the objects of one scheduling slot by name.
     **changes
         Values of the file's named parameters (quantities or strings).
 
@@ -1009,6 +1016,10 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
         from ..library import load_network
 
         netfile = load_network(netfile)
+    prefix = netfile.name if name is None else name
+    if not isinstance(prefix, str) or not _NAME.match(prefix):
+        raise ModelError(f"{netfile.ref}: invalid object name prefix {prefix!r}: lower-case "
+                         "letters, digits and '_', starting with a letter")
     seeds = dict(_get(netfile, "seeds", {}) or {})
     seeds = {"connectivity": seeds.get("connectivity") if seed is None else seed,
              "drive": seeds.get("drive") if drive_seed is None else drive_seed}
@@ -1021,12 +1032,13 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
         session = use_device(device, **{"quiet": True, **(device_options or {})})
     start = time.perf_counter()
     try:
-        parts = _construct(netfile, seeds, changes)
+        parts = _construct(netfile, seeds, changes, prefix)
     except BaseException:
         if session is not None:
             session.close()
         raise
-    built = BuiltNetwork(netfile, session=session, seeds=seeds, changes=changes, **parts)
+    built = BuiltNetwork(netfile, session=session, seeds=seeds, changes=changes,
+                         prefix=prefix, **parts)
     built.wall_times["construct_s"] = time.perf_counter() - start
     return built
 
@@ -1039,9 +1051,8 @@ def _pinned(ref: str, where: str) -> str:
     return ref
 
 
-def _construct(netfile, seeds: dict, changes: dict) -> dict:
+def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
     ref = netfile.ref
-    prefix = netfile.name
     dt = _get(netfile, "dt", None) or 0.1 * ms
     clock = Clock(dt, name=f"{prefix}_clock")
     values = netfile.run_values(**changes)  # checks names and units of the changes
