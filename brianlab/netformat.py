@@ -97,6 +97,8 @@ KEY_DOCS = {
         "protocol": "table: the phases of a run (below)",
         "published": "array of tables `[[published]]`: the published behaviour the network "
                      "must show (below)",
+        "reduction": "table: what each run's arrays reduce to (below; default: the "
+                     "population statistics)",
     },
     "seeds": {
         "connectivity": "seed of construction: connectors, random initial values, weights "
@@ -197,6 +199,8 @@ KEY_DOCS = {
         "variables": "list of its variables",
         "record": "list of neuron indices, or true (all; default)",
         "dt": "sampling interval (default: the network's dt)",
+        "window": "`[\"start\", \"stop\"]` (times, 0 <= start < stop): record only the steps "
+                  "from start to before stop (default: the whole run)",
     },
     "protocol": {
         "phases": "list of phases (below), run in order",
@@ -221,6 +225,12 @@ KEY_DOCS = {
         "t_start": "transient left out of the measurement (a time >= 0, shorter than the "
                    "protocol; default 0 s)",
     },
+    "reduction": {
+        "name": "the reduction: a name registered in brianlab.pipeline.reductions.REDUCTIONS "
+                "(`population_statistics`, `cmsa_phi`)",
+        "t_start": "start of the analysed window (a time >= 0, shorter than the protocol; "
+                   "default: the start of the last phase)",
+    },
 }
 
 _REQUIRED = {
@@ -237,6 +247,7 @@ _REQUIRED = {
     "protocol": {"phases"},
     "protocol.phases": {"name", "duration"},
     "published": {"population", "statistic", "source"},
+    "reduction": {"name"},
 }
 
 _TABLE_TITLES = {
@@ -247,7 +258,7 @@ _TABLE_TITLES = {
     "connector": "`connector = { rule = ..., ... }`", "inputs.NAME": "`[inputs.NAME]`",
     "monitors": "`[monitors]`", "monitors.state": "`monitors.state` entries",
     "protocol": "`[protocol]`", "protocol.phases": "`protocol.phases` entries",
-    "published": "`[[published]]` entries",
+    "published": "`[[published]]` entries", "reduction": "`[reduction]`",
 }
 
 #: Run-time fields of each input kind (targets ``<input>.<field>`` of parameters).
@@ -518,9 +529,9 @@ def read_raw_network(data: bytes, *, path=None, status: str = "file") -> RawNetw
 # structure paths
 # ---------------------------------------------------------------------------
 #: Top-level keys that are not structure: what the file says about itself, the run-time
-#: parameters and the published behaviour.
+#: parameters, the published behaviour and the reduction.
 _NOT_STRUCTURE = frozenset({"name", "version", "kind", "summary", "references", "notes",
-                            "parameters", "published"})
+                            "parameters", "published", "reduction"})
 #: Most structure paths an error message lists.
 MAX_LISTED_PATHS = 20
 
@@ -556,7 +567,8 @@ def structure_paths(raw: Mapping) -> dict[str, object]:
     name (``protocol.<phase>.duration``, ``protocol.<phase>.parameters.<name>``, whether
     the file writes ``phases`` as an inline array or as ``[[protocol.phases]]``). Lists
     (``monitors.spikes``, distributions) are not scalars; the top level's descriptions,
-    ``[parameters]`` (run-time values, changed by name) and ``[[published]]`` are left out.
+    ``[parameters]`` (run-time values, changed by name), ``[[published]]`` and
+    ``[reduction]`` are left out.
 
     Parameters
     ----------

@@ -50,6 +50,7 @@ from .netformat import (  # noqa: F401  (the format's names, importable from her
     format_reference,
     raw_network,
 )
+from .pipeline.reductions import REDUCTIONS, ReductionSpec
 from .ranges import MAX_RATE_DT, check_range  # one rate*dt rule: ranges.VALIDITY's too
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
@@ -354,12 +355,16 @@ class StateMonitorSpec:
         Neuron indices (True: all).
     dt : Quantity or None
         Sampling interval (None: the network's ``dt``).
+    window : tuple of Quantity or None
+        ``(start, stop)``: the monitor records only the steps from ``start`` to before
+        ``stop`` (None: the whole run).
     """
 
     population: str
     variables: tuple
     record: tuple | bool = True
     dt: Quantity | None = None
+    window: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -503,6 +508,11 @@ class NetworkFile:
         The phases, in order.
     published : tuple of Published
         The published behaviour the network must show (``[[published]]``).
+    reduction : ReductionSpec or None
+        The file's ``[reduction]``: its ``name`` (a key of
+        :data:`brianlab.pipeline.reductions.REDUCTIONS`) and, where the file gives
+        ``t_start``, the option ``("t_start_s", seconds)``; None without the table (the
+        default reduction).
     sha256 : str
         Hash of the file's bytes.
     path : str or None
@@ -528,6 +538,7 @@ class NetworkFile:
     monitors: Monitors
     protocol: tuple
     published: tuple = ()
+    reduction: ReductionSpec | None = None
     sha256: str = ""
     path: str | None = None
     status: str = "file"
@@ -1090,12 +1101,13 @@ class _Reader:
         self.check_object_names(name, populations, projections, inputs, monitors)
         protocol = self.protocol(raw["protocol"], parameters, inputs)
         published = self.published(raw.get("published", []), parameters, protocol)
+        reduction = self.reduction(raw["reduction"], protocol) if "reduction" in raw else None
         return NetworkFile(
             name=name, version=version, summary=summary, references=tuple(references),
             notes=notes, dt=self.dt, seeds=_freeze(seeds), parameters=_freeze(parameters),
             populations=_freeze(populations), projections=_freeze(projections),
             inputs=_freeze(inputs), monitors=monitors, protocol=protocol,
-            published=published, sha256=sha256,
+            published=published, reduction=reduction, sha256=sha256,
             path=self.path, status=status, raw=raw)
 
     # -- populations ----------------------------------------------------------
@@ -1642,8 +1654,35 @@ class _Reader:
                 dt = self.quantity(item["dt"], f"{where}.dt", _SECOND, "a time")
                 if float(dt) <= 0:
                     raise self.err(f"expected a time > 0, got {item['dt']!r}", f"{where}.dt")
-            state.append(StateMonitorSpec(pop, variables, record, dt))
+            window = None
+            if "window" in item:
+                window = self.window(item["window"], f"{where}.window")
+            state.append(StateMonitorSpec(pop, variables, record, dt, window))
         return Monitors(spikes=spikes, rates=rates, state=tuple(state))
+
+    def window(self, value, where):
+        if not isinstance(value, list) or len(value) != 2:
+            raise self.err("expected a list of two times [\"start\", \"stop\"]", where)
+        start, stop = (self.quantity(v, where, _SECOND, "a time") for v in value)
+        if not 0 <= float(start) < float(stop):
+            raise self.err(f"expected 0 <= start < stop, got {value!r}", where)
+        return (start, stop)
+
+    def reduction(self, raw, protocol):
+        raw = self.table(raw, "reduction", "reduction")
+        name = self.string(raw["name"], "reduction.name")
+        if name not in REDUCTIONS:
+            raise self.err(f"unknown reduction {name!r}; registered: "
+                           f"{', '.join(sorted(REDUCTIONS))}", "reduction.name")
+        options = ()
+        if "t_start" in raw:
+            t_start = self.quantity(raw["t_start"], "reduction.t_start", _SECOND, "a time")
+            total = sum(float(phase.duration) for phase in protocol)
+            if not 0 <= float(t_start) < total:
+                raise self.err(f"expected a time >= 0 and shorter than the protocol "
+                               f"({total:g} s), got {raw['t_start']!r}", "reduction.t_start")
+            options = (("t_start_s", float(t_start)),)
+        return ReductionSpec(name=name, options=options)
 
     def protocol(self, raw, parameters, inputs):
         raw = self.table(raw, "protocol", "protocol")

@@ -977,3 +977,37 @@ def test_save_writes_the_provenance_spikes_and_rates_into_a_run_folder(tmp_path)
         built.run()
         with pytest.raises(ResultsError, match="seeds.connectivity"):
             built.save(out)
+
+
+def test_a_state_monitor_window_records_only_its_steps_and_leaves_the_spikes(tmp_path):
+    state = '[monitors]\nspikes = ["E", "I"]\nstate = [{ population = "E", variables = ["v"], ' \
+            'record = [0, 1, 2]{window} }]\n'
+    results = {}
+    for label, window in (("all", ""), ("window", ', window = ["15 ms", "25 ms"]')):
+        text = EI_NET.replace("{wi}", "50 nS").replace('[monitors]\nspikes = ["E", "I"]\n',
+                                                       state.replace("{window}", window))
+        (tmp_path / label).mkdir()
+        net = read_network_file(_write(tmp_path / label, text))
+        with net.build(device="runtime") as built:
+            spec = built.compile_spec()
+            mon = built.monitors["state"][0]
+            assert (mon in spec.active) == (label == "window")
+            built.run()
+            spikes = {pop: tuple(np.array(a) for a in built.spikes(pop)) for pop in "EI"}
+            results[label] = (spikes, np.array(mon.t[:]), np.array(mon.v[:]))
+    assert len(results["all"][0]["E"][0]) > 0
+    assert _same_spikes(results["all"][0], results["window"][0])
+    t_all, v_all = results["all"][1:]
+    t_win, v_win = results["window"][1:]
+    steps = (t_all >= 15 * 1e-3 - 1e-12) & (t_all < 25 * 1e-3 - 1e-12)
+    assert len(t_win) == 100 == steps.sum()  # 10 ms at dt 0.1 ms: the window's samples only
+    assert np.array_equal(t_win, t_all[steps]) and np.array_equal(v_win, v_all[:, steps])
+    assert dict(spec.active)[mon] == [(15 * ms, 25 * ms)]
+
+
+def test_an_object_name_prefix_must_be_a_lower_case_identifier(tmp_path):
+    from brianlab.networks.builder import build_network
+
+    for bad in ("Cmsa", "2x", "a-b", ""):
+        with pytest.raises(ModelError, match="invalid object name prefix"):
+            build_network(_ei(tmp_path), name=bad)

@@ -671,3 +671,39 @@ def test_published_entries_are_parsed_with_their_units():
 ])
 def test_published_entries_are_checked(old, new, match):
     refused(changed(old, new, BASE + PUBLISHED), match)
+
+
+# -- [reduction] and state-monitor windows (issue 25, S7) ----------------------------------
+def test_the_reduction_table_names_a_registered_reduction():
+    from brianlab.pipeline.reductions import REDUCTIONS, ReductionSpec
+
+    assert parse().reduction is None  # no table: the default reduction
+    net = parse(BASE + '\n[reduction]\nname = "population_statistics"\n')
+    assert net.reduction == ReductionSpec("population_statistics")
+    net = parse(BASE + '\n[reduction]\nname = "cmsa_phi"\nt_start = "30 ms"\n')
+    assert net.reduction.name == "cmsa_phi"
+    assert dict(net.reduction.options) == {"t_start_s": pytest.approx(0.03, abs=1e-15)}
+    message = refused(BASE + '\n[reduction]\nname = "phi"\n', "unknown reduction 'phi'")
+    assert all(name in message for name in REDUCTIONS)
+    refused(BASE + '\n[reduction]\nname = "cmsa_phi"\nt_start = "250 ms"\n',
+            "shorter than the protocol")
+    refused(BASE + '\n[reduction]\nt_start = "1 ms"\n', "missing required key 'name'")
+    refused(BASE + '\n[reduction]\nname = "cmsa_phi"\nbin = 2\n', "unknown key")
+    assert "reduction" in KEY_DOCS and "| `t_start` |" in format_reference()
+
+
+def test_a_state_monitor_window_is_two_times_in_order():
+    old = 'record = [0, 1], dt = "1 ms" }'
+    net = parse(changed(old, 'record = [0, 1], dt = "1 ms", window = ["20 ms", "60 ms"] }'))
+    assert net.monitors.state[0].window == (20 * ms, 60 * ms)
+    assert parse().monitors.state[0].window is None
+    for window, match in (('["60 ms", "20 ms"]', "0 <= start < stop"),
+                          ('["20 ms"]', "two times"), ('["20 ms", "6 mV"]', "a time")):
+        refused(changed(old, f'record = [0, 1], window = {window} }}'), match)
+
+
+def test_released_files_load_without_a_reduction_table_but_cmsa_sheet_2():
+    nets = {f"{e.name}@{v}": load_network(f"{e.name}@{v}") for e in list_models()
+            if e.kind == "network" for v in e.versions}
+    assert nets["cmsa_sheet@2"].reduction.name == "cmsa_phi"
+    assert all(n.reduction is None for ref, n in nets.items() if ref != "cmsa_sheet@2")

@@ -63,6 +63,7 @@ TIER2 = {
     "brianlab.networks.fi", "brianlab.networks.pattern_detection", "brianlab.networks.sheet",
     "brianlab.cmsa.params", "brianlab.cmsa.protocol", "brianlab.cmsa.experiment",
     "brianlab.cmsa.nest_sheet",
+    "brianlab.cmsa.plan",
 }
 
 #: (tier-1 module, qualified function, imported module): why the function reaches tier 2.

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 ANALYSIS_MODULES = ("brianlab.analysis.patterns", "brianlab.analysis.spikes", "brianlab.inputs")
 
 __all__ = ["PointSettings", "PointAnalysis", "analyse_arrays", "outputs", "reduce_point",
-           "state_name", "STATE_PHI", "VOLTAGE_PHI"]
+           "cmsa_phi", "state_name", "STATE_PHI", "VOLTAGE_PHI", "ANALYSIS_DEFAULTS"]
 
 #: Phi below the first value is a bump state, above the second a travelling wave (the
 #: thresholds of the state tests); between them, mixed (near the critical point).
@@ -36,6 +36,15 @@ STATE_PHI = (0.35, 0.8)
 #: ``margin`` farther; every displacement counts (no speed floor).
 VOLTAGE_PHI = {"low": -74.0, "high": -55.0, "max_distance": 5.0, "margin": 2.0,
                "speed_floor": 0.0, "weighted": False}
+
+
+#: The analysis fields of ``CMSAParams()`` as plain numbers (times in ms), for a point
+#: whose settings come from its :class:`~brianlab.pipeline.reductions.PointContext`
+#: (:meth:`PointSettings.from_context`); ``tests/test_cmsa_pipeline.py`` checks them
+#: against :class:`~brianlab.cmsa.params.CMSAParams`.
+ANALYSIS_DEFAULTS = {"frame_dt": 1.0, "frame_window": 8.0, "smooth": 2.0, "threshold": 0.2,
+                     "phi_interval": 5.0, "analysis": 100.0, "max_distance": 3.0,
+                     "margin": 2.0, "speed_floor": 0.4, "image": "cross"}
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,72 @@ stimulus_duration : float
             max_distance=p.max_distance, margin=p.margin, speed_floor=p.speed_floor,
             duration_s=float(p.duration / second), drive_duration=float(p.drive_duration / ms),
             stimulus_duration=float(p.stimulus_duration / ms), image=p.image)
+
+    @classmethod
+    def from_context(cls, context, *, voltage_frames: int | None = None) -> "PointSettings":
+        """The settings of a point of a CMSA network file run by the pipeline.
+
+        Lattice sides, ``dt`` and the phase times come from the context (phases named
+        ``drive``, ``spontaneous`` and ``stimulus``, as ``cmsa_sheet@2`` and
+        :func:`brianlab.cmsa.plan.sheet_structure` name them; otherwise the first phase
+        is the drive and the second the spontaneous one); the analysis settings are
+        :data:`ANALYSIS_DEFAULTS` (``CMSAParams()``'s) with the context's options of the
+        same names, the analysed window cut to the spontaneous phase (whole frames).
+
+        Parameters
+        ----------
+        context : brianlab.pipeline.reductions.PointContext
+            The point (``lattices`` of ``E`` and ``I``, ``dt_s``, ``phases``).
+        voltage_frames : int, optional
+            Steps of E voltages recorded before the stimulus onset: the voltage Phi
+            (None: the spike-frame Phi).
+
+        Returns
+        -------
+        PointSettings
+
+        Raises
+        ------
+        ValueError
+            For a context without E and I lattices or without a spontaneous phase.
+        """
+        lattices = context.lattices
+        if not lattices.get("E") or not lattices.get("I"):
+            raise ValueError(f"the cmsa_phi reduction needs lattice populations E and I; "
+                             f"the network has lattices {sorted(lattices) or 'none'}")
+        phases = {name: (start, stop) for name, start, stop in context.phases}
+        order = [(start, stop) for _, start, stop in context.phases]
+        if "spontaneous" in phases:
+            drive, spontaneous = phases.get("drive", (0.0, 0.0)), phases["spontaneous"]
+        elif len(order) >= 2:
+            drive, spontaneous = order[0], order[1]
+        else:
+            raise ValueError("the cmsa_phi reduction needs a drive and a spontaneous phase")
+        stimulus = phases.get("stimulus", (spontaneous[1], spontaneous[1]))
+        options = {**ANALYSIS_DEFAULTS, **{k: v for k, v in dict(context.options).items()
+                                           if k in ANALYSIS_DEFAULTS}}
+        frame_dt = float(options["frame_dt"])
+        length_ms = (spontaneous[1] - spontaneous[0]) / 1e-3
+        analysis = min(float(options["analysis"]),
+                       np.floor(length_ms / frame_dt + 1e-9) * frame_dt)
+        values = dict(context.values)
+        params = {"network": dict(context.network), "values": values,
+                  "seed": int(context.seed)}
+        return cls(
+            params=params, values=values, e_side=int(lattices["E"][0]),
+            i_side=int(lattices["I"][0]),
+            phi="spikes" if voltage_frames is None else "voltage",
+            voltage_frames=int(voltage_frames or 0), dt=context.dt_s / 1e-3,
+            stimulus_onset=spontaneous[1] / 1e-3, analysis=analysis, frame_dt=frame_dt,
+            frame_window=float(options["frame_window"]),
+            frame_count=int(np.floor(analysis / frame_dt + 1e-9)),
+            phi_step=int(round(float(options["phi_interval"]) / frame_dt)),
+            phi_interval=float(options["phi_interval"]), smooth=float(options["smooth"]),
+            threshold=float(options["threshold"]),
+            max_distance=float(options["max_distance"]), margin=float(options["margin"]),
+            speed_floor=float(options["speed_floor"]),
+            duration_s=spontaneous[1] - spontaneous[0], drive_duration=drive[1] / 1e-3,
+            stimulus_duration=(stimulus[1] - stimulus[0]) / 1e-3, image=str(options["image"]))
 
     def as_dict(self) -> dict:
         """The settings as a JSON-ready dict.
@@ -343,3 +418,47 @@ def reduce_point(arrays: dict, context: dict) -> tuple[dict, dict]:
     a = analyse_arrays(s, *spikes, voltage)
     return outputs(s, spikes, a, {"analysis_s": time.perf_counter() - start},
                    context["provenance"])
+
+
+def cmsa_phi(arrays: dict, context) -> tuple[dict, dict]:
+    """The ``cmsa_phi`` reduction of the pipeline: :func:`reduce_point` on a CMSA sheet's
+    arrays as the network builder names them.
+
+    The settings are ``context.options`` when they are a whole
+    :meth:`PointSettings.as_dict` (the CMSA command puts them there, computed from its
+    ``CMSAParams``), else :meth:`PointSettings.from_context` (``python -m brianlab run
+    cmsa_sheet``), with the voltage Phi where the E voltages were recorded.
+
+    Parameters
+    ----------
+    arrays : dict
+        ``spikes_E_i``, ``spikes_E_t``, ``spikes_I_i``, ``spikes_I_t`` (times in s) and,
+        for the voltage Phi, ``state_E_v`` (V; time x neuron).
+    context : brianlab.pipeline.reductions.PointContext
+        The point.
+
+    Returns
+    -------
+    arrays, record
+        As :func:`outputs`: the saved ``.npz`` members ``e_i``, ``e_t``, ``i_i``, ``i_t``,
+        ``frames`` and the record of the CMSA command.
+    """
+    options = dict(context.options)
+    names = [f.name for f in fields(PointSettings)]
+    voltage = arrays.get("state_E_v")
+    if set(names) <= set(options):
+        s = PointSettings(**{name: options[name] for name in names})
+    else:
+        frames = None
+        if voltage is not None:
+            side = int(context.lattices["E"][0])
+            frames = int(np.asarray(voltage).size // (side * side))
+        s = PointSettings.from_context(context, voltage_frames=frames)
+    inner = {"e_i": arrays["spikes_E_i"], "e_t": arrays["spikes_E_t"],
+             "i_i": arrays["spikes_I_i"], "i_t": arrays["spikes_I_t"]}
+    if s.phi == "voltage":
+        inner["v"] = np.asarray(voltage)
+    provenance = context.provenance
+    if isinstance(provenance, dict):
+        provenance = provenance.get("models", [provenance] if provenance else [])
+    return reduce_point(inner, {"settings": s, "provenance": provenance})

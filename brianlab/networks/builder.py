@@ -43,6 +43,7 @@ from brian2.units.fundamentalunits import get_dimensions
 
 from ..compose import compose, model_of, neuron_group, synapses
 from ..library import load_model
+from ..netformat import _NAME
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
 from ..seeds import check_seed
@@ -126,7 +127,8 @@ class CompileSpec:
     active : dict
         ``{object: [(start, stop)]}``: objects that run only part of the time (the
         operation of ``random_current`` inputs with a ``duration``: until one interval
-        after it, when the drive has been set to zero).
+        after it, when the drive has been set to zero; a state monitor with a
+        ``window``: inside it).
     at : tuple
         ``((time, callable), ...)``: the protocol's phase switches.
     """
@@ -172,8 +174,10 @@ class BuiltNetwork:
     """
 
     def __init__(self, netfile, network, groups, synapses, inputs, monitors, lattices,
-                 session, seeds, changes, clock):
+                 session, seeds, changes, clock, prefix=None):
         self.netfile = netfile
+        #: Prefix of the Brian2 object names (the network's name unless built with ``name``).
+        self.prefix = netfile.name if prefix is None else prefix
         self.network = network
         self.groups = groups
         self.synapses = synapses
@@ -300,19 +304,36 @@ class BuiltNetwork:
             raise ModelError(f"{self.netfile.ref}: this network has run; use rerun() "
                              "(compiled) or build it again")
         actions = self._phase_actions()
+        windows = self._state_windows()
         start = time.perf_counter()
         if self.seeds["drive"] is not None:
             brian2_seed(self.seeds["drive"])
         if self.session is None:
+            t = 0.0  # each phase is one run, split where a state monitor's window is
             for duration, set_up in actions:
                 set_up()
-                self.network.run(duration, report=report)
+                end = t + float(duration)
+                cuts = sorted({float(x) for ws in windows.values() for w in ws for x in w
+                               if t < float(x) < end})
+                bounds = [t, *cuts, end]
+                for a, b in zip(bounds[:-1], bounds[1:]):
+                    for mon, ws in windows.items():
+                        mon.active = any(float(w0) <= a < float(w1) for w0, w1 in ws)
+                    self.network.run((b - a) * second if cuts else duration, report=report)
+                t = end
         else:
             at = self._phase_calls(actions)
             self.session.run(self.network, sum((d for d, _ in actions), 0 * second),
-                             report=report, at=at)
+                             report=report, at=at, active=windows)
         self.wall_times["run_s"] = time.perf_counter() - start
         self.ran = True
+
+    def _state_windows(self) -> dict:
+        """``{StateMonitor: [(start, stop)]}`` of the state monitors with a ``window``."""
+        states = list(_get(_get(self.netfile, "monitors", None), "state", ()) or ())
+        return {mon: [tuple(_get(st, "window"))]
+                for st, mon in zip(states, self.monitors["state"], strict=True)
+                if _get(st, "window") is not None}
 
     def run_args(self, drive_seed=None, **changes) -> dict:
         """Brian2 ``run_args`` that set the named parameters in a compiled build.
@@ -393,9 +414,10 @@ class BuiltNetwork:
             ``outputs`` (every monitor's arrays), ``checks`` (every population's
             differential state variables), ``variables`` (run-time targets and hash-drive
             seeds -> Brian2 names), ``active`` (windows of the ``random_current``
-            operations with a ``duration``) and ``at`` (the phase calls).
+            operations with a ``duration`` and of the state monitors with a ``window``)
+            and ``at`` (the phase calls).
         """
-        prefix = self.netfile.name
+        prefix = self.prefix
         outputs = {}
         for pop, mon in self.monitors["spikes"].items():
             for var in ("i", "t"):
@@ -437,6 +459,7 @@ class BuiltNetwork:
                 stop = max(_get(inp, "duration") for inp in members) + op.clock.dt
                 if stop < self.duration:  # (a window to the end changes nothing)
                     active[op] = [(0 * second, stop)]
+        active.update(self._state_windows())
         return CompileSpec(outputs, checks, variables, active, tuple(self._phase_calls()))
 
     def brian2_variable(self, name: str):
@@ -958,7 +981,7 @@ def _set_input_values(group, name, inp, lattice, where, drive_seed, folder):
 
 
 def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_options=None,
-                  **changes) -> BuiltNetwork:
+                  name=None, **changes) -> BuiltNetwork:
     """Build a network file into Brian2 objects.
 
     Parameters
@@ -978,6 +1001,10 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
     device_options : dict, optional
         Further arguments of :func:`~brianlab.devices.use_device` (``threads``,
         ``directory``, ``target``, ``build_only``, ...); ``quiet`` defaults to True.
+    name : str, optional
+        Prefix of the Brian2 object names instead of the network's name (``"cmsa"``:
+        ``cmsa_E``, ``cmsa_E.tau_ref`` as the CMSA sheet's binary names them); a
+        lower-case identifier. Brian2 orders the objects of one scheduling slot by name.
     **changes
         Values of the file's named parameters (quantities or strings).
 
@@ -989,6 +1016,10 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
         from ..library import load_network
 
         netfile = load_network(netfile)
+    prefix = netfile.name if name is None else name
+    if not isinstance(prefix, str) or not _NAME.match(prefix):
+        raise ModelError(f"{netfile.ref}: invalid object name prefix {prefix!r}: lower-case "
+                         "letters, digits and '_', starting with a letter")
     seeds = dict(_get(netfile, "seeds", {}) or {})
     seeds = {"connectivity": seeds.get("connectivity") if seed is None else seed,
              "drive": seeds.get("drive") if drive_seed is None else drive_seed}
@@ -1001,12 +1032,13 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
         session = use_device(device, **{"quiet": True, **(device_options or {})})
     start = time.perf_counter()
     try:
-        parts = _construct(netfile, seeds, changes)
+        parts = _construct(netfile, seeds, changes, prefix)
     except BaseException:
         if session is not None:
             session.close()
         raise
-    built = BuiltNetwork(netfile, session=session, seeds=seeds, changes=changes, **parts)
+    built = BuiltNetwork(netfile, session=session, seeds=seeds, changes=changes,
+                         prefix=prefix, **parts)
     built.wall_times["construct_s"] = time.perf_counter() - start
     return built
 
@@ -1019,9 +1051,8 @@ def _pinned(ref: str, where: str) -> str:
     return ref
 
 
-def _construct(netfile, seeds: dict, changes: dict) -> dict:
+def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
     ref = netfile.ref
-    prefix = netfile.name
     dt = _get(netfile, "dt", None) or 0.1 * ms
     clock = Clock(dt, name=f"{prefix}_clock")
     values = netfile.run_values(**changes)  # checks names and units of the changes

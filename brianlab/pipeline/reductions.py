@@ -32,16 +32,10 @@ FANO_WINDOW = 0.05
 #: Reductions by name: ``"module:function"``, imported where the point is reduced.
 REDUCTIONS: dict[str, str] = {
     "population_statistics": "brianlab.pipeline.reductions:population_statistics",
-    "cmsa_phi": "brianlab.cmsa.reduce:reduce_point",
+    "cmsa_phi": "brianlab.cmsa.reduce:cmsa_phi",
 }
 #: Registered names whose function does not take a :class:`PointContext` yet, and why.
-#: ``cmsa.reduce.reduce_point`` reads ``context["settings"]`` (a dict with a
-#: ``PointSettings``) and the arrays ``e_i``, ``e_t``, ``i_i``, ``i_t``, ``v``; its adapter
-#: (``PointSettings.from_context``, the builder's array names) is slice S7 of issue 25.
-_PENDING = {
-    "cmsa_phi": "brianlab.cmsa.reduce:reduce_point takes the CMSA command's context "
-                "(PointSettings), not a PointContext; its adapter is not written yet",
-}
+_PENDING: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,7 @@ def resolve(name: str) -> Callable:
     ------
     PlanError
         For an unknown name (the message lists the registered ones), or a registered one
-        whose function does not take a :class:`PointContext` yet (``cmsa_phi``).
+        whose function does not take a :class:`PointContext` yet.
     """
     if name not in REDUCTIONS:
         raise PlanError(f"unknown reduction {name!r}; registered: {', '.join(sorted(REDUCTIONS))}")

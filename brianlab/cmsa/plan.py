@@ -1,0 +1,123 @@
+"""The CMSA sheet of a :class:`~brianlab.cmsa.params.CMSAParams` as a network file.
+
+``cmsa_sheet@2`` is the default sheet (``CMSAParams()``) with the refractory period
+``rp`` as a run-time parameter and the ``cmsa_phi`` reduction; every other field of a
+``CMSAParams`` is structure (what a build compiles in), which :func:`sheet_structure`
+derives, or a run-time value (:func:`sheet_values`). Built through
+:func:`brianlab.networks.builder.build_network`, the file gives the objects and spikes of
+:func:`brianlab.cmsa.protocol.build_network` (``tests/test_cmsa_pipeline.py``).
+"""
+
+from __future__ import annotations
+
+from brian2 import ms
+
+from ..units import quantity_text
+from .params import CMSAParams
+
+__all__ = ["SHEET", "sheet_structure", "sheet_values"]
+
+#: The network file of the CMSA sheet.
+SHEET = "cmsa_sheet@2"
+
+#: CMSAParams.rule -> the network file's lattice connector rule.
+_RULES = {"fixed_indegree": "gaussian_fixed_indegree", "probability": "gaussian_probability",
+          "kernel": "gaussian_kernel"}
+
+
+def _connector(p: CMSAParams, sigma: float, k: int) -> dict:
+    conn = {"rule": _RULES[p.rule], "sigma": float(sigma), "normalise": "kernel_sum"}
+    if p.rule == "fixed_indegree":
+        conn["k"] = int(k)
+    return conn
+
+
+def sheet_structure(p: CMSAParams) -> tuple[dict, dict]:
+    """The structure of ``cmsa_sheet@2`` that makes it the sheet of ``p``.
+
+    Parameters
+    ----------
+    p : CMSAParams
+        The simulation.
+
+    Returns
+    -------
+    changes : dict of str to str
+        Structure path -> value text (:func:`brianlab.netformat.apply_structure`): the
+        lattices (E side; I side and extent), ``dt``, the connectivity seed, the neuron
+        parameters of both populations, the drives' amplitude, interval and duration,
+        the phases' durations. Quantities are written as :func:`brianlab.units.quantity_text`
+        writes them (they read back as the same floats).
+    additions : dict of str to object
+        The four connectors (``projections.<name>.connector``: rule, ``k``, ``sigma``,
+        kernel-sum normalisation); for ``stimulus_duration > 0`` the attention stimulus
+        (an ``image`` input ``stimulus`` on E from the stimulus onset to the end, a third
+        phase ``stimulus``, and the run-time parameter ``stimulus_amplitude``); for
+        ``phi = "voltage"`` a state monitor of ``E.v`` recording the last
+        ``voltage_frames`` steps before the stimulus onset (``window``).
+    """
+    text = quantity_text
+    changes = {
+        "dt": text(p.dt),
+        "seeds.connectivity": str(int(p.network_seed)),
+        "populations.E.lattice.side": str(p.e_side),
+        "populations.I.lattice.side": str(p.i_side),
+        "populations.I.lattice.extent": str(p.e_side),
+    }
+    neuron = {"C": p.C, "g_L": p.g_L, "E_L": p.E_L, "V_reset": p.V_reset, "V_th": p.V_th,
+              "tau_ampa": p.tau_syn, "tau_gaba": p.tau_syn, "E_ampa": p.E_ampa,
+              "E_gaba": p.E_gaba}
+    for pop in ("E", "I"):
+        for name, value in neuron.items():
+            changes[f"populations.{pop}.parameters.{name}"] = text(value)
+    for drive in ("drive_E", "drive_I"):
+        changes[f"inputs.{drive}.amplitude"] = text(p.drive)
+        changes[f"inputs.{drive}.interval"] = text(p.drive_interval)
+        changes[f"inputs.{drive}.duration"] = text(p.drive_duration)
+    changes["protocol.drive.duration"] = text(p.drive_duration)
+    changes["protocol.spontaneous.duration"] = text(p.duration)
+    additions: dict = {}
+    for name, sigma, k in (("ee", p.sigma_e, p.k_e), ("ei", p.sigma_e, p.k_e),
+                           ("ie", p.sigma_i, p.k_i), ("ii", p.sigma_i, p.k_i)):
+        additions[f"projections.{name}.connector"] = _connector(p, sigma, k)
+        if p.rule == "kernel":  # weights per synapse (build_ei_sheet's kernel rule)
+            additions[f"projections.{name}.shared"] = []
+    onset = p.stimulus_onset
+    if p.stimulus_duration > 0 * ms:
+        additions["inputs.stimulus"] = {
+            "kind": "image", "target": "E", "image": p.image,
+            "amplitude": text(p.stimulus_amplitude), "start": text(onset),
+            "stop": text(p.total)}
+        additions["parameters.stimulus_amplitude"] = {
+            "value": text(p.stimulus_amplitude), "sets": ["stimulus.amplitude"]}
+        additions["protocol.phases"] = [
+            {"name": "drive", "duration": text(p.drive_duration)},
+            {"name": "spontaneous", "duration": text(p.duration)},
+            {"name": "stimulus", "duration": text(p.stimulus_duration)}]
+    if p.phi == "voltage":
+        additions["monitors.state"] = [{
+            "population": "E", "variables": ["v"], "dt": text(p.dt),
+            "window": [text(onset - p.voltage_frames * p.dt), text(onset)]}]
+    return changes, additions
+
+
+def sheet_values(p: CMSAParams) -> dict:
+    """The run-time values of ``p`` on the sheet of :func:`sheet_structure`.
+
+    Parameters
+    ----------
+    p : CMSAParams
+        The point.
+
+    Returns
+    -------
+    dict
+        Parameter name -> Quantity: ``rp``, ``we``, ``wi`` and, with a stimulus,
+        ``stimulus_amplitude`` (the keyword arguments of
+        :func:`brianlab.networks.builder.build_network`; the drive seed is ``p.seed``,
+        its ``drive_seed``).
+    """
+    values = {"rp": p.rp, "we": p.we, "wi": p.wi}
+    if p.stimulus_duration > 0 * ms:
+        values["stimulus_amplitude"] = p.stimulus_amplitude
+    return values
