@@ -505,6 +505,10 @@ def statistic_curve(ax, values, table, *, xlabel: str, label: str, color="C0"):
     return ax
 
 
+#: Most values of a phase diagram's axis that get a tick each.
+_MAX_TICKS = 8
+
+
 def _edges(values) -> tuple:
     """Cell edges around sorted distinct centres: half way between neighbours, the outer
     edges as far out as the inner ones are; one value gets a cell of its own size
@@ -568,6 +572,10 @@ def phase_diagram(ax, x, y, table, *, xlabel: str, ylabel: str, label: str,
     mesh = ax.pcolormesh(x_edges, y_edges, cells, cmap=cmap, vmin=limits[0], vmax=limits[1],
                          shading="flat")
     ax.figure.colorbar(mesh, ax=ax, label=label)
+    for centres, order, ticks in ((x, x_order, ax.set_xticks), (y, y_order, ax.set_yticks)):
+        centres = np.asarray(centres, dtype=float).reshape(-1)[order]
+        if len(centres) <= _MAX_TICKS:  # a tick at each value, when they fit
+            ticks(centres, [f"{v:g}" for v in centres])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return ax

@@ -15,7 +15,8 @@ import pytest  # noqa: E402
 
 from brianlab import plot  # noqa: E402
 from brianlab.pipeline import figures, save  # noqa: E402
-from brianlab.pipeline.plan import Axis, BuildSpec, NetworkRef, Plan, PointSpec, point_key  # noqa: E402
+from brianlab.pipeline.plan import (  # noqa: E402
+    Axis, BuildSpec, NetworkRef, Plan, PointSpec, point_key)
 from brianlab.pipeline.reductions import BIN, ReductionSpec  # noqa: E402
 from brianlab.results import RunFolder  # noqa: E402
 
