@@ -72,6 +72,7 @@ def _arrays(seed: int) -> dict:
         t = rng.uniform(0.0, 0.2, len(i))
         out[f"{pop}_i"], out[f"{pop}_t"] = i, t
         out[f"{pop}_rate"] = rng.uniform(0, 20, int(round(0.15 / BIN))).astype(np.float32)
+    out["other_i"], out["other_t"] = np.zeros(3, np.int32), np.zeros(3)  # not a population
     return out
 
 
@@ -209,7 +210,7 @@ def test_a_raster_shows_at_most_200_neurons_per_population_the_same_ones_each_ti
     monkeypatch.setattr(plot, "raster", spy)
     paths = figures.draw(plan, folder, records)
     assert _names(paths) == {f"{plan.points[0].key}_raster.png"}
-    rows_e, rows_i = shown
+    rows_e, rows_i = shown  # the plan's populations only (not "other")
     assert len(np.unique(rows_e)) == figures.MAX_RASTER_NEURONS  # 800 neurons, all spiking
     assert np.unique(rows_i).tolist() == list(range(200, 300))  # 100: every one, below E's
     figures.draw(plan, folder, records)

@@ -171,9 +171,10 @@ def _arrays(path: Path) -> dict | None:
 
 
 def _populations(arrays: dict, sizes: dict) -> list[str]:
-    """The populations with saved spikes, in the plan's order, then by name."""
+    """The populations with saved spikes (``<pop>_i`` and ``<pop>_t``), in the plan's
+    order; any such pair of arrays if the plan names no populations."""
     found = {name[:-2] for name in arrays if name.endswith("_i") and f"{name[:-2]}_t" in arrays}
-    return [p for p in sizes if p in found] + sorted(found - set(sizes))
+    return [p for p in sizes if p in found] if sizes else sorted(found)
 
 
 def _raster(figure, folder, plan: Plan, point, record: dict, arrays: dict):
@@ -219,9 +220,9 @@ def _raster(figure, folder, plan: Plan, point, record: dict, arrays: dict):
 
 
 def _raster_points(plan: Plan, records: dict) -> list:
-    """The points drawn as rasters: a run's every point; a sweep's first point with a
-    record of each build."""
-    if plan.request.get("command", plan.configuration.get("command")) != "sweep":
+    """The points drawn as rasters: a run's point; otherwise (a sweep) the first point
+    with a record of each build."""
+    if plan.request.get("command", plan.configuration.get("command")) == "run":
         return [p for p in plan.points if p.key in records]
     first = {}
     for p in plan.points:
