@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["raster", "traces", "fi_curve", "phase_plane", "ring_activity", "sheet_snapshot",
-           "phi_curve", "sheet_animation", "population_rate", "rate_spectrum", "isi_cv_histogram"]
+           "phi_curve", "sheet_animation", "population_rate", "rate_spectrum", "isi_cv_histogram",
+           "statistic_curve", "phase_diagram"]
 
 
 def _axes(ax):
@@ -438,4 +439,143 @@ def isi_cv_histogram(cvs, ax=None, *, bins=20, **kwargs):
         ax.legend(fontsize=8)
     ax.set_xlabel("CV of inter-spike intervals (dimensionless)")
     ax.set_ylabel("neurons")
+    return ax
+
+
+def _seed_summary(table, cells: tuple) -> tuple:
+    """Mean, minimum and maximum over the last axis (the seeds) of ``table`` shaped
+    ``cells + (seeds,)``, ignoring NaN; NaN where a cell has no finite value."""
+    table = np.asarray(table, dtype=float)
+    if table.ndim == len(cells):
+        table = table[..., np.newaxis]
+    if table.shape[:-1] != cells:
+        raise ValueError(f"table of shape {table.shape} for axes of {cells} values "
+                         "(expected the axes, then the seeds)")
+    finite = np.isfinite(table)
+    count = finite.sum(axis=-1)
+    some = count > 0
+    mean = np.where(some, np.where(finite, table, 0.0).sum(axis=-1) / np.maximum(count, 1),
+                    np.nan)
+    low = np.where(some, np.where(finite, table, np.inf).min(axis=-1), np.nan)
+    high = np.where(some, np.where(finite, table, -np.inf).max(axis=-1), np.nan)
+    return mean, low, high
+
+
+def statistic_curve(ax, values, table, *, xlabel: str, label: str, color="C0"):
+    """A statistic against one swept value: the mean over seeds as a line, the range
+    (minimum to maximum) over seeds as a band.
+
+    A value without any finite result (a point missing, or a statistic a silent
+    population leaves undefined) is left out of the line and the band, not drawn as 0.
+
+    Parameters
+    ----------
+    ax : Axes or None
+        Where to draw (a new figure's Axes if None).
+    values : array-like
+        The swept values, in the unit ``xlabel`` names; any order (drawn sorted).
+    table : array-like
+        ``(values, seeds)`` (or ``(values,)`` for one seed), NaN where there is no result.
+    xlabel : str
+        Label of the x axis, with its unit (``"we (uS)"``).
+    label : str
+        What the statistic is, with its unit (``"rate (Hz)"``): the y axis' label.
+    color : str
+        Colour of the line and the band.
+
+    Returns
+    -------
+    Axes
+
+    Raises
+    ------
+    ValueError
+        If ``table`` does not have one row per value.
+    """
+    ax = _axes(ax)
+    values = np.asarray(values, dtype=float).reshape(-1)
+    mean, low, high = _seed_summary(table, (len(values),))
+    order = np.argsort(values, kind="stable")
+    keep = order[np.isfinite(mean[order])]
+    ax.fill_between(values[keep], low[keep], high[keep], color=color, alpha=0.25, linewidth=0,
+                    label="range over seeds")
+    ax.plot(values[keep], mean[keep], "-o", color=color, markersize=4, label="mean over seeds")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(label)
+    return ax
+
+
+#: Most values of a phase diagram's axis that get a tick each.
+_MAX_TICKS = 8
+
+
+def _edges(values) -> tuple:
+    """Cell edges around sorted distinct centres: half way between neighbours, the outer
+    edges as far out as the inner ones are; one value gets a cell of its own size
+    (1 for 0). Returns (edges, order of the values)."""
+    values = np.asarray(values, dtype=float).reshape(-1)
+    order = np.argsort(values, kind="stable")
+    centres = values[order]
+    if len(centres) == 0 or not np.all(np.isfinite(centres)) or np.any(np.diff(centres) <= 0):
+        raise ValueError(f"axis values {values.tolist()} are not distinct finite numbers")
+    if len(centres) == 1:
+        half = 0.5 * abs(centres[0]) or 0.5
+        return np.array([centres[0] - half, centres[0] + half]), order
+    middle = 0.5 * (centres[1:] + centres[:-1])
+    return np.concatenate([[2 * centres[0] - middle[0]], middle,
+                           [2 * centres[-1] - middle[-1]]]), order
+
+
+def phase_diagram(ax, x, y, table, *, xlabel: str, ylabel: str, label: str,
+                  cmap="viridis"):
+    """A statistic over two swept values: a heat map of its mean over seeds, with a
+    colour bar.
+
+    Each value is the centre of its cell and cells meet half way between neighbouring
+    values, so unevenly spaced values get cells of their own widths. A cell without any
+    finite result is left blank (masked), not coloured as 0.
+
+    Parameters
+    ----------
+    ax : Axes or None
+        Where to draw (a new figure's Axes if None).
+    x, y : array-like
+        The two axes' values, in the units the labels name; distinct, any order.
+    table : array-like
+        ``(len(x), len(y), seeds)`` (or ``(len(x), len(y))``), NaN where there is no
+        result.
+    xlabel, ylabel : str
+        Labels of the axes, with their units.
+    label : str
+        What the statistic is, with its unit: the colour bar's label.
+    cmap : str or Colormap
+        Colour map.
+
+    Returns
+    -------
+    Axes
+        The colour bar is ``ax.collections[-1].colorbar``.
+
+    Raises
+    ------
+    ValueError
+        If the values of an axis are not distinct finite numbers, or ``table`` does not
+        have the axes' shape.
+    """
+    ax = _axes(ax)
+    x_edges, x_order = _edges(x)
+    y_edges, y_order = _edges(y)
+    mean, _, _ = _seed_summary(table, (len(x_order), len(y_order)))
+    cells = np.ma.masked_invalid(mean[np.ix_(x_order, y_order)].T)
+    finite = cells.compressed()
+    limits = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    mesh = ax.pcolormesh(x_edges, y_edges, cells, cmap=cmap, vmin=limits[0], vmax=limits[1],
+                         shading="flat")
+    ax.figure.colorbar(mesh, ax=ax, label=label)
+    for centres, order, ticks in ((x, x_order, ax.set_xticks), (y, y_order, ax.set_yticks)):
+        centres = np.asarray(centres, dtype=float).reshape(-1)[order]
+        if len(centres) <= _MAX_TICKS:  # a tick at each value, when they fit
+            ticks(centres, [f"{v:g}" for v in centres])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return ax

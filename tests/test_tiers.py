@@ -53,6 +53,7 @@ TIER1 = {
     "brianlab.pipeline.grid",
     "brianlab.pipeline.request",
     "brianlab.pipeline.execute",
+    "brianlab.pipeline.figures",
 }
 
 TIER2 = {
