@@ -162,7 +162,8 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
 
     def on_record(key, record):
         count[0] += 1
-        tick(count[0])
+        if count[0] < len(todo_all):
+            tick(count[0])
 
     with execute.signals(), execute.cluster(request) as client:
         for index, build in enumerate(plan.builds):  # one per structure
