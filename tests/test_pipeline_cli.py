@@ -219,3 +219,19 @@ def test_wrong_arguments_exit_2_with_one_line(env, capsys, argv, message):
     (line,) = captured.err.strip().splitlines()
     assert line.startswith("error: ") and message in line, line
     assert not (env["tmp"] / "never").exists()
+
+
+@pytest.mark.slow
+def test_bl_run_and_bl_sweep_use_the_cached_build(first, env):
+    import brianlab as bl
+
+    point = bl.run(env["net"], values={"we": "3 mV"})
+    assert Path(point.folder).parent == Path(env["tmp"]) / "cache" / "runs"
+    assert point.record["values"] == {"we": pytest.approx(3e-3)}
+    assert point.arrays()["E_i"].dtype == np.int32 and len(point.arrays()["E_t"]) > 0
+    result = bl.sweep(env["net"], {"we": "1.5,3 mV"}, values={"wi": "-5 mV"},
+                      out=env["tmp"] / "api")
+    assert result.table("rate", "E").shape == (2, 1) and len(result.records) == 2
+    assert result.summary["builds"][0]["cached"] is True
+    with pytest.raises(KeyError, match="E.rate"):
+        result.table("nope", "E")
