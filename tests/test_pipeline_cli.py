@@ -211,6 +211,7 @@ def test_a_folder_holds_one_configuration(first, env, capsys):
     (["run", "NET", "--set", "populations.E.sizes=100"],
      "'populations.E.sizes' is not a structure path of the network file"),
     (["run", "NET", "--set", "populations.E.size=0"], "populations.E.size=0: "),
+    (["run", "NET", "--device", "cuda_standalone"], "run and sweep run on cpp_standalone"),
 ])
 def test_wrong_arguments_exit_2_with_one_line(env, capsys, argv, message):
     argv = [env["net"] if a == "NET" else a for a in argv]
@@ -235,3 +236,22 @@ def test_bl_run_and_bl_sweep_use_the_cached_build(first, env):
     assert result.summary["builds"][0]["cached"] is True
     with pytest.raises(KeyError, match="E.rate"):
         result.table("nope", "E")
+
+
+def test_the_runtime_device_runs_the_points_in_this_process(env, monkeypatch):
+    from brianlab.pipeline import inprocess
+
+    monkeypatch.setattr(inprocess, "TARGET", "numpy")
+    out = env["tmp"] / "runtime"
+    assert main(["run", env["net"], "--device", "runtime", "--set", "we=3 mV", "--out",
+                 str(out), "--no-figures"]) == 0
+    summary, records, arrays = _saved(out)
+    (key,) = records
+    assert summary["builds"] == [] and summary["device"] == "runtime"
+    assert records[key]["inprocess"]["device"] == "runtime"
+    assert records[key]["values"] == {"we": pytest.approx(3e-3)}
+    stats = records[key]["statistics"]
+    assert stats["E"]["n_neurons"] == 160 and stats["E"]["rate"] > 0
+    assert arrays[key]["E_i"].dtype == np.int32 and arrays[key]["E_t"].max() < 0.1
+    assert json.loads((out / "configuration.json").read_text())["configuration"]["device"] == \
+        "runtime"

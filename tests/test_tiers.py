@@ -69,6 +69,7 @@ TIER2 = {
     "brianlab.cmsa.nest_sheet",
     "brianlab.pipeline.planner",
     "brianlab.pipeline.compile",
+    "brianlab.pipeline.inprocess",
 }
 
 #: (tier-1 module, qualified function, imported module): why the function reaches tier 2.
@@ -79,6 +80,8 @@ ALLOWED_UP = {
         "a plan miss: the network read and the values converted with Brian2",
     ("brianlab.pipeline.flow", "_compile_build", "brianlab.pipeline.compile"):
         "a build miss: the network built and compiled with Brian2",
+    ("brianlab.pipeline.flow", "_run_in_process", "brianlab.pipeline.inprocess"):
+        "the runtime device: points built and run in this process",
     ("brianlab.__main__", "dispatch", "brianlab.library"):
         "models list|show|check|lock parse model files (Brian2's equations and units)",
     ("brianlab.cmsa.__main__", "_base", "brian2"): "the command's values as Quantities",

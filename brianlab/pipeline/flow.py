@@ -107,6 +107,13 @@ def _compile_build(plan: Plan, spec) -> builds.Manifest:
     return compile_build(plan, spec)
 
 
+def _run_in_process(plan: Plan, spec, points, folder, on_record) -> dict:
+    """Points on the ``runtime`` device: built and run in this process (tier 2)."""
+    from .inprocess import run
+
+    return run(plan, spec, points, folder, plan.reduction, on_record=on_record)
+
+
 def _kept(manifest, spec) -> bool:
     """Whether a build is the cache's (a fallback directory's is not recorded in a plan)."""
     return Path(manifest.compiled.directory) == builds.directory(spec, manifest.key).resolve()
@@ -145,6 +152,9 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
     for warning in plan.warnings:
         say(f"warning: {warning}", file=sys.stderr)
     timings = {"plan_s": time.perf_counter() - start}
+    if request.build_only and plan.builds[0].device == "runtime":
+        raise ValueError("--build-only: the runtime device has no build; use --device "
+                         "cpp_standalone")
     if request.build_only:
         used = [builds.find(b) or _compile_build(plan, b) for b in plan.builds]
         plans.save(arguments, plan, [m for m, b in zip(used, plan.builds) if _kept(m, b)],
@@ -159,6 +169,8 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
             "seed)", file=sys.stderr)
     tick, close = execute.progress(len(todo_all), f"{plan.request.get('command')}")
     count = [0]
+    if todo_all:
+        tick(0)
 
     def on_record(key, record):
         count[0] += 1
@@ -171,14 +183,15 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
             if not todo:
                 continue
             execute.stop_if_signalled()
+            if build.device == "runtime":  # no build to cache: every point built here
+                records |= _run_in_process(plan, build, todo, folder, on_record)
+                continue
             manifest = builds.find(build)
             cached[build.key()] = manifest is not None
             manifest = manifest or _compile_build(plan, build)  # tier 2 on a miss
             used.append(manifest)
             if _kept(manifest, build):
                 kept.append(manifest)
-            if count[0] == 0:
-                tick(0)
             records |= execute.run(manifest, todo, folder, plan.reduction, client=client,
                                    on_record=on_record, ship=True if request.ship_build else None)
     close()

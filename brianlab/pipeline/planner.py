@@ -36,8 +36,8 @@ __all__ = ["make_plan", "read_network_of", "network_of", "outputs_of", "draws_at
 
 #: What in a model's code draws from Brian2's generator while a binary runs.
 _RANDOM = re.compile(r"\bxi(_\w+)?\b|\brandn?\s*\(")
-#: Devices the pipeline runs today.
-DEVICES = ("cpp_standalone",)
+#: Devices the pipeline runs today: compiled builds, or points in this process.
+DEVICES = ("cpp_standalone", "runtime")
 
 
 def read_network_of(network: str) -> tuple[NetworkFile, NetworkRef]:
@@ -250,9 +250,9 @@ def make_plan(request) -> Plan:
         :data:`~brianlab.pipeline.grid.MAX_BUILDS` builds.
     """
     if request.device not in DEVICES:
-        raise ValueError(f"--device {request.device}: run and sweep run compiled builds; use "
-                         f"--device cpp_standalone (a C++ compiler is needed), or build the "
-                         f"network yourself with bl.load_network(...).build(device=...)")
+        raise ValueError(f"--device {request.device}: run and sweep run on cpp_standalone (a "
+                         f"C++ compiler is needed) or runtime; build a network for "
+                         f"{request.device} with bl.load_network(...).build(device=...)")
     netfile, ref = read_network_of(request.network)
     reduction, t_start = _reduction(netfile)
     axes = [parse_assignment(f"{name}={text}") for name, text in request.grid]
