@@ -170,27 +170,40 @@ def test_a_structure_value_makes_another_build(first, env):
 
 
 @pytest.mark.slow
-def test_a_sweep_of_run_time_values_builds_once_per_compiled_seed(first, env, capsys):
-    # lif's noise (xi) draws from Brian2's generator while the binary runs: the drive seed
-    # is compiled in, so seeds 0 and 1 are two builds (seed 0's is the first run's); the
-    # values swept (we, wi) are run-time values: no further builds
+def test_a_sweep_of_run_time_values_and_seeds_builds_once(first, env, capsys):
+    # we, wi and the hash drive's seed are run-time values; lif's noise is off (sigma = 0),
+    # so no seed is compiled in: the sweep runs on the first run's build
     out = env["tmp"] / "sweep"
     capsys.readouterr()
     assert main(["sweep", env["net"], "--grid", "we=1.5,3 mV", "--grid", "wi=-9,-5 mV",
                  "--seeds", "0,1", "--out", str(out), "--no-figures"]) == 0
     summary, records, _ = _saved(out)
-    assert len(records) == 8 and len(summary["builds"]) == 2
+    assert len(records) == 8 and len(summary["builds"]) == 1
     assert summary["builds"][0]["directory"] == _saved(first)[0]["builds"][0]["directory"]
-    assert [b["cached"] for b in summary["builds"]] == [True, False]
-    assert np.array(summary["table"]["E.rate"], dtype=float).shape == (2, 2, 2)
-    assert [a["name"] for a in summary["axes"]] == ["we", "wi"]
+    assert summary["builds"][0]["cached"] is True
     rates = np.array(summary["table"]["E.rate"], dtype=float)
-    assert np.isfinite(rates).all()
-    assert not np.array_equal(rates[..., 0], rates[..., 1])
-    assert not np.array_equal(rates[0, 0], rates[1, 0])  # (we changes the rates)
+    assert rates.shape == (2, 2, 2) and np.isfinite(rates).all()
+    assert [a["name"] for a in summary["axes"]] == ["we", "wi"]
+    assert not np.array_equal(rates[..., 0], rates[..., 1])  # the drive seed
+    assert not np.array_equal(rates[0, 0], rates[1, 0])  # we
     captured = capsys.readouterr()
-    assert "8 of 8 points saved in" in captured.out
-    assert "2 seeds are 2 builds" in captured.err
+    assert "8 of 8 points saved in" in captured.out and "builds" not in captured.err
+
+
+def test_a_seed_drawn_at_run_time_is_compiled_in_one_build_per_seed(env, tmp_path):
+    from brianlab.pipeline.planner import make_plan
+    from brianlab.pipeline.request import Request
+
+    plan = make_plan(Request("sweep", env["net"], grid=(("we", "1,2 mV"),), seeds=(0, 1)))
+    assert [b.compiled_seed for b in plan.builds] == [None] and not plan.warnings
+    # lif's noise switched on in E (sigma > 0): Brian2's generator runs in the binary
+    noisy = tmp_path / "noisy.toml"
+    noisy.write_text(Path(env["net"]).read_text().replace(
+        'tau_i = "10 ms" }', 'tau_i = "10 ms", sigma = "1 mV" }', 1))
+    plan = make_plan(Request("sweep", str(noisy), grid=(("we", "1,2 mV"),), seeds=(0, 1)))
+    assert [b.compiled_seed for b in plan.builds] == [0, 1]
+    assert [p.build for p in plan.points] == [0, 1, 0, 1]
+    assert "2 seeds are 2 builds" in plan.warnings[0]
 
 
 @pytest.mark.slow

@@ -35,7 +35,8 @@ __all__ = ["make_plan", "read_network_of", "network_of", "outputs_of", "draws_at
            "has_hash_drive", "context_of"]
 
 #: What in a model's code draws from Brian2's generator while a binary runs.
-_RANDOM = re.compile(r"\bxi(_\w+)?\b|\brandn?\s*\(")
+_RAND = re.compile(r"\brandn?\s*\(")
+_XI = re.compile(r"\bxi(_\w+)?\b")
 #: Devices the pipeline runs today: compiled builds, or points in this process.
 DEVICES = ("cpp_standalone", "runtime")
 
@@ -120,9 +121,29 @@ def outputs_of(netfile: NetworkFile) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _silent(model, parameters: dict, run_time: set, text: str) -> bool:
+    """Whether every noise term ``xi`` of ``text`` is multiplied by a parameter that is zero
+    in this population and not set at run time (lif's ``sigma*xi`` at ``sigma = 0``)."""
+    for match in _XI.finditer(text):
+        before = re.search(r"(\w+)\s*\*\s*$", text[:match.start()])
+        after = re.match(r"\s*\*\s*(\w+)", text[match.end():])
+        factors = [m.group(1) for m in (before, after) if m is not None]
+        zero = False
+        for name in factors:
+            value = parameters.get(name, model.parameters.get(name))
+            try:
+                zero = zero or (name not in run_time and value is not None and float(value) == 0)
+            except (TypeError, ValueError):
+                pass
+        if not zero:
+            return False
+    return True
+
+
 def draws_at_run_time(netfile: NetworkFile) -> bool:
     """Whether a build of ``netfile`` draws from Brian2's generator while it runs
-    (``poisson_input``, noise ``xi``, ``rand()``): its drive seed is compiled in.
+    (``poisson_input``, ``rand()``, or a noise ``xi`` that is not multiplied by a parameter
+    set to zero): its drive seed is compiled in.
 
     Parameters
     ----------
@@ -134,11 +155,19 @@ def draws_at_run_time(netfile: NetworkFile) -> bool:
     """
     if any(inp.kind == "poisson_input" for inp in (netfile.inputs or {}).values()):
         return True
-    for model in _file_models(netfile).values():
+    run_time = set(netfile.run_values())
+    for name, model in _file_models(netfile).items():
+        population = netfile.populations.get(name)
+        parameters = dict(population.parameters) if population is not None else {}
+        targets = {t.partition(".")[2] for t in run_time if t.partition(".")[0] == name}
         code = [model.equations_text, model.threshold, model.reset, model.on_pre,
                 model.on_post]
-        if any(text and _RANDOM.search(text) for text in code):
-            return True
+        for text in filter(None, code):
+            if _RAND.search(text):
+                return True
+            if _XI.search(text) and (population is None or
+                                     not _silent(model, parameters, targets, text)):
+                return True
     return False
 
 
