@@ -188,6 +188,16 @@ def test_a_sweep_of_run_time_values_and_seeds_builds_once(first, env, capsys):
     assert not np.array_equal(rates[0, 0], rates[1, 0])  # we
     captured = capsys.readouterr()
     assert "8 of 8 points saved in" in captured.out and "builds" not in captured.err
+    # the same command again resumes: only a point whose arrays are missing runs again
+    victim = sorted((out / "points").glob("*.npz"))[0]
+    others = {p.name: p.stat().st_mtime_ns for p in (out / "points").iterdir()
+              if p.stem != victim.stem}
+    victim.unlink()
+    assert main(["sweep", env["net"], "--grid", "we=1.5,3 mV", "--grid", "wi=-9,-5 mV",
+                 "--seeds", "0,1", "--out", str(out), "--no-figures"]) == 0
+    assert victim.is_file() and len(_saved(out)[1]) == 8
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "points").iterdir()
+            if p.stem != victim.stem} == others
 
 
 def test_a_seed_drawn_at_run_time_is_compiled_in_one_build_per_seed(env, tmp_path):
@@ -268,3 +278,12 @@ def test_the_runtime_device_runs_the_points_in_this_process(env, monkeypatch):
     assert arrays[key]["E_i"].dtype == np.int32 and arrays[key]["E_t"].max() < 0.1
     assert json.loads((out / "configuration.json").read_text())["configuration"]["device"] == \
         "runtime"
+
+
+@pytest.mark.slow
+def test_build_only_exits_3_with_the_build_folder(first, env, capsys):
+    capsys.readouterr()
+    assert main(["run", env["net"], "--build-only", "--out", str(env["tmp"] / "none")]) == 3
+    printed = capsys.readouterr().out
+    assert f"built in {_saved(first)[0]['builds'][0]['directory']}" in printed
+    assert not (env["tmp"] / "none").exists()
