@@ -33,6 +33,8 @@ __all__ = [
     "model_paths",
     "parse_quantity",
     "read_model_file",
+    "run",
+    "sweep",
     "use_device",
     "__version__",
 ]
@@ -47,6 +49,7 @@ _PUBLIC = {"model_of": "compose", "DeviceError": "devices", "DeviceSession": "de
            "add_model_path": "store", "list_models": "store", "load_model": "library",
            "load_network": "library", "NetworkFile": "networkfile",
            "model_paths": "store", "Model": "modelfile", "read_model_file": "modelfile",
-           "ModelError": "units", "parse_quantity": "units"}
+           "ModelError": "units", "parse_quantity": "units", "run": "pipeline.api",
+           "sweep": "pipeline.api"}
 
 __getattr__, __dir__ = lazy_names(globals(), _PUBLIC)

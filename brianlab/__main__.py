@@ -1,4 +1,5 @@
-"""Command line: ``python -m brianlab models list|show|check|lock``."""
+"""Command line: ``python -m brianlab models list|show|check|lock`` and ``run|sweep NETWORK``
+(the pipeline, :mod:`brianlab.pipeline.cli`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from .errors import ModelError
+from .pipeline import cli as pipeline_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
                                         "folder's models.lock")
     lock.add_argument("folder", nargs="?", type=Path, default=None, metavar="FOLDER",
                       help="the models folder (default: the first of the search path)")
+    pipeline_cli.add_commands(sub)
     return parser
 
 
@@ -264,6 +267,8 @@ def dispatch(args: argparse.Namespace, out: _Output):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m brianlab`` and the ``brianlab`` script."""
     args = _parser().parse_args(argv)
+    if args.command in ("run", "sweep"):
+        return pipeline_cli.run_command(args)
     out = _Output()
     try:
         dispatch(args, out)

@@ -21,13 +21,14 @@ import time
 import zipfile
 from pathlib import Path
 
-from .. import sweeps
+from .. import runargs, sweeps
 from ..errors import Terminated
+from .reductions import PointContext, resolve
 
 __all__ = ["say", "progress", "Terminated", "on_signal", "stop_if_signalled", "signals",
            "interrupted", "INTERRUPTED", "load_done", "cluster_wanted", "portable", "check_cluster",
            "cluster",
-           "prefetch", "prefetched"]
+           "prefetch", "prefetched", "point_context", "run"]
 
 #: What a command says when a signal stops it.
 INTERRUPTED = "interrupted: every completed point is saved; run the same command to resume"
@@ -345,3 +346,71 @@ def prefetched() -> None:
     """Wait until the background imports (:func:`prefetch`) are done."""
     while _PREFETCH:
         _PREFETCH.pop().join()
+
+
+def point_context(point, manifest, reduction) -> PointContext:
+    """What the reduction of ``point`` knows: the build's context, the point's values.
+
+    Parameters
+    ----------
+    point : PointSpec
+    manifest : Manifest
+        The build it runs on (its ``context`` and ``provenance``).
+    reduction : ReductionSpec
+        Its options, with the point's own (``point.options``) over them.
+
+    Returns
+    -------
+    PointContext
+    """
+    context = manifest.context
+    return PointContext(
+        key=point.key, network=dict(manifest.key_parts.get("network") or {}),
+        values=dict(point.values), seed=int(point.seed),
+        populations=dict(context.get("populations") or {}),
+        lattices=dict(context.get("lattices") or {}), dt_s=float(context.get("dt_s", 0.0)),
+        phases=tuple((str(n), float(a), float(b)) for n, a, b in context.get("phases") or ()),
+        t_start_s=float(context.get("t_start_s", 0.0)),
+        options={**dict(reduction.options), **dict(point.options)},
+        provenance=dict(manifest.provenance))
+
+
+def run(manifest, points, folder, reduction, *, client=None, on_record=None,
+        ship: bool | None = None) -> dict:
+    """Run points on a build (design 2.5): the binary per point, the reduction where it ran,
+    each point saved in ``folder/points`` as it completes.
+
+    Parameters
+    ----------
+    manifest : Manifest
+        The build (:func:`brianlab.pipeline.builds.find` or a fresh compile).
+    points : sequence of PointSpec
+        The points to run (those not done).
+    folder : RunFolder or path
+        The results folder.
+    reduction : ReductionSpec
+        Named in :data:`~brianlab.pipeline.reductions.REDUCTIONS`.
+    client : distributed.Client, optional
+        Run on this cluster; None runs here, one point after the other.
+    on_record : callable(key, record), optional
+        Called here as each point completes.
+    ship : bool, optional
+        Send the build to the workers (default: when some do not see it).
+
+    Returns
+    -------
+    dict
+        Key -> record.
+
+    Raises
+    ------
+    SweepError
+        At the first point that fails (those done before are saved).
+    """
+    seeded = runargs.SEED_TARGET in manifest.variables
+    work = [sweeps.Point(p.key, runargs.arguments(manifest.variables, dict(p.run_values),
+                                                  seed=p.seed if seeded else None),
+                         point_context(p, manifest, reduction)) for p in points]
+    return sweeps.run_points(manifest.compiled, work, resolve(reduction.name),
+                             save_to=Path(getattr(folder, "path", folder)) / "points",
+                             client=client, ship=ship, on_record=on_record)
