@@ -171,6 +171,9 @@ class BuiltNetwork:
         Parameter changes given at build time.
     clock : brian2.Clock
         The network's own clock (``<name>_clock``, the file's ``dt``).
+    prefix : str, optional
+        The name in the objects' names (default: the file's name; ``build_network(...,
+        name=)`` replaces it).
     """
 
     def __init__(self, netfile, network, groups, synapses, inputs, monitors, lattices,
