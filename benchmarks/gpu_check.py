@@ -2,17 +2,27 @@
 
 Usage::
 
+    python3 benchmarks/gpu_check.py --fetch-wheels      # here, with a network: fills .whl/
     python3 benchmarks/gpu_check.py OUT_DIR [--budget SECONDS] [--sides 150,300,600,1000]
                                     [--build-only] [--skip-install] [--steps 1,2,3,4]
 
 Steps, each a subprocess with its own timeout taken from what is left of the budget:
 
-0. install: ``python3 -m pip install uv`` (when ``uv`` is missing), then
+0. install. With a ``.whl/`` folder in the repository root (the wheels of the packages the
+   GPU image lacks, :data:`WHEEL_PACKAGES`, fetched beforehand by ``--fetch-wheels`` on a
+   machine with a network at the versions ``uv.lock`` pins, and carried with the working
+   tree): ``python3 -m pip install --no-index --no-deps --target /tmp/site .whl/*.whl``,
+   then every later step runs that machine's ``python3`` with
+   ``PYTHONPATH=/tmp/site:<repo root>`` (brianlab from the working tree, not installed);
+   probes check that brianlab is imported from the working tree by ``python -m
+   brianlab.cmsa`` and by ``pytest`` and that ``brian2.__version__`` is the lock's. Without
+   ``.whl/``: ``python3 -m pip install uv`` (when ``uv`` is missing), then
    ``UV_PYTHON_DOWNLOADS=never uv sync --locked --all-extras`` (the project's lock, as
    ``.ci/run`` installs it); later steps use ``.venv/bin/python``. Without Python 3.12 (or
    without a network) ``uv sync`` fails: the failure is recorded and the check goes on with
    the interpreter running it when that one imports brianlab, brian2 and brian2cuda, else
-   every later step is recorded as ``"skipped": "install"``.
+   every later step is recorded as ``"skipped": "install"``. The report's step 0 records
+   which path ran (``"path"``: ``wheels`` or ``uv sync``) and the installed versions.
 1. the test suite's CUDA tests (``pytest -m cuda``), which build and run on a GPU machine;
    in build-only mode they are only collected (CI runs them in build mode itself).
 2. ``python -m brianlab.cmsa phases`` on cuda_standalone and cpp_standalone for the same
@@ -50,6 +60,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -66,6 +77,26 @@ STATE_PHI = (0.35, 0.8)
 BUILD_ONLY_NOTE = "build-only: no GPU"
 DEVICES = ("cuda_standalone", "cpp_standalone")
 TAIL = 3000
+
+#: The packages of ``uv.lock`` that the GPU machine's image lacks, carried there as wheels
+#: (``--fetch-wheels``). Source: ``/work/.library/device/KINDS.md`` ("Python packages
+#: already there", nvidia-h200, read 2026-11-17): it holds numpy, scipy, sympy, matplotlib,
+#: cython, jinja2, pyparsing, packaging, py-cpuinfo, setuptools, tqdm, pillow,
+#: nvidia-curand, pytest, pytest-xdist and hypothesis (every other need of brian2, of the
+#: CUDA tests and of the CMSA command), but neither of these.
+WHEEL_PACKAGES = ("brian2", "brian2cuda")
+#: The wheels' folder, in the repository root (ignored by git, carried by a device call).
+WHEEL_DIR = ".whl"
+#: Largest total size of the wheels: a device call carries at most 64 MiB with the tree.
+WHEEL_LIMIT_MIB = 60.0
+#: Where step 0 installs the wheels on the GPU machine.
+SITE = "/tmp/site"
+#: The GPU machine's Python: CPython 3.12, x86-64 manylinux (device README's ``pip
+#: download`` form; pip matches each manylinux tag exactly).
+WHEEL_TARGET = ["--python-version", "3.12", "--implementation", "cp",
+                "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_27_x86_64",
+                "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64",
+                "--platform", "manylinux1_x86_64"]
 
 
 # -- pure helpers (unit-tested on synthetic records) ---------------------------------------
@@ -201,6 +232,150 @@ def write_atomic(path: Path, text: str):
     os.replace(tmp, path)
 
 
+# -- wheels for the GPU machine (it has no network) ---------------------------------------
+
+def lock_versions(names=WHEEL_PACKAGES, lock: Path | None = None) -> dict:
+    """The versions ``uv.lock`` pins for ``names``.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Package names as the lock spells them (default :data:`WHEEL_PACKAGES`).
+    lock : Path, optional
+        The lock file (default ``uv.lock`` in the repository root).
+
+    Returns
+    -------
+    dict
+        Name to version, in the order of ``names``.
+
+    Raises
+    ------
+    KeyError
+        When the lock has no (or more than one) version of a name.
+    """
+    with open(lock or ROOT / "uv.lock", "rb") as f:
+        packages = tomllib.load(f)["package"]
+    versions = {}
+    for name in names:
+        found = {p["version"] for p in packages if p["name"] == name}
+        if len(found) != 1:
+            raise KeyError(f"uv.lock pins {len(found)} versions of {name}: {sorted(found)}")
+        versions[name] = found.pop()
+    return versions
+
+
+def download_command(name: str, version: str, dest: Path) -> list[str]:
+    """``pip download`` of the CPython 3.12 x86-64 manylinux wheel of ``name==version``
+    (or its ``py3-none-any`` wheel), without its dependencies, into ``dest``."""
+    return [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            *WHEEL_TARGET, "--disable-pip-version-check", "-d", str(dest),
+            f"{name}=={version}"]
+
+
+def build_command(name: str, version: str, dest: Path) -> list[str]:
+    """``pip wheel`` of ``name==version`` here, without its dependencies, into ``dest``
+    (for a package that has no wheel on the index)."""
+    return [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
+            "-w", str(dest), f"{name}=={version}"]
+
+
+def install_command(wheels: list[Path], target: str = SITE) -> list[str]:
+    """``pip install`` of the carried wheels into ``target`` with no index (step 0 on the
+    GPU machine); ``python3`` is that machine's Python."""
+    return ["python3", "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+            "--no-cache-dir", "--upgrade", "--target", target, *map(str, wheels)]
+
+
+def _wheel_name(path: Path) -> tuple[str, str]:
+    """(normalized project name, version) of a wheel file's name."""
+    name, version = path.name.split("-")[:2]
+    return re.sub(r"[-_.]+", "-", name).lower(), version
+
+
+def wheel_files(dest: Path | None = None) -> list[Path]:
+    """The ``.whl`` files of ``dest`` (default :data:`WHEEL_DIR`), sorted."""
+    return sorted((dest or ROOT / WHEEL_DIR).glob("*.whl"))
+
+
+def ensure_excluded(root: Path | None = None) -> str:
+    """Make git ignore ``/.whl/``: append it to the repository's ``info/exclude`` unless git
+    already ignores the folder (``.gitignore`` has ``.whl/``); returns what was done."""
+    root = root or ROOT
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".whl/"], cwd=root,
+                             capture_output=True, text=True)
+    if ignored.returncode == 0:
+        return "already ignored by git"
+    where = subprocess.run(["git", "rev-parse", "--git-path", "info/exclude"], cwd=root,
+                           capture_output=True, text=True)
+    exclude = Path(where.stdout.strip()) if where.returncode == 0 and where.stdout.strip() \
+        else Path(".git/info/exclude")
+    exclude = exclude if exclude.is_absolute() else root / exclude
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    text = exclude.read_text() if exclude.exists() else ""
+    if "/.whl/" not in text.split():
+        exclude.write_text(text + ("" if not text or text.endswith("\n") else "\n") + "/.whl/\n")
+        return f"added /.whl/ to {exclude}"
+    return f"/.whl/ already in {exclude}"
+
+
+def fetch_wheels(dest: Path | None = None, lock: Path | None = None,
+                 limit_mib: float = WHEEL_LIMIT_MIB) -> int:
+    """Download the wheels the GPU machine lacks (``--fetch-wheels``, run with a network).
+
+    Every package of :data:`WHEEL_PACKAGES` at the version ``uv.lock`` pins, for CPython
+    3.12 x86-64 manylinux; one with no such wheel is built here (``pip wheel``) and said so.
+    Wheels of other versions of these packages in ``dest`` are removed (two versions stop
+    the install).
+
+    Parameters
+    ----------
+    dest : Path, optional
+        The wheels' folder (default :data:`WHEEL_DIR`).
+    lock : Path, optional
+        The lock file (default ``uv.lock``).
+    limit_mib : float, optional
+        Largest total size of the folder's wheels.
+
+    Returns
+    -------
+    int
+        0; 1 when a wheel could be neither downloaded nor built, or when the total size
+        exceeds ``limit_mib`` (a device call carries at most 64 MiB with the tree).
+    """
+    dest = dest or ROOT / WHEEL_DIR
+    dest.mkdir(parents=True, exist_ok=True)
+    print(f"[fetch-wheels] {ensure_excluded()}", flush=True)
+    versions = lock_versions(lock=lock)
+    for path in wheel_files(dest):
+        name, version = _wheel_name(path)
+        if name in versions and version != versions[name]:
+            print(f"[fetch-wheels] removing {path.name} (uv.lock pins {versions[name]})")
+            path.unlink()
+    for name, version in versions.items():
+        print(f"[fetch-wheels] {name}=={version} (uv.lock)", flush=True)
+        done = subprocess.run(download_command(name, version, dest))
+        if done.returncode != 0:
+            print(f"[fetch-wheels] no CPython 3.12 manylinux wheel of {name}=={version} on "
+                  "the index: building one here with pip wheel --no-deps", flush=True)
+            done = subprocess.run(build_command(name, version, dest))
+            if done.returncode != 0:
+                print(f"error: no wheel of {name}=={version} (download and build failed)",
+                      file=sys.stderr)
+                return 1
+    files = wheel_files(dest)
+    total = sum(p.stat().st_size for p in files) / 2**20
+    for p in files:
+        print(f"[fetch-wheels] {p.name}  {p.stat().st_size / 2**20:.2f} MiB")
+    print(f"[fetch-wheels] total {total:.2f} MiB in {len(files)} wheels ({dest})", flush=True)
+    if total > limit_mib:
+        print(f"error: the wheels in {dest} take {total:.2f} MiB, over the {limit_mib:g} MiB "
+              "limit (a device call carries at most 64 MiB with the working tree)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 # -- GPU memory ---------------------------------------------------------------------------
 
 def gpu_memory() -> tuple[float, float] | None:
@@ -256,6 +431,8 @@ class Check:
         self.work.mkdir(parents=True, exist_ok=True)
         self.build_only = build_only
         self.python = sys.executable
+        #: Variables every later command gets (step 0's wheels path: PYTHONPATH).
+        self.env: dict = {}
         self.report = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "budget_s": budget,
                        "build_only": build_only, "build_only_reason": reason,
                        "argv": sys.argv, "host": os.uname().nodename, "steps": []}
@@ -302,7 +479,8 @@ class Check:
             proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True, start_new_session=True,
                                     env=dict(os.environ, PYTHONUNBUFFERED="1",
-                                             MPLBACKEND="Agg", **(env or {})))
+                                             MPLBACKEND="Agg", **self.env,
+                                             **(env or {})))
         except OSError as exc:  # a missing program: recorded as a failed command
             if sampler is not None:
                 sampler.stop()
@@ -376,8 +554,72 @@ def _points(record: dict, folder: Path) -> list[dict]:
     return rows
 
 
+def step_install_wheels(check: Check, wheels: list[Path]) -> bool:
+    """Step 0 from carried wheels: install them into :data:`SITE` with no index, then run
+    the machine's ``python3`` with ``PYTHONPATH=SITE:<repo root>`` and check that brianlab
+    comes from the working tree (``python -m brianlab.cmsa``, ``pytest``) and that brian2 is
+    the lock's version.
+
+    Parameters
+    ----------
+    check : Check
+        The check; its ``python`` and ``env`` are set for the later steps.
+    wheels : list of Path
+        The ``.whl`` files.
+
+    Returns
+    -------
+    bool
+        True when the later steps can run.
+    """
+    check.say(f"step 0: install {len(wheels)} wheels into {SITE} (no network)")
+    python = shutil.which("python3") or sys.executable
+    check.python = python
+    check.env = {"PYTHONPATH": f"{SITE}{os.pathsep}{ROOT}"}
+    records = [dict(check.command(install_command(wheels), 300),
+                    what=f"pip install --target {SITE} .whl/*.whl")]
+    probe = ("import importlib.metadata as m, json, brian2, brianlab; print(json.dumps("
+             "{'brian2': brian2.__version__, 'brian2cuda': m.version('brian2cuda'), "
+             "'brianlab': brianlab.__file__}))")
+    r = check.command([python, "-c", probe], 120)
+    records.append(dict(r, what="import brianlab, brian2 (versions)"))
+    versions = {}
+    try:
+        versions = json.loads(r.get("stdout_tail", "").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        pass
+    r = check.command([python, "-m", "brianlab.cmsa", "--help"], 120)
+    records.append(dict(r, what="python -m brianlab.cmsa --help"))
+    r = check.command([python, "-m", "pytest", "--collect-only", "-q", "-p",
+                       "no:cacheprovider", "tests/test_cuda.py"], 180)
+    records.append(dict(r, what="pytest --collect-only tests/test_cuda.py"))
+    lock = lock_versions()
+    errors = [f"{c['what']}: {_status(c)}" for c in records if c.get("rc") != 0]
+    if versions.get("brianlab") and not Path(versions["brianlab"]).resolve().is_relative_to(
+            ROOT):
+        errors.append(f"brianlab imported from {versions['brianlab']}, not the working tree")
+    for name, version in lock.items():
+        if versions.get(name) != version:
+            errors.append(f"{name} {versions.get(name)} is not the lock's {version}")
+    record = {"step": 0, "name": "install", "path": "wheels", "python": python,
+              "pythonpath": check.env["PYTHONPATH"],
+              "wheels": [w.name for w in wheels], "versions": versions, "lock": lock,
+              "commands": records, "ok": not errors}
+    if errors:
+        record["error"] = "; ".join(errors) + "; later steps skipped"
+    check.add(record)
+    return not errors
+
+
 def step_install(check: Check, args) -> bool:
-    """Step 0; True when the later steps have a Python that imports brianlab."""
+    """Step 0; True when the later steps have a Python that imports brianlab.
+
+    With wheels in :data:`WHEEL_DIR` (and no ``--skip-install``) they are installed with
+    :func:`step_install_wheels`; else ``uv sync --locked --all-extras`` as before.
+    """
+    wheels = wheel_files()
+    if wheels and not args.skip_install:
+        return step_install_wheels(check, wheels)
     venv = ROOT / ".venv" / "bin" / "python"
     env = {"UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "1"}
     records = []
@@ -396,16 +638,20 @@ def step_install(check: Check, args) -> bool:
     candidates.append(sys.executable)
     probe = "import brianlab, brian2; import importlib.util as u; " \
             "print(brian2.__version__, u.find_spec('brian2cuda') is not None)"
-    chosen = None
+    chosen, versions = None, {}
     for python in candidates:
         r = check.command([python, "-c", probe], 120)
         records.append(dict(r, what=f"import brianlab with {python}"))
         if r.get("rc") == 0:
             chosen = python
+            words = r.get("stdout_tail", "").split()
+            versions = {"brian2": words[0] if words else None,
+                        "brian2cuda": len(words) > 1 and words[1] == "True"}
             break
     check.python = chosen or sys.executable
-    record = {"step": 0, "name": "install", "python": chosen, "commands": records,
-              "ok": chosen is not None}
+    record = {"step": 0, "name": "install",
+              "path": "skipped" if args.skip_install else "uv sync", "python": chosen,
+              "versions": versions, "commands": records, "ok": chosen is not None}
     synced = [r for r in records if r["what"].startswith("uv sync")]
     if synced and synced[0].get("rc") != 0 and chosen is not None:
         record["warning"] = (f"uv sync failed (no Python 3.12, or no network: see its "
@@ -551,7 +797,8 @@ def markdown(report: dict) -> str:
         if s["step"] == 0:
             out.append(_table(["what", "status", "wall s"], [
                 [c["what"], _status(c), c.get("wall_s")] for c in s["commands"]]))
-            out.append(f"\nPython: {s.get('python')}" + "".join(
+            out.append(f"\nPath: {s.get('path')}; Python: {s.get('python')}; versions: "
+                       f"{json.dumps(s.get('versions'))}" + "".join(
                 f"; {s[k]}" for k in ("warning", "error") if s.get(k)))
         elif s["step"] == 1:
             c = s["command"]
@@ -601,7 +848,11 @@ def _ints(text: str) -> list[int]:
 
 def parse(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path, help="folder of gpu_check.json, gpu_check.md, work/")
+    parser.add_argument("out", type=Path, nargs="?",
+                        help="folder of gpu_check.json, gpu_check.md, work/")
+    parser.add_argument("--fetch-wheels", action="store_true",
+                        help="only download into .whl/ the wheels the GPU machine lacks, at "
+                        "uv.lock's versions (run where pip reaches PyPI), and exit")
     parser.add_argument("--budget", type=float, default=540.0,
                         help="seconds for everything; the check stops cleanly before (default "
                         "540: one device call runs at most 600 s)")
@@ -621,6 +872,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--skip-install", action="store_true",
                         help="no uv sync: use .venv/bin/python when it exists, else this Python")
     args = parser.parse_args(argv)
+    if args.out is None and not args.fetch_wheels:
+        parser.error("OUT_DIR is required (or --fetch-wheels)")
     args.phases_side = args.phases_side or min(args.sides)
     args.cmsa_extra = ["--duration", str(args.duration)]
     for name in ("ke", "ki"):
@@ -631,6 +884,8 @@ def parse(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse(argv)
+    if args.fetch_wheels:
+        return fetch_wheels()
     args.out.mkdir(parents=True, exist_ok=True)
     reason = "--build-only was given" if args.build_only else ""
     if not args.build_only:

@@ -1,9 +1,12 @@
 """``benchmarks/gpu_check.py`` (issue 27): its comparison and event counts on synthetic
-records and reports. Its build-only run on the smallest sheet is in ``tests/test_cuda.py``
+records and reports; the wheels it carries to the GPU machine (``--fetch-wheels``, step 0
+from ``.whl/``) with ``subprocess`` replaced (no downloads, no builds). Its build-only run
+on the smallest sheet is in ``tests/test_cuda.py``
 (``test_gpu_check_builds_everything_without_a_gpu``), where it finds that module's CUDA build."""
 
 import json
 import os
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -115,3 +118,160 @@ def test_without_python_312_the_install_step_goes_on_with_this_python(tmp_path, 
     check = gpu_check.Check(tmp_path / "out2", 300.0, True, "test")
     assert not gpu_check.step_install(check, args)
     assert "later steps skipped" in check.report["steps"][0]["error"]
+
+
+# -- wheels for the GPU machine (no downloads, no builds: subprocess is replaced) -----------
+
+def test_the_wheels_versions_come_from_the_lock(tmp_path):
+    from importlib.metadata import version
+
+    assert gpu_check.WHEEL_PACKAGES == ("brian2", "brian2cuda")
+    assert gpu_check.lock_versions() == {"brian2": version("brian2"),
+                                         "brian2cuda": version("brian2cuda")}
+    lock = tmp_path / "uv.lock"
+    lock.write_text('version = 1\n[[package]]\nname = "brian2"\nversion = "2.10.1"\n'
+                    '[[package]]\nname = "brian2"\nversion = "2.9.0"\n')
+    with pytest.raises(KeyError, match="2 versions of brian2"):
+        gpu_check.lock_versions(["brian2"], lock)
+
+
+class _FakeRun:
+    """Stands for ``subprocess.run``: records the argv; ``pip download`` / ``pip wheel``
+    write a wheel of ``size`` bytes into their folder (or fail for ``fail``)."""
+
+    def __init__(self, size=1000, fail=()):
+        self.calls, self.size, self.fail = [], size, fail
+
+    def __call__(self, argv, **kwargs):
+        self.calls.append(argv)
+        rc = 0
+        if argv[:3] == [sys.executable, "-m", "pip"]:
+            name, version = argv[-1].split("==")
+            if argv[3] == "download" and name in self.fail:
+                rc = 1
+            else:
+                folder = Path(argv[argv.index("-d" if argv[3] == "download" else "-w") + 1])
+                tag = "cp312-cp312-manylinux_2_17_x86_64" if name == "brian2" else \
+                    "py3-none-any"
+                (folder / f"{name}-{version}-{tag}.whl").write_bytes(b"0" * self.size)
+        return subprocess.CompletedProcess(argv, rc, "", "")
+
+
+def test_fetch_downloads_the_locked_wheels_for_cpython_312_manylinux(tmp_path, monkeypatch,
+                                                                        capsys):
+    fake = _FakeRun(size=2**20, fail=("brian2cuda",))
+    monkeypatch.setattr(gpu_check.subprocess, "run", fake)
+    dest = tmp_path / ".whl"
+    dest.mkdir()
+    (dest / "brian2-2.9.0-cp312-cp312-manylinux_2_17_x86_64.whl").write_bytes(b"old")
+    versions = gpu_check.lock_versions()
+    assert gpu_check.fetch_wheels(dest) == 0
+    pip = [c for c in fake.calls if c[0] == sys.executable]
+    assert pip[0] == [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        "--python-version", "3.12", "--implementation", "cp",
+        "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_27_x86_64",
+        "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64",
+        "--platform", "manylinux1_x86_64", "--disable-pip-version-check", "-d", str(dest),
+        f"brian2=={versions['brian2']}"]
+    assert pip[1][3] == "download" and pip[1][-1] == f"brian2cuda=={versions['brian2cuda']}"
+    # no wheel on the index: built here, and said so
+    assert pip[2] == [sys.executable, "-m", "pip", "wheel", "--no-deps",
+                      "--disable-pip-version-check", "-w", str(dest),
+                      f"brian2cuda=={versions['brian2cuda']}"]
+    names = [p.name for p in gpu_check.wheel_files(dest)]
+    assert names == [f"brian2-{versions['brian2']}-cp312-cp312-manylinux_2_17_x86_64.whl",
+                     f"brian2cuda-{versions['brian2cuda']}-py3-none-any.whl"]  # 2.9.0 removed
+    out = capsys.readouterr().out
+    assert "building one here with pip wheel --no-deps" in out
+    assert "total 2.00 MiB in 2 wheels" in out
+    # git is asked whether .whl/ is ignored (it is: .gitignore), so info/exclude is kept
+    assert ["git", "check-ignore", "-q", ".whl/"] in fake.calls
+
+
+def test_fetch_refuses_wheels_over_the_size_limit(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(gpu_check.subprocess, "run", _FakeRun(size=31 * 2**20))
+    assert gpu_check.fetch_wheels(tmp_path / ".whl") == 1  # 62 MiB > 60 MiB
+    captured = capsys.readouterr()
+    assert "total 62.00 MiB in 2 wheels" in captured.out
+    assert "over the 60 MiB limit" in captured.err
+    args = gpu_check.parse(["--fetch-wheels"])  # no OUT_DIR needed; without either: an error
+    assert args.fetch_wheels and args.out is None
+    with pytest.raises(SystemExit):
+        gpu_check.parse([])
+
+
+def test_fetch_adds_whl_to_info_exclude_when_git_does_not_ignore_it(tmp_path, monkeypatch):
+    exclude = tmp_path / "gitdir" / "info" / "exclude"
+
+    def run(argv, **kwargs):
+        if argv[1] == "check-ignore":
+            return subprocess.CompletedProcess(argv, 1, "", "")
+        return subprocess.CompletedProcess(argv, 0, f"{exclude}\n", "")
+
+    monkeypatch.setattr(gpu_check.subprocess, "run", run)
+    assert gpu_check.ensure_excluded(tmp_path) == f"added /.whl/ to {exclude}"
+    assert exclude.read_text() == "/.whl/\n"
+    assert gpu_check.ensure_excluded(tmp_path) == f"/.whl/ already in {exclude}"
+    assert exclude.read_text() == "/.whl/\n"
+
+
+class _FakePopen:
+    """Stands for ``subprocess.Popen`` in :meth:`gpu_check.Check.command`: records argv
+    and env; ``python -c`` (the version probe) prints ``versions``."""
+
+    calls: list = []
+    versions: dict = {}
+
+    def __init__(self, argv, **kwargs):
+        self.argv, self.env, self.pid, self.returncode = argv, kwargs["env"], 0, 0
+        _FakePopen.calls.append(self)
+
+    def communicate(self, timeout=None):
+        if self.argv[1:2] == ["-c"]:
+            return json.dumps(_FakePopen.versions) + "\n", ""
+        return "3 tests collected\n", ""
+
+
+def test_with_wheels_the_install_step_uses_them_and_python3_with_pythonpath(tmp_path,
+                                                                           monkeypatch):
+    import shutil
+
+    lock = gpu_check.lock_versions()
+    shutil.copy(gpu_check.ROOT / "uv.lock", tmp_path / "uv.lock")
+    (tmp_path / ".whl").mkdir()
+    wheels = [tmp_path / ".whl" / f"brian2-{lock['brian2']}-cp312-cp312-x.whl",
+              tmp_path / ".whl" / f"brian2cuda-{lock['brian2cuda']}-py3-none-any.whl"]
+    for w in wheels:
+        w.write_bytes(b"")
+    monkeypatch.setattr(gpu_check, "ROOT", tmp_path)
+    monkeypatch.setattr(gpu_check.subprocess, "Popen", _FakePopen)
+    _FakePopen.calls = []
+    _FakePopen.versions = dict(lock, brianlab=str(tmp_path / "brianlab" / "__init__.py"))
+    args = gpu_check.parse([str(tmp_path / "out"), "--build-only"])
+    check = gpu_check.Check(args.out, 300.0, True, "test")
+    assert gpu_check.step_install(check, args)
+    python3 = shutil.which("python3") or sys.executable
+    assert _FakePopen.calls[0].argv == [
+        "python3", "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+        "--no-cache-dir", "--upgrade", "--target", "/tmp/site", *map(str, wheels)]
+    assert [c.argv[1:3] for c in _FakePopen.calls[1:]] == [
+        ["-c", _FakePopen.calls[1].argv[2]], ["-m", "brianlab.cmsa"], ["-m", "pytest"]]
+    step = check.report["steps"][0]
+    assert step["path"] == "wheels" and step["ok"] and check.python == python3
+    assert step["versions"]["brian2"] == lock["brian2"]
+    assert "Path: wheels" in (args.out / "gpu_check.md").read_text()
+    # every later step: that Python, PYTHONPATH=/tmp/site:<repo root>
+    gpu_check.step_tests(check, args)
+    later = _FakePopen.calls[-1]
+    assert later.argv[:3] == [python3, "-m", "pytest"]
+    assert later.env["PYTHONPATH"] == f"/tmp/site{os.pathsep}{tmp_path}"
+    assert all(c.env["PYTHONPATH"] == later.env["PYTHONPATH"] for c in _FakePopen.calls)
+
+    # another brian2 than the lock's, or brianlab from elsewhere: later steps skipped
+    _FakePopen.versions = dict(lock, brian2="2.9.0", brianlab="/usr/lib/brianlab/__init__.py")
+    check = gpu_check.Check(tmp_path / "out2", 300.0, True, "test")
+    assert not gpu_check.step_install(check, args)
+    error = check.report["steps"][0]["error"]
+    assert f"brian2 2.9.0 is not the lock's {lock['brian2']}" in error
+    assert "not the working tree" in error
