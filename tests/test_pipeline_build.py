@@ -17,37 +17,17 @@ from brianlab.devices import cxx_compiler_works
 from brianlab.library import list_models, load_network
 from brianlab.networkfile import read_network_file
 from brianlab.networks.builder import CompileSpec, build_network, check_run_values
-from brianlab.store import models_root
 from brianlab.sweeps import CompiledNetwork, Point, run_point
 from brianlab.units import ModelError
 
+from small_networks import KICK, small_cuba_text
+
 pytestmark = pytest.mark.filterwarnings("ignore::brianlab.library.UnreleasedModelWarning")
 
-#: Added to the copy of cuba@1: a hash drive of E for the first 30 ms (an active window and
-#: a run-time drive seed) and a state monitor.
-EXTRA = """
-[inputs.kick]
-kind = "random_current"
-target = "E"
-amplitude = "0.3 nA"
-interval = "0.5 ms"
-duration = "30 ms"
-"""
 
-
-def _user_network(tmp_path, extra=EXTRA):
+def _user_network(tmp_path, extra=KICK):
     """cuba@1 with 160/40 neurons, 100 ms in two phases, as a user's file in tmp_path."""
-    text = (models_root() / "networks" / "cuba" / "1.toml").read_text()
-    text = text[:text.index("[[published]]")]  # (its t_start lies past the short protocol)
-    text = text.replace('name = "cuba"', 'name = "mycuba"')
-    text = text.replace("size = 3200", "size = 160").replace("size = 800", "size = 40")
-    text = text.replace('phases = [{ name = "run", duration = "1 second" }]',
-                        'phases = [{ name = "settle", duration = "20 ms" }, '
-                        '{ name = "run", duration = "80 ms" }]')
-    text = text.replace("rates = [\"E\", \"I\"]", "rates = [\"E\", \"I\"]\nstate = "
-                        "[{ population = \"E\", variables = [\"v\"], record = [0, 1], "
-                        "dt = \"1 ms\" }]")
-    text = text.replace("[monitors]", extra + "\n[monitors]")
+    text = small_cuba_text(extra, state=True)
     folder = tmp_path / "networks" / "mycuba"
     folder.mkdir(parents=True)
     path = folder / "1.toml"

@@ -20,20 +20,11 @@ import pytest
 from brianlab.__main__ import main
 from brianlab.analysis.population import population_statistics
 from brianlab.pipeline.reductions import BIN, FANO_WINDOW
-from brianlab.store import models_root
 from brianlab.toolchain import cxx_compiler_works
 
-pytestmark = [pytest.mark.skipif(not cxx_compiler_works(), reason="needs a C++ compiler")]
+from small_networks import small_cuba_text
 
-#: Added to the copy of cuba@1: a hash drive of E for the first 30 ms (a run-time seed).
-EXTRA = """
-[inputs.kick]
-kind = "random_current"
-target = "E"
-amplitude = "0.3 nA"
-interval = "0.5 ms"
-duration = "30 ms"
-"""
+pytestmark = [pytest.mark.skipif(not cxx_compiler_works(), reason="needs a C++ compiler")]
 
 #: Runs ``python -m brianlab`` in a fresh interpreter where importing Brian2 or sympy fails.
 CHILD = """
@@ -51,14 +42,7 @@ print(json.dumps({"code": code, "brian2": "brian2" in sys.modules}))
 
 def _network(folder: Path) -> Path:
     """cuba@1 with 160/40 neurons, 100 ms in two phases and a hash drive, in ``folder``."""
-    text = (models_root() / "networks" / "cuba" / "1.toml").read_text()
-    text = text[:text.index("[[published]]")]  # (its t_start lies past the short protocol)
-    text = text.replace('name = "cuba"', 'name = "mycuba"')
-    text = text.replace("size = 3200", "size = 160").replace("size = 800", "size = 40")
-    text = text.replace('phases = [{ name = "run", duration = "1 second" }]',
-                        'phases = [{ name = "settle", duration = "20 ms" }, '
-                        '{ name = "run", duration = "80 ms" }]')
-    text = text.replace("[monitors]", EXTRA + "\n[monitors]")
+    text = small_cuba_text()
     path = folder / "mycuba.toml"
     path.write_text(text)
     return path
