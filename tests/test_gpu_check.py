@@ -122,12 +122,19 @@ def test_without_python_312_the_install_step_goes_on_with_this_python(tmp_path, 
 
 # -- wheels for the GPU machine (no downloads, no builds: subprocess is replaced) -----------
 
-def test_the_wheels_versions_come_from_the_lock(tmp_path):
-    from importlib.metadata import version
+def test_the_wheels_versions_are_the_locked_environments():
+    from importlib.metadata import PackageNotFoundError, version
 
     assert gpu_check.WHEEL_PACKAGES == ("brian2", "brian2cuda")
-    assert gpu_check.lock_versions() == {"brian2": version("brian2"),
-                                         "brian2cuda": version("brian2cuda")}
+    try:
+        installed = {name: version(name) for name in gpu_check.WHEEL_PACKAGES}
+    except PackageNotFoundError:
+        # the Python 3.13 job installs the newest Brian2 without the lock and without brian2cuda
+        pytest.skip("not the environment uv.lock describes (no brian2cuda)")
+    assert gpu_check.lock_versions() == installed
+
+
+def test_a_lock_with_two_versions_of_a_wheel_is_an_error(tmp_path):
     lock = tmp_path / "uv.lock"
     lock.write_text('version = 1\n[[package]]\nname = "brian2"\nversion = "2.10.1"\n'
                     '[[package]]\nname = "brian2"\nversion = "2.9.0"\n')
