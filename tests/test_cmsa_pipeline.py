@@ -164,11 +164,32 @@ def test_cmsa_phi_is_reduce_point_on_the_builders_names(preset):
         assert saved[name].dtype == saved_ref[name].dtype
         assert np.array_equal(saved[name], saved_ref[name]), name
     record.pop("timings"), record_ref.pop("timings")
+    statistics = record.pop("statistics")
     assert _json(record) == _json(record_ref)
+    # plus the numbers as per-population statistics (the sweep's table and heat maps)
+    assert statistics == {"E": {"phi": record_ref["phi"]["phi"],
+                                "patterns": record_ref["phi"]["mean_patterns"],
+                                "rate": record_ref["rate_e_hz"]},
+                          "I": {"rate": record_ref["rate_i_hz"]}}
+    assert record_ref["phi"]["pairs"] > 0
     # without the command's settings: from the context (the voltage Phi from the array)
     saved, record = cmsa_phi(arrays, _context(p))
     assert record["phi_variant"] == p.phi
     assert record["phi"]["phi"] == pytest.approx(record_ref["phi"]["phi"], rel=1e-9)
+
+
+def test_silence_has_no_phi_in_the_statistics():
+    """A sheet with no pattern in two consecutive frames has Phi undefined (None, a blank
+    heat-map cell) in the statistics, not 0 (the bump state's value); its record keeps
+    the CMSA command's Phi = 0 and the rates stay numbers."""
+    p = PRESETS["tuned"]
+    arrays = _synthetic_arrays(p, np.random.default_rng(1))
+    silent = {name: (value[:0] if name.startswith("spikes_") else value)
+              for name, value in arrays.items()}
+    _, record = cmsa_phi(silent, _context(p, PointSettings.of(p).as_dict()))
+    assert record["phi"]["pairs"] == 0 and record["phi"]["phi"] == 0.0
+    assert record["statistics"] == {"E": {"phi": None, "patterns": 0.0, "rate": 0.0},
+                                    "I": {"rate": 0.0}}
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 ANALYSIS_MODULES = ("brianlab.analysis.patterns", "brianlab.analysis.spikes", "brianlab.inputs")
 
 __all__ = ["PointSettings", "PointAnalysis", "analyse_arrays", "outputs", "reduce_point",
+           "sweep_statistics",
            "cmsa_phi", "state_name", "STATE_PHI", "VOLTAGE_PHI", "ANALYSIS_DEFAULTS"]
 
 #: Phi below the first value is a bump state, above the second a travelling wave (the
@@ -461,4 +462,31 @@ def cmsa_phi(arrays: dict, context) -> tuple[dict, dict]:
     provenance = context.provenance
     if isinstance(provenance, dict):
         provenance = provenance.get("models", [provenance] if provenance else [])
-    return reduce_point(inner, {"settings": s, "provenance": provenance})
+    saved, record = reduce_point(inner, {"settings": s, "provenance": provenance})
+    record["statistics"] = sweep_statistics(record)
+    return saved, record
+
+
+def sweep_statistics(record: dict) -> dict:
+    """A CMSA record's numbers as the pipeline's per-population statistics (its summary
+    table, report and sweep figures: one heat map each in a two-axis sweep).
+
+    Phi is None (undefined, a blank cell) where no pattern was found in two consecutive
+    frames (``pairs == 0``: a silent or nearly silent sheet), so that silence is not
+    shown as Phi = 0, the value of stationary bumps.
+
+    Parameters
+    ----------
+    record : dict
+        :func:`reduce_point`'s record (``phi``, ``rate_e_hz``, ``rate_i_hz``).
+
+    Returns
+    -------
+    dict
+        ``{"E": {"phi", "patterns", "rate"}, "I": {"rate"}}`` (rates in Hz, patterns: mean
+        number of patterns per frame).
+    """
+    phi = record["phi"]
+    return {"E": {"phi": phi["phi"] if phi["pairs"] > 0 else None,
+                  "patterns": phi["mean_patterns"], "rate": record["rate_e_hz"]},
+            "I": {"rate": record["rate_i_hz"]}}

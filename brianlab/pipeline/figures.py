@@ -55,6 +55,9 @@ STATISTICS: dict[str, str | None] = {
     "cv_neurons": "neurons with a CV (count)",
     "n_neurons": None,
     "duration": None,
+    # the cmsa_phi reduction's (brianlab.cmsa.reduce.sweep_statistics)
+    "phi": "order parameter Phi (dimensionless)",
+    "patterns": "patterns per frame (count)",
 }
 
 #: Figures a reduction adds: reduction name -> ``"module:function"``, imported when drawn;
