@@ -43,6 +43,7 @@ from .netformat import (  # noqa: F401  (the format's names, importable from her
     NORMALISATIONS,
     PUBLISHED_STATISTICS,
     RawNetwork,
+    _phases,
     _type,
     apply_structure,
     check_object_names,
@@ -956,8 +957,39 @@ def with_structure(network: NetworkFile | RawNetwork, changes: Mapping[str, str]
         text = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
         sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     _check_sizes(changed, source.path)
+    if changes or additions:
+        changed = _fitting_published(changed)
     return read_network(raw_network(changed, path=source.path, sha256=sha256,
                                     status=source.status), load_model=load_model)
+
+
+def _fitting_published(raw: dict) -> dict:
+    """``raw`` without the ``[[published]]`` entries whose ``t_start`` is not shorter than
+    its protocol (a changed structure's: :func:`with_structure`).
+
+    A published entry describes the file's own protocol; a protocol a user shortened keeps
+    the entries it still covers and drops the others instead of refusing the file. Every
+    other check of an entry stays (a ``t_start`` that is not a time is still an error).
+    """
+    published = raw.get("published")
+    if not isinstance(published, list) or not published:
+        return raw
+    try:
+        total = sum(float(_seconds(phase["duration"])) for phase in _phases(raw).values())
+        late = [isinstance(item, dict) and "t_start" in item and
+                float(_seconds(item["t_start"])) >= total for item in published]
+    except (ModelError, KeyError, TypeError):
+        return raw  # the full read names the key at fault
+    if not any(late):
+        return raw
+    return {**raw, "published": [item for item, out in zip(published, late) if not out]}
+
+
+def _seconds(text) -> Quantity:
+    q = parse_quantity(text)
+    if not have_same_dimensions(q, second):
+        raise ModelError(f"{text!r} is not a time")
+    return q
 
 
 class _Reader:
