@@ -271,3 +271,17 @@ def test_build_only_exits_3_with_the_build_folder(first, env, capsys):
     printed = capsys.readouterr().out
     assert f"built in {_saved(first)[0]['builds'][0]['directory']}" in printed
     assert not (env["tmp"] / "none").exists()
+
+
+def test_point_keys_show_structure_paths_without_their_table_only(env):
+    """Two in-degrees of two projections show as two names in the key, not as two
+    ``connector.k`` (the path without its table: ``populations.E.size`` -> ``E.size``)."""
+    from brianlab.pipeline.planner import make_plan
+    from brianlab.pipeline.request import Request
+
+    plan = make_plan(Request("run", "brunel2000", sets=(
+        ("populations.E.size", "800"), ("projections.EE.connector.k", "80"),
+        ("projections.EI.connector.k", "70"), ("protocol.run.duration", "50 ms"))))
+    (point,) = plan.points
+    assert point.key.startswith("E.size800_EE.connector.k80_EI.connector.k70_"
+                                "run.duration50ms_seed0_"), point.key

@@ -224,8 +224,16 @@ def context_of(netfile: NetworkFile, t_start: float | None = None) -> dict:
             "t_start_s": float(phases[-1][1] if t_start is None else t_start)}
 
 
+#: The tables whose name a point key leaves out of a structure path (object names are unique
+#: across them: ``populations.E.size`` -> ``E.size``).
+_OBJECT_TABLES = ("populations.", "projections.", "inputs.", "protocol.", "monitors.")
+
+
 def _short(name: str) -> str:
-    return name if "." not in name else ".".join(name.split(".")[-2:])
+    """A run-time name or structure path as a point key shows it: the path without its
+    table (``projections.EE.connector.k`` -> ``EE.connector.k``), so that two paths never
+    show alike."""
+    return name.split(".", 1)[1] if name.startswith(_OBJECT_TABLES) else name
 
 
 def _text(value, unit) -> str:
