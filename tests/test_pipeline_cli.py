@@ -134,7 +134,7 @@ def test_a_run_time_value_reuses_the_build_and_changes_the_spikes(first, env, ca
     assert sw["builds"][0]["directory"] == sa["builds"][0]["directory"]
     assert sw["builds"][0]["cached"] is True
     (key,) = xw
-    assert key.startswith("we3mV_seed0_")
+    assert key.startswith("we3mV_seed2_")  # no --seed: the file's [seeds] drive (2)
     assert rw[key]["values"] == {"we": pytest.approx(3e-3)}
     (base,) = xa.values()
     assert not np.array_equal(xw[key]["E_t"], base["E_t"])
@@ -283,5 +283,6 @@ def test_point_keys_show_structure_paths_without_their_table_only(env):
         ("populations.E.size", "800"), ("projections.EE.connector.k", "80"),
         ("projections.EI.connector.k", "70"), ("protocol.run.duration", "50 ms"))))
     (point,) = plan.points
+    assert point.seed == 2  # no seed given: brunel2000's [seeds] drive
     assert point.key.startswith("E.size800_EE.connector.k80_EI.connector.k70_"
-                                "run.duration50ms_seed0_"), point.key
+                                "run.duration50ms_seed2_"), point.key

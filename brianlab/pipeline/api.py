@@ -139,7 +139,7 @@ def run(network, *, values: Mapping = {}, seed: int | None = None, device: str |
     values : mapping
         Run-time parameter or structure path -> value (text, number or Quantity).
     seed : int, optional
-        Drive seed (default 0).
+        Drive seed (default: the file's ``[seeds] drive``).
     device : str, optional
         Default :func:`brianlab.toolchain.default_device`.
     threads : int, optional
@@ -159,7 +159,7 @@ def run(network, *, values: Mapping = {}, seed: int | None = None, device: str |
     options = {} if device is None else {"device": device}
     request = Request("run", _network(network), sets=tuple((k, _text(v)) for k, v in
                                                            values.items()),
-                      seeds=(0 if seed is None else seed,), threads=threads, figures=figures,
+                      seeds=None if seed is None else (seed,), threads=threads, figures=figures,
                       **options)
     outcome = _carry_out(request, out)
     point = outcome.plan.points[0]
@@ -167,7 +167,7 @@ def run(network, *, values: Mapping = {}, seed: int | None = None, device: str |
 
 
 def sweep(network, grid: Mapping[str, str | Sequence], *, values: Mapping = {},
-          seeds: Sequence[int] | str = (0,), device: str | None = None,
+          seeds: Sequence[int] | str | None = None, device: str | None = None,
           threads: int | None = None, workers: int | None = None, scheduler: str | None = None,
           scheduler_file=None, out=None, figures: bool = False) -> SweepResult:
     """Sweep a network file over a grid of values (one build per structure).
@@ -179,8 +179,8 @@ def sweep(network, grid: Mapping[str, str | Sequence], *, values: Mapping = {},
         Name -> ``"START:STOP:STEP[ UNIT]"``, ``"V1,V2[ UNIT]"`` or a sequence of numbers.
     values : mapping
         Values set for every point.
-    seeds : sequence of int or str
-        ``(0, 1)`` or ``"0-4"``.
+    seeds : sequence of int or str, optional
+        ``(0, 1)`` or ``"0-4"`` (default: the file's ``[seeds] drive``).
     device, threads, workers, scheduler, scheduler_file, out, figures
         As the command line.
 
@@ -189,11 +189,12 @@ def sweep(network, grid: Mapping[str, str | Sequence], *, values: Mapping = {},
     SweepResult
     """
     options = {} if device is None else {"device": device}
-    seeds = parse_seeds(seeds) if isinstance(seeds, str) else tuple(seeds)
+    if seeds is not None:
+        seeds = tuple(parse_seeds(seeds) if isinstance(seeds, str) else seeds)
     request = Request("sweep", _network(network),
                       sets=tuple((k, _text(v)) for k, v in values.items()),
                       grid=tuple((k, _grid_text(v)) for k, v in grid.items()),
-                      seeds=tuple(seeds), threads=threads, workers=workers,
+                      seeds=seeds, threads=threads, workers=workers,
                       scheduler=scheduler, scheduler_file=scheduler_file, figures=figures,
                       **options)
     outcome = _carry_out(request, out)

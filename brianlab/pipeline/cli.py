@@ -67,8 +67,8 @@ def add_commands(sub) -> None:
     run = sub.add_parser("run", help="run a network file once (cached build)",
                          description="Run a network file once on a cached build.")
     _common(run)
-    run.add_argument("--seed", type=checked(int, lambda n: n >= 0, "a seed >= 0"), default=0,
-                     help="drive seed (default 0)")
+    run.add_argument("--seed", type=checked(int, lambda n: n >= 0, "a seed >= 0"), default=None,
+                     help="drive seed (default: the file's [seeds] drive)")
     sweep = sub.add_parser("sweep", help="sweep a network file over a grid of values",
                            description="Sweep a network file over a grid of values "
                                        "(one build per structure).")
@@ -76,8 +76,8 @@ def add_commands(sub) -> None:
     sweep.add_argument("--grid", action="append", type=_assignment, default=[], required=True,
                        metavar="NAME=VALUES",
                        help="START:STOP:STEP[ UNIT] or V1,V2,...[ UNIT]; repeatable (axes)")
-    sweep.add_argument("--seeds", default="0", metavar="SEEDS",
-                       help="FIRST-LAST or a comma list (default 0)")
+    sweep.add_argument("--seeds", default=None, metavar="SEEDS",
+                       help="FIRST-LAST or a comma list (default: the file's [seeds] drive)")
     cluster = sweep.add_mutually_exclusive_group()
     cluster.add_argument("--workers", type=checked(int, lambda n: n >= 1, "an integer >= 1"),
                          default=None, help="a local Dask cluster of N workers")
@@ -89,10 +89,13 @@ def add_commands(sub) -> None:
 
 
 def _request(args) -> Request:
-    seeds = [args.seed] if args.command == "run" else parse_seeds(args.seeds)
+    if args.command == "run":
+        seeds = None if args.seed is None else (args.seed,)
+    else:
+        seeds = None if args.seeds is None else tuple(parse_seeds(args.seeds))
     options = {} if args.device is None else {"device": args.device}
     return Request(command=args.command, network=args.network, sets=tuple(args.sets),
-                   grid=tuple(getattr(args, "grid", ()) or ()), seeds=tuple(seeds),
+                   grid=tuple(getattr(args, "grid", ()) or ()), seeds=seeds,
                    threads=args.threads, out=args.out,
                    workers=getattr(args, "workers", None),
                    scheduler=getattr(args, "scheduler", None),

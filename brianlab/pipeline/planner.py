@@ -30,9 +30,10 @@ from .execute import portable
 from .grid import MAX_BUILDS, parse_assignment
 from .plan import Axis, BuildSpec, NetworkRef, Plan, PointSpec, point_key
 from .reductions import ReductionSpec
+from .request import Request
 
 __all__ = ["make_plan", "read_network_of", "network_of", "outputs_of", "draws_at_run_time",
-           "has_hash_drive", "context_of"]
+           "drive_seeds", "has_hash_drive", "context_of"]
 
 #: What in a model's code draws from Brian2's generator while a binary runs.
 _RAND = re.compile(r"\brandn?\s*\(")
@@ -229,6 +230,23 @@ def context_of(netfile: NetworkFile, t_start: float | None = None) -> dict:
 _OBJECT_TABLES = ("populations.", "projections.", "inputs.", "protocol.", "monitors.")
 
 
+def drive_seeds(request: Request, netfile: NetworkFile) -> tuple[int, ...]:
+    """The drive seeds of a request's points: those given, else the network file's
+    ``[seeds] drive`` (what ``NetworkFile.build`` uses by default).
+
+    Parameters
+    ----------
+    request : Request
+    netfile : NetworkFile
+        The network of the point (its structure changes applied).
+
+    Returns
+    -------
+    tuple of int
+    """
+    return request.seeds if request.seeds is not None else (int(netfile.seeds["drive"]),)
+
+
 def _short(name: str) -> str:
     """A run-time name or structure path as a point key shows it: the path without its
     table (``projections.EE.connector.k`` -> ``EE.connector.k``), so that two paths never
@@ -323,7 +341,7 @@ def make_plan(request) -> Plan:
         display = [(_short(n), t) for n, t, _, _ in swept] + \
                   [(_short(n), t) for n, t in [*set_params, *set_structure]]
         hash_drive, compiled = has_hash_drive(net), draws_at_run_time(net)
-        for seed in request.seeds:
+        for seed in drive_seeds(request, net):
             check_seed(seed, "--seed", hash_drive=hash_drive)
             compiled_seed = seed if compiled else None
             index = build_index.get((structure, compiled_seed))

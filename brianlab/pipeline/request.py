@@ -47,8 +47,9 @@ class Request:
     grid : tuple of (str, str)
         ``--grid NAME=VALUES``, in axis order: the name and the values' text
         (``("we", "0.01:0.03:0.005 uS")``, read by :func:`~brianlab.pipeline.grid.parse_values`).
-    seeds : tuple of int
-        Drive seeds (``run``: exactly one), 0 to :data:`brianlab.seeds.MAX_SEED`.
+    seeds : tuple of int, optional
+        Drive seeds (``run``: exactly one), 0 to :data:`brianlab.seeds.MAX_SEED`; None (the
+        default): the network file's ``[seeds] drive``, resolved by the planner.
     device : str
         One of :data:`brianlab.toolchain.DEVICES` (default
         :func:`brianlab.toolchain.default_device`).
@@ -76,7 +77,7 @@ class Request:
     network: str
     sets: tuple[tuple[str, str], ...] = ()
     grid: tuple[tuple[str, str], ...] = ()
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] | None = None
     device: str = field(default_factory=default_device)
     threads: int | None = None
     out: Path | None = None
@@ -102,20 +103,21 @@ class Request:
             raise ValueError(f"--device {self.device}: expected one of {', '.join(DEVICES)}")
         put("sets", _pairs(self.sets, "--set"))
         put("grid", _pairs(self.grid, "--grid"))
-        put("seeds", tuple(check_seed(s, "each seed") for s in self.seeds))
+        if self.seeds is not None:
+            put("seeds", tuple(check_seed(s, "each seed") for s in self.seeds))
         for name in ("out", "scheduler_file"):
             if getattr(self, name) is not None:
                 put(name, Path(getattr(self, name)))
-        if not self.seeds:
+        if self.seeds is not None and not self.seeds:
             raise ValueError("no seeds: give at least one")
-        if self.command == "run" and (self.grid or len(self.seeds) != 1):
+        count = 1 if self.seeds is None else len(self.seeds)
+        if self.command == "run" and (self.grid or count != 1):
             raise ValueError("run takes one point: no --grid and one --seed (use sweep)")
         swept = [name for name, _ in self.grid]
         for name, _ in self.sets:
             if name in swept:
                 raise ValueError(f"{name} is given with --set and --grid: give each name once")
-        check_grid([parse_assignment(f"{name}={text}") for name, text in self.grid],
-                   len(self.seeds))
+        check_grid([parse_assignment(f"{name}={text}") for name, text in self.grid], count)
         cluster = [o for o in ("workers", "scheduler", "scheduler_file")
                    if getattr(self, o) is not None]
         if len(cluster) > 1:
@@ -138,7 +140,7 @@ class Request:
         return {"command": self.command, "network": self.network,
                 "sets": [list(pair) for pair in self.sets],
                 "grid": [list(pair) for pair in self.grid],
-                "seeds": list(self.seeds), "device": self.device, "threads": self.threads,
+                "seeds": None if self.seeds is None else list(self.seeds), "device": self.device, "threads": self.threads,
                 "workers": self.workers, "scheduler": self.scheduler,
                 "scheduler_file": None if self.scheduler_file is None else str(self.scheduler_file),
                 "portable": self.portable, "ship_build": self.ship_build,
