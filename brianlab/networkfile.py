@@ -53,6 +53,7 @@ from .netformat import (  # noqa: F401  (the format's names, importable from her
 )
 from .pipeline.reductions import REDUCTIONS, ReductionSpec
 from .ranges import MAX_RATE_DT, check_range  # one rate*dt rule: ranges.VALIDITY's too
+from .space import CUTOFF_SIGMAS, Lattice, kernel_sum
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
@@ -563,6 +564,45 @@ class NetworkFile:
         for phase in self.protocol:
             total = total + phase.duration
         return total
+
+    def expected_synapses(self) -> int:
+        """Synapses the network's projections make (expected, for random rules).
+
+        ``all_to_all``: sources x targets; ``one_to_one``: targets; ``probability``: p x
+        sources x targets; ``fixed_indegree`` and ``gaussian_fixed_indegree``: k x
+        targets; ``fixed_outdegree``: k x sources; ``gaussian_probability``: p_max times
+        the kernel's sum per target (:func:`brianlab.space.kernel_sum`); ``gaussian_kernel``:
+        every source within the Gaussian's cutoff. An upper bound where autapses are left
+        out.
+
+        Returns
+        -------
+        int
+        """
+        total = 0.0
+        for proj in self.projections.values():
+            src, tgt = self.populations[proj.source], self.populations[proj.target]
+            conn = proj.connector
+            if conn.rule == "all_to_all":
+                total += src.size * tgt.size
+            elif conn.rule == "one_to_one":
+                total += tgt.size
+            elif conn.rule == "probability":
+                total += conn.p * src.size * tgt.size
+            elif conn.rule in ("fixed_indegree", "gaussian_fixed_indegree"):
+                total += conn.k * tgt.size
+            elif conn.rule == "fixed_outdegree":
+                total += conn.k * src.size
+            else:  # the Gaussian rules on lattices
+                source, target = (Lattice(side, None if extent is None else float(extent))
+                                  for side, extent in (src.lattice, tgt.lattice))
+                if conn.rule == "gaussian_kernel":
+                    radius = CUTOFF_SIGMAS * conn.sigma / source.spacing
+                    per_target = min(float(src.size), math.pi * radius**2)
+                else:
+                    per_target = (conn.p_max or 1.0) * kernel_sum(source, target, conn.sigma)
+                total += per_target * tgt.size
+        return int(round(total))
 
     def __repr__(self):
         return f"<NetworkFile {self.ref}: {self.summary}>"

@@ -23,8 +23,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MemoryLimit", "available_memory", "usable_cores", "spike_memory",
-           "PLAUSIBLE_MAX_RATE_HZ", "BYTES_PER_SPIKE"]
+__all__ = ["MemoryLimit", "available_memory", "usable_cores", "spike_memory", "check_memory",
+           "PLAUSIBLE_MAX_RATE_HZ", "BYTES_PER_SPIKE", "BYTES_PER_SYNAPSE", "BASE_BYTES"]
 
 #: Mean firing rate (Hz, over all neurons and the whole run) assumed when the memory of
 #: recorded spikes is estimated: a plausible upper bound for the networks of this package
@@ -34,6 +34,14 @@ PLAUSIBLE_MAX_RATE_HZ = 100.0
 #: Peak bytes per recorded spike: an int32 index and a float64 time (12 bytes), twice
 #: over because a monitor's growing array is copied when it is enlarged.
 BYTES_PER_SPIKE = 24
+#: Peak memory per synapse of building and running a network on cpp_standalone: 12.4 GB
+#: at 270 M synapses (the CMSA sheet at side 600) and 11.2 GB at 250 M (side 1000, k
+#: 100/100), measured in session 4 (benchmarks/bench_cmsa_scaling.py and ``cmsa run
+#: --size 1000``). Issue 26 refits it to the whole process tree
+#: (benchmarks/treepeak.py).
+BYTES_PER_SYNAPSE = 46
+#: Python, Brian2 and the monitors' base, added once.
+BASE_BYTES = 0.3 * 2**30
 
 _GiB = 2**30
 #: cgroup v1 writes "no limit" as a page-rounded 2**63 - 1; anything this large is none.
@@ -223,3 +231,40 @@ def spike_memory(neurons: int, duration_s: float, rate_hz: float = PLAUSIBLE_MAX
         Bytes.
     """
     return float(neurons) * float(rate_hz) * float(duration_s) * float(bytes_per_spike)
+
+
+def check_memory(parts: dict, what: str, remedy: str, *, available=None, copies: int = 1):
+    """Refuse work that would not fit in memory, naming the estimate and its parts.
+
+    Parameters
+    ----------
+    parts : dict of str to float
+        Bytes by part (``synapses``, ``spikes``, ``base``, ...); their sum is the estimate.
+    what : str
+        What is refused, as the message's subject ("a sheet of side 1000 (...)").
+    remedy : str
+        What to reduce ("reduce --size or --duration").
+    available : float or MemoryLimit, optional
+        Bytes available (default :func:`available_memory`).
+    copies : int
+        Simulations that run at once (local Dask workers); the estimate is multiplied by
+        it, and the remedy gains "fewer --workers".
+
+    Raises
+    ------
+    ValueError
+        ``"<what> needs about N GiB of memory (<parts> GiB x copies); available: <limit>
+        (<remedy>)"``.
+    """
+    if available is None:
+        available = available_memory()
+    elif not isinstance(available, MemoryLimit):
+        available = MemoryLimit(float(available), "given")
+    need = sum(parts.values()) * copies
+    if need > available.available:
+        detail = ", ".join(f"{name} {value / _GiB:,.1f}" for name, value in parts.items()
+                           if value)
+        times = f" x {copies} at once" if copies > 1 else ""
+        fewer = ", fewer --workers" if copies > 1 else ""
+        raise ValueError(f"{what} needs about {need / _GiB:,.1f} GiB of memory ({detail} "
+                         f"GiB{times}); available: {available} ({remedy}{fewer})")

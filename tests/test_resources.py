@@ -115,11 +115,11 @@ def test_a_long_run_is_refused_for_its_spikes():
 def test_the_memory_check_compares_with_available_memory(tmp_path, monkeypatch, capsys):
     """The issue's case: ``--rule kernel --size 200`` is estimated at 23.4 GiB, on a machine
     of 23.5 GiB with 16 GiB available: refused, naming what was compared."""
-    import brianlab.cmsa.params as params
+    import brianlab.resources as resources
     from brianlab.cmsa.__main__ import main
 
     proc = _proc(tmp_path, ["0::/"], available_gib=16.0)
-    monkeypatch.setattr(params, "available_memory",
+    monkeypatch.setattr(resources, "available_memory",
                         lambda: available_memory(proc, tmp_path / "none", rlimit_as=-1))
     assert main(["run", "--rule", "kernel", "--size", "200", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err

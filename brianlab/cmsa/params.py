@@ -7,19 +7,14 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 from brian2 import Quantity, mV, ms, nA, nF, uS
 
-from ..resources import MemoryLimit, available_memory, spike_memory
+from ..resources import (  # noqa: F401  (BYTES_PER_SYNAPSE, BASE_BYTES: importable here as before)
+    BASE_BYTES, BYTES_PER_SYNAPSE, MemoryLimit, available_memory, check_memory, spike_memory)
 from ..space import CUTOFF_SIGMAS, Lattice, course_sigma, kernel_sum
 from .choices import MAX_SEED, PHI_VARIANTS, PRESETS
 
 __all__ = ["CMSAParams", "MAX_SEED", "BYTES_PER_SYNAPSE", "machine_memory", "PRESETS",
            "PHI_VARIANTS"]
 
-#: Peak memory per synapse of a built sheet on cpp_standalone: 12.4 GB at 270 M synapses
-#: (side 600) and 11.2 GB at 250 M (side 1000, k 100/100), measured in session 4
-#: (benchmarks/bench_cmsa_scaling.py and ``cmsa run --size 1000``); plus ~0.3 GiB of
-#: Python, Brian2 and monitors.
-BYTES_PER_SYNAPSE = 46
-BASE_BYTES = 0.3 * 2**30
 
 
 def machine_memory() -> float:
@@ -354,22 +349,11 @@ class CMSAParams:
             Naming the estimate and its parts, the memory it was compared with and where
             that comes from, and what to reduce.
         """
-        if available is None:
-            available = available_memory()
-        elif not isinstance(available, MemoryLimit):
-            available = MemoryLimit(float(available), "given")
-        parts = self.memory_parts()
-        need = sum(parts.values()) * copies
-        if need > available.available:
-            detail = ", ".join(f"{name} {value / 2**30:,.1f}" for name, value in parts.items()
-                               if value)
-            times = f" x {copies} at once" if copies > 1 else ""
-            fewer = ", fewer --workers" if copies > 1 else ""
-            raise ValueError(f"a sheet of side {self.e_side} ({self.n_synapses:,} synapses, "
-                             f"rule {self.rule}, {float(self.total / ms):,.6g} ms) needs about "
-                             f"{need / 2**30:,.1f} GiB of memory ({detail} GiB{times}); "
-                             f"available: {available} (reduce --size, --ke, --ki or "
-                             f"--duration{fewer})")
+        check_memory(self.memory_parts(),
+                     f"a sheet of side {self.e_side} ({self.n_synapses:,} synapses, rule "
+                     f"{self.rule}, {float(self.total / ms):,.6g} ms)",
+                     "reduce --size, --ke, --ki or --duration", available=available,
+                     copies=copies)
 
     def with_(self, **changes) -> "CMSAParams":
         """A copy with some fields changed.

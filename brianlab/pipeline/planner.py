@@ -22,6 +22,7 @@ from ..errors import ModelError
 from ..library import load_network
 from ..networkfile import NetworkFile, read_network_file, with_structure
 from ..networks.builder import _file_models, check_run_values
+from ..resources import BASE_BYTES, BYTES_PER_SYNAPSE, check_memory, spike_memory
 from ..results import config_hash
 from ..seeds import check_seed
 from ..units import parse_quantity
@@ -33,7 +34,7 @@ from .reductions import ReductionSpec
 from .request import Request
 
 __all__ = ["make_plan", "read_network_of", "network_of", "outputs_of", "draws_at_run_time",
-           "drive_seeds", "has_hash_drive", "context_of"]
+           "drive_seeds", "check_network_memory", "has_hash_drive", "context_of"]
 
 #: What in a model's code draws from Brian2's generator while a binary runs.
 _RAND = re.compile(r"\brandn?\s*\(")
@@ -230,6 +231,37 @@ def context_of(netfile: NetworkFile, t_start: float | None = None) -> dict:
 _OBJECT_TABLES = ("populations.", "projections.", "inputs.", "protocol.", "monitors.")
 
 
+def check_network_memory(netfile: NetworkFile, *, available=None, copies: int = 1) -> None:
+    """Refuse a network whose build and run would not fit in memory, before anything is
+    built: :data:`~brianlab.resources.BYTES_PER_SYNAPSE` per expected synapse
+    (:meth:`~brianlab.networkfile.NetworkFile.expected_synapses`), every neuron's spikes
+    at :data:`~brianlab.resources.PLAUSIBLE_MAX_RATE_HZ` over the protocol and a base.
+
+    Parameters
+    ----------
+    netfile : NetworkFile
+        The network with its structure changes.
+    available : float or MemoryLimit, optional
+        Default :func:`brianlab.resources.available_memory`.
+    copies : int
+        Points simulated at once (local Dask workers).
+
+    Raises
+    ------
+    ValueError
+        Naming the network, its size, the estimate by part and the memory available.
+    """
+    synapses = netfile.expected_synapses()
+    neurons = sum(p.size for p in netfile.populations.values())
+    seconds = float(netfile.duration)
+    parts = {"synapses": float(BYTES_PER_SYNAPSE * synapses),
+             "spikes": spike_memory(neurons, seconds), "base": BASE_BYTES}
+    check_memory(parts, f"{netfile.ref} ({neurons:,} neurons, {synapses:,} synapses, "
+                        f"{seconds:g} s)",
+                 "make the populations or the protocol smaller with --set",
+                 available=available, copies=copies)
+
+
 def drive_seeds(request: Request, netfile: NetworkFile) -> tuple[int, ...]:
     """The drive seeds of a request's points: those given, else the network file's
     ``[seeds] drive`` (what ``NetworkFile.build`` uses by default).
@@ -325,7 +357,10 @@ def make_plan(request) -> Plan:
         swept = [(name, _text(v, unit), v, unit) for name, v, unit in combination]
         structure = tuple(sorted([*set_structure,
                                   *[(n, t) for n, t, _, _ in swept if "." in n]]))
+        fresh = structure not in structures
         net = _structure(netfile, structure, structures)
+        if fresh:
+            check_network_memory(net, copies=request.workers or 1)
         changes = {**dict(set_params), **{n: t for n, t, _, _ in swept if "." not in n}}
         targets = check_run_values(net, changes)
         run_values = tuple((t, float(q)) for t, q in targets.items())
