@@ -243,7 +243,6 @@ def test_reduction_figures_are_resolved_when_drawn_and_a_missing_module_is_skipp
         tmp_path, monkeypatch):
     plan = _plan(axes=(), seeds=(0,), command="run")
     folder, records = _folder(tmp_path, plan)
-    assert figures.REDUCTION_FIGURES["cmsa_phi"] == "brianlab.cmsa.figures:draw"
     monkeypatch.setitem(figures.REDUCTION_FIGURES, "population_statistics",
                         "brianlab_no_such_module.figures:draw")
     paths = figures.draw(plan, folder, records)

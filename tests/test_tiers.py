@@ -102,6 +102,14 @@ ALLOWED_UP = {
     ("brianlab.cmsa.__main__", "cmd_run", "brian2"): "rp in ms (a plan miss)",
     ("brianlab.cmsa.__main__", "cmd_phases", "brian2"): "the phases' rp in ms (a plan miss)",
     ("brianlab.cmsa.__main__", "cmd_sweep", "brian2"): "the swept values in ms or uS",
+    ("brianlab.cmsa.__main__", "grid_request", "brian2"):
+        "sweep --grid: the fixed rp in ms for sheet_values (the pipeline builds anyway)",
+    ("brianlab.cmsa.__main__", "grid_request", "brianlab.library"):
+        "sweep --grid: the cmsa_sheet file's structure values, to pass only those that differ",
+    ("brianlab.cmsa.__main__", "grid_request", "brianlab.units"):
+        "sweep --grid: values compared and written as quantity text",
+    ("brianlab.cmsa.__main__", "grid_request", "brianlab.cmsa.plan"):
+        "sweep --grid: the command's sheet as structure changes of cmsa_sheet@2",
     ("brianlab.cmsa.__main__", "cmd_attention", "brian2"): "the stimulus in ms and nA",
     ("brianlab.cmsa.reduce", "PointSettings.of", "brian2"): "reads a CMSAParams' Quantities",
     ("brianlab.sweeps", "CompiledNetwork.from_session", "brian2"):

@@ -16,11 +16,13 @@ import numpy as np
 
 from .. import plot
 from ..cache import CacheError, cache_root
-from ..errors import DeviceError, Terminated
+from ..errors import DeviceError, ModelError, Terminated
 from ..pipeline.execute import (check_cluster, cluster, cluster_wanted, interrupted,
                                 load_done, portable, prefetch, prefetched, progress, say,
                                 signals, stop_if_signalled)
 from ..pipeline.grid import check_grid, checked, parse_range, parse_seeds
+from ..netformat import structure_paths
+from ..pipeline.cli import main as pipeline_main
 from ..pipeline.request import check_resources
 from ..results import ResultsError, RunFolder
 from ..sweeps import SweepError
@@ -89,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
                             help="bump (rp 5), critical (6.5) and wave (10) side by side")
     phases.add_argument("--seed", type=seed_value, default=0)
     sweep = sub.add_parser("sweep", parents=[common], help="Phi against rp or We over seeds")
+    sweep.add_argument("--grid", type=_grid_axis, action="append", default=[],
+                       metavar="NAME=VALUES",
+                       help="an axis of rp (ms), we or wi (uS): START:STOP:STEP or a comma "
+                       "list; repeatable (two axes: the phase diagram). Runs the pipeline's "
+                       "sweep of the cmsa_sheet network file (python -m brianlab sweep) "
+                       "instead of --param/--values")
     sweep.add_argument("--param", choices=("rp", "we"), default="rp")
     sweep.add_argument("--values", type=parse_range, default=None,
                        help="START:STOP:STEP or a comma list (default rp 5:12.5:0.5)")
@@ -124,6 +132,96 @@ def _parser() -> argparse.ArgumentParser:
                            "report's input_amp; the rheobase is 1 nA)")
     attention.add_argument("--stimulus-duration", type=finite_float, default=100.0, help="(ms)")
     return parser
+
+
+#: ``sweep --grid`` names and the units the command gives them in.
+GRID_UNITS = {"rp": "ms", "we": "uS", "wi": "uS"}
+
+
+def _grid_axis(text: str) -> tuple[str, str]:
+    """``--grid NAME=VALUES``: a name of :data:`GRID_UNITS` and values ``parse_range``
+    reads (checked here, passed on as text)."""
+    name, sep, values = text.partition("=")
+    if not sep or name.strip() not in GRID_UNITS:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUES with NAME one of "
+                                         f"{', '.join(GRID_UNITS)}, got {text!r}")
+    parse_range(values)
+    return name.strip(), values.strip()
+
+
+def grid_request(args) -> list[str]:
+    """The ``python -m brianlab sweep`` arguments of ``cmsa sweep --grid``.
+
+    The command's sheet (preset, ``--size``, ``--ke``, ...) as structure changes of
+    ``cmsa_sheet@2`` (:func:`brianlab.cmsa.plan.sheet_structure`; only those that differ
+    from the file, so the default sheet is the file itself and shares its build), the
+    values not swept (``--rp``, ``--we``, ``--wi``) as ``--set``, the axes in the
+    command's units, the seeds and the device and cluster options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``sweep`` with ``grid``.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        For a name given twice, and for sheets the network file cannot express by
+        structure changes (rules other than ``fixed_indegree``, the voltage Phi).
+    """
+    from brian2 import ms
+
+    from ..library import load_network
+    from ..units import parse_quantity, quantity_text
+    from .plan import SHEET, sheet_structure, sheet_values
+
+    names = [name for name, _ in args.grid]
+    if len(set(names)) < len(names):
+        raise ValueError(f"--grid: each name once, got {', '.join(names)}")
+    base = _base(args)
+    if base.rule != "fixed_indegree" or base.phi != "spikes":
+        raise ValueError("--grid runs the cmsa_sheet network file, whose sheet has fixed "
+                         "in-degrees and the spike-frame Phi; use --param/--values for "
+                         f"--rule {base.rule} or --phi {base.phi}")
+    changes, additions = sheet_structure(base)
+    for path, conn in additions.items():  # the connectors, as the file writes them
+        name = path.split(".")[1]
+        changes[f"projections.{name}.connector.k"] = str(conn["k"])
+        changes[f"projections.{name}.connector.sigma"] = repr(conn["sigma"])
+    file = structure_paths(load_network(SHEET).raw)
+
+    def same(path, text):
+        value = file.get(path)
+        if value is None or str(value) == text:
+            return value is not None
+        try:
+            return float(parse_quantity(str(value))) == float(parse_quantity(text))
+        except (ModelError, TypeError, ValueError):
+            return False
+
+    argv = ["sweep", SHEET]
+    for path, text in changes.items():
+        if not same(path, text):
+            argv += ["--set", f"{path}={text}"]
+    values = sheet_values(base.with_(rp=args.rp * ms))
+    for name, unit in GRID_UNITS.items():
+        if name not in names:
+            argv += ["--set", f"{name}={quantity_text(values[name])}"]
+    for name, text in args.grid:
+        argv += ["--grid", f"{name}={text} {GRID_UNITS[name]}"]
+    argv += ["--seeds", ",".join(str(s) for s in args.seeds)]
+    for option in ("device", "threads", "out", "workers", "scheduler", "scheduler_file"):
+        value = getattr(args, option, None)
+        if value is not None:
+            argv += [f"--{option.replace('_', '-')}", str(value)]
+    for flag in ("portable", "ship_build", "build_only"):
+        if getattr(args, flag, False):
+            argv.append(f"--{flag.replace('_', '-')}")
+    return argv
 
 
 def _base(args):
@@ -622,6 +720,14 @@ def main(argv=None) -> int:
     command = args.command or "phases"
     if command == "phases" and not hasattr(args, "seed"):
         args.seed = 0
+    if command == "sweep" and args.grid:
+        try:
+            argv = grid_request(args)
+        except (ValueError, ModelError) as exc:
+            say(f"error: {exc}", file=sys.stderr)
+            return 2
+        say("python -m brianlab " + " ".join(argv), file=sys.stderr)
+        return pipeline_main(argv)
     with signals():
         try:
             check_resources(args.threads, getattr(args, "workers", None))

@@ -62,8 +62,10 @@ STATISTICS: dict[str, str | None] = {
 
 #: Figures a reduction adds: reduction name -> ``"module:function"``, imported when drawn;
 #: the function is called as ``function(plan, folder, records)`` and returns the paths it
-#: wrote. A module that is not there (yet) is skipped with a note.
-REDUCTION_FIGURES: dict[str, str] = {"cmsa_phi": "brianlab.cmsa.figures:draw"}
+#: wrote. A module that is not there is skipped with a note. (None yet: the cmsa_phi
+#: reduction's numbers are statistics, drawn as every reduction's; the CMSA command's own
+#: snapshots and animations join here when the command runs on the pipeline.)
+REDUCTION_FIGURES: dict[str, str] = {}
 
 
 class Drawn(list):
