@@ -286,3 +286,53 @@ def test_point_keys_show_structure_paths_without_their_table_only(env):
     assert point.seed == 2  # no seed given: brunel2000's [seeds] drive
     assert point.key.startswith("E.size800_EE.connector.k80_EI.connector.k70_"
                                 "run.duration50ms_seed2_"), point.key
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_sweep_that_resumes_with_exactly_the_rest(first, env, tmp_path,
+                                                                  wait_for_a_point):
+    """SIGTERM during ``python -m brianlab sweep`` (a batch scheduler's stop): exit 143, the
+    resume message, every finished point saved whole; the same command again computes
+    the points left, each once, and leaves the saved ones untouched."""
+    import signal
+
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "brianlab", "sweep", env["net"],
+           "--set", "protocol.run.duration=1 second", "--grid", "we=1:3:0.125 mV",
+           "--out", str(out), "--no-figures"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    wait_for_a_point(proc, out, 400)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "interrupted: every completed point is saved; run the same command to resume" in err
+    assert "Traceback" not in err
+    done = sorted(p.stem for p in out.glob("points/*.json"))
+    assert 1 <= len(done) < 17
+    assert sorted(p.stem for p in out.glob("points/*.npz")) == done  # no half-saved point
+    assert not list(out.rglob("*.tmp"))
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("points/*")}
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(done)} of 17 points already done" in again.stderr
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # not recomputed
+    assert len(list(out.glob("points/*.npz"))) == 17
+
+
+@pytest.mark.slow
+def test_two_local_dask_workers_give_the_in_process_points(first, env, tmp_path):
+    """``--workers 2``: the points run as the cached binary on a local Dask cluster and are
+    reduced there; arrays and records equal the in-process sweep's (no new build)."""
+    pytest.importorskip("dask.distributed")
+    grid = ["--grid", "we=1.5,3 mV", "--seeds", "0,1", "--no-figures"]
+    assert main(["sweep", env["net"], *grid, "--out", str(tmp_path / "here")]) == 0
+    assert main(["sweep", env["net"], *grid, "--workers", "2",
+                 "--out", str(tmp_path / "dask")]) == 0
+    (sh, rh, xh), (sd, rd, xd) = _saved(tmp_path / "here"), _saved(tmp_path / "dask")
+    assert sorted(xh) == sorted(xd) and len(xd) == 4
+    for key in xh:
+        assert all(np.array_equal(xh[key][n], xd[key][n]) for n in xh[key]), key
+        assert rh[key]["statistics"] == rd[key]["statistics"]
+    assert sd["builds"][0]["cached"] is True
+    assert len({r["sweep"]["pid"] for r in rd.values()} - {os.getpid()}) >= 1  # on workers

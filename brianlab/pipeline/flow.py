@@ -164,6 +164,9 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
     done = execute.load_done(folder, [p.key for p in plan.points], check_arrays=False)
     records, used, kept, cached = dict(done), [], [], {}
     todo_all = [p for p in plan.points if p.key not in done]
+    if done:
+        say(f"resuming: {len(plan.points) - len(todo_all)} of {len(plan.points)} points "
+            f"already done", file=sys.stderr)
     if len({p.build for p in todo_all}) > 1:
         say(f"{len({p.build for p in todo_all})} builds (one per structure and compiled "
             "seed)", file=sys.stderr)
