@@ -27,16 +27,27 @@ import functools
 import hashlib
 import inspect
 import re
+import textwrap
 import tomllib
 from pathlib import Path
 
 import numpy as np
-
+import sympy
+from brian2 import Network, SpikeMonitor, ms, nA, pA, prefs
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
+from brian2.utils.logger import BrianLogger
+from brian2.utils.stringtools import get_identifiers
+from matplotlib.figure import Figure
 
+from . import characterize, plot
+from .analysis import dynamics
+from .compose import neuron_group
 from .library import ModelEntry, list_models, load_model, load_network
 from .modelfile import Model
-from .units import ModelError
+from .networks.cann import build_cann
+from .networks.fi import simulate_fi
+from .plot import fi_curve, phase_plane, raster, traces
+from .units import ModelError, unit_string
 
 __all__ = ["write_catalogue", "model_figure", "equations_latex", "cross_checks",
            "figure_key"]
@@ -58,9 +69,6 @@ def _latex(code: str) -> str:
     Parsed by sympy with every name a symbol or a function of its own, unevaluated; not
     through Brian2's ``str_to_sympy``, whose cache may return an evaluated form.
     """
-    import sympy
-    from brian2.utils.stringtools import get_identifiers
-
     known = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "sin": sympy.sin,
              "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh, "abs": sympy.Abs}
     names = {}
@@ -76,8 +84,6 @@ def _latex(code: str) -> str:
 
 
 def _symbol(name: str) -> str:
-    import sympy
-
     return sympy.latex(sympy.Symbol(name))
 
 
@@ -95,8 +101,6 @@ def equations_latex(model: Model) -> str:
         One line per equation: ``d x/dt = ...``, ``name = ...`` (subexpressions) or a
         declared variable, each with its unit and flags.
     """
-    from .units import unit_string
-
     lines = []
     for name, eq in model.equations.items():
         unit = unit_string(eq.dim)
@@ -119,27 +123,19 @@ def equations_latex(model: Model) -> str:
 
 
 def _figure(ncols: int, width: float = 4.2, height: float = 3.0):
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(width * ncols, height), layout="constrained")
     return fig, fig.subplots(1, ncols, squeeze=False)[0]
 
 
 def _neuron_figure(model: Model):
-    from brian2 import ms, nA, pA
-
-    from . import characterize as ch
-    from .networks.fi import simulate_fi
-    from .plot import fi_curve, traces
-
     if "I_ext" not in model.equations:  # e.g. a Poisson source: its spikes
         return _source_figure(model)
-    rheo = ch.rheobase(model)
+    rheo = characterize.rheobase(model)
     spontaneous = rheo <= 1.01 * pA
     top = 1 * nA if spontaneous else 3 * rheo
     fig, (ax_v, ax_f) = _figure(2)
     amps = np.array([0.0, 0.3, 0.6]) * nA if spontaneous else np.array([0.8, 1.2, 2.0]) * rheo
-    t, v = ch.step_response(model, amps)
+    t, v = characterize.step_response(model, amps)
     traces(t, v, ax_v, labels=[f"{float(a / pA):.0f} pA" for a in amps], ylabel="v (mV)", lw=0.8)
     ax_v.axvspan(20, 170, color="0.92", zorder=0)
     ax_v.set_title("current steps (shaded: input on)", fontsize=9)
@@ -151,11 +147,6 @@ def _neuron_figure(model: Model):
 
 
 def _source_figure(model: Model):
-    from brian2 import Network, SpikeMonitor, ms
-
-    from .compose import neuron_group
-    from .plot import raster
-
     group = neuron_group(model, 50)
     spikes = SpikeMonitor(group)
     Network(group, spikes).run(1000 * ms)
@@ -167,9 +158,7 @@ def _source_figure(model: Model):
 
 
 def _receptor_figure(model: Model):
-    from . import characterize as ch
-
-    d = ch.psp(model)
+    d = characterize.psp(model)
     fig, axes = _figure(3, width=3.4)
     axes[0].plot(d["t"], d["input"], "C0")
     axes[0].set_ylabel(f"{d['input_name']} (input variable)")
@@ -185,22 +174,18 @@ def _receptor_figure(model: Model):
 
 
 def _synapse_figure(model: Model):
-    from brian2 import ms
-
-    from . import characterize as ch
-
     plastic = model.on_post is not None
     fig, axes = _figure(2 if plastic else 1, width=4.6)
     if plastic:
         lags = np.linspace(-60, 60, 49)
         lags = lags[lags != 0]
-        dw = ch.stdp_window(model, lags * ms)
+        dw = characterize.stdp_window(model, lags * ms)
         axes[0].plot(lags, dw, "o-", ms=3)
         axes[0].axhline(0, color="0.6", lw=0.8)
         axes[0].set_xlabel("t_post - t_pre (ms)")
         axes[0].set_ylabel("weight change")
         axes[0].set_title("one spike pair per synapse, from the initial weight", fontsize=9)
-    times, increments = ch.train_response(model)
+    times, increments = characterize.train_response(model)
     unit = "" if model.target_unit == "1" else f" ({model.target_unit})"
     if model.target_unit == "volt":
         increments, unit = np.asarray(increments) * 1e3, " (mV)"
@@ -214,8 +199,6 @@ def _synapse_figure(model: Model):
 
 def _driven_states(system) -> list[str]:
     """States whose rate of change depends on another state or non-linearly on itself."""
-    import sympy
-
     out = []
     for state in system.states:
         expr = system.rhs[state]
@@ -228,13 +211,9 @@ def _driven_states(system) -> list[str]:
 
 
 def _rate_figure(model: Model):
-    from .analysis import dynamics
-    from . import characterize as ch
-    from .plot import phase_plane
-
     if model.name in CANN_MODELS:
         return _cann_figure(model)
-    t, values = ch.rate_trajectory(model)
+    t, values = characterize.rate_trajectory(model)
     system = model.ode_system()
     driven = _driven_states(system)
     inputs = [name for name, eq in model.equations.items()
@@ -284,9 +263,7 @@ def _rate_figure(model: Model):
 def _transfer(model: Model, name: str, state: str, grid, ax):
     """Steady states of ``state`` against a constant input ``name``: the model's transfer
     function, every branch (stable filled, unstable open) where it is multistable."""
-    from . import characterize as ch
-
-    rows = ch.steady_states(model, name, state, np.linspace(-2.0, 8.0, 41), grid[::10])
+    rows = characterize.steady_states(model, name, state, np.linspace(-2.0, 8.0, 41), grid[::10])
     for stable, face in ((True, "k"), (False, "w")):
         chosen = rows[rows[:, 2] == stable]
         ax.plot(chosen[:, 0], chosen[:, 1], "o", ms=3.5, mec="k", color=face,
@@ -298,10 +275,6 @@ def _transfer(model: Model, name: str, state: str, grid, ax):
 
 
 def _cann_figure(model: Model):
-    from brian2 import Network, ms
-
-    from .networks.cann import build_cann
-
     dims = CANN_MODELS[model.name]
     cann = build_cann(model, n=128 if dims == 1 else 32, name="catalogue")
     net = Network(*cann.objects)
@@ -351,8 +324,6 @@ def model_figure(model: Model):
         Not attached to pyplot (no backend is touched).
     """
     fig = _DRAW[model.kind](model)
-    import textwrap
-
     width = min(110, int(fig.get_figwidth() * 12.5))  # characters that fit across the figure
     fig.suptitle(textwrap.fill(f"{model.ref}: {model.summary}", width), fontsize=9)
     return fig
@@ -397,8 +368,6 @@ def figure_key(model: Model) -> str:
 def _drawing_code_digest() -> str:
     """:func:`_code_digest` of this module, :mod:`brianlab.characterize` and
     :mod:`brianlab.plot` together (the code cannot change within one process)."""
-    from . import characterize, plot
-
     parts = [inspect.getsource(module) for module in (characterize, plot)]
     return "".join(_code_digest(part) for part in parts + [Path(__file__).read_text()])
 
@@ -582,8 +551,6 @@ def write_catalogue(out_dir, *, cache_dir, meanings=None, test_files=(), progres
     dict
         ``computed`` and ``cached`` figure counts and the ``pages`` written.
     """
-    from brian2 import prefs
-
     out_dir, cache_dir = Path(out_dir), Path(cache_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -592,8 +559,6 @@ def write_catalogue(out_dir, *, cache_dir, meanings=None, test_files=(), progres
     entries = sorted((e for e in list_models() if e.kind in KIND_ORDER),  # not networks
                      key=lambda e: (KIND_ORDER.index(e.kind), e.name))
     counts = {"computed": 0, "cached": 0, "pages": []}
-    from brian2.utils.logger import BrianLogger
-
     target = prefs.codegen.target
     prefs.codegen.target = "numpy"  # a few short runs: no compilation
     console = BrianLogger.console_handler

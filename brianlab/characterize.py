@@ -17,11 +17,12 @@ Nothing here changes Brian2's preferences; callers choose the code generation ta
 from __future__ import annotations
 
 import numpy as np
-from brian2 import (Hz, Network, NeuronGroup, SpikeGeneratorGroup, StateMonitor, defaultclock,
-                    mV, ms, nA, pA, second)
+from brian2 import (Hz, Network, NeuronGroup, SpikeGeneratorGroup, StateMonitor, defaultclock, ms,
+                    mV, nA, pA, second)
 from brian2.equations.equations import DIFFERENTIAL_EQUATION
 from brian2.units.fundamentalunits import get_dimensions
 
+from .analysis import dynamics
 from .compose import _as_model, neuron_group, synapses
 from .networks.fi import simulate_fi
 from .units import ModelError
@@ -289,8 +290,6 @@ def steady_states(model, input_name: str, state: str, inputs, starts):
         ``(rows, 3)``: input value, steady ``state``, 1.0 if that fixed point is stable
         else 0.0; several rows per input where the model is multistable.
     """
-    from .analysis import dynamics
-
     m = _as_model(model)
     rows = []
     for value in np.asarray(inputs, dtype=float):

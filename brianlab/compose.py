@@ -25,6 +25,7 @@ import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity, Synapses, defaultclock, second, volt
 from brian2.core.variables import ArrayVariable
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
+from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
 from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 from brian2.utils.stringtools import word_substitute
 
@@ -94,8 +95,6 @@ class MethodChoice:
         str
             Abstract code of the state update.
         """
-        from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
-
         for method in self.methods:
             try:
                 code = StateUpdateMethod.apply_stateupdater(equations, variables, method,

@@ -33,9 +33,11 @@ from pathlib import Path
 
 import numpy as np
 from brian2 import Network, device, get_device, prefs, second, set_device
+from brian2.codegen.targets import codegen_targets
 from brian2.core.magic import magic_network
 from brian2.core.variables import VariableView
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+from brian2.utils.logger import BrianLogger
 
 from . import leanbuild, runargs
 from .cache import cache_directory
@@ -85,8 +87,6 @@ def _console_filter(function, *, add: bool):
 
     Brian2's file log (its debug log) keeps every record; removing an absent filter does
     nothing."""
-    from brian2.utils.logger import BrianLogger
-
     handler = getattr(BrianLogger, "console_handler", None)
     if handler is not None:
         (handler.addFilter if add else handler.removeFilter)(function)
@@ -136,8 +136,6 @@ class DeviceSession:
             if name != "runtime":
                 raise DeviceError(f"target={target!r} applies to the runtime device only "
                                   f"(code generation of {name} is C++)")
-            from brian2.codegen.targets import codegen_targets
-
             targets = sorted({"auto"} | {t.class_name for t in codegen_targets if t.class_name})
             if target not in targets:
                 raise DeviceError(f"unknown runtime target {target!r}; expected one of "

@@ -31,9 +31,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from brian2 import NetworkOperation, second
+from brian2.utils.logger import BrianLogger
+from matplotlib.figure import Figure
 
+from . import plot
+from .analysis import population
+from .analysis.population import (peak_frequency, population_rate, population_statistics,
+                                  rate_spectrum)
+from .catalogue import _code_digest as _source_digest, _write_if_changed
+from .library import list_models, load_model, load_network
+from .networkfile import PUBLISHED_STATISTICS
+from .networks import builder
 from .pipeline import reductions
 from .pipeline.reductions import BIN, FANO_WINDOW
+from .results import _jsonable
 from .units import quantity_text
 
 __all__ = ["GALLERY_DURATION", "GALLERY_WALL", "gallery_run", "gallery_statistics",
@@ -51,8 +63,6 @@ COLUMNS = ("rate", "active_fraction", "cv", "fano", "synchrony", "peak_frequency
 
 def _truncated(netfile, max_duration: float):
     """The network file with its protocol cut to at most ``max_duration`` seconds."""
-    from brian2 import second
-
     phases, left = [], float(max_duration)
     for phase in netfile.protocol:
         if left <= 1e-12:
@@ -64,8 +74,6 @@ def _truncated(netfile, max_duration: float):
 
 
 def _quiet_load(ref: str):
-    from .library import load_network
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unreleased files are shown with their status
         return load_network(ref)
@@ -99,8 +107,6 @@ def gallery_run(netfile, *, max_duration: float = GALLERY_DURATION,
         ``changes`` (name -> text), ``wall_s`` (construction and run), ``stopped``
         (whether ``max_wall`` cut the run).
     """
-    from brian2 import NetworkOperation
-
     if isinstance(netfile, str):
         netfile = _quiet_load(netfile)
     cut = _truncated(netfile, max_duration)
@@ -167,8 +173,6 @@ def gallery_statistics(run: dict, published=(), *, t_start: float = 0.0) -> tupl
         One per entry: ``entry``, ``measured`` (float, or None with ``problem`` saying
         why: not recorded, run too short) and ``passed`` (bool or None).
     """
-    from .analysis.population import population_statistics
-
     def stats(pop, start):
         i, t = run["spikes"][pop]
         length = _window(run["duration"], start)
@@ -206,11 +210,6 @@ def gallery_figure(run: dict, *, max_neurons: int = 200):
     matplotlib.figure.Figure
         Not attached to pyplot.
     """
-    from matplotlib.figure import Figure
-
-    from . import plot
-    from .analysis.population import peak_frequency, population_rate, rate_spectrum
-
     fig = Figure(figsize=(11, 3.4), layout="constrained")
     axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1.3, 1]})
     offset = 0
@@ -241,13 +240,8 @@ def gallery_figure(run: dict, *, max_neurons: int = 200):
 
 
 def _code_digest() -> str:
-    from . import plot
-    from .analysis import population
-    from .catalogue import _code_digest as digest
-    from .networks import builder
-
     parts = [inspect.getsource(module) for module in (plot, population, builder, reductions)]
-    return "".join(digest(part) for part in parts + [Path(__file__).read_text()])
+    return "".join(_source_digest(part) for part in parts + [Path(__file__).read_text()])
 
 
 _cached_digest = functools.cache(_code_digest)
@@ -282,8 +276,6 @@ def gallery_key(netfile, max_duration: float = GALLERY_DURATION,
         the reductions (:data:`BIN`, :data:`FANO_WINDOW`) and the plots, and of
         ``max_duration`` and ``max_wall``.
     """
-    from .library import load_model
-
     digest = hashlib.sha256(netfile.sha256.encode())
     for ref in _model_refs(netfile):
         with warnings.catch_warnings():
@@ -342,8 +334,6 @@ def compute_page_data(netfile, max_duration: float = GALLERY_DURATION,
         ``duration``, ``wall_s``, ``stopped``, ``table`` (population -> statistics) and ``checks``
         (published entry index, measured value, passed, problem).
     """
-    from .results import _jsonable
-
     runs, fig = [], None
     for values in _parameter_sets(netfile):
         run = gallery_run(netfile, max_duration=max_duration, max_wall=max_wall, **values)
@@ -369,8 +359,6 @@ def _md(text: str) -> str:
 
 
 def _page(netfile, data: dict, figure: str, max_duration: float, max_wall) -> str:
-    from .networkfile import PUBLISHED_STATISTICS
-
     name = netfile.name
     out = [f"(network-{name})=", f"# `{netfile.ref}`", "",
            f"**network** · version {netfile.version} · {netfile.status} · sha256 "
@@ -446,7 +434,7 @@ def _page(netfile, data: dict, figure: str, max_duration: float, max_wall) -> st
             "table, checks = gallery_statistics(run, net.published)",
             "gallery_figure(run).savefig(\"net.png\")", "```", "",
             "The whole protocol on any device, saved with its provenance:", "",
-            "```python", f'built = net.build(device="cpp_standalone")',
+            "```python", 'built = net.build(device="cpp_standalone")',
             "built.run()", f'built.save("{name}_run")  # summary.json, spikes.npz',
             "built.close()", "```", "",
             f"`python -m brianlab models show {netfile.ref}` prints the file's populations, "
@@ -494,9 +482,6 @@ def write_gallery(out_dir, *, cache_dir, max_duration: float = GALLERY_DURATION,
         ``computed`` and ``cached`` counts, the ``pages`` written and the ``wall_s`` of
         each network run.
     """
-    from .catalogue import _write_if_changed
-    from .library import list_models
-
     out_dir, cache_dir = Path(out_dir), Path(cache_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -504,8 +489,6 @@ def write_gallery(out_dir, *, cache_dir, max_duration: float = GALLERY_DURATION,
                if e.kind == "network"]
     nets = [_quiet_load(f"{e.name}@{e.newest}") for e in entries]
     counts = {"computed": 0, "cached": 0, "pages": [], "wall_s": {}}
-    from brian2.utils.logger import BrianLogger
-
     console = BrianLogger.console_handler
     level = console.level if console is not None else None
     if console is not None and console.level < 30:

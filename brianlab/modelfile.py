@@ -23,39 +23,16 @@ from brian2.core.functions import DEFAULT_FUNCTIONS
 from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
 from brian2.equations.equations import BOOLEAN, DIFFERENTIAL_EQUATION, INTEGER, SUBEXPRESSION
 from brian2.parsing.expressions import parse_expression_dimensions
-from brian2.units.fundamentalunits import (
-    DIMENSIONLESS,
-    DimensionMismatchError,
-    get_dimensions,
-    get_unit,
-    have_same_dimensions,
-)
+from brian2.parsing.sympytools import str_to_sympy
+from brian2.stateupdaters.base import StateUpdateMethod
+from brian2.units.fundamentalunits import (DIMENSIONLESS, DimensionMismatchError, get_dimensions,
+                                           get_unit, have_same_dimensions)
 from brian2.utils.stringtools import get_identifiers
 
 from .modelformat import (  # noqa: F401  (the format's names, importable from here as before)
-    _COMMON_KEYS,
-    _IDENT,
-    _KIND_KEYS,
-    _NAME,
-    _REQUIRED,
-    KEY_DOCS,
-    KINDS,
-    MAX_DEPTH,
-    MAX_FIELD,
-    MAX_FILE_BYTES,
-    MAX_LINE,
-    RESERVED_NAMES,
-    _check_sizes,
-    _check_str,
-    _err,
-    _get_str,
-    _read_table,
-    check_structure,
-    decode_file,
-    format_reference,
-    load_toml,
-    read_model_bytes,
-)
+    _COMMON_KEYS, _IDENT, _KIND_KEYS, _NAME, _REQUIRED, KEY_DOCS, KINDS, MAX_DEPTH, MAX_FIELD,
+    MAX_FILE_BYTES, MAX_LINE, RESERVED_NAMES, _check_sizes, _check_str, _err, _get_str,
+    _read_table, check_structure, decode_file, format_reference, load_toml, read_model_bytes)
 from .ranges import check_range
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
@@ -195,8 +172,6 @@ class Model:
         ModelError
             For a name that is not a parameter or input of the model.
         """
-        from brian2.parsing.sympytools import str_to_sympy
-
         eqs = self.equations
         numbers = {k: float(v) for k, v in self.parameters.items()}
         for name, eq in eqs.items():
@@ -430,8 +405,6 @@ def _build(raw: dict, *, path, sha256: str, status: str) -> Model:
 def _check_method(method, path):
     if method is None:
         return
-    from brian2.stateupdaters.base import StateUpdateMethod
-
     known = list(StateUpdateMethod.stateupdaters)
     if method not in known:
         raise _err(f"unknown integration method {method!r}; Brian2 knows "

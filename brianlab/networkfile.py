@@ -23,34 +23,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import Equations, Hz, Quantity, second
+from brian2.core.namespace import DEFAULT_UNITS
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION
-from brian2.units.fundamentalunits import (DIMENSIONLESS, get_dimensions,
+from brian2.units.fundamentalunits import (DIMENSIONLESS, DimensionMismatchError, get_dimensions,
                                            have_same_dimensions)
 
 from .compose import compose
 from .modelfile import Model, describe_dimension
 from .modelformat import RESERVED_NAMES, _check_sizes, decode_file, load_toml, read_model_bytes
-from .netformat import (  # noqa: F401  (the format's names, importable from here as before)
-    _IDENT,
-    _INPUT_RUNTIME,
-    _NAME,
-    _REQUIRED,
-    _TABLE_TITLES,
-    CONNECTOR_RULES,
-    INPUT_KINDS,
-    KEY_DOCS,
-    MAX_NEURONS,
-    NORMALISATIONS,
-    PUBLISHED_STATISTICS,
-    RawNetwork,
-    _phases,
-    _type,
-    apply_structure,
-    check_object_names,
-    check_table,
-    format_reference,
-    raw_network,
-)
+from .netformat import (_IDENT,  # noqa: F401  (the format's names, importable from here as before)
+                        _INPUT_RUNTIME, _NAME, _REQUIRED, _TABLE_TITLES, CONNECTOR_RULES,
+                        INPUT_KINDS, KEY_DOCS, MAX_NEURONS, NORMALISATIONS, PUBLISHED_STATISTICS,
+                        RawNetwork, _phases, _type, apply_structure, check_object_names,
+                        check_table, format_reference, raw_network)
 from .pipeline.reductions import REDUCTIONS, ReductionSpec
 from .ranges import MAX_RATE_DT, check_range  # one rate*dt rule: ranges.VALIDITY's too
 from .space import CUTOFF_SIGMAS, Lattice, kernel_sum
@@ -737,9 +722,6 @@ def evaluate_expression(text: str, values: dict, *, path=None, where=None) -> Qu
     ModelError
         For a refused construct, an unknown name or inconsistent units.
     """
-    from brian2.core.namespace import DEFAULT_UNITS
-    from brian2.units.fundamentalunits import DimensionMismatchError
-
     if not isinstance(text, str):
         raise ModelError(f"expected an expression string, got {type(text).__name__}",
                          path=path, where=where)
@@ -1324,8 +1306,6 @@ class _Reader:
         return value
 
     def projection(self, pname, raw, where):
-        from brian2.units.fundamentalunits import get_dimensions as dims
-
         source = self.population_ref(raw["source"], f"{where}.source")
         target = self.population_ref(raw["target"], f"{where}.target")
         synapse = self.model(raw["synapse"], f"{where}.synapse", ("synapse",))
@@ -1333,7 +1313,7 @@ class _Reader:
         if ("receptor" in raw) == ("target_var" in raw):
             raise self.err("expected exactly one of 'receptor' (a receptor label of the target) "
                            "and 'target_var' (a variable of the target)", where)
-        target_dim = dims(parse_unit(synapse.target_unit))
+        target_dim = get_dimensions(parse_unit(synapse.target_unit))
         receptor = target_var = None
         tmodel = self.models[target]
         if "receptor" in raw:

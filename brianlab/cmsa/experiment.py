@@ -15,12 +15,16 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+import brian2
+
 from ..devices import DeviceSession, DirectoryInUse, cache_directory, use_device
 from ..errors import NotRunError
+from ..networks.sheet import models_provenance
 from ..results import atomic_write_text
-from .params import CMSAParams
+from ..sweeps import CompiledNetwork
 from .cached import (MANIFEST, build_changed, compiled_description, run_built, run_cached,
                      sources_digest)
+from .params import CMSAParams
 from .protocol import (CMSARun, active_windows, build_network, collect, recorded_arrays,
                        run_args_for, run_variables)
 from .reduce import PointSettings
@@ -131,10 +135,6 @@ def _manifest_key(first: CMSAParams, device: str, threads, portable: bool) -> st
     """What a cached build's manifest must match: the network's structure, the device
     settings, every model file (name@version, sha256), brianlab's own source and Brian2's
     version. Any change builds again."""
-    import brian2
-
-    from ..networks.sheet import models_provenance
-
     return hashlib.sha256(repr((_structure(first), device, threads, portable,
                                 models_provenance(), sources_digest(),
                                 brian2.__version__)).encode()).hexdigest()
@@ -191,8 +191,6 @@ def simulate_compiled(points: Sequence[CMSAParams], keys: Sequence[str], save_to
         The build and its use: device, directory, threads, portable, whether the cached
         build was reused, timings (``construct_s``, ``build_s``, ``sweep_s``), runs.
     """
-    from ..sweeps import CompiledNetwork
-
     points = list(points)
     first = _check_points(points)
     if len(keys) != len(points):

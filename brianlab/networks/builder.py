@@ -36,22 +36,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from brian2 import (Clock, Network, NeuronGroup, PopulationRateMonitor, Quantity,
-                    SpikeMonitor, StateMonitor, get_device, ms, second)
-from brian2 import seed as brian2_seed
+from brian2 import (Clock, Network, NeuronGroup, PopulationRateMonitor, Quantity, SpikeMonitor,
+                    StateMonitor, get_device, ms, second, seed as brian2_seed)
 from brian2.units.fundamentalunits import get_dimensions
 
 from ..compose import compose, model_of, neuron_group, synapses
-from ..library import load_model
+from ..devices import use_device
+from ..inputs import cross_image, stimulus_image
+from ..library import load_model, load_network
 from ..netformat import _NAME
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
+from ..results import RunFolder
 from ..seeds import check_seed
 from ..space import Lattice
-from ..units import ModelError, quantity_text, unit_string
-from .sheet import HASH_UNIFORM, Pathway
-from .sheet import _indices as sheet_indices
-from .sheet import _weight as sheet_weight
+from ..units import ModelError, parse_quantity, quantity_text, unit_string
+from .sheet import HASH_UNIFORM, Pathway, _indices as sheet_indices, _weight as sheet_weight
 
 __all__ = ["build_network", "BuiltNetwork", "CompileSpec", "check_run_values", "MAX_RATE_DT"]
 
@@ -628,8 +628,6 @@ class BuiltNetwork:
         ResultsError
             If the folder cannot be used (see :class:`~brianlab.results.RunFolder`).
         """
-        from ..results import RunFolder
-
         if not self.ran:
             raise ModelError(f"{self.netfile.ref}: nothing to save: run() the network first")
         device = self.session.describe() if self.session is not None else {
@@ -880,8 +878,6 @@ def _lattice_weight(conn, src: Lattice, tgt: Lattice, same: bool, autapses: bool
 
 def _initial_w(model):
     """The synapse model's initial ``w`` as a number (None if it is an expression)."""
-    from ..units import parse_quantity
-
     try:
         return float(parse_quantity(model.initial.get("w", "1")))
     except ModelError:
@@ -966,15 +962,11 @@ def _set_input_values(group, name, inp, lattice, where, drive_seed, folder):
     setattr(group, f"{name}_start", start)
     setattr(group, f"{name}_stop", stop)
     if kind == "image":
-        from ..inputs import stimulus_image
-
         if lattice is None:
             raise ModelError(f"{where}: an image input needs a lattice population")
         spec = _get(inp, "image", "cross")
         width = _get(inp, "width")
         if spec == "cross" and width is not None:
-            from ..inputs import cross_image
-
             image = cross_image(lattice.side, int(width))
         else:
             if folder is not None and spec != "cross" and not Path(spec).is_absolute():
@@ -1016,8 +1008,6 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
     BuiltNetwork
     """
     if isinstance(netfile, str):
-        from ..library import load_network
-
         netfile = load_network(netfile)
     prefix = netfile.name if name is None else name
     if not isinstance(prefix, str) or not _NAME.match(prefix):
@@ -1030,8 +1020,6 @@ def build_network(netfile, *, device=None, seed=None, drive_seed=None, device_op
         seeds[key] = None if value is None else check_seed(value, f"{netfile.ref}: the {key} seed")
     session = None
     if device is not None:
-        from ..devices import use_device
-
         session = use_device(device, **{"quiet": True, **(device_options or {})})
     start = time.perf_counter()
     try:
