@@ -47,6 +47,10 @@ class TreePeak:
     peak_processes : int
         Processes in the tree at that sample.
     samples : int
+    at_peak : list
+        ``[name, bytes]`` of each process at the peak sample (``/proc/<pid>/comm``).
+    process_peaks : dict
+        Each process name's own largest resident memory over the run (bytes).
     """
 
     command: list
@@ -55,6 +59,8 @@ class TreePeak:
     peak_bytes: int
     peak_processes: int
     samples: int
+    at_peak: list
+    process_peaks: dict
 
 
 def _children() -> dict[int, list[int]]:
@@ -73,8 +79,8 @@ def _children() -> dict[int, list[int]]:
     return out
 
 
-def tree_rss(root: int) -> tuple[int, int]:
-    """Resident bytes of ``root`` and all its descendants, and how many processes.
+def tree_rss(root: int) -> tuple[int, int, list]:
+    """Resident bytes of ``root`` and all its descendants, how many processes, and each.
 
     Parameters
     ----------
@@ -83,21 +89,23 @@ def tree_rss(root: int) -> tuple[int, int]:
 
     Returns
     -------
-    bytes, processes : int, int
-        Processes that exit while being read count as 0 bytes.
+    bytes, processes, parts : int, int, list
+        ``parts``: ``(name, bytes)`` per process. Processes that exit while being read
+        count as 0 bytes.
     """
     children = _children()
-    total, count, todo = 0, 0, [root]
+    total, parts, todo = 0, [], [root]
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, ()))
         try:
-            resident = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+            resident = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
         except (OSError, ValueError, IndexError):
             continue
-        total += resident * PAGE
-        count += 1
-    return total, count
+        total += resident
+        parts.append((name, resident))
+    return total, len(parts), parts
 
 
 def measure(command: list[str], interval: float = 0.02) -> TreePeak:
@@ -117,15 +125,18 @@ def measure(command: list[str], interval: float = 0.02) -> TreePeak:
         raise ValueError(f"interval {interval} s: at least 0.005 s")
     start = time.perf_counter()
     process = subprocess.Popen(command)
-    peak, processes, samples = 0, 0, 0
+    peak, processes, samples, at_peak, own = 0, 0, 0, [], {}
     while process.poll() is None:
-        rss, count = tree_rss(process.pid)
+        rss, count, parts = tree_rss(process.pid)
         samples += 1
         if rss > peak:
-            peak, processes = rss, count
+            peak, processes, at_peak = rss, count, [list(p) for p in parts]
+        for name, resident in parts:
+            own[name] = max(own.get(name, 0), resident)
         time.sleep(interval)
     wall = time.perf_counter() - start
-    return TreePeak(list(command), process.returncode, wall, peak, processes, samples)
+    return TreePeak(list(command), process.returncode, wall, peak, processes, samples,
+                    at_peak, own)
 
 
 def main(argv=None) -> int:
@@ -143,6 +154,13 @@ def main(argv=None) -> int:
     print(f"wall {result.wall_s:.1f} s, exit {result.returncode}, tree peak "
           f"{result.peak_bytes / 2**30:.2f} GiB ({result.peak_processes} processes; "
           f"{result.samples} samples)", file=sys.stderr)
+    gib = 2**30
+    print("at the peak: " + ", ".join(f"{n} {b / gib:.2f} GiB" for n, b in result.at_peak
+                                      if b > 0.01 * gib), file=sys.stderr)
+    print("each one's own peak: " + ", ".join(
+        f"{n} {b / gib:.2f} GiB" for n, b in sorted(result.process_peaks.items(),
+                                                    key=lambda item: -item[1])
+        if b > 0.01 * gib), file=sys.stderr)
     if args.json is not None:
         with open(args.json, "a") as out:
             out.write(json.dumps(asdict(result)) + "\n")

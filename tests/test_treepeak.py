@@ -24,6 +24,8 @@ def test_the_peak_is_the_sum_over_the_tree():
     # (each 5-40 MiB resident)
     assert 500 * MiB <= result.peak_bytes <= 600 * MiB
     assert result.samples > 10
+    assert sorted(b // MiB for _, b in result.at_peak) == [
+        pytest.approx(200 + 15, abs=15), pytest.approx(300 + 15, abs=15)]
 
 
 def test_the_exit_status_is_passed_on_and_a_command_is_required(tmp_path, capsys):
