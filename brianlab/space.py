@@ -27,7 +27,11 @@ import numpy as np
 
 __all__ = ["Lattice", "periodic_delta", "periodic_distance", "fixed_indegree",
            "gaussian_probability", "gaussian_kernel", "kernel_sum", "course_sigma",
-           "Connections"]
+           "Connections", "SHEET_RULES"]
+
+#: Connection rules of the E/I sheet (:func:`brianlab.networks.sheet.build_ei_sheet`'s
+#: ``rule``, the CMSA command's ``--rule``): one definition, importable without Brian2.
+SHEET_RULES = ("fixed_indegree", "probability", "kernel")
 
 #: Gaussian tails beyond this many sigma are dropped (relative weight < 1e-6).
 CUTOFF_SIGMAS = float(np.sqrt(2 * np.log(1e6)))

@@ -154,12 +154,16 @@ def test_point_settings_survive_json_and_give_the_same_frame_times():
 
 
 def test_the_command_line_choices_are_the_librarys():
-    from brianlab.cmsa import choices, params
+    from brianlab import space
+    from brianlab.cmsa import __main__ as cli, params, presets
     from brianlab.devices import DEVICES
     from brianlab.networks.sheet import RULES
 
-    assert choices.DEVICES == DEVICES and choices.RULES == RULES
-    assert params.PRESETS is choices.PRESETS and params.MAX_SEED == 2**31 - 1
+    # one definition each: the parser's choices are the library's objects, not copies
+    assert cli.DEVICES == DEVICES and cli.RULES is RULES is space.SHEET_RULES
+    assert params.PRESETS is presets.PRESETS is cli.PRESETS
+    assert params.PHI_VARIANTS is presets.PHI_VARIANTS is cli.PHI_VARIANTS
+    assert params.MAX_SEED == cli.MAX_SEED == 2**31 - 1
 
 
 def test_importing_brianlab_imports_no_brian2_until_a_name_is_used():

@@ -40,7 +40,7 @@ TIER1 = {
     "brianlab.tutorial",
     "brianlab.analysis", "brianlab.analysis.population", "brianlab.analysis.spikes",
     "brianlab.analysis.patterns", "brianlab.analysis.decoding",
-    "brianlab.cmsa", "brianlab.cmsa.__main__", "brianlab.cmsa.cached", "brianlab.cmsa.choices",
+    "brianlab.cmsa", "brianlab.cmsa.__main__", "brianlab.cmsa.cached", "brianlab.cmsa.presets",
     "brianlab.cmsa.reduce",
     "brianlab.pipeline",
     "brianlab.runargs",

@@ -26,13 +26,14 @@ from ..pipeline.cli import main as pipeline_main
 from ..pipeline.request import check_resources
 from ..results import ResultsError, RunFolder
 from ..sweeps import SweepError
-from ..toolchain import default_device
-from .choices import DEVICES, MAX_SEED, PHI_VARIANTS, PRESETS, RULES
+from ..seeds import MAX_HASH_SEED as MAX_SEED
+from ..space import SHEET_RULES as RULES
+from ..toolchain import DEVICES, default_device
+from .presets import PHASES, PHI_VARIANTS, PRESETS
 
 # (Brian2 and the modules that need it are imported where they are used: a repeated
 # ``run`` or ``phases`` runs its cached build without them, see brianlab.cmsa.cached.)
 
-PHASES = (("bump", 5.0), ("critical", 6.5), ("wave", 10.0))
 #: Commands whose plans are saved (:mod:`brianlab.cmsa.cached`): repeated, they run
 #: their cached build without importing Brian2.
 PLANNED = ("run", "phases")

@@ -9,8 +9,9 @@ from brian2 import Quantity, mV, ms, nA, nF, uS
 
 from ..resources import (  # noqa: F401  (BYTES_PER_SYNAPSE, BASE_BYTES: importable here as before)
     BASE_BYTES, BYTES_PER_SYNAPSE, MemoryLimit, available_memory, check_memory, spike_memory)
+from ..seeds import MAX_HASH_SEED as MAX_SEED
 from ..space import CUTOFF_SIGMAS, Lattice, course_sigma, kernel_sum
-from .choices import MAX_SEED, PHI_VARIANTS, PRESETS
+from .presets import PHI_VARIANTS, PRESETS
 
 __all__ = ["CMSAParams", "MAX_SEED", "BYTES_PER_SYNAPSE", "machine_memory", "PRESETS",
            "PHI_VARIANTS"]
@@ -29,7 +30,7 @@ def machine_memory() -> float:
 
 
 # The named configurations (``CMSAParams.preset``, ``--preset``; names in
-# ``choices.PRESETS``). ``tuned`` is the default
+# ``presets.PRESETS``). ``tuned`` is the default
 # (the fields' defaults). ``lab-report`` takes what the CMSA lab report states: kernel
 # ``exp(-d**2/200)`` (its "sigma 200", one width for E and I sources), We 0.028 uS,
 # Wi 0.013 uS, 50 ms of random drive of amplitude 5 (nA here), 300 ms spontaneous,

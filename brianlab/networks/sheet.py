@@ -31,7 +31,7 @@ from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probabil
 __all__ = ["EISheet", "Pathway", "build_ei_sheet", "models_provenance", "RULES", "RECEPTORS",
            "SYNAPSE_MODEL", "HASH_UNIFORM"]
 
-RULES = ("fixed_indegree", "probability", "kernel")
+RULES = space.SHEET_RULES
 #: The receptor and synapse models every sheet is built from (the neuron is a parameter).
 RECEPTORS = ("ampa_exp", "gaba_exp")
 SYNAPSE_MODEL = "static"
