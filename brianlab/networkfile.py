@@ -31,14 +31,14 @@ from brian2.units.fundamentalunits import (DIMENSIONLESS, DimensionMismatchError
 from .compose import compose
 from .modelfile import Model, describe_dimension
 from .modelformat import RESERVED_NAMES, _check_sizes, decode_file, load_toml, read_model_bytes
-from .netformat import (_IDENT,  # noqa: F401  (the format's names, importable from here as before)
-                        _INPUT_RUNTIME, _NAME, _REQUIRED, _TABLE_TITLES, CONNECTOR_RULES,
+from .netformat import (  # noqa: F401  (the format's names, importable from here as before)
+                        _IDENT, _INPUT_RUNTIME, _NAME, _REQUIRED, _TABLE_TITLES, CONNECTOR_RULES,
                         INPUT_KINDS, KEY_DOCS, MAX_NEURONS, NORMALISATIONS, PUBLISHED_STATISTICS,
                         RawNetwork, _phases, _type, apply_structure, check_object_names,
                         check_table, format_reference, raw_network)
 from .pipeline.reductions import REDUCTIONS, ReductionSpec
 from .ranges import MAX_RATE_DT, check_range  # one rate*dt rule: ranges.VALIDITY's too
-from .space import CUTOFF_SIGMAS, Lattice, kernel_sum
+from .space import Lattice, expected_indegree
 from .units import ModelError, parse_quantity, parse_unit, unit_string
 
 __all__ = ["NetworkFile", "NetworkParameter", "Population", "Projection", "Connector",
@@ -581,12 +581,9 @@ class NetworkFile:
             else:  # the Gaussian rules on lattices
                 source, target = (Lattice(side, None if extent is None else float(extent))
                                   for side, extent in (src.lattice, tgt.lattice))
-                if conn.rule == "gaussian_kernel":
-                    radius = CUTOFF_SIGMAS * conn.sigma / source.spacing
-                    per_target = min(float(src.size), math.pi * radius**2)
-                else:
-                    per_target = (conn.p_max or 1.0) * kernel_sum(source, target, conn.sigma)
-                total += per_target * tgt.size
+                total += tgt.size * expected_indegree(
+                    conn.rule.removeprefix("gaussian_"), source, target, conn.sigma,
+                    conn.p_max or 1.0)
         return int(round(total))
 
     def __repr__(self):

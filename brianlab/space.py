@@ -27,7 +27,7 @@ import numpy as np
 
 __all__ = ["Lattice", "periodic_delta", "periodic_distance", "fixed_indegree",
            "gaussian_probability", "gaussian_kernel", "kernel_sum", "course_sigma",
-           "Connections", "SHEET_RULES"]
+           "Connections", "SHEET_RULES", "expected_indegree"]
 
 #: Connection rules of the E/I sheet (:func:`brianlab.networks.sheet.build_ei_sheet`'s
 #: ``rule``, the CMSA command's ``--rule``): one definition, importable without Brian2.
@@ -450,3 +450,33 @@ def gaussian_kernel(source: Lattice, target: Lattice, sigma: float, *, cutoff: f
     """
     return _pairwise(source, target, sigma, cutoff, allow_self, same_population, chunk,
                      lambda w: np.ones(len(w), dtype=bool))
+
+
+def expected_indegree(rule: str, source: Lattice, target: Lattice, sigma: float,
+                      p_max: float = 1.0) -> float:
+    """Sources a target receives under a Gaussian rule without a fixed in-degree.
+
+    ``kernel``: every source within :data:`CUTOFF_SIGMAS` sigma (the disc's area in
+    source spacings, at most the whole source lattice); ``probability``: ``p_max`` times
+    the kernel's sum (:func:`kernel_sum`), the expected count. The one estimate behind
+    ``CMSAParams.n_synapses`` and ``NetworkFile.expected_synapses``.
+
+    Parameters
+    ----------
+    rule : {"kernel", "probability"}
+    source, target : Lattice
+    sigma : float
+        Gaussian width in the torus' length units.
+    p_max : float
+        Peak probability (``probability``).
+
+    Returns
+    -------
+    float
+    """
+    if rule == "kernel":
+        radius = CUTOFF_SIGMAS * sigma / source.spacing
+        return min(float(source.side**2), np.pi * radius**2)
+    if rule == "probability":
+        return p_max * kernel_sum(source, target, sigma)
+    raise ValueError(f"expected rule 'kernel' or 'probability', got {rule!r}")

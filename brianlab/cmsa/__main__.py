@@ -17,17 +17,17 @@ import numpy as np
 from .. import plot
 from ..cache import CacheError, cache_root
 from ..errors import DeviceError, ModelError, Terminated
-from ..pipeline.execute import (check_cluster, cluster, cluster_wanted, interrupted,
-                                load_done, portable, prefetch, prefetched, progress, say,
-                                signals, stop_if_signalled)
-from ..pipeline.grid import check_grid, checked, parse_range, parse_seeds
 from ..netformat import structure_paths
 from ..pipeline.cli import main as pipeline_main
+from ..pipeline.execute import (check_cluster, cluster, cluster_wanted, interrupted, load_done,
+                                portable, prefetch, prefetched, progress, say, signals,
+                                stop_if_signalled)
+from ..pipeline.grid import check_grid, checked, parse_range, parse_seeds
 from ..pipeline.request import check_resources
 from ..results import ResultsError, RunFolder
-from ..sweeps import SweepError
 from ..seeds import MAX_HASH_SEED as MAX_SEED
 from ..space import SHEET_RULES as RULES
+from ..sweeps import SweepError
 from ..toolchain import DEVICES, default_device
 from .presets import PHASES, PHI_VARIANTS, PRESETS
 

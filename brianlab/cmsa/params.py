@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
-from brian2 import Quantity, mV, ms, nA, nF, uS
+from brian2 import Quantity, ms, mV, nA, nF, uS
 
 from ..resources import (  # noqa: F401  (BYTES_PER_SYNAPSE, BASE_BYTES: importable here as before)
     BASE_BYTES, BYTES_PER_SYNAPSE, MemoryLimit, available_memory, check_memory, spike_memory)
 from ..seeds import MAX_HASH_SEED as MAX_SEED
-from ..space import CUTOFF_SIGMAS, Lattice, course_sigma, kernel_sum
+from ..space import Lattice, course_sigma, expected_indegree
 from .presets import PHI_VARIANTS, PRESETS
 
 __all__ = ["CMSAParams", "MAX_SEED", "BYTES_PER_SYNAPSE", "machine_memory", "PRESETS",
@@ -293,12 +293,8 @@ class CMSAParams:
         per_target = 0.0
         target = Lattice(self.e_side)
         for sigma, side in ((self.sigma_e, self.e_side), (self.sigma_i, self.i_side)):
-            source = Lattice(side, float(self.e_side))
-            if self.rule == "kernel":  # every source within the cutoff
-                radius = CUTOFF_SIGMAS * sigma / source.spacing
-                per_target += min(float(side**2), np.pi * radius**2)
-            else:  # p_max 1: the kernel's sum, expected
-                per_target += kernel_sum(source, target, sigma)
+            per_target += expected_indegree(self.rule, Lattice(side, float(self.e_side)),
+                                            target, sigma)
         return int((self.e_side**2 + self.i_side**2) * per_target)
 
     def memory_parts(self) -> dict:
