@@ -77,6 +77,8 @@ STATE_PHI = (0.35, 0.8)
 BUILD_ONLY_NOTE = "build-only: no GPU"
 DEVICES = ("cuda_standalone", "cpp_standalone")
 TAIL = 3000
+#: The CMSA sheet's time step in seconds (``CMSAParams.dt``; a test keeps them equal).
+SHEET_DT_S = 1e-4
 
 #: The packages of ``uv.lock`` that the GPU machine's image lacks, carried there as wheels
 #: (``--fetch-wheels``). Source: ``/work/.library/device/KINDS.md`` ("Python packages
@@ -664,15 +666,33 @@ def step_install(check: Check, args) -> bool:
     return chosen is not None
 
 
+#: A test's outcome in pytest's verbose output (with or without xdist's ``[gwN] [ P%]``).
+OUTCOME = re.compile(r"^(?:\[gw\d+\] (?:\[\s*\d+%\] )?)?(PASSED|FAILED|ERROR|SKIPPED|XFAIL"
+                     r"|XPASS) (\S+::\S+)|^(\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)",
+                     re.MULTILINE)
+
+
+def read_outcomes(text: str) -> dict:
+    """Each test's outcome printed by ``pytest -v`` (also under xdist), as ``{test id:
+    outcome}``: what a step cut short by its timeout had finished."""
+    found = {}
+    for m in OUTCOME.finditer(text):
+        outcome, name = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        found[name] = outcome.lower()
+    return found
+
+
 def step_tests(check: Check, args):
     check.say("step 1: pytest -m cuda" + (" (collect only: build-only)"
                                           if check.build_only else ""))
-    argv = [check.python, "-m", "pytest", "-m", "cuda", "-p", "no:cacheprovider", "-q",
-            "-rs", "tests/"]
+    # -v: each test's outcome is printed as it ends, so a step cut short by its timeout
+    # still says which tests passed; pytest-benchmark (in the GPU image) only warns here
+    argv = [check.python, "-m", "pytest", "-m", "cuda", "-p", "no:cacheprovider",
+            "-p", "no:benchmark", "-v", "-rs", "tests/"]
     if check.build_only:
         argv.append("--collect-only")
-    else:  # (each CUDA test compiles for minutes: four at once on the GPU machine's cores)
-        argv += ["-n", str(min(4, os.cpu_count() or 1))]
+    else:  # each CUDA test compiles for a minute or more: all at once on the GPU machine
+        argv += ["-n", str(min(8, os.cpu_count() or 1))]
     r = check.command(argv, 540)
     counts = {}
     for word in ("passed", "failed", "skipped", "error", "errors", "deselected"):
@@ -682,8 +702,12 @@ def step_tests(check: Check, args):
     collected = re.findall(r"(\d+)(?:/\d+)? tests? collected", r.get("stdout_tail", ""))
     if collected:
         counts["collected"] = int(collected[-1])
+    outcomes = read_outcomes(r.get("stdout_tail", ""))
+    if not counts and outcomes:  # cut short: no summary line, count what finished
+        for outcome in outcomes.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
     check.add({"step": 1, "name": "CUDA tests", "command": r, "counts": counts,
-               "ok": r.get("rc") == 0})
+               "outcomes": outcomes, "ok": r.get("rc") == 0})
 
 
 def step_phases(check: Check, args):
@@ -804,6 +828,9 @@ def markdown(report: dict) -> str:
             c = s["command"]
             out.append(_table(["status", "wall s", *s["counts"]],
                               [[_status(c), c.get("wall_s"), *s["counts"].values()]]))
+            if s.get("outcomes"):
+                out += ["", _table(["test", "outcome"], [
+                    [name, outcome] for name, outcome in sorted(s["outcomes"].items())])]
         elif s["step"] == 2:
             out.append(_table(["device", "seed", "status", "wall s", "GPU MiB peak"], [
                 [c.get("device"), c["argv"][c["argv"].index("--seed") + 1], _status(c),
@@ -840,6 +867,52 @@ def markdown(report: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def scaling_table(reports: list[dict]) -> str:
+    """The docs' table of step 3 over several reports: per side, both devices' binary
+    time (build excluded) per model second, their ratio, the GPU's time per step and
+    peak memory, the CUDA build's time, and the spike counts and Phi of both devices.
+
+    Parameters
+    ----------
+    reports : list of dict
+        ``gpu_check.json`` records (their step 3 rows with one point each).
+
+    Returns
+    -------
+    str
+        A Markdown table, one row per side, sides in increasing order.
+    """
+    by_side = {}
+    for report in reports:
+        for step in report["steps"]:
+            if step.get("step") != 3:
+                continue
+            for row in step["rows"]:
+                if row.get("rc") == 0 and row.get("points"):
+                    by_side.setdefault(row["size"], {})[row["device"]] = row
+    lines = []
+    for side, rows in sorted(by_side.items()):
+        cuda, cpp = rows.get("cuda_standalone"), rows.get("cpp_standalone")
+        if cuda is None or cpp is None:
+            continue
+        a, b = cuda["points"][0], cpp["points"][0]
+        per_model_s = [r["binary_s"] / r["model_s"] for r in (a, b)]
+        t = cuda.get("timings") or {}
+        steps = a["model_s"] / SHEET_DT_S
+        same = (a["spikes_e"], a["spikes_i"], a["phi"]) == (b["spikes_e"], b["spikes_i"],
+                                                            b["phi"])
+        lines.append([side, f"{per_model_s[0]:.2f}", f"{per_model_s[1]:.2f}",
+                      f"{per_model_s[1] / per_model_s[0]:.2f}",
+                      f"{1e3 * a['binary_s'] / steps:.2f}",
+                      _fmt(cuda.get("gpu_mem_peak_mib"), 4),
+                      f"{t.get('construct_s', 0) + t.get('build_s', 0):.0f}",
+                      f"{a['spikes_e']:,} / {a['spikes_i']:,}", f"{a['phi']:.3f}",
+                      "yes" if same else "NO"])
+    return _table(["E side", "cuda s per model s", "cpp s per model s (1 thread)",
+                   "cpp / cuda", "cuda ms per step", "GPU MiB peak",
+                   "cuda construct + build s", "spikes E / I", "Phi", "same on both"], lines)
+
+
 # -- command line --------------------------------------------------------------------------
 
 def _ints(text: str) -> list[int]:
@@ -867,12 +940,15 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--ke", default=None, help="in-degree from E (CMSA --ke)")
     parser.add_argument("--ki", default=None, help="in-degree from I (CMSA --ki)")
     parser.add_argument("--steps", type=_ints, default=[1, 2, 3, 4], help="steps to run")
+    parser.add_argument("--table", type=Path, nargs="+", metavar="REPORT",
+                        help="only print the scaling table (docs/benchmarks.md) of these "
+                        "gpu_check.json reports, and exit")
     parser.add_argument("--build-only", action="store_true",
                         help="generate and compile only (automatic without nvidia-smi)")
     parser.add_argument("--skip-install", action="store_true",
                         help="no uv sync: use .venv/bin/python when it exists, else this Python")
     args = parser.parse_args(argv)
-    if args.out is None and not args.fetch_wheels:
+    if args.out is None and not (args.fetch_wheels or args.table):
         parser.error("OUT_DIR is required (or --fetch-wheels)")
     args.phases_side = args.phases_side or min(args.sides)
     args.cmsa_extra = ["--duration", str(args.duration)]
@@ -886,6 +962,9 @@ def main(argv=None) -> int:
     args = parse(argv)
     if args.fetch_wheels:
         return fetch_wheels()
+    if args.table:
+        print(scaling_table([json.loads(path.read_text()) for path in args.table]), end="")
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     reason = "--build-only was given" if args.build_only else ""
     if not args.build_only:

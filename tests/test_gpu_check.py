@@ -282,3 +282,51 @@ def test_with_wheels_the_install_step_uses_them_and_python3_with_pythonpath(tmp_
     error = check.report["steps"][0]["error"]
     assert f"brian2 2.9.0 is not the lock's {lock['brian2']}" in error
     assert "not the working tree" in error
+
+
+def test_test_outcomes_are_read_from_verbose_output_with_and_without_xdist():
+    """Step 1 cut short by its timeout prints no summary: the tests that ended are read
+    from ``pytest -v``'s lines (xdist's and plain)."""
+    text = ("bringing up nodes...\n"
+            "[gw1] [ 14%] PASSED tests/test_cuda.py::test_a_quiet_cuda_session\n"
+            "[gw0] [ 28%] FAILED tests/test_devices.py::test_cuda_without_nvcc[x-1]\n"
+            "[gw2] SKIPPED tests/test_cuda.py::test_b\n"
+            "tests/test_cuda.py::test_c PASSED                         [100%]\n"
+            "PASSED tests/test_cuda.py::test_a_quiet_cuda_session (said twice)\n")
+    assert gpu_check.read_outcomes(text) == {
+        "tests/test_cuda.py::test_a_quiet_cuda_session": "passed",
+        "tests/test_devices.py::test_cuda_without_nvcc[x-1]": "failed",
+        "tests/test_cuda.py::test_b": "skipped",
+        "tests/test_cuda.py::test_c": "passed"}
+    assert gpu_check.read_outcomes("3 passed in 2.0s\n...") == {}
+
+
+STORED = sorted((Path(__file__).resolve().parent.parent / "docs" / "_data" / "gpu")
+                .glob("h200-*.json"))
+
+
+def test_the_docs_gpu_table_is_the_stored_reports_table():
+    """docs/benchmarks.md's H200 table is ``--table`` of the reports the device calls
+    brought back (docs/_data/gpu), and in them cuda_standalone gave cpp_standalone's
+    spike counts and Phi at every side and the same state and rates in every phase."""
+    from brianlab.cmsa.params import CMSAParams
+
+    assert float(CMSAParams().dt) == gpu_check.SHEET_DT_S
+    assert len(STORED) == 2
+    reports = [json.loads(path.read_text()) for path in STORED]
+    table = gpu_check.scaling_table(reports)
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md").read_text()
+    assert table in docs
+    rows = table.splitlines()[2:]
+    assert [r.split(" | ")[0] for r in rows] == ["| 150", "| 300", "| 600"]
+    assert all(r.endswith("| yes |") for r in rows)
+    phases = [s for r in reports for s in r["steps"] if s["step"] == 2]
+    assert len(phases) == 1 and len(phases[0]["comparison"]) == 3
+    assert all(row["ok"] for row in phases[0]["comparison"])
+    assert [row["cuda_state"] for row in phases[0]["comparison"]] == ["bump", "mixed", "wave"]
+
+
+def test_table_option_prints_the_table(capsys):
+    assert gpu_check.main(["--table", *map(str, STORED)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| E side |") and len(out.splitlines()) == 5
