@@ -379,3 +379,33 @@ def test_a_folder_holds_one_configuration(tmp_path):
     other = replace(p, configuration=dict(p.configuration, device="runtime"))
     with pytest.raises(ResultsError, match="another configuration.*device"):
         save.open_folder(other, tmp_path / "out")
+
+
+def test_structure_additions_are_in_the_key_only_when_given():
+    """Tables added whole (the CMSA sheet's connectors) are part of a build's key and read
+    back from a plan; a build without them keeps the key it had before the field existed."""
+    spec = _build()
+    assert "additions" not in spec.key_parts()
+    conn = {"rule": "gaussian_fixed_indegree", "sigma": 2.5, "k": 50, "normalise": "kernel_sum"}
+    added = _build(additions=(("projections.ee.connector", plan.addition_text(conn)),))
+    assert added.key_parts()["additions"] == [["projections.ee.connector",
+                                                 '{"k":50,"normalise":"kernel_sum",'
+                                                 '"rule":"gaussian_fixed_indegree","sigma":2.5}']]
+    assert added.key() != spec.key()
+    assert added.addition_values() == {"projections.ee.connector": conn}
+    for s in (spec, added):
+        assert BuildSpec.from_dict(json.loads(json.dumps(s.as_dict()))) == s
+    other = _build(additions=(("projections.ee.connector", plan.addition_text(
+        dict(conn, k=51))),))
+    assert other.key() != added.key()
+    data = added.as_dict()
+    data["additions"] = [["projections.ee.connector", '{"sigma": 2.5}']]  # not canonical
+    with pytest.raises(CacheError, match="not canonical JSON text"):
+        BuildSpec.from_dict(data)
+    for text in ("{sigma", '{"sigma":NaN}'):
+        data["additions"] = [["projections.ee.connector", text]]
+        with pytest.raises(CacheError, match="not JSON text"):
+            BuildSpec.from_dict(data)
+    del data["additions"]  # a plan written before the field: planned again
+    with pytest.raises(CacheError, match="missing"):
+        BuildSpec.from_dict(data)

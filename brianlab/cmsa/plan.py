@@ -10,15 +10,26 @@ derives, or a run-time value (:func:`sheet_values`). Built through
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from brian2 import ms
 
+from ..networkfile import with_structure
+from ..networks.builder import check_run_values
+from ..networks.sheet import Pathway
+from ..pipeline.plan import BuildSpec, Plan, PointSpec, addition_text
+from ..pipeline.planner import context_of, outputs_of, read_network_of
+from ..pipeline.reductions import ReductionSpec
 from ..units import quantity_text
 from .params import CMSAParams
+from .reduce import PointSettings
 
-__all__ = ["SHEET", "sheet_structure", "sheet_values"]
+__all__ = ["SHEET", "REDUCTION", "sheet_structure", "sheet_values", "make_plan"]
 
 #: The network file of the CMSA sheet.
 SHEET = "cmsa_sheet@2"
+#: The reduction of its points (:func:`brianlab.cmsa.reduce.cmsa_phi`).
+REDUCTION = "cmsa_phi"
 
 #: CMSAParams.rule -> the network file's lattice connector rule.
 _RULES = {"fixed_indegree": "gaussian_fixed_indegree", "probability": "gaussian_probability",
@@ -29,6 +40,8 @@ def _connector(p: CMSAParams, sigma: float, k: int) -> dict:
     conn = {"rule": _RULES[p.rule], "sigma": float(sigma), "normalise": "kernel_sum"}
     if p.rule == "fixed_indegree":
         conn["k"] = int(k)
+    elif p.rule == "probability":  # the CMSA sheet's pathways (cmsa.protocol) keep the default
+        conn["p_max"] = Pathway.__dataclass_fields__["p_max"].default
     return conn
 
 
@@ -121,3 +134,67 @@ def sheet_values(p: CMSAParams) -> dict:
     if p.stimulus_duration > 0 * ms:
         values["stimulus_amplitude"] = p.stimulus_amplitude
     return values
+
+
+def make_plan(points: Sequence[CMSAParams], keys: Sequence[str], titles: Sequence[str], *,
+              command: dict, configuration: dict, device: str = "cpp_standalone",
+              threads: int | None = None, portable: bool = False) -> Plan:
+    """The pipeline's plan of a CMSA command's points: ``cmsa_sheet@2`` built once per
+    distinct structure, each point a run of its build with run-time values.
+
+    Parameters
+    ----------
+    points : sequence of CMSAParams
+        The simulations, in the command's order.
+    keys, titles : sequence of str
+        Their file names (the CMSA command's point keys) and titles.
+    command : dict
+        What the plan's ``request`` records (the command line, JSON-ready).
+    configuration : dict
+        The results folder's configuration (the CMSA command's).
+    device : str
+        A compiled device (``cpp_standalone``).
+    threads : int, optional
+        OpenMP threads of the build.
+    portable : bool
+        Built without the build machine's CPU flags.
+
+    Returns
+    -------
+    Plan
+        One :class:`~brianlab.pipeline.plan.BuildSpec` per structure (the changes of
+        :func:`sheet_structure` as paths and additions), one
+        :class:`~brianlab.pipeline.plan.PointSpec` per point (run values of
+        :func:`sheet_values`, the drive seed, the point's
+        :class:`~brianlab.cmsa.reduce.PointSettings` as its reduction options) and the
+        ``cmsa_phi`` reduction.
+
+    Raises
+    ------
+    ModelError
+        If the sheet file or a value is refused by its load checks.
+    """
+    netfile, ref = read_network_of(SHEET)
+    builds: list[BuildSpec] = []
+    index: dict = {}
+    nets: dict = {}
+    contexts: dict = {}
+    specs = []
+    for p, key, title in zip(points, keys, titles, strict=True):
+        changes, additions = sheet_structure(p)
+        structure = tuple(sorted(changes.items()))
+        added = tuple(sorted((path, addition_text(value)) for path, value in additions.items()))
+        if (structure, added) not in index:
+            net = nets[(structure, added)] = with_structure(netfile, changes, additions)
+            index[(structure, added)] = len(builds)
+            contexts[str(len(builds))] = context_of(net)
+            builds.append(BuildSpec(ref, structure, None, device, threads, portable,
+                                    outputs_of(net), added))
+        build = index[(structure, added)]
+        targets = check_run_values(nets[(structure, added)], sheet_values(p))
+        values = tuple((name, float(q)) for name, q in sheet_values(p).items())
+        specs.append(PointSpec(key, build, values,
+                               tuple((t, float(q)) for t, q in targets.items()), int(p.seed),
+                               title, tuple(sorted(PointSettings.of(p).as_dict().items()))))
+    return Plan(dict(command), tuple(builds), tuple(specs), dict(configuration),
+                ReductionSpec(REDUCTION), (), contexts)

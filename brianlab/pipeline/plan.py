@@ -27,7 +27,7 @@ from .reductions import REDUCTIONS, ReductionSpec
 
 __all__ = ["BUILD_FORMAT", "NETWORK_STATUSES", "NetworkRef", "BuildSpec", "PointSpec", "Axis",
            "Plan", "point_key", "brian2_version", "reduction_from_dict", "check_fields",
-           "check_str", "check_pairs"]
+           "check_str", "check_pairs", "addition_text"]
 
 #: Version of the build key's and manifest's layout (bumped when either changes).
 BUILD_FORMAT = 1
@@ -294,6 +294,12 @@ class BuildSpec:
         Built without the build machine's CPU flags.
     outputs : tuple of str
         The arrays a point reads (monitor names).
+    additions : tuple of (str, str)
+        Tables added or replaced whole (:func:`brianlab.netformat.apply_structure`'s
+        ``additions``: ``projections.ee.connector`` -> its table), each value as canonical
+        JSON text (:func:`addition_text`), sorted; empty for the commands' structure
+        paths. In the build key only when not empty (so the keys of other builds are
+        those they always were).
     """
 
     network: NetworkRef
@@ -303,6 +309,7 @@ class BuildSpec:
     threads: int | None
     portable: bool
     outputs: tuple[str, ...]
+    additions: tuple[tuple[str, str], ...] = ()
 
     def key_parts(self) -> dict:
         """What the build depends on (design 2.3): this spec, brianlab's sources, Brian2's
@@ -323,7 +330,18 @@ class BuildSpec:
                 "device": self.device, "threads": self.threads, "portable": self.portable,
                 "outputs": list(self.outputs), "lean": True,
                 "sources": cache.sources_digest(), "brian2": brian2_version(),
-                "compiler": toolchain.compiler_identity()}
+                "compiler": toolchain.compiler_identity(),
+                **({"additions": [list(a) for a in self.additions]} if self.additions else {})}
+
+    def addition_values(self) -> dict:
+        """:attr:`additions` as :func:`brianlab.networkfile.with_structure` takes them.
+
+        Returns
+        -------
+        dict
+            Path -> the parsed JSON value.
+        """
+        return {path: json.loads(text) for path, text in self.additions}
 
     def key(self) -> str:
         """The build key: sha256 of the canonical JSON of :meth:`key_parts`.
@@ -350,7 +368,7 @@ class BuildSpec:
                 "structure": [list(s) for s in self.structure],
                 "compiled_seed": self.compiled_seed, "device": self.device,
                 "threads": self.threads, "portable": self.portable,
-                "outputs": list(self.outputs)}
+                "outputs": list(self.outputs), "additions": [list(a) for a in self.additions]}
 
     @classmethod
     def from_dict(cls, data, where: str = "build") -> "BuildSpec":
@@ -378,11 +396,38 @@ class BuildSpec:
                 f"{', '.join(toolchain.DEVICES)}")
         outputs = tuple(check_str(o, f"{where}.outputs")
                         for o in _list(data["outputs"], f"{where}.outputs"))
+        additions = check_pairs(data["additions"], f"{where}.additions", _addition)
         return cls(NetworkRef.from_dict(data["network"], f"{where}.network"),
                    check_pairs(data["structure"], f"{where}.structure", check_str),
                    _optional_int(data["compiled_seed"], f"{where}.compiled_seed", 0, MAX_SEED),
                    device, _optional_int(data["threads"], f"{where}.threads", 1, 4096),
-                   _bool(data["portable"], f"{where}.portable"), outputs)
+                   _bool(data["portable"], f"{where}.portable"), outputs, additions)
+
+
+def addition_text(value) -> str:
+    """The canonical JSON text of a structure addition (:attr:`BuildSpec.additions`).
+
+    Parameters
+    ----------
+    value : object
+        A table, list or scalar of a network file (JSON-ready).
+
+    Returns
+    -------
+    str
+        Sorted keys, no spaces: equal values give equal texts (and build keys).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _addition(value, where: str) -> str:
+    text = check_str(value, where)
+    try:
+        canonical = addition_text(json.loads(text))
+    except ValueError:  # (NaN and infinities too: not JSON)
+        raise CacheError(f"{where}: not JSON text") from None
+    _expect(canonical == text, f"{where}: not canonical JSON text")
+    return text
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,9 @@ def network_of(spec: BuildSpec) -> NetworkFile:
         netfile = load_network(ref, allow_modified=spec.network.status == "modified")
     if netfile.sha256 != spec.network.sha256:
         raise ModelError(f"{ref} changed since the command was planned; run it again")
-    return with_structure(netfile, dict(spec.structure)) if spec.structure else netfile
+    if not (spec.structure or spec.additions):
+        return netfile
+    return with_structure(netfile, dict(spec.structure), spec.addition_values())
 
 
 def outputs_of(netfile: NetworkFile) -> tuple[str, ...]:
