@@ -92,14 +92,18 @@ def main():
         summary = json.loads((tmp / "cli" / "summary.json").read_text())
         build = Path(summary["device"]["directory"])
         (point,) = summary["points"].values()
-        manifest = json.loads((build / "brianlab-cmsa.json").read_text())
         from brian2 import ms
 
+        from brianlab import runargs
         from brianlab.cmsa import CMSAParams
-        from brianlab.cmsa.protocol import command_line_for
+        from brianlab.cmsa.plan import make_plan
+        from brianlab.pipeline.builds import MANIFEST
 
+        manifest = json.loads((build / MANIFEST).read_text())
         p = CMSAParams(rp=10 * ms)
-        values = command_line_for([tuple(v) for v in manifest["variables"]], p)
+        (planned,) = make_plan([p], ["p"], ["p"], command={}, configuration={}).points
+        values = runargs.arguments(manifest["variables"], dict(planned.run_values),
+                                   seed=planned.seed)
         configs = {
             "fft": lambda k: [py, "-c", FFT.format(root=str(ROOT), out=str(tmp / "fft.npz"))],
             "cli": lambda k: cli[:-1] + [str(tmp / f"cli{k}")],

@@ -42,7 +42,8 @@ def main():
 
     from brianlab.cmsa import CMSAParams
     from brianlab.cmsa.__main__ import parse_range, parse_seeds
-    from brianlab.cmsa.experiment import simulate, simulate_compiled
+    from brianlab.cmsa.experiment import simulate
+    from brianlab.cmsa.plan import run_compiled
     from brianlab.cmsa.protocol import point_outputs
     from brianlab.results import RunFolder
     from brianlab.sweeps import connect
@@ -80,7 +81,7 @@ def main():
 
         label = "binary per point"
         start = time.perf_counter()
-        simulate_compiled(points, keys, tmp / "compiled", on_record=on_record(label))
+        run_compiled(points, keys, tmp / "compiled", on_record=on_record(label))
         wall = time.perf_counter() - start
         rows.append((label, None, wall))
         print(f"{label} (this process): {wall:.1f} s ({wall / n:.2f} s per point)", flush=True)
@@ -90,8 +91,8 @@ def main():
             with connect(workers=workers) as client:
                 started = time.perf_counter() - start
                 start = time.perf_counter()
-                simulate_compiled(points, keys, tmp / f"dask{workers}", client=client,
-                                  on_record=on_record(label))
+                run_compiled(points, keys, tmp / f"dask{workers}", client=client,
+                             on_record=on_record(label))
                 wall = time.perf_counter() - start
             rows.append((label, started, wall))
             print(f"{label}: cluster start {started:.1f} s, sweep {wall:.1f} s "

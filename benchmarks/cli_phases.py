@@ -22,6 +22,8 @@ def main():
 
     import brianlab.cmsa.__main__ as cli
     import brianlab.cmsa.cached as cached
+    import brianlab.cmsa.reduce as reduce
+    import brianlab.pipeline.builds as builds
     import brianlab.sweeps as sweeps
     imports = time.perf_counter() - start
     spent = {}
@@ -39,8 +41,8 @@ def main():
 
     timed(subprocess, "run", "binary")
     timed(cached, "load_plan", "plan lookup")
-    timed(cached, "cached_manifest", "manifest check (sha256)")
-    timed(cached, "reduce_point", "analysis (Phi)")
+    timed(builds, "find", "build check (sha256)")
+    timed(reduce, "reduce_point", "analysis (Phi)")
     timed(sweeps, "save_point", "saving")
     timed(cli, "_snapshot_figures", "figures")
     with tempfile.TemporaryDirectory() as out:

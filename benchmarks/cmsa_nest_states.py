@@ -24,16 +24,16 @@ def main():
 
     from brianlab.cmsa import CMSAParams
     from brianlab.cmsa.__main__ import parse_seeds
-    from brianlab.cmsa.experiment import simulate_compiled
     from brianlab.cmsa.nest_sheet import simulate_nest
+    from brianlab.cmsa.plan import run_compiled
     from brianlab.cmsa.protocol import analyse
 
     points = [CMSAParams(rp=float(rp) * ms, seed=s) for rp in args.rp.split(",")
               for s in parse_seeds(args.seeds)]
     keys = [f"rp{p.rp / ms:g}_seed{p.seed}" for p in points]
     with tempfile.TemporaryDirectory() as tmp:
-        simulate_compiled(points, keys, tmp, threads=2)
-        ours = {k: json.loads((Path(tmp) / f"{k}.json").read_text()) for k in keys}
+        run_compiled(points, keys, tmp, threads=2)
+        ours = {k: json.loads((Path(tmp) / "points" / f"{k}.json").read_text()) for k in keys}
     print(f"{'rp':>4} {'seed':>4} {'simulator':9} {'Phi':>5} {'patterns':>8} {'speed':>6} "
           f"{'E Hz':>5} {'wall s':>6}")
     for p, key in zip(points, keys, strict=True):

@@ -14,6 +14,7 @@ import pytest
 from brianlab.cmsa import cached
 from brianlab.cmsa.__main__ import _plan_arguments, _parser, main
 from brianlab.cmsa.reduce import PointSettings
+from brianlab.pipeline import builds
 
 SMALL = ["--size", "40", "--duration", "40", "--ke", "100", "--ki", "150", "--no-gif",
          "--device", "cpp_standalone", "--threads", "1"]
@@ -181,20 +182,22 @@ def test_importing_brianlab_imports_no_brian2_until_a_name_is_used():
 
 # -- integrity of the cache ---------------------------------------------------------------
 def _a_plan(tmp_path):
-    """Command-line arguments and a plan of them as ``__main__._plan`` makes it (a build
-    directory of the cache's form)."""
+    """Command-line arguments and a plan of them as ``__main__._plan`` makes it, with the
+    pipeline's plan of its point (:func:`brianlab.cmsa.plan.make_plan`)."""
     from brian2 import ms
 
     from brianlab.cmsa import CMSAParams
+    from brianlab.cmsa.plan import make_plan
 
     arguments = {"command": "run", "rp": 5.0, "seed": 0}
     p = CMSAParams(e_side=40, i_side=20, rp=5 * ms)
+    key = "rp5_we0.02_wi0.01_seed0_0123456789"
+    pipeline = make_plan([p], [key], ["rp 5 ms"], command=arguments,
+                         configuration={"command": "run"})
     plan = {"command": "run", "default": "cmsa_run", "configuration": {"command": "run"},
             "summary": {"command": "run", "params": p.as_dict()}, "warnings": [],
-            "points": [{"key": "rp5_we0.02_wi0.01_seed0_0123456789", "title": "rp 5 ms",
-                        "settings": PointSettings.of(p)}],
-            "build": {"directory": str(tmp_path / "cmsa-cpp_standalone-0123456789abcdef"),
-                      "manifest_key": "ab" * 32}}
+            "points": [{"key": key, "title": "rp 5 ms", "settings": PointSettings.of(p)}],
+            "pipeline": pipeline.as_dict()}
     return arguments, plan
 
 
@@ -219,13 +222,13 @@ def test_an_edited_damaged_or_copied_plan_is_never_used(tmp_path, monkeypatch):
     good = path.read_text()
     loaded = cached.load_plan(arguments)
     assert loaded["points"][0]["settings"] == plan["points"][0]["settings"]
-    assert loaded["build"] == plan["build"]
+    assert loaded["pipeline"].as_dict() == plan["pipeline"]
 
     def rp(data):
         data["points"][0]["settings"]["values"]["rp"] = 0.01
 
     def other_build(data):
-        data["build"]["directory"] = str(tmp_path / "cmsa-cpp_standalone-fedcba9876543210")
+        data["pipeline"]["builds"][0]["threads"] = 2
 
     edits = {
         "rp 5 -> 10": (rp, False),
@@ -233,12 +236,16 @@ def test_an_edited_damaged_or_copied_plan_is_never_used(tmp_path, monkeypatch):
         "another point key": (lambda d: d["points"][0].update(key="rp10_x"), False),
         "key outside the folder": (lambda d: d["points"][0].update(key="../../../escape"), True),
         "a hidden key": (lambda d: d["points"][0].update(key=".hidden"), True),
-        "a build outside the cache": (lambda d: d["build"].update(directory="/tmp"), True),
-        "a build of that name outside the cache": (lambda d: d["build"].update(
-            directory=str(tmp_path / "elsewhere" / "cmsa-cpp_standalone-0123456789abcdef")),
-            True),
+        "a build on another device": (lambda d: d["pipeline"]["builds"][0].update(
+            device="runtime"), True),
+        "a build of another device name": (lambda d: d["pipeline"]["builds"][0].update(
+            device="/tmp"), True),
+        "pipeline points not the command's": (lambda d: d["pipeline"]["points"][0].update(
+            key="rp10_x"), True),
+        "a pipeline point outside the folder": (lambda d: d["pipeline"]["points"][0].update(
+            key="../escape"), True),
         "no points": (lambda d: d.update(points=[]), True),
-        "a missing field": (lambda d: d.pop("build"), True),
+        "a missing field": (lambda d: d.pop("pipeline"), True),
         "a missing setting": (lambda d: d["points"][0]["settings"].pop("e_side"), True),
         "a mistyped setting": (lambda d: d["points"][0]["settings"].update(e_side="40"), True),
         "a huge setting": (lambda d: d["points"][0]["settings"].update(
@@ -402,7 +409,7 @@ def test_a_changed_binary_is_never_run_or_trusted(built, tmp_path, monkeypatch):
         assert not marker.exists()
         _, summary = _same_points(first, out)
         assert summary["device"]["cached"] is False
-        manifest = json.loads((build / cached.MANIFEST).read_text())
+        manifest = json.loads((build / builds.MANIFEST).read_text())
         files = [binary, *sorted(p for p in (build / "static_arrays").iterdir()
                                  if p.is_file() and not p.name.endswith(".lock"))]
         digest = hashlib.sha256()
@@ -412,7 +419,7 @@ def test_a_changed_binary_is_never_run_or_trusted(built, tmp_path, monkeypatch):
     # the same network generated in another process: the same main.cpp, nothing recompiled
     objects = {p: p.stat().st_mtime_ns for p in build.rglob("*.o")}
     main_cpp = (build / "main.cpp").read_text()
-    (build / cached.MANIFEST).unlink()
+    (build / builds.MANIFEST).unlink()
     child, _ = _child([*argv, "--out", str(tmp_path / "again")], cache)
     assert child["code"] == 0
     assert (build / "main.cpp").read_text() == main_cpp
@@ -471,7 +478,7 @@ def test_ctrl_c_or_sigterm_during_compilation_stop_the_command(tmp_path):
             in err
         assert "Traceback" not in err and "failed" not in err
         assert not list((tmp_path / "a").glob("points/*"))
-        for path in cache.glob("cmsa-cpp_standalone-*/**/*.o"):  # none half written
+        for path in cache.glob("build-cpp_standalone-*/**/*.o"):  # none half written
             assert path.read_bytes()[:4] == b"\x7fELF", path
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     assert again.returncode == 0, again.stderr

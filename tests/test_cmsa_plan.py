@@ -1,15 +1,16 @@
-"""The CMSA command's points as a pipeline plan (issue 25, S8 part 1).
+"""The CMSA command on the pipeline (issue 25, S8).
 
-:func:`brianlab.cmsa.plan.make_plan` turns a command's ``CMSAParams`` points into a
-:class:`~brianlab.pipeline.plan.Plan` of ``cmsa_sheet@2``: one build per structure
-(paths and whole connector tables), run values, the drive seed and the point's
-``PointSettings`` for the ``cmsa_phi`` reduction. Built by the pipeline
-(:func:`~brianlab.pipeline.compile.compile_build`) and run by it
-(:func:`brianlab.pipeline.execute.run`), its points give the files the command saves today
-(``python -m brianlab.cmsa run|attention`` on cpp_standalone: every ``.npz`` member equal,
-every record field equal but the timings and the host's run details, which the pipeline's
-record extends by ``statistics``). This is the golden check the command's move onto the
-pipeline (S8 part 2) keeps.
+``python -m brianlab.cmsa run|phases|sweep|attention`` on cpp_standalone runs its points
+as a pipeline plan of ``cmsa_sheet@2`` (:func:`brianlab.cmsa.plan.make_plan`: one build
+per structure, the connectors as whole tables, run values, the drive seed, the points'
+``PointSettings`` for the ``cmsa_phi`` reduction), built by
+:func:`~brianlab.pipeline.compile.compile_build` and run by
+:func:`brianlab.pipeline.execute.run_builds`. The reference is the sheet the command built
+before (:func:`brianlab.cmsa.protocol.build_network`, ``build_ei_sheet``) run by Brian2's
+own rerun loop (:func:`brianlab.cmsa.experiment.simulate`): every saved array and every
+record field equal, but timings, where the points ran and the pipeline's added
+``statistics``. (Before the command moved, the same comparison against its old compiled
+path held exactly: commit 33a9ac1.)
 """
 
 import json
@@ -19,11 +20,12 @@ import pytest
 from brian2 import ms, nA
 
 from brianlab.cmsa.__main__ import _base, _open_folder, _parser, _point_key, main
-from brianlab.cmsa.plan import SHEET, make_plan
+from brianlab.cmsa.experiment import simulate
+from brianlab.cmsa.plan import SHEET, make_plan, run_compiled
 from brianlab.cmsa.presets import PHASES
+from brianlab.cmsa.protocol import point_outputs
 from brianlab.devices import cxx_compiler_works
-from brianlab.pipeline import builds, execute
-from brianlab.pipeline.compile import compile_build
+from brianlab.results import _jsonable
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not cxx_compiler_works(),
                                                    reason="needs a C++ compiler")]
@@ -34,7 +36,7 @@ RUN_DETAILS = {"timings", "sweep"}
 
 
 def _points(argv):
-    """The command's points, keys and folder configuration, as ``main`` makes them."""
+    """The command's points and keys, as ``main`` makes them."""
     args = _parser().parse_args(argv)
     base = _base(args)
     if args.command == "run":
@@ -45,14 +47,7 @@ def _points(argv):
                           stimulus_amplitude=args.amplitude * nA, image=str(args.image))
         points = [base.with_(rp=rp * ms, seed=s) for _, rp in PHASES for s in args.seeds]
         folder = _open_folder(args, "cmsa_attention", "attention", base)
-    return points, [_point_key(p, folder) for p in points], folder.configuration
-
-
-def _run_plan(plan, out):
-    (out / "points").mkdir(parents=True)
-    for index, spec in enumerate(plan.builds):
-        manifest = builds.find(spec) or compile_build(plan, spec)
-        execute.run(manifest, plan.points_of(index), out, plan.reduction)
+    return points, [_point_key(p, folder) for p in points]
 
 
 @pytest.mark.parametrize("extra", [[], ["--phi", "voltage"], ["--preset", "lab-report"],
@@ -60,29 +55,40 @@ def _run_plan(plan, out):
                                    ["attention"]],
                          ids=["default", "voltage", "lab-report", "probability", "kernel",
                               "attention"])
-def test_the_plan_gives_the_commands_files(extra, tmp_path, monkeypatch):
+def test_the_command_gives_brian2s_rerun_loop_numbers(extra, tmp_path, monkeypatch):
     monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
     command = ["attention", "--seeds", "0"] if extra == ["attention"] else ["run", *extra]
-    argv = [*command, *SMALL, "--out", str(tmp_path / "command")]
-    assert main(argv) == 0
-    points, keys, configuration = _points(argv)
-    plan = make_plan(points, keys, keys, command={"argv": argv}, configuration=configuration)
+    out = tmp_path / "command"
+    assert main([*command, *SMALL, "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["device"]["cached"] is False and summary["device"]["manifest_key"]
+    points, keys = _points([*command, *SMALL, "--out", str(out)])
+    plan = make_plan(points, keys, keys, command={}, configuration={})
     assert len(plan.builds) == 1 and plan.builds[0].network.ref == SHEET
-    assert plan.builds[0].additions  # the connectors, whole
-    assert plan.reduction.name == "cmsa_phi"
-    _run_plan(plan, tmp_path / "plan")
+    assert plan.builds[0].additions and plan.reduction.name == "cmsa_phi"
+    assert plan.builds[0].key() == summary["device"]["manifest_key"]
+    reference = {}
+    simulate(points, device="cpp_standalone", on_result=lambda k, run, s: reference.
+             __setitem__(keys[k], point_outputs(run)))
     for key in keys:
-        with np.load(tmp_path / "command" / "points" / f"{key}.npz") as a, \
-                np.load(tmp_path / "plan" / "points" / f"{key}.npz") as b:
-            assert sorted(a.files) == sorted(b.files) == ["e_i", "e_t", "frames", "i_i", "i_t"]
-            for name in a.files:
-                assert np.array_equal(a[name], b[name]), (key, name)
-        old, new = (json.loads((tmp_path / folder / "points" / f"{key}.json").read_text())
-                    for folder in ("command", "plan"))
-        assert set(new) - set(old) == {"statistics"}
+        arrays, old = reference[key]
+        with np.load(out / "points" / f"{key}.npz") as saved:
+            assert sorted(saved.files) == sorted(arrays) == ["e_i", "e_t", "frames", "i_i",
+                                                              "i_t"]
+            for name in saved.files:
+                assert np.array_equal(saved[name], arrays[name]), (key, name)
+        new = json.loads((out / "points" / f"{key}.json").read_text())
+        old = json.loads(json.dumps(_jsonable(old)))
+        assert set(new) - set(old) == {"statistics", "sweep"} and set(old) <= set(new)
         for field in set(old) - RUN_DETAILS:
             assert old[field] == new[field], (key, field)
-        assert new["statistics"]["E"]["rate"] == old["rate_e_hz"]
     if extra == ["attention"]:
-        assert all(json.loads((tmp_path / "plan" / "points" / f"{k}.json").read_text())
-                   ["attention"] for k in keys)
+        assert all(json.loads((out / "points" / f"{k}.json").read_text())["attention"]
+                   for k in keys)
+    # the same points outside the command: its cached build, the same files
+    ran = run_compiled(points, keys, tmp_path / "again")
+    assert ran["cached"] is True and ran["manifest_key"] == summary["device"]["manifest_key"]
+    for key in keys:
+        with np.load(out / "points" / f"{key}.npz") as a, \
+                np.load(tmp_path / "again" / "points" / f"{key}.npz") as b:
+            assert all(np.array_equal(a[n], b[n]) for n in a.files)

@@ -331,7 +331,7 @@ def test_a_read_only_cache_runs_what_it_has(warm):
                           timeout=600)
     assert proc.returncode == 1, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: cannot build in {empty}/cmsa-cpp_standalone-") and \
+    assert last.startswith(f"error: cannot build in {empty}/build-cpp_standalone-") and \
         "(Read-only file system)" in last and "Traceback" not in proc.stderr
 
 

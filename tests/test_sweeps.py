@@ -345,39 +345,41 @@ def test_the_slurm_example_of_the_guide_makes_a_valid_job_script():
 
 @pytest.mark.slow
 def test_a_cached_build_runs_without_building_and_never_stale(tmp_path, monkeypatch):
-    """``simulate_compiled`` writes a manifest next to the build; the next call for the same
-    network runs the binary without building anything, with the same numbers as Brian2's
-    own rerun loop (``simulate``). The command-line values made without Brian2 objects are
-    Brian2's. A changed static array, another brianlab source or an edited manifest key
-    means a new build, never a stale run."""
-    import brianlab.cmsa.experiment as experiment
+    """The CMSA command's compiled path (its points as a pipeline plan of ``cmsa_sheet@2``,
+    :func:`brianlab.cmsa.plan.make_plan`) gives the numbers of Brian2's own rerun loop on
+    the sheet ``build_ei_sheet`` builds (``simulate``); its build is found again in the
+    cache without building anything. The command-line values made without Brian2 objects
+    are Brian2's. A changed static array means a new build, never a stale run."""
     from brian2 import ms, nA, uS
 
     from brianlab import use_device
     from brianlab.cmsa import CMSAParams
-    from brianlab.cmsa.experiment import MANIFEST, simulate, simulate_compiled
+    from brianlab.cmsa.experiment import simulate
+    from brianlab.cmsa.plan import make_plan
     from brianlab.cmsa.protocol import (build_network, command_line_for, run_args_for,
                                         run_variables)
+    from brianlab.pipeline import builds, execute
+    from brianlab.pipeline.compile import compile_build
 
     monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
     base = CMSAParams(e_side=40, i_side=20, k_e=100, k_i=150, duration=100 * ms,
                       analysis=100 * ms)
     points = [base.with_(rp=5 * ms, seed=3), base.with_(rp=9.5 * ms, we=0.021 * uS, seed=1)]
     keys = ["a", "b"]
-    first = simulate_compiled(points, keys, tmp_path / "one")
-    assert first["cached"] is False and first["timings"]["build_s"] > 0
-    manifest = Path(first["directory"]) / MANIFEST
-    assert manifest.is_file()
-    again = simulate_compiled(points, keys, tmp_path / "two")
-    assert again["cached"] is True and "build_s" not in again["timings"]
-    assert again["directory"] == first["directory"]
+    plan = make_plan(points, keys, keys, command={}, configuration={})
+    (spec,) = plan.builds
+    assert builds.find(spec) is None
+    manifest = compile_build(plan, spec)
+    assert manifest.build_s > 0 and builds.find(spec).key == manifest.key == spec.key()
+    (tmp_path / "two" / "points").mkdir(parents=True)
+    execute.run(builds.find(spec), plan.points, tmp_path / "two", plan.reduction)
     reference = {}
     simulate(points, device="cpp_standalone",
              on_result=lambda k, run, s: reference.__setitem__(keys[k], run))
     for key in keys:
-        record = json.loads((tmp_path / "two" / f"{key}.json").read_text())
+        record = json.loads((tmp_path / "two" / "points" / f"{key}.json").read_text())
         assert record["phi"] == reference[key].phi.as_dict()
-        with np.load(tmp_path / "two" / f"{key}.npz") as data:
+        with np.load(tmp_path / "two" / "points" / f"{key}.npz") as data:
             assert np.array_equal(data["e_i"], reference[key].e_i)
             assert np.array_equal(data["e_t"], reference[key].e_t.astype(np.float32))
     # Brian2's command-line form, with an image stimulus too
@@ -389,13 +391,9 @@ def test_a_cached_build_runs_without_building_and_never_stale(tmp_path, monkeypa
             assert command_line_for(run_variables(sheet, p), p) == \
                 dev.command_line(run_args_for(sheet, p))
     # stale: a static array changed after the manifest was written
-    static = sorted((Path(first["directory"]) / "static_arrays").iterdir())[0]
+    static = sorted((Path(manifest.compiled.directory) / "static_arrays").iterdir())[0]
     static.write_bytes(static.read_bytes()[::-1])
-    assert simulate_compiled(points[:1], keys[:1], tmp_path / "three")["cached"] is False
-    assert simulate_compiled(points[:1], keys[:1], tmp_path / "four")["cached"] is True
-    # stale: another key (other sources, models or Brian2)
-    monkeypatch.setattr(experiment, "_manifest_key", lambda *a: "something else")
-    assert simulate_compiled(points[:1], keys[:1], tmp_path / "five")["cached"] is False
+    assert builds.find(spec) is None
 
 
 def test_the_build_digest_is_hashed_again_only_when_a_file_changed(tmp_path):

@@ -97,8 +97,10 @@ ALLOWED_UP = {
         "simulate: points run in this process (runtime, build-only, CUDA)",
     ("brianlab.cmsa.__main__", "execute", "brianlab.cmsa.protocol"):
         "point_outputs of a point simulated in this process",
-    ("brianlab.cmsa.__main__", "_execute_compiled", "brianlab.cmsa.experiment"):
-        "simulate_compiled: a build miss",
+    ("brianlab.cmsa.__main__", "_execute_compiled", "brianlab.cmsa.plan"):
+        "make_plan: a plan miss, the command's CMSAParams points as a pipeline plan",
+    ("brianlab.cmsa.__main__", "_execute_compiled", "brianlab.pipeline.compile"):
+        "compile_build: a build miss",
     ("brianlab.cmsa.__main__", "cmd_run", "brian2"): "rp in ms (a plan miss)",
     ("brianlab.cmsa.__main__", "cmd_phases", "brian2"): "the phases' rp in ms (a plan miss)",
     ("brianlab.cmsa.__main__", "cmd_sweep", "brian2"): "the swept values in ms or uS",

@@ -19,9 +19,9 @@ from ..cache import CacheError, cache_root
 from ..errors import DeviceError, ModelError, Terminated
 from ..netformat import structure_paths
 from ..pipeline.cli import main as pipeline_main
-from ..pipeline.execute import (check_cluster, cluster, cluster_wanted, interrupted, load_done,
-                                portable, prefetch, prefetched, progress, say, signals,
-                                stop_if_signalled)
+from ..pipeline.execute import (BuildMissing, check_cluster, cluster, cluster_wanted,
+                                interrupted, load_done, portable, prefetch, prefetched,
+                                progress, run_builds, say, signals, stop_if_signalled)
 from ..pipeline.grid import check_grid, checked, parse_range, parse_seeds
 from ..pipeline.request import check_resources
 from ..results import ResultsError, RunFolder
@@ -297,10 +297,10 @@ def _point_key(p, folder: RunFolder) -> str:
 def execute(points, args, folder: RunFolder, label: str, *, done=None):
     """Simulate ``points`` (skipping keys in ``done``), saving each as it completes.
 
-    On ``cpp_standalone`` the compiled binary runs each point (:func:`simulate_compiled
-    <brianlab.cmsa.experiment.simulate_compiled>`: a cached build runs without building the
-    network again), in this process or on a Dask cluster (``--workers``, ``--scheduler``,
-    ``--scheduler-file``); other devices rerun the network through Brian2.
+    On ``cpp_standalone`` the pipeline runs them (:func:`_execute_compiled`: the builds of
+    ``cmsa_sheet@2``, cached, each point the compiled binary with run-time values), in this
+    process or on a Dask cluster (``--workers``, ``--scheduler``, ``--scheduler-file``);
+    other devices rerun the network through Brian2.
     """
     from .experiment import NotRunError, simulate
     from .protocol import point_outputs
@@ -318,7 +318,7 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
     tick, close = progress(len(todo), label)
     if compiled:
         try:
-            info["device"] = _execute_compiled(todo, args, folder, results, tick)
+            info["device"], info["plan"] = _execute_compiled(todo, args, folder, results, tick)
         finally:
             close()
         return results, info
@@ -345,10 +345,24 @@ def execute(points, args, folder: RunFolder, label: str, *, done=None):
 
 
 def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
-                      build: dict | None = None) -> dict:
-    """Run ``todo`` (``(CMSAParams, key)`` pairs) compiled; with a plan's ``build``,
-    ``todo`` holds ``(PointSettings, key)`` pairs and runs that cached build without
-    Brian2 (:class:`_StalePlan` when it is no longer current)."""
+                      planned=None) -> tuple[dict, object]:
+    """Run ``todo`` (``(CMSAParams, key)`` pairs) on the pipeline: the points as a plan of
+    ``cmsa_sheet@2`` (:func:`brianlab.cmsa.plan.make_plan`), each build found in the cache
+    or compiled, its points run as the binary here or on Dask, reduced by ``cmsa_phi``
+    where they ran. With a saved plan's pipeline plan (``planned``), ``todo`` holds
+    ``(PointSettings, key)`` pairs and only cached builds run, without Brian2
+    (:class:`_StalePlan` when one is no longer current).
+
+    Returns
+    -------
+    description : dict
+        The build and its use (``summary["device"]``): device, threads, portable, whether
+        every build was found in the cache, timings (``construct_s``, ``build_s``,
+        ``sweep_s``), runs, the build's directory and, when every build is the cache's,
+        ``manifest_key`` (the build key).
+    plan : brianlab.pipeline.plan.Plan
+        The pipeline plan run (saved with the command's plan when its builds are cached).
+    """
     count = [0]
     tick(0)
 
@@ -359,29 +373,31 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
         if count[0] < len(todo):
             tick(count[0])
 
-    if build is not None:
-        from .cached import compiled_description, run_cached
+    keys = [key for _, key in todo]
+    compile_build = None
+    if planned is None:
+        from ..pipeline.compile import compile_build
+        from .plan import make_plan
 
-        description = run_cached(build["directory"], build["manifest_key"],
-                                 [key for _, key in todo], [s for s, _ in todo],
-                                 folder.path / "points",
-                                 compiled_description(args.threads, False, len(todo)),
-                                 on_record=on_record)
-        if description is None:
-            raise _StalePlan
-        return description
-    from .experiment import simulate_compiled
-
+        plan = make_plan([p for p, _ in todo], keys, keys, command=_plan_arguments(args),
+                         configuration=folder.configuration, threads=args.threads,
+                         portable=portable(args))
+    else:
+        plan = planned
     with cluster(args) as client:
-        description = simulate_compiled(
-            [p for p, _ in todo], [key for _, key in todo], folder.path / "points",
-            client=client, threads=args.threads, portable=portable(args),
-            ship=getattr(args, "ship_build", False) or None, on_record=on_record)
+        try:
+            ran = run_builds(plan, folder, keys=keys, compile_build=compile_build,
+                             client=client, on_record=on_record,
+                             ship=getattr(args, "ship_build", False) or None)
+        except BuildMissing:
+            raise _StalePlan from None
+    description = {"device": "cpp_standalone", "threads": args.threads,
+                   "portable": portable(args), "runs": len(todo), **ran}
     if client is not None:
         description["cluster"] = {
             "workers": args.workers, "scheduler": args.scheduler,
             "scheduler_file": None if args.scheduler_file is None else str(args.scheduler_file)}
-    return description
+    return description, plan
 
 
 def _finish(folder, summary, info, args) -> int:
@@ -568,18 +584,17 @@ def _carry_out(plan: dict, args, folder: RunFolder, points=None) -> int:
         if todo:
             tick, close = progress(len(todo), plan["command"])
             try:
-                info["device"] = _execute_compiled(todo, args, folder, results, tick,
-                                                   build=plan["build"])
+                info["device"], _ = _execute_compiled(todo, args, folder, results, tick,
+                                                      planned=plan["pipeline"])
             finally:
                 close()
     else:
         results, info = execute(points, args, folder, plan["command"], done=done)
         device = info.get("device") or {}
-        if device.get("manifest_key") and not cluster_wanted(args):
+        if device.get("manifest_key") and not cluster_wanted(args):  # builds in the cache
             from .cached import save_plan
 
-            save_plan(_plan_arguments(args), dict(plan, build={
-                "directory": device["directory"], "manifest_key": device["manifest_key"]}))
+            save_plan(_plan_arguments(args), dict(plan, pipeline=info["plan"].as_dict()))
     return {"run": _report_run, "phases": _report_phases}[plan["command"]](
         plan, folder, results, info, args)
 

@@ -1,42 +1,35 @@
-"""Running a cached CMSA build, and repeating a command, without Brian2.
+"""Repeating a CMSA command without Brian2: the command's saved plans.
 
-A lean build (:func:`~brianlab.cmsa.experiment.simulate_compiled`) keeps a *manifest*
-in its directory: the result files, the run-time variables, the models' provenance and
-a key of everything the build depends on. :func:`run_cached` runs points on such a
-build: it needs numpy and the binary, not Brian2.
-
-A *command plan* records what one ``python -m brianlab.cmsa`` command runs: its results
-folder's configuration, the points (keys and :class:`~brianlab.cmsa.reduce.PointSettings`)
-and the build they run on. It is saved after the command ran and found again by a key
-of the parsed arguments (all but ``--out``), brianlab's sources, the model files (paths
-and bytes), ``BRIANLAB_*`` settings, Brian2's version and the Python interpreter, so
-the same command again imports neither Brian2 nor the network's models: Python's start
-is most of a cached run's time (``benchmarks/cli_phases.py``). A change of any key part
-finds no plan; a plan whose build is gone, rebuilt or changed is not used (the manifest
-is checked as always), and the command plans again.
+A *command plan* records what one ``python -m brianlab.cmsa run`` or ``phases`` command
+runs: its results folder's configuration, the points (keys and
+:class:`~brianlab.cmsa.reduce.PointSettings`, for the report) and the pipeline's plan of
+them (:func:`brianlab.cmsa.plan.make_plan`: the builds of ``cmsa_sheet@2`` and the points'
+run values). It is saved after the command ran on builds kept in the cache and found again
+by a key of the parsed arguments (all but ``--out``), brianlab's sources, the model files
+(paths and bytes), ``BRIANLAB_*`` settings, Brian2's version and the Python interpreter, so
+the same command again imports neither Brian2 nor the network's models
+(:func:`brianlab.pipeline.builds.find` checks each build as always): Python's start is
+most of a cached run's time (``benchmarks/cli_phases.py``). A change of any key part finds
+no plan; a plan whose build is gone, rebuilt or changed is not used, and the command plans
+again.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import time
 from pathlib import Path
 
-from .. import runargs
 from ..cache import sources_digest
-from ..errors import PlanError
-from ..pipeline import builds, plans
+from ..errors import CacheError, PlanError
+from ..pipeline import plans
 from ..pipeline.builds import shared_lock
+from ..pipeline.plan import Plan
 from ..store import MAX_FILE_BYTES
-from .reduce import PointSettings, reduce_point
+from .reduce import PointSettings
 
-__all__ = ["MANIFEST", "cached_manifest", "build_changed", "compiled_description", "shared_lock",
-           "run_built", "run_cached", "sources_digest", "plan_key", "load_plan", "save_plan",
-           "check_plan", "PlanError"]
+__all__ = ["shared_lock", "sources_digest", "plan_key", "load_plan", "save_plan", "check_plan",
+           "PlanError"]
 
-#: File in a cached build directory that lets a later run skip building the network.
-MANIFEST = "brianlab-cmsa.json"
 #: Version of the plan files' layout (part of their key).
 PLAN_FORMAT = plans.PLAN_FORMAT
 
@@ -46,137 +39,6 @@ MODEL_FILE_BYTES = MAX_FILE_BYTES
 PLAN_BYTES = 1_000_000
 #: Folder of the command's plans in the cache.
 PLAN_FOLDER = "cmsa-plans"
-
-
-def cached_manifest(directory: Path, key: str):
-    """The manifest of a current build in ``directory``, or None (absent, stale, damaged).
-
-    Parameters
-    ----------
-    directory : Path
-        A lean build directory.
-    key : str
-        What the manifest must have been written for.
-
-    Returns
-    -------
-    tuple or None
-        ``(CompiledNetwork, variables, provenance)``.
-    """
-    data = builds.cached_manifest(directory, key, MANIFEST)
-    if data is None:
-        return None
-    return data["compiled"], [tuple(v) for v in data["variables"]], data["provenance"]
-
-
-def build_changed(directory: Path) -> bool:
-    """Whether a build directory's files changed since its manifest was written
-    (:func:`brianlab.pipeline.builds.build_changed` of the CMSA manifest).
-
-    Parameters
-    ----------
-    directory : Path
-        A lean build directory.
-
-    Returns
-    -------
-    bool
-        False without a manifest (a first build, or one that was interrupted).
-    """
-    return builds.build_changed(directory, MANIFEST)
-
-
-def compiled_description(threads, portable: bool, runs: int) -> dict:
-    """How :func:`~brianlab.cmsa.experiment.simulate_compiled` describes its build and
-    runs (filled in as it goes).
-
-    Parameters
-    ----------
-    threads : int or None
-    portable : bool
-    runs : int
-        Points run.
-
-    Returns
-    -------
-    dict
-    """
-    return {"device": "cpp_standalone", "threads": threads, "portable": portable,
-            "cached": False, "timings": {}, "runs": runs}
-
-
-def run_built(compiled, variables: list, provenance: list, keys, settings, save_to, *,
-              client=None, ship=None, on_record=None) -> float:
-    """Run points on a built network, analyse and save each (``<key>.npz``, ``.json``).
-
-    Parameters
-    ----------
-    compiled : CompiledNetwork
-    variables : list of (str, str)
-        The run-time variables (:func:`~brianlab.cmsa.protocol.run_variables`).
-    provenance : list
-        The models' records.
-    keys : sequence of str
-        The points' file names.
-    settings : sequence of PointSettings
-        The points.
-    save_to : str or Path
-        Folder of the points' files.
-    client, ship, on_record
-        As :func:`brianlab.sweeps.run_points`.
-
-    Returns
-    -------
-    float
-        Seconds the points took.
-    """
-    from ..sweeps import Point, run_points
-
-    # each Brian2 name is its own target (the manifest's order is the binary's argv order)
-    targets = {name: name for name, _ in variables}
-    work = [Point(key, runargs.arguments(targets, {name: s.values[field_name]
-                                                   for name, field_name in variables}),
-                  {"settings": s, "provenance": provenance})
-            for key, s in zip(keys, settings, strict=True)]
-    start = time.perf_counter()
-    run_points(compiled, work, reduce_point, save_to=save_to, client=client, ship=ship,
-               on_record=on_record)
-    return time.perf_counter() - start
-
-
-def run_cached(directory, key: str, keys, settings, save_to, description: dict, *,
-               client=None, ship=None, on_record=None) -> dict | None:
-    """Run points on the cached build in ``directory`` if its manifest is current.
-
-    Parameters
-    ----------
-    directory : Path
-        The lean build directory.
-    key : str
-        What its manifest must match (``experiment._manifest_key``).
-    keys, settings, save_to, client, ship, on_record
-        As :func:`run_built`.
-    description : dict
-        From :func:`compiled_description`; filled in (``directory``, ``cached``,
-        ``manifest_key``, ``timings["sweep_s"]``) and returned.
-
-    Returns
-    -------
-    dict or None
-        ``description``; None (nothing run) when the build is absent, stale, damaged or
-        being rebuilt.
-    """
-    directory = Path(directory)
-    if not (directory / MANIFEST).is_file():
-        return None
-    with shared_lock(directory) as held:
-        found = cached_manifest(directory, key) if held else None
-        if found is None:
-            return None
-        description.update(directory=str(directory), cached=True, manifest_key=key)
-        description["timings"]["sweep_s"] = run_built(
-            *found, keys, settings, save_to, client=client, ship=ship, on_record=on_record)
-    return description
 
 
 def plan_key(arguments: dict) -> str:
@@ -200,17 +62,14 @@ def _plan_file(arguments: dict, key: str | None = None) -> Path:
 
 
 _content_digest = plans.content_digest
-_in_cache = plans.in_cache
 
 
-#: A plan's fields, and those of its points and its build.
-PLAN_FIELDS = {"command", "default", "configuration", "summary", "warnings", "points", "build",
-               "arguments", "key", "digest"}
+#: A plan's fields, and those of its points.
+PLAN_FIELDS = {"command", "default", "configuration", "summary", "warnings", "points",
+               "pipeline", "arguments", "key", "digest"}
 _POINT_FIELDS = {"key", "title", "settings"}
-_BUILD_FIELDS = {"directory", "manifest_key"}
 #: Points of each planned command.
 _PLANNED_POINTS = {"run": 1, "phases": 3}
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _expect(ok: bool, what: str):
@@ -288,15 +147,6 @@ def check_plan(data, arguments: dict, key: str) -> dict:
                 f"{name}: expected an object of the {command!r} command")
     _expect(isinstance(data["warnings"], list) and all(isinstance(w, str)
                                                        for w in data["warnings"]), "warnings")
-    build = data["build"]
-    _expect(isinstance(build, dict) and set(build) == _BUILD_FIELDS, "build: expected "
-            "directory and manifest_key")
-    _expect(isinstance(build["manifest_key"], str) and _HEX64.fullmatch(build["manifest_key"])
-            is not None, "build.manifest_key: expected a sha256")
-    _expect(isinstance(build["directory"], str) and Path(build["directory"]).is_absolute() and
-            re.fullmatch(r"cmsa-cpp_standalone-[0-9a-f]{16}", Path(build["directory"]).name)
-            is not None and _in_cache(build["directory"]),
-            f"build.directory: {build['directory']!r} is not a build in this cache")
     points = data["points"]
     _expect(isinstance(points, list) and len(points) == _PLANNED_POINTS[command],
             f"points: expected {_PLANNED_POINTS[command]}")
@@ -309,7 +159,15 @@ def check_plan(data, arguments: dict, key: str) -> dict:
         _expect(isinstance(point["title"], str), "point title: expected a string")
         checked.append(dict(point, settings=_check_settings(point["settings"])))
     _expect(len({p["key"] for p in checked}) == len(checked), "points: keys repeat")
-    return dict(data, points=checked)
+    try:
+        pipeline = Plan.from_dict(data["pipeline"])
+    except CacheError as exc:
+        raise PlanError(f"pipeline: {exc}") from None
+    _expect([p.key for p in pipeline.points] == [p["key"] for p in checked],
+            "pipeline: its points are not the command's")
+    _expect(all(b.device == "cpp_standalone" for b in pipeline.builds),
+            "pipeline: a build not on cpp_standalone")
+    return dict(data, points=checked, pipeline=pipeline)
 
 
 def load_plan(arguments: dict) -> dict | None:

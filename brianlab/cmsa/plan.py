@@ -11,12 +11,15 @@ derives, or a run-time value (:func:`sheet_values`). Built through
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from brian2 import ms
 
 from ..networkfile import with_structure
 from ..networks.builder import check_run_values
 from ..networks.sheet import Pathway
+from ..pipeline.compile import compile_build
+from ..pipeline.execute import run_builds
 from ..pipeline.plan import BuildSpec, Plan, PointSpec, addition_text
 from ..pipeline.planner import context_of, outputs_of, read_network_of
 from ..pipeline.reductions import ReductionSpec
@@ -24,7 +27,8 @@ from ..units import quantity_text
 from .params import CMSAParams
 from .reduce import PointSettings
 
-__all__ = ["SHEET", "REDUCTION", "sheet_structure", "sheet_values", "make_plan"]
+__all__ = ["SHEET", "REDUCTION", "sheet_structure", "sheet_values", "make_plan",
+           "run_compiled"]
 
 #: The network file of the CMSA sheet.
 SHEET = "cmsa_sheet@2"
@@ -198,3 +202,34 @@ def make_plan(points: Sequence[CMSAParams], keys: Sequence[str], titles: Sequenc
                                title, tuple(sorted(PointSettings.of(p).as_dict().items()))))
     return Plan(dict(command), tuple(builds), tuple(specs), dict(configuration),
                 ReductionSpec(REDUCTION), (), contexts)
+
+
+def run_compiled(points: Sequence[CMSAParams], keys: Sequence[str], folder, *, client=None,
+                 threads: int | None = None, portable: bool = False, on_record=None) -> dict:
+    """Run CMSA points as the CMSA command's compiled path does, outside the command:
+    :func:`make_plan`, each build found in the cache or compiled, the points run as its
+    binary (here, or on a Dask ``client``) and reduced by ``cmsa_phi``.
+
+    Parameters
+    ----------
+    points : sequence of CMSAParams
+    keys : sequence of str
+        Their file names (``folder/points/<key>.npz`` and ``.json``).
+    folder : RunFolder or path
+        Where the points are saved (its ``points`` folder is made).
+    client : distributed.Client, optional
+    threads : int, optional
+    portable : bool
+    on_record : callable(key, record), optional
+        Called here as each point completes.
+
+    Returns
+    -------
+    dict
+        As :func:`brianlab.pipeline.execute.run_builds`.
+    """
+    (Path(getattr(folder, "path", folder)) / "points").mkdir(parents=True, exist_ok=True)
+    plan = make_plan(points, keys, keys, command={}, configuration={}, threads=threads,
+                     portable=portable)
+    return run_builds(plan, folder, compile_build=compile_build, client=client,
+                      on_record=on_record)

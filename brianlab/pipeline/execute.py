@@ -23,12 +23,13 @@ from pathlib import Path
 
 from .. import runargs, sweeps
 from ..errors import Terminated
+from . import builds
 from .reductions import PointContext, resolve
 
 __all__ = ["say", "progress", "Terminated", "on_signal", "stop_if_signalled", "signals",
            "interrupted", "INTERRUPTED", "load_done", "cluster_wanted", "portable", "check_cluster",
            "cluster",
-           "prefetch", "prefetched", "point_context", "run"]
+           "prefetch", "prefetched", "point_context", "run", "run_builds", "BuildMissing"]
 
 #: What a command says when a signal stops it.
 INTERRUPTED = "interrupted: every completed point is saved; run the same command to resume"
@@ -414,3 +415,65 @@ def run(manifest, points, folder, reduction, *, client=None, on_record=None,
     return sweeps.run_points(manifest.compiled, work, resolve(reduction.name),
                              save_to=Path(getattr(folder, "path", folder)) / "points",
                              client=client, ship=ship, on_record=on_record)
+
+
+class BuildMissing(LookupError):
+    """A plan's build is not in the cache (or no longer current) and may not be compiled."""
+
+
+def run_builds(plan, folder, *, keys=None, compile_build=None, client=None, on_record=None,
+               ship: bool | None = None) -> dict:
+    """Run a plan's points on its builds, each found in the cache or compiled (tier 2
+    only on a miss, through ``compile_build``), the points of each build by :func:`run`.
+
+    Parameters
+    ----------
+    plan : Plan
+    folder : RunFolder or path
+        The results folder (points saved in ``folder/points``).
+    keys : collection of str, optional
+        The points to run (default: all).
+    compile_build : callable(plan, spec) -> Manifest, optional
+        Compiles a build that is not in the cache
+        (:func:`brianlab.pipeline.compile.compile_build`); None: a missing build raises
+        :class:`BuildMissing` (a saved plan's cached builds only, without Brian2).
+    client, on_record, ship
+        As :func:`run`.
+
+    Returns
+    -------
+    dict
+        ``cached`` (every build was found), ``timings`` (``construct_s``: the network
+        built in Python and its code generated, ``build_s``: compiled, ``sweep_s``: the
+        points), ``directory`` (the last build's) and, when every build is the cache's
+        (none went to a fresh directory because another process held the cache's),
+        ``manifest_key`` (the last build's key).
+    """
+    wanted = None if keys is None else set(keys)
+    description = {"cached": True, "timings": {}}
+    timings, kept = description["timings"], True
+    for index, spec in enumerate(plan.builds):
+        points = [p for p in plan.points_of(index) if wanted is None or p.key in wanted]
+        if not points:
+            continue
+        manifest = builds.find(spec)
+        if manifest is None:
+            if compile_build is None:
+                raise BuildMissing(spec.key())
+            start = time.perf_counter()
+            manifest = compile_build(plan, spec)
+            timings["build_s"] = timings.get("build_s", 0.0) + manifest.build_s
+            timings["construct_s"] = timings.get("construct_s", 0.0) + \
+                time.perf_counter() - start - manifest.build_s
+            description["cached"] = False
+        description["directory"] = manifest.compiled.directory
+        kept = kept and Path(manifest.compiled.directory) == \
+            builds.directory(spec, manifest.key).resolve()
+        description["manifest_key"] = manifest.key
+        start = time.perf_counter()
+        run(manifest, points, folder, plan.reduction, client=client, on_record=on_record,
+            ship=ship)
+        timings["sweep_s"] = timings.get("sweep_s", 0.0) + time.perf_counter() - start
+    if not kept:
+        description.pop("manifest_key", None)
+    return description
