@@ -8,9 +8,8 @@ generated tree, the digest of ``main`` and the static arrays
 the run-time variables, the network's context and provenance. :func:`find` returns the
 manifest of a build that is current (key equal, binary and static arrays unchanged),
 read under a shared lock (:func:`shared_lock`; a build holds the lock exclusively), and
-None otherwise: the caller compiles (tier 2). The CMSA command's builds
-(``cmsa-cpp_standalone-*``, manifest ``brianlab-cmsa.json``) use the same checks through
-:mod:`brianlab.cmsa.cached`.
+None otherwise: the caller compiles (tier 2). The CMSA command's compiled points run on
+these builds too (:func:`brianlab.cmsa.plan.make_plan`).
 """
 
 from __future__ import annotations
