@@ -244,6 +244,12 @@ def test_an_edited_damaged_or_copied_plan_is_never_used(tmp_path, monkeypatch):
             key="rp10_x"), True),
         "a pipeline point outside the folder": (lambda d: d["pipeline"]["points"][0].update(
             key="../escape"), True),
+        "a pipeline run value": (lambda d: d["pipeline"]["points"][0]["values"][0]
+                                 .__setitem__(1, 0.01), True),
+        "a pipeline seed": (lambda d: d["pipeline"]["points"][0].update(seed=7), True),
+        "pipeline settings": (lambda d: [pair.__setitem__(1, "voltage") for pair in
+                                         d["pipeline"]["points"][0]["options"]
+                                         if pair[0] == "phi"], True),
         "no points": (lambda d: d.update(points=[]), True),
         "a missing field": (lambda d: d.pop("pipeline"), True),
         "a missing setting": (lambda d: d["points"][0]["settings"].pop("e_side"), True),

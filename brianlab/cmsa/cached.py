@@ -165,6 +165,13 @@ def check_plan(data, arguments: dict, key: str) -> dict:
         raise PlanError(f"pipeline: {exc}") from None
     _expect([p.key for p in pipeline.points] == [p["key"] for p in checked],
             "pipeline: its points are not the command's")
+    for ours, point in zip(checked, pipeline.points):
+        s = ours["settings"]
+        _expect(dict(point.options) == s.as_dict(), f"pipeline: {point.key}'s settings are "
+                "not the command's")
+        _expect(point.seed == s.values.get("seed") and all(
+            s.values.get(name) == value for name, value in point.values),
+            f"pipeline: {point.key}'s values are not the command's")
     _expect(all(b.device == "cpp_standalone" for b in pipeline.builds),
             "pipeline: a build not on cpp_standalone")
     return dict(data, points=checked, pipeline=pipeline)
