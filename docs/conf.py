@@ -14,6 +14,7 @@ in ``_build/.jupyter_cache``), the API stubs (``api/``) and the intersphinx inve
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -62,7 +63,19 @@ nb_execution_raise_on_error = True  # a tutorial that fails fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
 
-# API reference: autosummary stubs, numpydoc docstrings
+# API reference: autosummary stubs, numpydoc docstrings. Autosummary never deletes a stub:
+# one of a module that was removed (or renamed) would fail the build in an existing
+# checkout, so such stubs go first (a fresh clone has none).
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # (its package is gone too)
+        return False
+
+
+for _stub in (HERE / "api").glob("brianlab*.rst"):
+    if not _module_exists(_stub.stem):
+        _stub.unlink()
 autosummary_generate = True
 autosummary_imported_members = False
 # members defined in each module only: names re-exported through __all__ (brianlab's
