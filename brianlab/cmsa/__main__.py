@@ -351,7 +351,7 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
     or compiled, its points run as the binary here or on Dask, reduced by ``cmsa_phi``
     where they ran. With a saved plan's pipeline plan (``planned``), ``todo`` holds
     ``(PointSettings, key)`` pairs and only cached builds run, without Brian2
-    (:class:`_StalePlan` when one is no longer current).
+    (:class:`~brianlab.pipeline.execute.BuildMissing` when one is no longer current).
 
     Returns
     -------
@@ -385,12 +385,9 @@ def _execute_compiled(todo, args, folder: RunFolder, results: dict, tick,
     else:
         plan = planned
     with cluster(args) as client:
-        try:
-            ran = run_builds(plan, folder, keys=keys, compile_build=compile_build,
-                             client=client, on_record=on_record,
-                             ship=getattr(args, "ship_build", False) or None)
-        except BuildMissing:
-            raise _StalePlan from None
+        ran = run_builds(plan, folder, keys=keys, compile_build=compile_build,
+                         client=client, on_record=on_record,
+                         ship=getattr(args, "ship_build", False) or None)
     description = {"device": "cpp_standalone", "threads": args.threads,
                    "portable": portable(args), "runs": len(todo), **ran}
     if client is not None:
@@ -487,10 +484,6 @@ def cmd_phases(args) -> int:
     return _carry_out(plan, args, folder, points)
 
 
-class _StalePlan(Exception):
-    """A saved plan's build is no longer current: the command plans again."""
-
-
 def _plan(command: str, default: str, folder: RunFolder, points: list, summary: dict,
           warnings: list) -> dict:
     """What a ``run`` or ``phases`` command runs and reports, in plain data (see
@@ -514,7 +507,7 @@ def _run_planned(args) -> int | None:
     try:
         folder = _folder(args, plan["default"], plan["configuration"])
         return _carry_out(plan, args, folder)
-    except _StalePlan:
+    except BuildMissing:  # its build is gone or changed: plan again
         return None
 
 

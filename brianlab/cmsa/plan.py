@@ -180,23 +180,23 @@ def make_plan(points: Sequence[CMSAParams], keys: Sequence[str], titles: Sequenc
     """
     netfile, ref = read_network_of(SHEET)
     builds: list[BuildSpec] = []
-    index: dict = {}
-    nets: dict = {}
+    structures: dict = {}  # (structure, additions) -> (build index, changed network file)
     contexts: dict = {}
     specs = []
     for p, key, title in zip(points, keys, titles, strict=True):
         changes, additions = sheet_structure(p)
         structure = tuple(sorted(changes.items()))
         added = tuple(sorted((path, addition_text(value)) for path, value in additions.items()))
-        if (structure, added) not in index:
-            net = nets[(structure, added)] = with_structure(netfile, changes, additions)
-            index[(structure, added)] = len(builds)
+        if (structure, added) not in structures:
+            net = with_structure(netfile, changes, additions)
+            structures[(structure, added)] = (len(builds), net)
             contexts[str(len(builds))] = context_of(net)
             builds.append(BuildSpec(ref, structure, None, device, threads, portable,
                                     outputs_of(net), added))
-        build = index[(structure, added)]
-        targets = check_run_values(nets[(structure, added)], sheet_values(p))
-        values = tuple((name, float(q)) for name, q in sheet_values(p).items())
+        build, net = structures[(structure, added)]
+        given = sheet_values(p)
+        targets = check_run_values(net, given)
+        values = tuple((name, float(q)) for name, q in given.items())
         specs.append(PointSpec(key, build, values,
                                tuple((t, float(q)) for t, q in targets.items()), int(p.seed),
                                title, tuple(sorted(PointSettings.of(p).as_dict().items()))))

@@ -27,7 +27,7 @@ from ..errors import CacheError
 from ..sweeps import CompiledNetwork
 from .plan import BUILD_FORMAT, BuildSpec, check_fields, check_str
 
-__all__ = ["MANIFEST", "MANIFEST_BYTES", "Manifest", "directory", "find", "cached_manifest",
+__all__ = ["MANIFEST", "MANIFEST_BYTES", "Manifest", "directory", "kept", "find", "cached_manifest",
            "build_changed", "shared_lock"]
 
 #: The manifest of a pipeline build, in its directory.
@@ -190,6 +190,22 @@ def directory(spec: BuildSpec, key: str | None = None) -> Path:
     """
     key = key or spec.key()
     return cache_directory(f"build-{spec.device}-{key[:16]}")
+
+
+def kept(manifest: "Manifest", spec: BuildSpec) -> bool:
+    """Whether a build is the cache's own directory of ``spec`` (one built in a fresh
+    directory, because another process held the cache's, is not: no plan may name it).
+
+    Parameters
+    ----------
+    manifest : Manifest
+    spec : BuildSpec
+
+    Returns
+    -------
+    bool
+    """
+    return Path(manifest.compiled.directory) == directory(spec, manifest.key).resolve()
 
 
 def _unchanged(compiled: CompiledNetwork) -> bool:

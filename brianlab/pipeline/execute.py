@@ -467,8 +467,7 @@ def run_builds(plan, folder, *, keys=None, compile_build=None, client=None, on_r
                 time.perf_counter() - start - manifest.build_s
             description["cached"] = False
         description["directory"] = manifest.compiled.directory
-        kept = kept and Path(manifest.compiled.directory) == \
-            builds.directory(spec, manifest.key).resolve()
+        kept = kept and builds.kept(manifest, spec)
         description["manifest_key"] = manifest.key
         start = time.perf_counter()
         run(manifest, points, folder, plan.reduction, client=client, on_record=on_record,

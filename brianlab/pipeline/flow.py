@@ -114,11 +114,6 @@ def _run_in_process(plan: Plan, spec, points, folder, on_record) -> dict:
     return run(plan, spec, points, folder, plan.reduction, on_record=on_record)
 
 
-def _kept(manifest, spec) -> bool:
-    """Whether a build is the cache's (a fallback directory's is not recorded in a plan)."""
-    return Path(manifest.compiled.directory) == builds.directory(spec, manifest.key).resolve()
-
-
 def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
     """Carry out a ``run`` or ``sweep`` request.
 
@@ -157,7 +152,7 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
                          "cpp_standalone")
     if request.build_only:
         used = [builds.find(b) or _compile_build(plan, b) for b in plan.builds]
-        plans.save(arguments, plan, [m for m, b in zip(used, plan.builds) if _kept(m, b)],
+        plans.save(arguments, plan, [m for m, b in zip(used, plan.builds) if builds.kept(m, b)],
                    network_file=network_file)
         return Outcome(None, {}, {}, plan, used, {}, plan_cached)
     folder = save.open_folder(plan, request.out or default_out(plan))  # one configuration
@@ -193,7 +188,7 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
             cached[build.key()] = manifest is not None
             manifest = manifest or _compile_build(plan, build)  # tier 2 on a miss
             used.append(manifest)
-            if _kept(manifest, build):
+            if builds.kept(manifest, build):
                 kept.append(manifest)
             records |= execute.run(manifest, todo, folder, plan.reduction, client=client,
                                    on_record=on_record, ship=True if request.ship_build else None)
