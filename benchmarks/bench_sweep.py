@@ -41,7 +41,7 @@ def main():
     from brian2 import ms
 
     from brianlab.cmsa import CMSAParams
-    from brianlab.cmsa.__main__ import parse_range, parse_seeds
+    from brianlab.pipeline.grid import parse_range, parse_seeds
     from brianlab.cmsa.experiment import simulate
     from brianlab.cmsa.plan import run_compiled
     from brianlab.cmsa.protocol import point_outputs

@@ -21,7 +21,8 @@ def main():
     import sys
 
     import brianlab.cmsa.__main__ as cli
-    import brianlab.cmsa.cached as cached
+    import brianlab.cmsa.execute as cmsa_execute
+    import brianlab.cmsa.report as report
     import brianlab.cmsa.reduce as reduce
     import brianlab.pipeline.builds as builds
     import brianlab.sweeps as sweeps
@@ -40,11 +41,11 @@ def main():
         setattr(module, name, wrapper)
 
     timed(subprocess, "run", "binary")
-    timed(cached, "load_plan", "plan lookup")
+    timed(cmsa_execute, "load_plan", "plan lookup")
     timed(builds, "find", "build check (sha256)")
     timed(reduce, "reduce_point", "analysis (Phi)")
     timed(sweeps, "save_point", "saving")
-    timed(cli, "_snapshot_figures", "figures")
+    timed(report, "snapshots", "figures")
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         cli.main(["run", "--rp", "10", "--no-gif", "--threads", "2", "--out", out])

@@ -23,7 +23,7 @@ def main():
     from brian2 import ms
 
     from brianlab.cmsa import CMSAParams
-    from brianlab.cmsa.__main__ import parse_seeds
+    from brianlab.pipeline.grid import parse_seeds
     from brianlab.cmsa.nest_sheet import simulate_nest
     from brianlab.cmsa.plan import run_compiled
     from brianlab.cmsa.protocol import analyse

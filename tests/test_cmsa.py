@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from brianlab.cmsa import CMSAParams
-from brianlab.cmsa.__main__ import main, parse_range, parse_seeds
+from brianlab.cmsa.__main__ import main
+from brianlab.pipeline.grid import parse_range, parse_seeds
 
 SMALL = ["--size", "40", "--duration", "40", "--ke", "100", "--ki", "150", "--device",
          "runtime", "--no-gif"]

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from brianlab.cmsa import cached
-from brianlab.cmsa.__main__ import _plan_arguments, _parser, main
+from brianlab.cmsa.__main__ import main
+from brianlab.cmsa.arguments import parser as _parser
+from brianlab.cmsa.arguments import plan_arguments as _plan_arguments
 from brianlab.cmsa.reduce import PointSettings
 from brianlab.pipeline import builds
 
@@ -156,7 +158,7 @@ def test_point_settings_survive_json_and_give_the_same_frame_times():
 
 def test_the_command_line_choices_are_the_librarys():
     from brianlab import space
-    from brianlab.cmsa import __main__ as cli, params, presets
+    from brianlab.cmsa import arguments as cli, params, presets
     from brianlab.devices import DEVICES
     from brianlab.networks.sheet import RULES
 
@@ -348,7 +350,7 @@ def test_a_damaged_point_is_computed_again_and_named(built, tmp_path, monkeypatc
         assert f"{damaged}: damaged" in err and "computed again" in err
         _same_points(first, out)
     # where the arrays are read again, an unreadable archive is an error naming it
-    from brianlab.cmsa.__main__ import _point_arrays
+    from brianlab.cmsa.figures import point_arrays as _point_arrays
     from brianlab.results import ResultsError, RunFolder
 
     npz.write_bytes(b"PK\x03\x04 not a zip")

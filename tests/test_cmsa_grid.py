@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from brianlab.cmsa.__main__ import _parser, grid_request, main
+from brianlab.cmsa.__main__ import main
+from brianlab.cmsa.arguments import parser as _parser
+from brianlab.cmsa.commands import grid_request
 from brianlab.toolchain import cxx_compiler_works
 
 SMALL = ["--size", "20", "--ke", "50", "--ki", "50", "--duration", "60"]

@@ -67,14 +67,15 @@ def test_nest_connections_follow_brianlabs_rule():
 @pytest.mark.slow
 @pytest.mark.parametrize("rp, state", [(5, "bump"), (10, "wave")])
 def test_nest_sheet_shows_the_same_states(rp, state):
-    """The default sheet in NEST, 3 drive and connectivity seeds: bumps at rp 5 ms (Phi <
-    0.35 for every seed) and travelling waves at rp 10 ms (median Phi > 0.8), what the
-    brianlab sheet's own full-size test asserts (there, opposite waves pull single seeds
-    down); NEST integrates with RKF45, has a one-step synaptic delay and draws its own
-    connectivity, so states, not spikes, are compared."""
+    """The default sheet in NEST, 2 drive and connectivity seeds: bumps at rp 5 ms (Phi <
+    0.35 for each seed) and travelling waves at rp 10 ms (Phi > 0.8 for each seed; NEST
+    gave 0.00 and 0.95 for seeds 0 and 1 in both, docs/guide/cmsa.md), the brianlab
+    sheet's states at full size; NEST integrates with RKF45, has a one-step synaptic delay
+    and draws its own connectivity, so states, not spikes, are compared. (Two seeds, not
+    the benchmark's three: each NEST run takes a minute alone and two in CI.)"""
     require("nest")
     phis = []
-    for seed in range(3):
+    for seed in range(2):
         p = CMSAParams(rp=rp * ms, seed=seed)
         out = simulate_nest(p, threads=2, seed=seed + 1)
         run = analyse(p, out["e_i"], out["e_t"] * 1e3, out["i_i"], out["i_t"] * 1e3)
@@ -83,4 +84,4 @@ def test_nest_sheet_shows_the_same_states(rp, state):
     if state == "bump":
         assert max(phis) < 0.35, phis
     else:
-        assert np.median(phis) > 0.8, phis
+        assert min(phis) > 0.8, phis

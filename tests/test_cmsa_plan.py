@@ -19,7 +19,11 @@ import numpy as np
 import pytest
 from brian2 import ms, nA
 
-from brianlab.cmsa.__main__ import _base, _open_folder, _parser, _point_key, main
+from brianlab.cmsa.__main__ import main
+from brianlab.cmsa.arguments import parser as _parser
+from brianlab.cmsa.commands import open_folder as _open_folder
+from brianlab.cmsa.commands import point_key as _point_key
+from brianlab.cmsa.commands import sheet as _base
 from brianlab.cmsa.experiment import simulate
 from brianlab.cmsa.plan import SHEET, make_plan, run_compiled
 from brianlab.cmsa.presets import PHASES

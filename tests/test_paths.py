@@ -55,7 +55,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import matplotlib
-from brianlab.cmsa import __main__ as cli
+from brianlab.cmsa.figures import snapshots
 from brianlab.pipeline import execute
 from brianlab.results import RunFolder
 
@@ -81,8 +81,8 @@ settings = SimpleNamespace(phi="spikes", frame_times=lambda: np.array([8.0, 16.0
 execute.prefetch("matplotlib.pyplot")
 assert inside.wait(120), "pyplot's import never reached matplotlib.figure"
 assert "matplotlib.pyplot" in sys.modules  # (half imported)
-cli._snapshot_figures(folder, {"p": {"phi": phi}}, {"p": settings}, {"p": "bump (rp 5 ms)"},
-                      SimpleNamespace(no_gif=True, size=side))
+snapshots(folder, {"p": {"phi": phi}}, {"p": settings}, {"p": "bump (rp 5 ms)"}, side=side,
+          gif=False)
 print(json.dumps(sorted(p.name for p in folder.path.glob("*.png"))))
 """
 

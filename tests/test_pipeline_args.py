@@ -130,9 +130,11 @@ def test_the_cmsa_range_keeps_its_messages():
 
 
 def test_the_cmsa_command_uses_the_pipelines_one_copy():
-    from brianlab.cmsa import __main__ as cli
+    from brianlab.cmsa import __main__ as cli, arguments, commands
+    from brianlab.cmsa import execute as cmsa_execute
 
-    assert cli.parse_range is grid.parse_range and cli.load_done is execute.load_done
+    assert arguments.parse_range is grid.parse_range
+    assert commands.load_done is cmsa_execute.load_done is execute.load_done
     assert cli.check_resources is check_resources
     for old in ("_say", "_progress", "_load_done", "_prefetch", "_SIGNALLED",
                 "_check_resources", "_cluster_wanted", "_portable", "MAX_POINTS"):

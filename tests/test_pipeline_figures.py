@@ -254,3 +254,34 @@ def test_reduction_figures_are_resolved_when_drawn_and_a_missing_module_is_skipp
                         "brianlab_test_figures:draw")
     paths = figures.draw(plan, folder, records)
     assert paths[-1] == folder.path / "figures" / "extra.png" and not paths.notes
+
+
+def test_the_cmsa_reduction_adds_the_last_frame_of_each_shown_point(tmp_path, monkeypatch):
+    """``cmsa_phi`` (REDUCTION_FIGURES): ``figures/<key>_sheet.png`` of each point with a
+    raster, drawn from that point's last saved frame, titled with the state detected
+    (Phi 0.9: a wave, brianlab.cmsa.reduce.state_name); a point without frames or Phi (a
+    reduction that saved none) gets none."""
+    from dataclasses import replace
+
+    from brianlab.cmsa import figures as cmsa_figures
+
+    plan = replace(_plan(axes=(), seeds=(0,), command="run"),
+                   reduction=ReductionSpec("cmsa_phi"))
+    folder, records = _folder(tmp_path, plan)
+    key = plan.points[0].key
+    frames = np.random.default_rng(3).random((4, 6, 6)).astype(np.float32)
+    np.savez(folder.path / "points" / f"{key}.npz", frames=frames, **_arrays(0))
+    records[key] |= {"phi": {"phi": 0.9, "mean_patterns": 1.5, "mean_speed": 0.2},
+                     "frames_label": "E spikes per 8 ms window, smoothed"}
+    drawn = []
+    original = plot.sheet_snapshot
+    monkeypatch.setattr(plot, "sheet_snapshot", lambda frame, **kw: (
+        drawn.append((frame, kw)), original(frame, **kw))[1])
+    paths = figures.draw(plan, folder, records)
+    assert _names(paths) == {f"{key}_raster.png", f"{key}_sheet.png"} and not paths.notes
+    assert (folder.path / "figures" / f"{key}_sheet.png").stat().st_size > 1000
+    (frame, kw), = drawn
+    np.testing.assert_array_equal(frame, frames[-1])
+    assert "wave: Phi 0.90" in kw["title"] and kw["label"] == records[key]["frames_label"]
+    del records[key]["phi"]
+    assert cmsa_figures.pattern_figures(plan, folder, records) == []

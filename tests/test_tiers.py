@@ -41,7 +41,8 @@ TIER1 = {
     "brianlab.analysis", "brianlab.analysis.population", "brianlab.analysis.spikes",
     "brianlab.analysis.patterns", "brianlab.analysis.decoding",
     "brianlab.cmsa", "brianlab.cmsa.__main__", "brianlab.cmsa.cached", "brianlab.cmsa.presets",
-    "brianlab.cmsa.reduce",
+    "brianlab.cmsa.reduce", "brianlab.cmsa.arguments", "brianlab.cmsa.execute",
+    "brianlab.cmsa.report", "brianlab.cmsa.figures",
     "brianlab.pipeline",
     "brianlab.runargs",
     "brianlab.modelformat", "brianlab.netformat",
@@ -67,15 +68,14 @@ TIER2 = {
     "brianlab.networks.fi", "brianlab.networks.pattern_detection", "brianlab.networks.sheet",
     "brianlab.cmsa.params", "brianlab.cmsa.protocol", "brianlab.cmsa.experiment",
     "brianlab.cmsa.nest_sheet",
-    "brianlab.cmsa.plan",
+    "brianlab.cmsa.plan", "brianlab.cmsa.commands",
     "brianlab.pipeline.planner",
     "brianlab.pipeline.compile",
     "brianlab.pipeline.inprocess",
 }
 
 #: (tier-1 module, qualified function, imported module): why the function reaches tier 2.
-#: Today's list; the issue's pipeline (pipeline.flow, cmsa.cli) shrinks the CMSA entries to
-#: one plan-miss dispatcher.
+#: The CMSA command has one: its plan miss (``cmsa.__main__.main`` -> ``cmsa.commands``).
 ALLOWED_UP = {
     ("brianlab.pipeline.flow", "_make_plan", "brianlab.pipeline.planner"):
         "a plan miss: the network read and the values converted with Brian2",
@@ -85,34 +85,8 @@ ALLOWED_UP = {
         "the runtime device: points built and run in this process",
     ("brianlab.__main__", "dispatch", "brianlab.library"):
         "models list|show|check|lock parse model files (Brian2's equations and units)",
-    ("brianlab.cmsa.__main__", "_base", "brian2"): "the command's values as Quantities",
-    ("brianlab.cmsa.__main__", "_base", "brianlab.cmsa.params"):
-        "a plan miss: the command's CMSAParams",
-    ("brianlab.cmsa.__main__", "_open_folder", "brianlab.networks.sheet"):
-        "models_provenance: the sheet's model files in the folder's configuration",
-    ("brianlab.cmsa.__main__", "_open_folder", "brianlab.cmsa.experiment"):
-        "SWEEPABLE: the fields a folder's configuration leaves out",
-    ("brianlab.cmsa.__main__", "_point_key", "brian2"): "rp, we, wi read from Quantities",
-    ("brianlab.cmsa.__main__", "execute", "brianlab.cmsa.experiment"):
-        "simulate: points run in this process (runtime, build-only, CUDA)",
-    ("brianlab.cmsa.__main__", "execute", "brianlab.cmsa.protocol"):
-        "point_outputs of a point simulated in this process",
-    ("brianlab.cmsa.__main__", "_execute_compiled", "brianlab.cmsa.plan"):
-        "make_plan: a plan miss, the command's CMSAParams points as a pipeline plan",
-    ("brianlab.cmsa.__main__", "_execute_compiled", "brianlab.pipeline.compile"):
-        "compile_build: a build miss",
-    ("brianlab.cmsa.__main__", "cmd_run", "brian2"): "rp in ms (a plan miss)",
-    ("brianlab.cmsa.__main__", "cmd_phases", "brian2"): "the phases' rp in ms (a plan miss)",
-    ("brianlab.cmsa.__main__", "cmd_sweep", "brian2"): "the swept values in ms or uS",
-    ("brianlab.cmsa.__main__", "grid_request", "brian2"):
-        "sweep --grid: the fixed rp in ms for sheet_values (the pipeline builds anyway)",
-    ("brianlab.cmsa.__main__", "grid_request", "brianlab.library"):
-        "sweep --grid: the cmsa_sheet file's structure values, to pass only those that differ",
-    ("brianlab.cmsa.__main__", "grid_request", "brianlab.units"):
-        "sweep --grid: values compared and written as quantity text",
-    ("brianlab.cmsa.__main__", "grid_request", "brianlab.cmsa.plan"):
-        "sweep --grid: the command's sheet as structure changes of cmsa_sheet@2",
-    ("brianlab.cmsa.__main__", "cmd_attention", "brian2"): "the stimulus in ms and nA",
+    ("brianlab.cmsa.__main__", "main", "brianlab.cmsa.commands"):
+        "a plan miss: the command planned, run and reported with Brian2",
     ("brianlab.cmsa.reduce", "PointSettings.of", "brian2"): "reads a CMSAParams' Quantities",
     ("brianlab.sweeps", "CompiledNetwork.from_session", "brian2"):
         "reads the session's Brian2 preferences and device",

@@ -25,10 +25,11 @@ from ..pipeline import plans
 from ..pipeline.builds import shared_lock
 from ..pipeline.plan import Plan
 from ..store import MAX_FILE_BYTES
+from .presets import PHASES
 from .reduce import PointSettings
 
 __all__ = ["shared_lock", "sources_digest", "plan_key", "load_plan", "save_plan", "check_plan",
-           "PlanError"]
+           "plan_matches", "PlanError"]
 
 #: Version of the plan files' layout (part of their key).
 PLAN_FORMAT = plans.PLAN_FORMAT
@@ -213,3 +214,34 @@ def save_plan(arguments: dict, plan: dict) -> None:
     plans.write(_plan_file(arguments, key), dict(
         plan, arguments=arguments, key=key,
         points=[dict(point, settings=point["settings"].as_dict()) for point in plan["points"]]))
+
+
+def plan_matches(plan: dict, args) -> bool:
+    """Whether a saved plan's points are this command line's: the values each point's
+    binary gets (rp, seed, the sizes and any value given) and the file names that name
+    them (a plan is checked by its digest too, :func:`check_plan`)."""
+    try:
+        return _values_match(plan, args)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+
+
+def _values_match(plan: dict, args) -> bool:
+    rps = [args.rp] if plan["command"] == "run" else [rp for _, rp in PHASES]
+    given = {"we": (args.we, 1e-6), "wi": (args.wi, 1e-6), "duration": (args.duration, 1e-3),
+             "k_e": (args.ke, 1), "k_i": (args.ki, 1)}
+    for point, rp in zip(plan["points"], rps, strict=True):
+        s = point["settings"]
+        values = s.values
+        expected = {"rp": rp * 1e-3, "seed": args.seed, "e_side": args.size,
+                    **{k: v * unit for k, (v, unit) in given.items() if v is not None}}
+        if any(not isinstance(values.get(k), (int, float)) or
+               not math.isclose(values[k], v, rel_tol=1e-9) for k, v in expected.items()):
+            return False
+        if s.e_side != args.size or s.phi != args.phi or s.values.get("i_side") != s.i_side:
+            return False
+        name = (f"rp{values['rp'] * 1e3:g}_we{values['we'] * 1e6:g}_wi{values['wi'] * 1e6:g}"
+                f"_seed{int(values['seed'])}_")
+        if not point["key"].startswith(name) or len(point["key"]) != len(name) + 10:
+            return False
+    return True

@@ -226,10 +226,11 @@ def run_compiled(points: Sequence[CMSAParams], keys: Sequence[str], folder, *, c
     Returns
     -------
     dict
-        As :func:`brianlab.pipeline.execute.run_builds`.
+        The builds and their use
+        (:meth:`brianlab.pipeline.execute.BuildsRun.description`).
     """
     (Path(getattr(folder, "path", folder)) / "points").mkdir(parents=True, exist_ok=True)
     plan = make_plan(points, keys, keys, command={}, configuration={}, threads=threads,
                      portable=portable)
     return run_builds(plan, folder, compile_build=compile_build, client=client,
-                      on_record=on_record)
+                      on_record=on_record).description()

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import runargs, sweeps
@@ -29,7 +30,8 @@ from .reductions import PointContext, resolve
 __all__ = ["say", "progress", "Terminated", "on_signal", "stop_if_signalled", "signals",
            "interrupted", "INTERRUPTED", "load_done", "cluster_wanted", "portable", "check_cluster",
            "cluster",
-           "prefetch", "prefetched", "point_context", "run", "run_builds", "BuildMissing"]
+           "prefetch", "prefetched", "point_context", "run", "run_builds", "BuildsRun",
+           "BuildMissing"]
 
 #: What a command says when a signal stops it.
 INTERRUPTED = "interrupted: every completed point is saved; run the same command to resume"
@@ -421,8 +423,47 @@ class BuildMissing(LookupError):
     """A plan's build is not in the cache (or no longer current) and may not be compiled."""
 
 
-def run_builds(plan, folder, *, keys=None, compile_build=None, client=None, on_record=None,
-               ship: bool | None = None) -> dict:
+@dataclass
+class BuildsRun:
+    """What :func:`run_builds` did.
+
+    Parameters
+    ----------
+    records : dict
+        Point key -> record, of the points that ran.
+    used : list of Manifest
+        The builds the points ran on, in the plan's order.
+    kept : list of Manifest
+        Those that are the cache's own directories (:func:`brianlab.pipeline.builds.kept`):
+        a plan that uses only these can be saved for next time.
+    cached : dict
+        Build key -> whether it was found in the cache (not compiled).
+    timings : dict
+        ``construct_s`` (the networks built in Python and their code generated),
+        ``build_s`` (compiled), ``sweep_s`` (the points), where spent.
+    """
+
+    records: dict = field(default_factory=dict)
+    used: list = field(default_factory=list)
+    kept: list = field(default_factory=list)
+    cached: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    def description(self) -> dict:
+        """The builds and their use in plain data: ``cached`` (every build was found),
+        ``timings``, ``directory`` (the last build's) and, when every build is the
+        cache's (none went to a fresh directory because another process held the
+        cache's), ``manifest_key`` (the last build's key)."""
+        out = {"cached": all(self.cached.values()), "timings": dict(self.timings)}
+        if self.used:
+            out["directory"] = self.used[-1].compiled.directory
+            if len(self.kept) == len(self.used):
+                out["manifest_key"] = self.used[-1].key
+        return out
+
+
+def run_builds(plan, folder, *, keys=None, compile_build=None, run_in_process=None,
+               client=None, on_record=None, ship: bool | None = None) -> BuildsRun:
     """Run a plan's points on its builds, each found in the cache or compiled (tier 2
     only on a miss, through ``compile_build``), the points of each build by :func:`run`.
 
@@ -437,26 +478,31 @@ def run_builds(plan, folder, *, keys=None, compile_build=None, client=None, on_r
         Compiles a build that is not in the cache
         (:func:`brianlab.pipeline.compile.compile_build`); None: a missing build raises
         :class:`BuildMissing` (a saved plan's cached builds only, without Brian2).
+    run_in_process : callable(plan, spec, points, folder, on_record) -> dict, optional
+        Runs the points of a ``runtime`` build (nothing to cache or compile: each point
+        built and run in this process, :func:`brianlab.pipeline.inprocess.run`).
     client, on_record, ship
         As :func:`run`.
 
     Returns
     -------
-    dict
-        ``cached`` (every build was found), ``timings`` (``construct_s``: the network
-        built in Python and its code generated, ``build_s``: compiled, ``sweep_s``: the
-        points), ``directory`` (the last build's) and, when every build is the cache's
-        (none went to a fresh directory because another process held the cache's),
-        ``manifest_key`` (the last build's key).
+    BuildsRun
     """
     wanted = None if keys is None else set(keys)
-    description = {"cached": True, "timings": {}}
-    timings, kept = description["timings"], True
-    for index, spec in enumerate(plan.builds):
+    out = BuildsRun()
+    timings = out.timings
+    for index, spec in enumerate(plan.builds):  # one per structure
         points = [p for p in plan.points_of(index) if wanted is None or p.key in wanted]
         if not points:
             continue
+        stop_if_signalled()
+        if spec.device == "runtime":
+            if run_in_process is None:
+                raise ValueError("the runtime device's points run in a process with Brian2")
+            out.records |= run_in_process(plan, spec, points, folder, on_record)
+            continue
         manifest = builds.find(spec)
+        out.cached[spec.key()] = manifest is not None
         if manifest is None:
             if compile_build is None:
                 raise BuildMissing(spec.key())
@@ -465,14 +511,11 @@ def run_builds(plan, folder, *, keys=None, compile_build=None, client=None, on_r
             timings["build_s"] = timings.get("build_s", 0.0) + manifest.build_s
             timings["construct_s"] = timings.get("construct_s", 0.0) + \
                 time.perf_counter() - start - manifest.build_s
-            description["cached"] = False
-        description["directory"] = manifest.compiled.directory
-        kept = kept and builds.kept(manifest, spec)
-        description["manifest_key"] = manifest.key
+        out.used.append(manifest)
+        if builds.kept(manifest, spec):
+            out.kept.append(manifest)
         start = time.perf_counter()
-        run(manifest, points, folder, plan.reduction, client=client, on_record=on_record,
-            ship=ship)
+        out.records |= run(manifest, points, folder, plan.reduction, client=client,
+                           on_record=on_record, ship=ship)
         timings["sweep_s"] = timings.get("sweep_s", 0.0) + time.perf_counter() - start
-    if not kept:
-        description.pop("manifest_key", None)
-    return description
+    return out

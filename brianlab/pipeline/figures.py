@@ -35,7 +35,8 @@ from .reductions import BIN
 from .save import table as statistics_table
 
 __all__ = ["MAX_RASTER_NEURONS", "STATISTICS", "REDUCTION_FIGURES", "Drawn", "draw",
-           "raster_neurons", "axis_label", "statistic_label"]
+           "raster_neurons", "axis_label", "statistic_label", "canvas", "save",
+           "saved_arrays", "shown_points"]
 
 #: Neurons of each population a raster shows at most (spread evenly over the population).
 MAX_RASTER_NEURONS = 200
@@ -62,10 +63,10 @@ STATISTICS: dict[str, str | None] = {
 
 #: Figures a reduction adds: reduction name -> ``"module:function"``, imported when drawn;
 #: the function is called as ``function(plan, folder, records)`` and returns the paths it
-#: wrote. A module that is not there is skipped with a note. (None yet: the cmsa_phi
-#: reduction's numbers are statistics, drawn as every reduction's; the CMSA command's own
-#: snapshots and animations join here when the command runs on the pipeline.)
-REDUCTION_FIGURES: dict[str, str] = {}
+#: wrote. A module that is not there is skipped with a note. The cmsa_phi reduction's
+#: numbers are statistics, drawn as every reduction's; it adds the sheet's last analysed
+#: frame of each point that has a raster (:func:`brianlab.cmsa.figures.pattern_figures`).
+REDUCTION_FIGURES: dict[str, str] = {"cmsa_phi": "brianlab.cmsa.figures:pattern_figures"}
 
 
 class Drawn(list):
@@ -140,7 +141,7 @@ def raster_neurons(size: int, limit: int = MAX_RASTER_NEURONS) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, size - 1, limit)).astype(np.int64))
 
 
-def _canvas():
+def canvas():
     """A function making a figure of a given size on its own Agg canvas (matplotlib is
     imported here, once the command's background imports are done)."""
     prefetched()
@@ -155,7 +156,7 @@ def _canvas():
     return figure
 
 
-def _save(folder, fig, name: str) -> Path:
+def save(folder, fig, name: str) -> Path:
     """Save ``fig`` as ``name`` in the results folder (a RunFolder: atomically, rescued
     if the folder cannot be written; a plain path: directly)."""
     if hasattr(folder, "save_figure"):
@@ -166,7 +167,7 @@ def _save(folder, fig, name: str) -> Path:
     return path
 
 
-def _arrays(path: Path) -> dict | None:
+def saved_arrays(path: Path) -> dict | None:
     """A point's saved arrays, None if the file is missing or cannot be read."""
     try:
         with np.load(path) as data:
@@ -221,10 +222,10 @@ def _raster(figure, folder, plan: Plan, point, record: dict, arrays: dict):
         bottom.set_title(f"population rate ({BIN * 1e3:g} ms bins, analysed window)",
                          fontsize=9)
         bottom.legend(fontsize=7)
-    return _save(folder, fig, f"figures/{point.key}_raster.png")
+    return save(folder, fig, f"figures/{point.key}_raster.png")
 
 
-def _raster_points(plan: Plan, records: dict) -> list:
+def shown_points(plan: Plan, records: dict) -> list:
     """The points drawn as rasters: a run's point; otherwise (a sweep) the first point
     with a record of each build."""
     if plan.request.get("command", plan.configuration.get("command")) == "run":
@@ -267,7 +268,7 @@ def _sweep_figures(figure, folder, plan: Plan, records: dict, notes: list) -> li
         seeds = values.shape[-1]
         ax.set_title(f"{pop}, {'mean over' if len(axes) == 2 else 'mean and range over'} "
                      f"{seeds} seed{'s' if seeds != 1 else ''}", fontsize=9)
-        paths.append(_save(folder, fig, f"figures/{stat}_{pop}.png"))
+        paths.append(save(folder, fig, f"figures/{stat}_{pop}.png"))
     if empty:
         notes.append(f"not drawn, no finite value at any point: {', '.join(empty)}")
     return paths
@@ -316,11 +317,11 @@ def draw(plan: Plan, folder, records: dict, *, say=None) -> Drawn:
         The paths written (``figures/<key>_raster.png``, ``figures/<statistic>_<pop>.png``
         and the reduction's), a list, with ``notes``.
     """
-    figure = _canvas()
+    figure = canvas()
     root = Path(getattr(folder, "path", folder))
     paths, notes = [], []
-    for point in _raster_points(plan, records):
-        arrays = _arrays(root / "points" / f"{point.key}.npz")
+    for point in shown_points(plan, records):
+        arrays = saved_arrays(root / "points" / f"{point.key}.npz")
         if arrays is None:
             notes.append(f"no raster of {point.key}: points/{point.key}.npz cannot be read")
             continue

@@ -157,7 +157,7 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
         return Outcome(None, {}, {}, plan, used, {}, plan_cached)
     folder = save.open_folder(plan, request.out or default_out(plan))  # one configuration
     done = execute.load_done(folder, [p.key for p in plan.points], check_arrays=False)
-    records, used, kept, cached = dict(done), [], [], {}
+    records = dict(done)
     todo_all = [p for p in plan.points if p.key not in done]
     if done:
         say(f"resuming: {len(plan.points) - len(todo_all)} of {len(plan.points)} points "
@@ -175,27 +175,19 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
         if count[0] < len(todo_all):
             tick(count[0])
 
-    with execute.signals(), execute.cluster(request) as client:
-        for index, build in enumerate(plan.builds):  # one per structure
-            todo = [p for p in plan.points_of(index) if p.key not in done]
-            if not todo:
-                continue
-            execute.stop_if_signalled()
-            if build.device == "runtime":  # no build to cache: every point built here
-                records |= _run_in_process(plan, build, todo, folder, on_record)
-                continue
-            manifest = builds.find(build)
-            cached[build.key()] = manifest is not None
-            manifest = manifest or _compile_build(plan, build)  # tier 2 on a miss
-            used.append(manifest)
-            if builds.kept(manifest, build):
-                kept.append(manifest)
-            records |= execute.run(manifest, todo, folder, plan.reduction, client=client,
-                                   on_record=on_record, ship=True if request.ship_build else None)
-    close()
-    plans.save(arguments, plan, kept, network_file=network_file)  # next time: no Brian2
+    try:
+        with execute.signals(), execute.cluster(request) as client:
+            ran = execute.run_builds(plan, folder, keys=[p.key for p in todo_all],
+                                     compile_build=_compile_build,
+                                     run_in_process=_run_in_process, client=client,
+                                     on_record=on_record,
+                                     ship=True if request.ship_build else None)
+    finally:
+        close()
+    records |= ran.records
+    plans.save(arguments, plan, ran.kept, network_file=network_file)  # next time: no Brian2
     timings["total_s"] = time.perf_counter() - start
-    summary = save.summary(plan, records, used, folder, timings=timings, cached=cached)
+    summary = save.summary(plan, records, ran.used, folder, timings=timings, cached=ran.cached)
     if request.figures:
         figures.draw(plan, folder, records, say=say)
-    return Outcome(folder.path, summary, records, plan, used, cached, plan_cached)
+    return Outcome(folder.path, summary, records, plan, ran.used, ran.cached, plan_cached)

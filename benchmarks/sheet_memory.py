@@ -1,0 +1,137 @@
+"""Peak memory of building and running the CMSA sheet, against its side (issue 26).
+
+For each side, ``python -m brianlab.cmsa run --size SIDE --rp 10 --no-gif`` runs in a
+fresh process with an empty build cache (a cold run: the network built in Python, its code
+generated and compiled, the binary run, the point analysed), and the resident memory of the
+whole process tree (Python and the binary) is sampled (:mod:`benchmarks.treepeak`). Each
+row gives the peak, the bytes per synapse it makes, and the estimate that refuses sheets
+(:meth:`brianlab.cmsa.params.CMSAParams.memory_estimate`) against it. Run it on an idle
+machine::
+
+    python -m benchmarks.sheet_memory --sides 150 300 600 --json docs/_data/memory/NAME.json
+    python -m benchmarks.sheet_memory --table docs/_data/memory/*.json
+
+The second line prints the docs' table (docs/benchmarks.md, "Memory of large sheets"; a
+test keeps the page equal to it, and checks the estimate against every stored row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.treepeak import measure
+
+__all__ = ["command", "estimate", "measure_side", "table"]
+
+GIB = 2**30
+
+
+def command(side: int, out: Path) -> list[str]:
+    """The measured command line for one side."""
+    return [sys.executable, "-m", "brianlab.cmsa", "run", "--size", str(side), "--rp", "10",
+            "--no-gif", "--out", str(out)]
+
+
+def estimate(argv: list[str]) -> tuple[float, int]:
+    """The command's memory estimate (bytes) and synapses, from its arguments (as the
+    command computes them: :func:`brianlab.cmsa.commands.sheet`)."""
+    from brian2 import ms
+
+    from brianlab.cmsa.arguments import parser
+    from brianlab.cmsa.commands import sheet
+
+    args = parser().parse_args(argv)
+    p = sheet(args).with_(rp=args.rp * ms, seed=args.seed)
+    return p.memory_estimate(), p.n_synapses
+
+
+def measure_side(side: int) -> dict:
+    """One cold run of ``side``, in an empty cache."""
+    with tempfile.TemporaryDirectory(prefix="brianlab-memory-") as tmp:
+        argv = command(side, Path(tmp) / "out")
+        env_cache = os.environ.get("BRIANLAB_CACHE")
+        os.environ["BRIANLAB_CACHE"] = str(Path(tmp) / "cache")
+        try:
+            peak = measure(argv)
+        finally:
+            if env_cache is None:
+                os.environ.pop("BRIANLAB_CACHE")
+            else:
+                os.environ["BRIANLAB_CACHE"] = env_cache
+        if peak.returncode != 0:
+            raise SystemExit(f"side {side}: the command failed (exit {peak.returncode})")
+        summary = json.loads((Path(tmp) / "out" / "summary.json").read_text())
+    record = next(iter(summary["points"].values()))
+    arguments = argv[argv.index("run"):argv.index("--out")]
+    need, synapses = estimate(arguments)
+    return {"side": side, "argv": arguments, "synapses": synapses,
+            "neurons": side**2 + (side // 2)**2, "peak_bytes": peak.peak_bytes,
+            "wall_s": peak.wall_s, "estimate_bytes": need,
+            "bytes_per_synapse": peak.peak_bytes / synapses,
+            "timings": summary["device"]["timings"], "phi": record["phi"]["phi"],
+            "process_peaks": peak.process_peaks}
+
+
+def table(rows: list[dict]) -> str:
+    """The docs' table of measured rows (sorted by side)."""
+    lines = ["| E side | synapses | peak (GiB) | bytes per synapse | estimate (GiB) | "
+             "estimate / peak | build + compile (s) | binary run (s) | wall (s) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in sorted(rows, key=lambda r: r["side"]):
+        t = r["timings"]
+        lines.append(
+            f"| {r['side']} | {r['synapses'] / 1e6:.1f} M | {r['peak_bytes'] / GIB:.2f} | "
+            f"{r['bytes_per_synapse']:.1f} | {r['estimate_bytes'] / GIB:.2f} | "
+            f"{r['estimate_bytes'] / r['peak_bytes']:.2f} | "
+            f"{t.get('construct_s', 0) + t.get('build_s', 0):.1f} | {t.get('sweep_s', 0):.1f} | "
+            f"{r['wall_s']:.1f} |")
+    return "\n".join(lines)
+
+
+def read(paths) -> list[dict]:
+    """The rows of stored reports."""
+    rows = []
+    for path in paths:
+        rows += json.loads(Path(path).read_text())["rows"]
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sheet_memory",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--sides", type=int, nargs="+", default=[150, 300])
+    parser.add_argument("--json", type=Path, help="write the report here")
+    parser.add_argument("--table", type=Path, nargs="+", metavar="REPORT",
+                        help="print the docs' table of stored reports and exit")
+    args = parser.parse_args(argv)
+    if args.table:
+        print(table(read(args.table)))
+        return 0
+    rows = []
+    for side in args.sides:
+        start = time.perf_counter()
+        rows.append(measure_side(side))
+        r = rows[-1]
+        print(f"side {side}: peak {r['peak_bytes'] / GIB:.2f} GiB, "
+              f"{r['bytes_per_synapse']:.1f} B/synapse, estimate "
+              f"{r['estimate_bytes'] / GIB:.2f} GiB ({time.perf_counter() - start:.0f} s)",
+              file=sys.stderr)
+    report = {"machine": {"cpus": os.cpu_count(),
+                          "memory_bytes": os.sysconf("SC_PAGE_SIZE") *
+                          os.sysconf("SC_PHYS_PAGES")},
+              "date": time.strftime("%Y-%m-%d"), "rows": rows}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
