@@ -79,16 +79,20 @@ def measure_side(side: int) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    """The docs' table of measured rows (sorted by side)."""
+    """The docs' table of measured rows (sorted by side), with today's estimate for the
+    same arguments (:func:`estimate`: the constants it uses may have been refitted since)
+    and each process's own peak (Python builds the network; ``main`` is the binary)."""
     lines = ["| E side | synapses | peak (GiB) | bytes per synapse | estimate (GiB) | "
-             "estimate / peak | build + compile (s) | binary run (s) | wall (s) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "estimate / peak | Python's peak (GiB) | binary's peak (GiB) | "
+             "build + compile (s) | binary run (s) | wall (s) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in sorted(rows, key=lambda r: r["side"]):
-        t = r["timings"]
+        t, own = r["timings"], r["process_peaks"]
+        need = estimate(r["argv"])[0]
         lines.append(
             f"| {r['side']} | {r['synapses'] / 1e6:.1f} M | {r['peak_bytes'] / GIB:.2f} | "
-            f"{r['bytes_per_synapse']:.1f} | {r['estimate_bytes'] / GIB:.2f} | "
-            f"{r['estimate_bytes'] / r['peak_bytes']:.2f} | "
+            f"{r['bytes_per_synapse']:.1f} | {need / GIB:.2f} | {need / r['peak_bytes']:.2f} | "
+            f"{own.get('python', 0) / GIB:.2f} | {own.get('main', 0) / GIB:.2f} | "
             f"{t.get('construct_s', 0) + t.get('build_s', 0):.1f} | {t.get('sweep_s', 0):.1f} | "
             f"{r['wall_s']:.1f} |")
     return "\n".join(lines)

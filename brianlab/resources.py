@@ -34,12 +34,12 @@ PLAUSIBLE_MAX_RATE_HZ = 100.0
 #: Peak bytes per recorded spike: an int32 index and a float64 time (12 bytes), twice
 #: over because a monitor's growing array is copied when it is enlarged.
 BYTES_PER_SPIKE = 24
-#: Peak memory per synapse of building and running a network on cpp_standalone: 12.4 GB
-#: at 270 M synapses (the CMSA sheet at side 600) and 11.2 GB at 250 M (side 1000, k
-#: 100/100), measured in session 4 (benchmarks/bench_cmsa_scaling.py and ``cmsa run
-#: --size 1000``). Issue 26 refits it to the whole process tree
-#: (benchmarks/treepeak.py).
-BYTES_PER_SYNAPSE = 46
+#: Peak memory per synapse of building and running a network on cpp_standalone, the
+#: whole process tree (Python and the binary): with :data:`BASE_BYTES` a line through the
+#: peaks of a cold ``cmsa run --rp 10`` at sides 150, 300 and 600 (0.94, 2.86 and 10.89
+#: GiB at 16.9, 67.5 and 270 M synapses; ``benchmarks/sheet_memory.py``, stored in
+#: docs/_data/memory), 6-9 % above each (tests/test_sheet_memory.py keeps it within 15 %).
+BYTES_PER_SYNAPSE = 43
 #: Python, Brian2 and the monitors' base, added once.
 BASE_BYTES = 0.3 * 2**30
 

@@ -39,9 +39,9 @@ def test_a_network_too_large_is_refused_with_the_estimate():
     with pytest.raises(ValueError) as info:
         check_network_memory(net, available=MemoryLimit(need / 2, "a test's limit"))
     message = str(info.value)
-    # 46 B x 15.6 M synapses, 12,500 x 100 Hz x 1 s x 24 B of spikes, 0.3 GiB base
+    # 43 B x 15.6 M synapses, 12,500 x 100 Hz x 1 s x 24 B of spikes, 0.3 GiB base
     assert message.startswith("brunel2000@1 (12,500 neurons, 15,625,000 synapses, 1 s) needs "
-                              "about 1.0 GiB of memory (synapses 0.7, spikes 0.0, base 0.3 GiB)")
+                              "about 1.0 GiB of memory (synapses 0.6, spikes 0.0, base 0.3 GiB)")
     assert "a test's limit" in message and "with --set" in message
     with pytest.raises(ValueError, match=r"x 3 at once.*fewer --workers"):
         check_network_memory(net, available=need * 2, copies=3)
