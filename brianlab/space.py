@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Lattice", "periodic_delta", "periodic_distance", "fixed_indegree",
+           "IndegreeTables", "indegree_tables",
            "gaussian_probability", "gaussian_kernel", "kernel_sum", "course_sigma",
            "Connections", "SHEET_RULES", "expected_indegree"]
 
@@ -239,13 +240,111 @@ def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
+@dataclass(frozen=True)
+class IndegreeTables:
+    """What :func:`fixed_indegree` draws from, as plain arrays: each target ``j`` draws
+    ``k`` uniform numbers ``u`` (one stream, target after target) and takes the window
+    offset ``o = min(searchsorted(cumulative[class_of[j]], u, 'right'), window - 1)``, the
+    source at row ``base_row[j] + d_row[o]`` and column ``base_col[j] + d_col[o]`` of the
+    source lattice (wrapped). The compiled draw (:mod:`brianlab.networks.indegree`) reads
+    the same arrays, so both give the same synapses for the same stream.
+
+    Attributes
+    ----------
+    k : int
+        Draws per target.
+    side : int
+        The source lattice's side.
+    cumulative : ndarray, shape (classes, window)
+        Each target class's normalised cumulative Gaussian weights over the window.
+    class_of, base_row, base_col : ndarray of int32, shape (targets,)
+    d_row, d_col : ndarray of int32, shape (window,)
+    """
+
+    k: int
+    side: int
+    cumulative: np.ndarray
+    class_of: np.ndarray
+    base_row: np.ndarray
+    base_col: np.ndarray
+    d_row: np.ndarray
+    d_col: np.ndarray
+
+    @property
+    def targets(self) -> int:
+        """Number of targets."""
+        return len(self.class_of)
+
+    @property
+    def draws(self) -> int:
+        """Uniform numbers the draw takes from its stream: ``k`` per target."""
+        return self.targets * self.k
+
+    def sources(self, targets: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """Source indices of ``targets`` (shape (n,)) for ``draws`` (shape (n, k)).
+
+        Returns
+        -------
+        ndarray of int64, shape (n, k)
+        """
+        offsets = np.empty(draws.shape, dtype=np.int64)
+        classes = self.class_of[targets]
+        for c in np.unique(classes):
+            rows = classes == c
+            offsets[rows] = np.searchsorted(self.cumulative[c], draws[rows], side="right")
+        np.minimum(offsets, self.cumulative.shape[1] - 1, out=offsets)
+        rows = self.base_row[targets, None].astype(np.int64) + self.d_row[offsets]
+        cols = self.base_col[targets, None].astype(np.int64) + self.d_col[offsets]
+        return (rows % self.side) * self.side + cols % self.side
+
+
+def indegree_tables(source: Lattice, target: Lattice, k: int, sigma: float, *,
+                    allow_self: bool = True,
+                    same_population: bool | None = None) -> IndegreeTables:
+    """The tables of :func:`fixed_indegree` (same parameters, without the seed).
+
+    Returns
+    -------
+    IndegreeTables
+
+    Raises
+    ------
+    ValueError
+        As :func:`fixed_indegree`.
+    """
+    _check(source, target, sigma)
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    same = (source == target) if same_population is None else same_population
+    if k > source.n:
+        raise ValueError(f"k = {k} is larger than the source population ({source.n})")
+    win = _Window(source, target, sigma, None)
+    tables = []
+    for c in range(len(win.classes)):
+        d = win.class_distances(c)
+        w = np.exp(-(d**2) / (2 * sigma**2))
+        w[d > win.radius] = 0.0
+        if same and not allow_self:
+            w[d < 1e-9] = 0.0
+        cum = np.cumsum(w)
+        if cum[-1] <= 0:
+            raise ValueError("no source within reach of a target; increase sigma")
+        tables.append(cum / cum[-1])
+    return IndegreeTables(int(k), source.side, np.array(tables),
+                          win.class_of.astype(np.int32), win.base_row.astype(np.int32),
+                          win.base_col.astype(np.int32), win.d_row.astype(np.int32),
+                          win.d_col.astype(np.int32))
+
+
 def fixed_indegree(source: Lattice, target: Lattice, k: int, sigma: float, *, seed=None,
                    allow_self: bool = True, same_population: bool | None = None,
                    chunk: int = 100_000) -> Connections:
     """Each target draws ``k`` sources with probability falling as a Gaussian of distance.
 
     Draws are with replacement (multapses allowed), which makes the expected total
-    weight from each source exactly proportional to the Gaussian kernel.
+    weight from each source exactly proportional to the Gaussian kernel. The draw is
+    :class:`IndegreeTables` and ``k`` numbers per target of ``seed``'s stream
+    (``Generator.random``, target after target).
 
     Parameters
     ----------
@@ -275,38 +374,15 @@ def fixed_indegree(source: Lattice, target: Lattice, k: int, sigma: float, *, se
     ValueError
         For lattices on different tori, a non-positive ``sigma`` or ``k``.
     """
-    _check(source, target, sigma)
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    same = (source == target) if same_population is None else same_population
-    if k > source.n:
-        raise ValueError(f"k = {k} is larger than the source population ({source.n})")
+    tables = indegree_tables(source, target, k, sigma, allow_self=allow_self,
+                             same_population=same_population)
     rng = _rng(seed)
-    win = _Window(source, target, sigma, None)
-    tables = []
-    for c in range(len(win.classes)):
-        d = win.class_distances(c)
-        w = np.exp(-(d**2) / (2 * sigma**2))
-        w[d > win.radius] = 0.0
-        if same and not allow_self:
-            w[d < 1e-9] = 0.0
-        cum = np.cumsum(w)
-        if cum[-1] <= 0:
-            raise ValueError("no source within reach of a target; increase sigma")
-        tables.append(cum / cum[-1])
     n_t = target.n
     i_out = np.empty(n_t * k, dtype=np.int32)
     for start in range(0, n_t, chunk):
         targets = np.arange(start, min(start + chunk, n_t))
-        draws = rng.random((len(targets), k))
-        offsets = np.empty_like(draws, dtype=np.int64)
-        classes = win.class_of[targets]
-        for c in np.unique(classes):
-            rows = classes == c
-            offsets[rows] = np.searchsorted(tables[c], draws[rows], side="right")
-        np.minimum(offsets, len(win.d_row) - 1, out=offsets)
         i_out[start * k:(start + len(targets)) * k] = \
-            win.sources(targets[:, None], offsets).ravel()
+            tables.sources(targets, rng.random((len(targets), k))).ravel()
     j_out = np.repeat(np.arange(n_t, dtype=np.int32), k)
     return Connections(i_out, j_out)
 

@@ -66,6 +66,7 @@ TIER2 = {
     "brianlab.gallery", "brianlab.catalogue", "brianlab.analysis.dynamics",
     "brianlab.networks", "brianlab.networks.builder", "brianlab.networks.cann",
     "brianlab.networks.fi", "brianlab.networks.pattern_detection", "brianlab.networks.sheet",
+    "brianlab.networks.indegree",
     "brianlab.cmsa.params", "brianlab.cmsa.protocol", "brianlab.cmsa.experiment",
     "brianlab.cmsa.nest_sheet",
     "brianlab.cmsa.plan", "brianlab.cmsa.commands",

@@ -1,0 +1,182 @@
+"""Fixed in-degree connectivity drawn by the compiled binary (issue 26).
+
+:func:`brianlab.space.fixed_indegree` draws each target's ``k`` sources in Python from
+``numpy.random.default_rng(seed)``: at a million neurons the index arrays, their copies and
+the static array files are most of a build's memory, and a new connectivity seed means a
+new build. Here the same draw is a Brian2 :class:`~brian2.core.functions.Function` called
+by ``Synapses.connect``'s generator syntax, one call per synapse, target after target::
+
+    S.connect(i="draw_ee(j, k, conn_seed_post) for k in range(K)", namespace={"draw_ee": f})
+
+Its C++ is numpy's own generator: ``SeedSequence`` (a pool of four 32-bit words) and
+``PCG64`` (128-bit LCG, XSL-RR output) seeded from the connectivity seed, ``random()`` as
+``(next64 >> 11) * 2**-53``, jumped ahead to the pathway's first number (``first``: the
+numbers the pathways before it took from the same stream) and then stepped once per call;
+the number picks a window offset from the target's table and the source lattice's wrapped
+index (:class:`brianlab.space.IndegreeTables`). So the binary creates the synapses
+:func:`~brianlab.space.fixed_indegree` returns for the same seed, in the same order
+(``tests/test_indegree.py``), Python never holds them, and the seed is a value of the
+target group that ``run_args`` can change (one build for every connectivity seed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Function
+
+from ..space import IndegreeTables
+
+__all__ = ["PCG64_CPP", "draw_function", "reference_stream"]
+
+#: numpy's SeedSequence and PCG64 in C++ (``brianlab_pcg::PCG64``: ``seed``, ``advance``,
+#: ``next64``, ``random``), once per code object however many functions use it.
+PCG64_CPP = """#ifndef BRIANLAB_PCG64
+#define BRIANLAB_PCG64
+namespace brianlab_pcg {
+typedef __uint128_t u128;
+static inline uint32_t hashmix(uint32_t value, uint32_t &hash_const) {
+    value ^= hash_const;
+    hash_const *= 0x931e8875u;
+    value *= hash_const;
+    value ^= value >> 16;
+    return value;
+}
+static inline uint32_t mix(uint32_t x, uint32_t y) {
+    uint32_t result = 0xca01f9ddu * x - 0x4973f715u * y;
+    result ^= result >> 16;
+    return result;
+}
+struct PCG64 {
+    u128 state, inc;
+    inline void step() {
+        const u128 mult = (((u128)2549297995355413924ULL) << 64) + 4865540595714422341ULL;
+        state = state * mult + inc;
+    }
+    inline uint64_t next64() {
+        step();
+        uint64_t x = ((uint64_t)(state >> 64)) ^ (uint64_t)state;
+        unsigned rot = (unsigned)(state >> 122);
+        return (x >> rot) | (x << ((-rot) & 63));
+    }
+    inline double random() { return (next64() >> 11) * (1.0 / 9007199254740992.0); }
+    // numpy.random.PCG64(seed) for 0 <= seed < 2**64 (SeedSequence entropy = seed)
+    void seed(uint64_t s) {
+        uint32_t entropy[2] = {(uint32_t)s, (uint32_t)(s >> 32)};
+        int n_entropy = (s >> 32) ? 2 : 1;
+        uint32_t pool[4];
+        uint32_t hash_const = 0x43b0d7e5u;
+        for (int i = 0; i < 4; i++)
+            pool[i] = hashmix(i < n_entropy ? entropy[i] : 0u, hash_const);
+        for (int i_src = 0; i_src < 4; i_src++)
+            for (int i_dst = 0; i_dst < 4; i_dst++)
+                if (i_src != i_dst)
+                    pool[i_dst] = mix(pool[i_dst], hashmix(pool[i_src], hash_const));
+        uint32_t words[8];
+        uint32_t hash_b = 0x8b51f9ddu;
+        for (int i = 0; i < 8; i++) {
+            uint32_t v = pool[i % 4];
+            v ^= hash_b;
+            hash_b *= 0x58f38dedu;
+            v *= hash_b;
+            v ^= v >> 16;
+            words[i] = v;
+        }
+        uint64_t val[4];
+        for (int i = 0; i < 4; i++) val[i] = (uint64_t)words[2 * i] | ((uint64_t)words[2 * i + 1] << 32);
+        u128 initstate = (((u128)val[0]) << 64) + val[1];
+        u128 initseq = (((u128)val[2]) << 64) + val[3];
+        state = 0;
+        inc = (initseq << 1) | 1;
+        step();
+        state += initstate;
+        step();
+    }
+    // jump ahead by delta draws (as numpy's PCG64.advance)
+    void advance(u128 delta) {
+        const u128 mult = (((u128)2549297995355413924ULL) << 64) + 4865540595714422341ULL;
+        u128 acc_mult = 1, acc_plus = 0, cur_mult = mult, cur_plus = inc;
+        while (delta > 0) {
+            if (delta & 1) { acc_mult *= cur_mult; acc_plus = acc_plus * cur_mult + cur_plus; }
+            cur_plus = (cur_mult + 1) * cur_plus;
+            cur_mult *= cur_mult;
+            delta >>= 1;
+        }
+        state = acc_mult * state + acc_plus;
+    }
+};
+}
+#endif
+"""
+
+_DRAW_CPP = """
+static inline int32_t %NAME%(const int32_t j, const int32_t k, const int32_t seed)
+{
+    static brianlab_pcg::PCG64 generator;
+    static long long following = -1;
+    static int32_t seeded = -1;
+    const long long n = %FIRST%LL + (long long)j * %K%LL + k;
+    if (seed != seeded || n != following) {  // the first call, or out of order
+        generator.seed((uint64_t)seed);
+        generator.advance((brianlab_pcg::u128)n);
+        seeded = seed;
+    }
+    following = n + 1;
+    const double u = generator.random();
+    const double *cumulative = _namespace%NAME%_cumulative + (long long)_namespace%NAME%_class_of[j] * %WINDOW%LL;
+    long long low = 0, high = %WINDOW%LL;  // the first entry above u (numpy's side='right')
+    while (low < high) {
+        const long long middle = (low + high) / 2;
+        if (cumulative[middle] > u) high = middle; else low = middle + 1;
+    }
+    const long long offset = low < %WINDOW%LL - 1 ? low : %WINDOW%LL - 1;
+    long long row = ((long long)_namespace%NAME%_base_row[j] + _namespace%NAME%_d_row[offset]) %% %SIDE%LL;
+    long long col = ((long long)_namespace%NAME%_base_col[j] + _namespace%NAME%_d_col[offset]) %% %SIDE%LL;
+    if (row < 0) row += %SIDE%LL;
+    if (col < 0) col += %SIDE%LL;
+    return (int32_t)(row * %SIDE%LL + col);
+}
+"""
+
+
+def draw_function(name: str, tables: IndegreeTables, first: int = 0) -> Function:
+    """The compiled draw of one pathway, for ``Synapses.connect``'s generator syntax.
+
+    Parameters
+    ----------
+    name : str
+        The function's name in the generated code (unique per pathway of a network).
+    tables : IndegreeTables
+        The pathway's tables (:func:`brianlab.space.indegree_tables`).
+    first : int
+        Numbers the stream gave before this pathway (the pathways drawn before it from the
+        same seed, :attr:`IndegreeTables.draws` each).
+
+    Returns
+    -------
+    brian2.Function
+        ``name(j, k, seed) -> i``: the source of target ``j``'s ``k``-th synapse
+        (C++ only: the runtime device draws in Python, :func:`brianlab.space.fixed_indegree`).
+    """
+    if not name.isidentifier():
+        raise ValueError(f"{name!r}: expected a C identifier")
+    code = (_DRAW_CPP.replace("%NAME%", name).replace("%FIRST%", str(int(first)))
+            .replace("%K%", str(tables.k)).replace("%WINDOW%", str(tables.cumulative.shape[1]))
+            .replace("%SIDE%", str(tables.side)).replace("%%", "%"))
+    namespace = {f"{name}_cumulative": np.ascontiguousarray(tables.cumulative.ravel()),
+                 f"{name}_class_of": tables.class_of, f"{name}_base_row": tables.base_row,
+                 f"{name}_base_col": tables.base_col, f"{name}_d_row": tables.d_row,
+                 f"{name}_d_col": tables.d_col}
+    function = Function(pyfunc=None, arg_units=[1, 1, 1], arg_names=["j", "k", "seed"],
+                        return_unit=1, arg_types=["integer", "integer", "integer"],
+                        return_type="integer", stateless=False)
+    function.implementations.add_implementation(
+        "cpp", {"support_code": PCG64_CPP + code}, namespace=namespace, name=name)
+    return function
+
+
+def reference_stream(seed: int, first: int, count: int) -> np.ndarray:
+    """``count`` numbers of ``default_rng(seed).random()`` from the ``first``-th on (the
+    stream the compiled draw takes; for tests)."""
+    generator = np.random.PCG64(seed)
+    generator.advance(first)
+    return np.random.Generator(generator).random(count)
