@@ -9,6 +9,7 @@ row gives the peak, the bytes per synapse it makes, and the estimate that refuse
 machine::
 
     python -m benchmarks.sheet_memory --sides 150 300 600 --json docs/_data/memory/NAME.json
+    python -m benchmarks.sheet_memory --sides 1000 --json docs/_data/memory/NAME.json --append
     python -m benchmarks.sheet_memory --table docs/_data/memory/*.json
 
 The second line prints the docs' table (docs/benchmarks.md, "Memory of large sheets"; a
@@ -38,17 +39,19 @@ def command(side: int, out: Path) -> list[str]:
             "--no-gif", "--out", str(out)]
 
 
-def estimate(argv: list[str]) -> tuple[float, int]:
+def estimate(argv: list[str], device: str | None = None) -> tuple[float, int]:
     """The command's memory estimate (bytes) and synapses, from its arguments (as the
-    command computes them: :func:`brianlab.cmsa.commands.sheet`)."""
+    command computes them: :func:`brianlab.cmsa.commands.sheet`), on ``device`` (default:
+    the command's)."""
     from brian2 import ms
 
     from brianlab.cmsa.arguments import parser
     from brianlab.cmsa.commands import sheet
+    from brianlab.toolchain import default_device
 
     args = parser().parse_args(argv)
     p = sheet(args).with_(rp=args.rp * ms, seed=args.seed)
-    return p.memory_estimate(), p.n_synapses
+    return p.memory_estimate(device or args.device or default_device()), p.n_synapses
 
 
 def measure_side(side: int) -> dict:
@@ -111,6 +114,8 @@ def main(argv=None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--sides", type=int, nargs="+", default=[150, 300])
     parser.add_argument("--json", type=Path, help="write the report here")
+    parser.add_argument("--append", action="store_true",
+                        help="add the rows to the report --json names (one side at a time)")
     parser.add_argument("--table", type=Path, nargs="+", metavar="REPORT",
                         help="print the docs' table of stored reports and exit")
     args = parser.parse_args(argv)
@@ -130,6 +135,8 @@ def main(argv=None) -> int:
                           "memory_bytes": os.sysconf("SC_PAGE_SIZE") *
                           os.sysconf("SC_PHYS_PAGES")},
               "date": time.strftime("%Y-%m-%d"), "rows": rows}
+    if args.json and args.append and args.json.exists():
+        report["rows"] = json.loads(args.json.read_text())["rows"] + rows
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n")

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["MemoryLimit", "available_memory", "usable_cores", "spike_memory", "check_memory",
-           "PLAUSIBLE_MAX_RATE_HZ", "BYTES_PER_SPIKE", "BYTES_PER_SYNAPSE", "BASE_BYTES"]
+           "PLAUSIBLE_MAX_RATE_HZ", "BYTES_PER_SPIKE", "BYTES_PER_SYNAPSE", "BASE_BYTES",
+           "BINARY_BYTES_PER_SYNAPSE", "BINARY_BASE_BYTES"]
 
 #: Mean firing rate (Hz, over all neurons and the whole run) assumed when the memory of
 #: recorded spikes is estimated: a plausible upper bound for the networks of this package
@@ -34,14 +35,23 @@ PLAUSIBLE_MAX_RATE_HZ = 100.0
 #: Peak bytes per recorded spike: an int32 index and a float64 time (12 bytes), twice
 #: over because a monitor's growing array is copied when it is enlarged.
 BYTES_PER_SPIKE = 24
-#: Peak memory per synapse of building and running a network on cpp_standalone, the
-#: whole process tree (Python and the binary): with :data:`BASE_BYTES` a line through the
-#: peaks of a cold ``cmsa run --rp 10`` at sides 150, 300 and 600 (0.94, 2.86 and 10.89
-#: GiB at 16.9, 67.5 and 270 M synapses; ``benchmarks/sheet_memory.py``, stored in
-#: docs/_data/memory), 6-9 % above each (tests/test_sheet_memory.py keeps it within 15 %).
+#: Peak memory per synapse of building and running a network whose synapse indices pass
+#: through Python (drawn there, copied, written as static arrays), the whole process tree
+#: (Python and the binary): with :data:`BASE_BYTES` a line through the peaks of a cold
+#: ``cmsa run --rp 10`` at sides 150, 300 and 600 when the sheet was drawn in Python
+#: (0.94, 2.86 and 10.89 GiB at 16.9, 67.5 and 270 M synapses;
+#: ``benchmarks/sheet_memory.py``, docs/_data/memory/python-draw), 6-9 % above each.
 BYTES_PER_SYNAPSE = 43
 #: Python, Brian2 and the monitors' base, added once.
 BASE_BYTES = 0.3 * 2**30
+#: Peak memory per synapse when the binary creates the synapses (fixed in-degree drawn in
+#: C++ on cpp_standalone, :mod:`brianlab.networks.indegree`): with
+#: :data:`BINARY_BASE_BYTES` a line through the peaks of a cold ``cmsa run --rp 10`` at
+#: sides 150, 300 and 600 (0.38, 1.04 and 3.59 GiB; docs/_data/memory), 5-12 % above each
+#: (tests/test_sheet_memory.py keeps it within 15 %).
+BINARY_BYTES_PER_SYNAPSE = 12.5
+#: The base of that line (Python builds no index arrays).
+BINARY_BASE_BYTES = 0.2 * 2**30
 
 _GiB = 2**30
 #: cgroup v1 writes "no limit" as a page-rounded 2**63 - 1; anything this large is none.

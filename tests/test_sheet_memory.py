@@ -1,36 +1,42 @@
-"""The memory estimate that refuses sheets (CMSAParams.memory_estimate, the planner's
-check_network_memory), against the peaks benchmarks/sheet_memory.py measured (issue 26),
-and the docs' table of them."""
+"""The memory estimate that refuses sheets (CMSAParams.memory_estimate) against the peaks
+benchmarks/sheet_memory.py measured (issue 26), and the docs' table of them."""
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks import sheet_memory
-from brianlab.resources import BASE_BYTES, BYTES_PER_SYNAPSE
+from brianlab.resources import (BASE_BYTES, BINARY_BASE_BYTES, BINARY_BYTES_PER_SYNAPSE,
+                                BYTES_PER_SYNAPSE)
 
 ROOT = Path(__file__).resolve().parent.parent
-STORED = sorted((ROOT / "docs" / "_data" / "memory").glob("*.json"))
+DATA = ROOT / "docs" / "_data" / "memory"
+#: Today's sheets: fixed in-degree drawn by the cpp_standalone binary.
+STORED = sorted(DATA.glob("*.json"))
+#: Before: the same command when Python drew the synapses (today's runtime device and the
+#: probability and kernel rules still do).
+PYTHON_DRAW = sorted((DATA / "python-draw").glob("*.json"))
 
 
-def test_the_estimate_is_within_15_percent_of_every_measured_peak():
+@pytest.mark.parametrize("stored, device, per_synapse, base", [
+    (STORED, "cpp_standalone", BINARY_BYTES_PER_SYNAPSE, BINARY_BASE_BYTES),
+    (PYTHON_DRAW, "runtime", BYTES_PER_SYNAPSE, BASE_BYTES)], ids=["binary", "python"])
+def test_the_estimate_is_within_15_percent_of_every_measured_peak(stored, device,
+                                                                  per_synapse, base):
     """Each stored cold ``cmsa run`` (the whole process tree's peak, sampled), at sides 150,
-    300 and 600: the estimate the command computes today for the same arguments is at
-    least the peak (it never lets through a sheet that does not fit) and at most 15 %
-    above it (it does not refuse what fits)."""
-    rows = sheet_memory.read(STORED)
+    300 and 600 at least: the estimate for the same arguments (the binary's draw on
+    cpp_standalone; Python's elsewhere) is at least the peak (it never lets through a sheet
+    that does not fit) and at most 15 % above it (it does not refuse what fits), and its
+    constants are a line through the peaks (the peak less the base, per synapse, within
+    10 % of the constant: the synapses are what grows)."""
+    rows = sheet_memory.read(stored)
     assert {150, 300, 600} <= {r["side"] for r in rows}
     for r in rows:
-        need, synapses = sheet_memory.estimate(r["argv"])
+        need, synapses = sheet_memory.estimate(r["argv"], device)
         assert synapses == r["synapses"]
         assert 1.0 <= need / r["peak_bytes"] <= 1.15, (r["side"], need / r["peak_bytes"])
-
-
-def test_the_fit_is_a_line_through_the_peaks():
-    """BYTES_PER_SYNAPSE and BASE_BYTES are a line through the measured peaks: each peak
-    less the base, per synapse, is within 10 % of BYTES_PER_SYNAPSE (the synapses are
-    what grows)."""
-    for r in sheet_memory.read(STORED):
-        per_synapse = (r["peak_bytes"] - BASE_BYTES) / r["synapses"]
-        assert abs(per_synapse / BYTES_PER_SYNAPSE - 1) <= 0.10, (r["side"], per_synapse)
+        if r["side"] >= 300:  # (at side 150 the base is most of the peak)
+            assert abs((r["peak_bytes"] - base) / synapses / per_synapse - 1) <= 0.10, r["side"]
 
 
 def test_the_docs_memory_table_is_the_stored_reports_table(capsys):

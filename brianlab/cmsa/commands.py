@@ -58,7 +58,7 @@ def sheet(args) -> CMSAParams:
     preset = CMSAParams.preset(args.preset)
     duration = changes.get("duration", preset.duration)
     p = preset.with_(**changes, analysis=min(preset.analysis, duration))
-    p.check_memory()
+    p.check_memory(device=args.device or default_device())
     return p
 
 
@@ -208,7 +208,7 @@ def cmd_sweep(args) -> int:
     # (impossible values already failed in with_(), which validates, before any build)
     # the most spikes: the shortest rp; local workers run that many binaries at once
     min(points, key=lambda p: p.rp).check_memory(
-        copies=min(args.workers or 1, len(points)))
+        copies=min(args.workers or 1, len(points)), device=args.device or default_device())
     check_grid([(args.param, values)], len(args.seeds))
     folder = open_folder(args, f"cmsa_sweep_{args.param}", f"sweep {args.param}", base)
     keys = [point_key(p, folder) for p in points]

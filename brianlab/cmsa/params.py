@@ -8,7 +8,8 @@ import numpy as np
 from brian2 import Quantity, ms, mV, nA, nF, uS
 
 from ..resources import (  # noqa: F401  (BYTES_PER_SYNAPSE, BASE_BYTES: importable here as before)
-    BASE_BYTES, BYTES_PER_SYNAPSE, MemoryLimit, available_memory, check_memory, spike_memory)
+    BASE_BYTES, BINARY_BASE_BYTES, BINARY_BYTES_PER_SYNAPSE, BYTES_PER_SYNAPSE, MemoryLimit,
+    available_memory, check_memory, spike_memory)
 from ..seeds import MAX_HASH_SEED as MAX_SEED
 from ..space import Lattice, course_sigma, expected_indegree
 from .presets import PHI_VARIANTS, PRESETS
@@ -297,13 +298,21 @@ class CMSAParams:
                                             target, sigma)
         return int((self.e_side**2 + self.i_side**2) * per_target)
 
-    def memory_parts(self) -> dict:
+    def memory_parts(self, device: str | None = None) -> dict:
         """Peak memory of building and running this sheet, by part.
+
+        Parameters
+        ----------
+        device : str, optional
+            The device it runs on: on ``cpp_standalone`` a fixed in-degree sheet's synapses
+            are created by the binary (:mod:`brianlab.networks.indegree`); otherwise (and
+            by default) their indices pass through Python.
 
         Returns
         -------
         dict
-            Bytes of ``synapses`` (``BYTES_PER_SYNAPSE`` each), ``spikes`` (every E and I
+            Bytes of ``synapses`` (``BINARY_BYTES_PER_SYNAPSE`` each when the binary
+            creates them, else ``BYTES_PER_SYNAPSE``), ``spikes`` (every E and I
             spike recorded over the whole run with the bytes per spike of
             :func:`brianlab.resources.spike_memory`, every neuron firing at ``1 / rp``: the
             most the refractory period allows, which the saturated ``lab-report`` sheet
@@ -312,22 +321,27 @@ class CMSAParams:
         """
         neurons = self.e_side**2 + self.i_side**2
         voltages = 8 * self.e_side**2 * self.voltage_frames if self.phi == "voltage" else 0
-        return {"synapses": float(BYTES_PER_SYNAPSE * self.n_synapses),
+        binary = device == "cpp_standalone" and self.rule == "fixed_indegree"
+        per_synapse = BINARY_BYTES_PER_SYNAPSE if binary else BYTES_PER_SYNAPSE
+        return {"synapses": float(per_synapse * self.n_synapses),
                 "spikes": spike_memory(neurons, float(self.total / ms) / 1000,
                                        rate_hz=1000 / float(self.rp / ms)),
-                "voltages": float(voltages), "base": BASE_BYTES}
+                "voltages": float(voltages),
+                "base": BINARY_BASE_BYTES if binary else BASE_BYTES}
 
-    def memory_estimate(self) -> float:
-        """Peak memory of building and running this sheet (see :meth:`memory_parts`).
+    def memory_estimate(self, device: str | None = None) -> float:
+        """Peak memory of building and running this sheet on ``device`` (see
+        :meth:`memory_parts`).
 
         Returns
         -------
         float
             Bytes.
         """
-        return sum(self.memory_parts().values())
+        return sum(self.memory_parts(device).values())
 
-    def check_memory(self, available: float | MemoryLimit | None = None, copies: int = 1):
+    def check_memory(self, available: float | MemoryLimit | None = None, copies: int = 1,
+                     device: str | None = None):
         """Refuse a sheet that would not fit in memory, with the estimate.
 
         Parameters
@@ -339,6 +353,8 @@ class CMSAParams:
             Simulations of this sheet that run at once (the local Dask workers of a
             sweep); the estimate is multiplied by it (an upper bound: the network is
             built once).
+        device : str, optional
+            As :meth:`memory_parts`.
 
         Raises
         ------
@@ -346,7 +362,7 @@ class CMSAParams:
             Naming the estimate and its parts, the memory it was compared with and where
             that comes from, and what to reduce.
         """
-        check_memory(self.memory_parts(),
+        check_memory(self.memory_parts(device),
                      f"a sheet of side {self.e_side} ({self.n_synapses:,} synapses, rule "
                      f"{self.rule}, {float(self.total / ms):,.6g} ms)",
                      "reduce --size, --ke, --ki or --duration", available=available,

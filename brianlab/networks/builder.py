@@ -49,8 +49,9 @@ from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
 from ..results import RunFolder
 from ..seeds import check_seed
-from ..space import Lattice
+from ..space import Lattice, indegree_tables
 from ..units import ModelError, parse_quantity, quantity_text, unit_string
+from .indegree import SEED_EQUATION, SEED_VARIABLE, Draws, in_binary
 from .sheet import HASH_UNIFORM, Pathway, _indices as sheet_indices, _weight as sheet_weight
 
 __all__ = ["build_network", "BuiltNetwork", "CompileSpec", "check_run_values", "MAX_RATE_DT"]
@@ -1056,6 +1057,18 @@ def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
     if seeds["connectivity"] is not None:
         brian2_seed(seeds["connectivity"])
 
+    # lattice projections that are all fixed in-degree draws: drawn by a cpp_standalone
+    # binary (networks/indegree.py; the same synapses as Python's draw, one stream)
+    lattice_rules = [_get(_get(p, "connector"), "rule") for p in netfile.projections.values()
+                     if _get(_get(p, "connector"), "rule") in _LATTICE_RULES]
+    draws = None
+    if lattice_rules and set(lattice_rules) == {"gaussian_fixed_indegree"} and \
+            in_binary(seeds["connectivity"]):
+        draws = Draws(seeds["connectivity"])
+    drawn_targets = set() if draws is None else {
+        _get(p, "target") for p in netfile.projections.values()
+        if _get(_get(p, "connector"), "rule") in _LATTICE_RULES}
+
     groups, lattices = {}, {}
     for pname, pop in netfile.populations.items():
         lat = _get(pop, "lattice")
@@ -1070,6 +1083,8 @@ def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
             extra += _input_equations(iname, inputs[iname])
         if any(_get(inputs[n], "kind") == "random_current" for n in by_target.get(pname, [])):
             extra.append("drive_seed : 1 (constant, shared)")  # the hash drive's seed
+        if pname in drawn_targets:
+            extra.append(SEED_EQUATION)  # the connectivity seed, a run-time value
         initial = {var: _value(v) for var, v in (_get(pop, "initial", {}) or {}).items()}
         model = load_model(_pinned(_get(pop, "model"), f"{ref}: populations.{pname}.model"))
         receptors = {label: _pinned(r, f"{ref}: populations.{pname}.receptors.{label}")
@@ -1079,6 +1094,8 @@ def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
                              extra_equations="\n".join(extra),
                              **dict(_get(pop, "parameters", {}) or {}))
         groups[pname] = group
+        if pname in drawn_targets:
+            setattr(group, SEED_VARIABLE, int(seeds["connectivity"]))
 
     syns = {}
     rng = None
@@ -1108,11 +1125,17 @@ def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
         if rule in _LATTICE_RULES:
             if src_name not in lattices or tgt_name not in lattices:
                 raise ModelError(f"{where}: rule {rule!r} needs lattice populations")
-            if rng is None:
-                rng = np.random.default_rng(seeds["connectivity"])
-            i, j = _lattice_indices(conn, lattices[src_name], lattices[tgt_name], same,
-                                    autapses, rng)
-            syn.connect(i=i, j=j)
+            if draws is not None:
+                _, path = _sheet_rule(conn)
+                draws.connect(syn, indegree_tables(
+                    lattices[src_name], lattices[tgt_name], path.k, path.sigma,
+                    allow_self=autapses or not same, same_population=same))
+            else:
+                if rng is None:
+                    rng = np.random.default_rng(seeds["connectivity"])
+                i, j = _lattice_indices(conn, lattices[src_name], lattices[tgt_name], same,
+                                        autapses, rng)
+                syn.connect(i=i, j=j)
             _reseed(seeds["connectivity"], 2 * number)
             if _normalised(conn) or rule == "gaussian_kernel":  # the kernel is its weights
                 factor = _lattice_weight(conn, lattices[src_name], lattices[tgt_name], same,

@@ -180,3 +180,62 @@ def reference_stream(seed: int, first: int, count: int) -> np.ndarray:
     generator = np.random.PCG64(seed)
     generator.advance(first)
     return np.random.Generator(generator).random(count)
+
+
+#: The variable of each target group that holds the connectivity seed: a value of the
+#: group, so ``run_args`` can change it (applied before the synapses are created, see
+#: :class:`Draws`).
+SEED_VARIABLE = "conn_seed"
+#: Its equation.
+SEED_EQUATION = f"{SEED_VARIABLE} : integer (constant, shared)"
+#: The largest seed the variable holds (an int32).
+MAX_SEED = 2**31 - 1
+
+
+def in_binary(seed) -> bool:
+    """Whether a fixed in-degree draw of ``seed`` runs in the binary: on Brian2's
+    ``cpp_standalone`` device (not brian2cuda's, whose generated code does not take
+    brianlab's functions yet) with a fixed seed the variable holds."""
+    from brian2 import get_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    return (type(get_device()) is CPPStandaloneDevice and seed is not None
+            and 0 <= int(seed) <= MAX_SEED)
+
+
+class Draws:
+    """The compiled fixed in-degree draws of one network, from one stream.
+
+    The pathways are drawn in the order :meth:`connect` is called, each taking
+    :attr:`~brianlab.space.IndegreeTables.draws` numbers of ``default_rng(seed)`` after
+    those of the pathways before it, as :func:`brianlab.space.fixed_indegree` does with one
+    generator. The first call inserts Brian2's run-time values into ``main`` before the
+    synapses are created (``set_from_command_line``; Brian2 applies them again before the
+    run, so values set in between stay as given), so a run's ``conn_seed`` decides the
+    synapses.
+
+    Parameters
+    ----------
+    seed : int
+        The connectivity seed (each target group's ``conn_seed`` is set to it; a run can
+        change it).
+    """
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+        self.first = 0
+        self._started = False
+
+    def connect(self, synapses, tables: IndegreeTables):
+        """Create ``synapses`` (targets of a group with :data:`SEED_EQUATION`) by the
+        compiled draw of ``tables``."""
+        from brian2 import get_device
+
+        if not self._started:
+            get_device().insert_code("main", "set_from_command_line(args);")
+            self._started = True
+        name = f"_draw_{synapses.name}"
+        function = draw_function(name, tables, self.first)
+        synapses.connect(i=f"{name}(j, k, {SEED_VARIABLE}_post) for k in range({tables.k})",
+                         namespace={name: function})
+        self.first += tables.draws

@@ -26,7 +26,8 @@ from ..cache import cached_arrays, source_hash
 from ..compose import compose, model_of
 from ..library import load_model
 from ..space import (Lattice, fixed_indegree, gaussian_kernel, gaussian_probability,
-                     kernel_sum)
+                     indegree_tables, kernel_sum)
+from .indegree import SEED_EQUATION, Draws, in_binary
 
 __all__ = ["EISheet", "Pathway", "build_ei_sheet", "models_provenance", "RULES", "RECEPTORS",
            "SYNAPSE_MODEL", "HASH_UNIFORM"]
@@ -231,7 +232,10 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     rule : {'fixed_indegree', 'probability', 'kernel'}
         How each pathway is connected (see :mod:`brianlab.space`).
     seed : int, optional
-        Seed of the connectivity (numpy).
+        Seed of the connectivity (numpy's ``default_rng``). Under ``fixed_indegree`` on
+        ``cpp_standalone`` the binary draws the synapses from it
+        (:mod:`brianlab.networks.indegree`: the same synapses as Python's draw), and it is
+        the shared variable ``conn_seed`` of both groups, changeable with ``run_args``.
     drive_seed : int
         Seed of the random drive: the shared variable ``drive_seed`` of both groups,
         changeable between standalone runs with ``run_args``.
@@ -260,7 +264,7 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     cache : bool
         Keep the connectivity index arrays in the brianlab cache (see
         :mod:`brianlab.cache`) and reuse them when the same sheet is built again with
-        the same ``seed``.
+        the same ``seed`` (where Python draws them).
     name : str
         Prefix of the Brian2 object names.
     dt : Quantity, optional
@@ -287,7 +291,8 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
             raise ValueError(f"{label}: sigma must be positive, got {path.sigma!r}")
     model = neuron if not isinstance(neuron, str) else load_model(neuron)
     receptors = RECEPTORS
-    seed_eq = "drive_seed : 1 (constant, shared)"
+    drawn = rule == "fixed_indegree" and in_binary(seed)  # the synapses drawn by the binary
+    seed_eq = "drive_seed : 1 (constant, shared)" + (f"\n{SEED_EQUATION}" if drawn else "")
     clock = {} if dt is None else {"clock": Clock(dt, name=f"{name}_clock")}
     E = model.neuron_group(e_lat.n, receptors=receptors, name=f"{name}_E",
                            extra_equations=seed_eq + "\n" + STIMULUS_EQUATIONS, noise=noise,
@@ -317,14 +322,24 @@ def build_ei_sheet(e_side: int = 150, i_side: int = 75, *, neuron="lif",
     lattices = {"ee": (e_lat, e_lat), "ei": (e_lat, i_lat), "ie": (i_lat, e_lat),
                 "ii": (i_lat, i_lat)}
     pathways = {"ee": ee, "ei": ei, "ie": ie, "ii": ii}
-    indices = _all_indices(rule, lattices, pathways, seed, cache)
+    if drawn:
+        E.conn_seed = I.conn_seed = int(seed)
+        draws = Draws(seed)
+    else:
+        indices = _all_indices(rule, lattices, pathways, seed, cache)
     synapses = {}
     for label, (src_g, tgt_g) in groups.items():
         # one weight per pathway unless it depends on distance (no array per synapse)
         syn = static.synapses(src_g, tgt_g, target_var="s_ampa" if src_g is E else "s_gaba",
                               name=f"{name}_{label}", delay=delay,
                               shared=("w",) if rule != "kernel" else (), **clock)
-        syn.connect(i=indices[f"{label}_i"], j=indices[f"{label}_j"])
+        if drawn:
+            draws.connect(syn, indegree_tables(*lattices[label], pathways[label].k,
+                                               pathways[label].sigma,
+                                               allow_self=src_g is not tgt_g,
+                                               same_population=src_g is tgt_g))
+        else:
+            syn.connect(i=indices[f"{label}_i"], j=indices[f"{label}_j"])
         syn.w = _weight(rule, *lattices[label], pathways[label], src_g is tgt_g)
         synapses[label] = syn
     spikes_e = SpikeMonitor(E, name=f"{name}_spikes_E")
