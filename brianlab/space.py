@@ -249,7 +249,7 @@ class IndegreeTables:
     source lattice (wrapped). The compiled draw (:mod:`brianlab.networks.indegree`) reads
     the same arrays, so both give the same synapses for the same stream.
 
-    Attributes
+    Parameters
     ----------
     k : int
         Draws per target.
@@ -258,7 +258,10 @@ class IndegreeTables:
     cumulative : ndarray, shape (classes, window)
         Each target class's normalised cumulative Gaussian weights over the window.
     class_of, base_row, base_col : ndarray of int32, shape (targets,)
+        Each target's class, and the row and column of the source site nearest below it
+        (the window's origin).
     d_row, d_col : ndarray of int32, shape (window,)
+        The window's row and column offsets.
     """
 
     k: int
@@ -283,9 +286,17 @@ class IndegreeTables:
     def sources(self, targets: np.ndarray, draws: np.ndarray) -> np.ndarray:
         """Source indices of ``targets`` (shape (n,)) for ``draws`` (shape (n, k)).
 
+        Parameters
+        ----------
+        targets : ndarray of int, shape (n,)
+            Target indices.
+        draws : ndarray of float, shape (n, k)
+            Uniform numbers in [0, 1), ``k`` per target.
+
         Returns
         -------
         ndarray of int64, shape (n, k)
+            Indices on the source lattice (``row * side + col``).
         """
         offsets = np.empty(draws.shape, dtype=np.int64)
         classes = self.class_of[targets]
@@ -302,6 +313,20 @@ def indegree_tables(source: Lattice, target: Lattice, k: int, sigma: float, *,
                     allow_self: bool = True,
                     same_population: bool | None = None) -> IndegreeTables:
     """The tables of :func:`fixed_indegree` (same parameters, without the seed).
+
+    Parameters
+    ----------
+    source, target : Lattice
+        On one torus.
+    k : int
+        In-degree of every target.
+    sigma : float
+        Standard deviation of the Gaussian, in the lattices' length unit.
+    allow_self : bool
+        If False and source and target are the same population, a neuron never
+        draws itself.
+    same_population : bool, optional
+        Whether source and target are one population (default: equal lattices).
 
     Returns
     -------

@@ -20,8 +20,8 @@ from ..space import SHEET_RULES as RULES
 from ..toolchain import DEVICES
 from .presets import PHI_VARIANTS, PRESETS
 
-__all__ = ["DESCRIPTION", "GRID_UNITS", "finite_float", "seed_value", "seeds", "grid_axis",
-           "parser", "plan_arguments", "results_folder"]
+__all__ = ["DESCRIPTION", "GRID_UNITS", "seeds", "grid_axis", "parser", "plan_arguments",
+           "results_folder"]
 
 #: The command's one-line description (``--help``).
 DESCRIPTION = "``python -m brianlab.cmsa``: the CMSA experiment from the command line."
@@ -36,13 +36,47 @@ GRID_UNITS = {"rp": "ms", "we": "uS", "wi": "uS"}
 
 
 def seeds(text: str) -> list[int]:
-    """``--seeds``: seeds of the sheet's hash drive, 0 to ``MAX_SEED`` (2**31 - 1)."""
+    """``--seeds``: seeds of the sheet's hash drive, 0 to ``MAX_SEED`` (2**31 - 1).
+
+    Parameters
+    ----------
+    text : str
+        ``FIRST-LAST`` (both included) or a comma list.
+
+    Returns
+    -------
+    list of int
+        The seeds (:func:`brianlab.pipeline.grid.parse_seeds`).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For text that is neither, too many seeds or a seed outside 0 ... ``MAX_SEED``.
+    """
     return parse_seeds(text, MAX_SEED)
 
 
 def grid_axis(text: str) -> tuple[str, str]:
     """``--grid NAME=VALUES``: a name of :data:`GRID_UNITS` and values ``parse_range``
-    reads (checked here, passed on as text)."""
+    reads (checked here, passed on as text).
+
+    Parameters
+    ----------
+    text : str
+        ``NAME=VALUES``: NAME one of :data:`GRID_UNITS`, VALUES ``START:STOP:STEP`` or a
+        comma list, without a unit.
+
+    Returns
+    -------
+    tuple of (str, str)
+        The name and the values' text, stripped.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For text without ``=``, an unknown name, or values
+        :func:`~brianlab.pipeline.grid.parse_range` refuses.
+    """
     name, sep, values = text.partition("=")
     if not sep or name.strip() not in GRID_UNITS:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUES with NAME one of "
@@ -52,6 +86,15 @@ def grid_axis(text: str) -> tuple[str, str]:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command's argument parser: the sub-commands ``run``, ``phases``, ``sweep`` and
+    ``attention``, each with the options they share (device, size, preset, values, ...).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The top-level parser (``python -m brianlab.cmsa``); the sub-command's name is
+        parsed into ``command`` (None when none is given).
+    """
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--device", choices=DEVICES, default=None,
                         help="back end (default: cpp_standalone when a C++ compiler works)")
@@ -137,13 +180,44 @@ def parser() -> argparse.ArgumentParser:
 
 
 def plan_arguments(args) -> dict:
-    """The parsed command line as a plan's key: JSON-ready, without ``--out``."""
+    """The parsed command line as a plan's key: JSON-ready, without ``--out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        Option name -> value, in name order; paths as strings.
+    """
     return {name: str(value) if isinstance(value, Path) else value
             for name, value in sorted(vars(args).items()) if name != "out"}
 
 
 def results_folder(args, default: str, configuration: dict) -> RunFolder:
     """The command's results folder (``--out``, or ``brianlab_out/<default>``), claimed
-    for ``configuration`` (a folder holds one configuration)."""
+    for ``configuration`` (a folder holds one configuration).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (its ``out``).
+    default : str
+        The folder's name under ``brianlab_out`` when ``--out`` is not given.
+    configuration : dict
+        What the folder's results are of (:func:`brianlab.cmsa.commands.open_folder`).
+
+    Returns
+    -------
+    RunFolder
+
+    Raises
+    ------
+    ResultsError
+        If the folder cannot be created or written, or holds another configuration (the
+        message suggests another ``--out``).
+    """
     return RunFolder(args.out or Path("brianlab_out") / default, configuration,
                      hint="give another --out")

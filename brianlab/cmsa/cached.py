@@ -219,7 +219,20 @@ def save_plan(arguments: dict, plan: dict) -> None:
 def plan_matches(plan: dict, args) -> bool:
     """Whether a saved plan's points are this command line's: the values each point's
     binary gets (rp, seed, the sizes and any value given) and the file names that name
-    them (a plan is checked by its digest too, :func:`check_plan`)."""
+    them (a plan is checked by its digest too, :func:`check_plan`).
+
+    Parameters
+    ----------
+    plan : dict
+        A saved plan, as :func:`load_plan` returns it.
+    args : argparse.Namespace
+        The parsed command line (``run`` or ``phases``).
+
+    Returns
+    -------
+    bool
+        False also when the plan's fields cannot be compared (missing or of another type).
+    """
     try:
         return _values_match(plan, args)
     except (AttributeError, KeyError, TypeError, ValueError):

@@ -48,7 +48,25 @@ __all__ = ["COMMANDS", "sheet", "warnings", "open_folder", "point_key", "execute
 
 def sheet(args) -> CMSAParams:
     """The command's sheet (before its points' rp and seed): the preset with the values
-    given, checked to fit in memory."""
+    given, checked to fit in memory.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (``preset``, ``size``, ``phi``, ``duration``, ``we``, ``wi``,
+        ``ke``, ``ki``, ``rule`` and ``device``).
+
+    Returns
+    -------
+    CMSAParams
+        Its ``analysis`` at most its ``duration``.
+
+    Raises
+    ------
+    ValueError
+        For values the sheet refuses, or a sheet that would not fit in memory on the device
+        (:meth:`~brianlab.cmsa.params.CMSAParams.check_memory`).
+    """
     changes = {"e_side": args.size, "i_side": args.size // 2, "phi": args.phi}
     given = {"duration": (args.duration, ms), "we": (args.we, uS), "wi": (args.wi, uS),
              "k_e": (args.ke, 1), "k_i": (args.ki, 1), "rule": (args.rule, None)}
@@ -63,7 +81,19 @@ def sheet(args) -> CMSAParams:
 
 
 def warnings(p: CMSAParams) -> list[str]:
-    """What the command warns of before it runs."""
+    """What the command warns of before it runs.
+
+    Parameters
+    ----------
+    p : CMSAParams
+        The command's sheet.
+
+    Returns
+    -------
+    list of str
+        One line when the inhibitory kernel (4 ``sigma_i``) is wider than the E side, so
+        inhibition reaches around the torus; else none.
+    """
     if 4 * p.sigma_i > p.e_side:
         return [f"warning: the inhibitory kernel (sigma {p.sigma_i:.1f} E sites) is wider than "
                 f"a quarter of the sheet ({p.e_side} sites): inhibition reaches around the "
@@ -79,6 +109,30 @@ def open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolder
     sha256, status), the image file's content, device, threads and brianlab's version.
     Each point's key adds a hash of its own parameters, so a point is only ever reused
     for the identical simulation.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (``out``, ``device``, ``threads``, ``portable`` and the
+        cluster options).
+    default : str
+        The folder's name under ``brianlab_out`` when ``--out`` is not given.
+    command : str
+        The command, as the configuration names it (``"run"``, ``"sweep rp"``).
+    base : CMSAParams
+        The command's sheet; its fields but the swept ones are the configuration's.
+
+    Returns
+    -------
+    RunFolder
+        Claimed for the configuration.
+
+    Raises
+    ------
+    ResultsError
+        If the folder cannot be written or holds another configuration.
+    OSError
+        If the stimulus's image file cannot be read.
     """
     params = {k: v for k, v in base.as_dict().items() if k not in SWEEPABLE}
     if base.stimulus_duration > 0 * base.dt and base.image != "cross":
@@ -93,7 +147,20 @@ def open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolder
 
 def point_key(p: CMSAParams, folder: RunFolder) -> str:
     """A point's key in ``folder``: its swept values (readable) and a hash of the folder's
-    configuration and all of the point's parameters."""
+    configuration and all of the point's parameters.
+
+    Parameters
+    ----------
+    p : CMSAParams
+        The point.
+    folder : RunFolder
+        The results folder, claimed for its configuration.
+
+    Returns
+    -------
+    str
+        ``rp<ms>_we<uS>_wi<uS>_seed<seed>_<hash>``, the hash's first 10 hexadecimal digits.
+    """
     digest = config_hash({"folder": folder.config_hash, "point": p.as_dict()})[:10]
     return (f"rp{float(p.rp / ms):g}_we{float(p.we / uS):g}_wi{float(p.wi / uS):g}"
             f"_seed{p.seed}_{digest}")
@@ -107,6 +174,21 @@ def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
     cluster (``--workers``, ``--scheduler``, ``--scheduler-file``); other devices rerun the
     network through Brian2.
 
+    Parameters
+    ----------
+    points : list of CMSAParams
+        The command's points.
+    args : argparse.Namespace
+        The parsed command line (``device``, ``threads``, ``build_only`` and the cluster
+        options).
+    folder : RunFolder
+        The results folder; each point is saved as ``points/<key>``.
+    label : str
+        What the progress bar names.
+    done : dict, optional
+        Point key -> record, of the points already saved
+        (:func:`brianlab.pipeline.execute.load_done`).
+
     Returns
     -------
     results : dict
@@ -114,6 +196,12 @@ def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
     info : dict
         ``device`` (the description of the build and its use), ``plan`` (the pipeline
         plan, on ``cpp_standalone``) and ``not_run`` (why nothing ran, if so).
+
+    Raises
+    ------
+    ValueError
+        For the cluster options on a device other than ``cpp_standalone`` or with
+        ``--build-only`` (:func:`brianlab.pipeline.execute.check_cluster`).
     """
     done = done or {}
     keys = [point_key(p, folder) for p in points]
@@ -176,14 +264,38 @@ def _planned(args, command: str, base: CMSAParams, points: list, summary: dict) 
 
 
 def cmd_run(args) -> int:
-    """``run``: one point (``--rp``, ``--seed``)."""
+    """``run``: one point (``--rp``, ``--seed``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code (:func:`brianlab.cmsa.report.finish`): 0, or 3 when the points did
+        not run but should have.
+    """
     p = sheet(args).with_(rp=args.rp * ms, seed=args.seed)
     return _planned(args, "run", p, [(p, f"rp {args.rp:g} ms")],
                     {"command": "run", "params": p.as_dict()})
 
 
 def cmd_phases(args) -> int:
-    """``phases``: the bump, critical and wave points (:data:`~brianlab.cmsa.presets.PHASES`)."""
+    """``phases``: the bump, critical and wave points (:data:`~brianlab.cmsa.presets.PHASES`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code (:func:`brianlab.cmsa.report.finish`): 0, or 3 when the points did
+        not run but should have.
+    """
     base = sheet(args)
     points = [(base.with_(rp=rp * ms, seed=args.seed), f"{state} (rp {rp:g} ms)")
               for state, rp in PHASES]
@@ -192,7 +304,19 @@ def cmd_phases(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    """``sweep --param rp|we``: Phi against one value over seeds (resumable)."""
+    """``sweep --param rp|we``: Phi against one value over seeds (resumable).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code (:func:`brianlab.cmsa.report.finish`): 0, or 3 when the points did
+        not run but should have.
+    """
     base = sheet(args)
     for line in warnings(base):
         say(line, file=sys.stderr)
@@ -225,7 +349,19 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_attention(args) -> int:
-    """``attention``: the image stimulus after the spontaneous phase, per state and seed."""
+    """``attention``: the image stimulus after the spontaneous phase, per state and seed.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code (:func:`brianlab.cmsa.report.finish`): 0, or 3 when the points did
+        not run but should have.
+    """
     given = sheet(args)
     for line in warnings(given):
         say(line, file=sys.stderr)

@@ -78,6 +78,11 @@ def run_on_pipeline(plan: Plan, keys: list, args, folder: RunFolder, results: di
 def run_saved(args):
     """The saved plan of this command line, its points run on their cached builds.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (``run`` or ``phases``).
+
     Returns
     -------
     tuple or None

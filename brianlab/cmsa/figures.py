@@ -24,7 +24,13 @@ __all__ = ["pyplot", "point_arrays", "snapshots", "phi_figure"]
 
 
 def pyplot():
-    """``matplotlib.pyplot`` on the Agg backend, once no other thread is importing it."""
+    """``matplotlib.pyplot`` on the Agg backend, once no other thread is importing it.
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``.
+    """
     prefetched()
     import matplotlib
 
@@ -35,7 +41,26 @@ def pyplot():
 
 
 def point_arrays(folder: RunFolder, key: str) -> dict:
-    """A saved point's arrays (a ResultsError naming the file if it cannot be read)."""
+    """A saved point's arrays (a ResultsError naming the file if it cannot be read).
+
+    Parameters
+    ----------
+    folder : RunFolder
+        The results folder.
+    key : str
+        The point's key (``points/<key>.npz``).
+
+    Returns
+    -------
+    dict
+        Array name -> ndarray.
+
+    Raises
+    ------
+    ResultsError
+        If the file is missing or cannot be read (the message says to delete it and run
+        the command again).
+    """
     path = folder.path / "points" / f"{key}.npz"
     try:
         with np.load(path) as data:

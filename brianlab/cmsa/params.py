@@ -333,6 +333,13 @@ class CMSAParams:
         """Peak memory of building and running this sheet on ``device`` (see
         :meth:`memory_parts`).
 
+        Parameters
+        ----------
+        device : str, optional
+            The device it runs on: on ``cpp_standalone`` a fixed in-degree sheet's synapses
+            are created by the binary (:mod:`brianlab.networks.indegree`); otherwise (and
+            by default) their indices pass through Python.
+
         Returns
         -------
         float

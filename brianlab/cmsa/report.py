@@ -21,7 +21,25 @@ __all__ = ["finish", "report_planned", "report_run", "report_phases", "report_sw
 
 def finish(folder: RunFolder, summary: dict, info: dict, args) -> int:
     """Write ``summary.json`` (with the device's description and why nothing ran, if so)
-    and return the exit code: 0, or 3 when the points did not run but should have."""
+    and return the exit code: 0, or 3 when the points did not run but should have.
+
+    Parameters
+    ----------
+    folder : RunFolder
+        The results folder.
+    summary : dict
+        The command's summary; ``device`` (and ``not_run``) are added to it.
+    info : dict
+        As :func:`brianlab.cmsa.commands.execute` returns it: ``device`` and, when nothing
+        ran, ``not_run``.
+    args : argparse.Namespace
+        The parsed command line (``build_only``).
+
+    Returns
+    -------
+    int
+        0, or 3 when ``info`` says nothing ran and ``--build-only`` was not given.
+    """
     summary["device"] = info.get("device")
     if "not_run" in info:
         summary["not_run"] = info["not_run"]
@@ -40,7 +58,26 @@ def _figures(plan: dict, folder: RunFolder, records: dict, args):
 
 
 def report_run(plan: dict, folder: RunFolder, records: dict, info: dict, args) -> int:
-    """``run``: its point's state, Phi, patterns, speed and E rate, and its figures."""
+    """``run``: its point's state, Phi, patterns, speed and E rate, and its figures.
+
+    Parameters
+    ----------
+    plan : dict
+        The command's plan (``summary``, and ``points``: key, title and settings).
+    folder : RunFolder
+        The results folder.
+    records : dict
+        Point key -> record, of the points done.
+    info : dict
+        As :func:`finish`.
+    args : argparse.Namespace
+        The parsed command line (``rp``, ``size``, ``no_gif`` and ``build_only``).
+
+    Returns
+    -------
+    int
+        The exit code (:func:`finish`).
+    """
     summary = dict(plan["summary"])
     point = plan["points"][0]
     key = point["key"]
@@ -59,7 +96,26 @@ def report_run(plan: dict, folder: RunFolder, records: dict, info: dict, args) -
 
 def report_phases(plan: dict, folder: RunFolder, records: dict, info: dict, args) -> int:
     """``phases``: a row per state (rp, Phi, patterns, speed, E rate, the state detected)
-    and the figures, once every point has a record."""
+    and the figures, once every point has a record.
+
+    Parameters
+    ----------
+    plan : dict
+        The command's plan (``summary``, and ``points``: key, title and settings).
+    folder : RunFolder
+        The results folder.
+    records : dict
+        Point key -> record, of the points done.
+    info : dict
+        As :func:`finish`.
+    args : argparse.Namespace
+        The parsed command line (``size``, ``no_gif`` and ``build_only``).
+
+    Returns
+    -------
+    int
+        The exit code (:func:`finish`).
+    """
     summary = dict(plan["summary"], phases={})
     points = plan["points"]
     if len(records) == len(points):
@@ -86,12 +142,25 @@ def report_sweep(folder: RunFolder, summary: dict, keys: list, records: dict, in
 
     Parameters
     ----------
+    folder : RunFolder
+        The results folder.
     summary : dict
         The command's summary, with ``param``, ``values`` and ``seeds``.
     keys : list of list of str
         The point keys, values x seeds.
+    records : dict
+        Point key -> record, of the points done.
+    info : dict
+        As :func:`finish`.
+    args : argparse.Namespace
+        The parsed command line (``build_only``).
     label : str
         The swept parameter with its unit.
+
+    Returns
+    -------
+    int
+        The exit code (:func:`finish`).
     """
     values, seeds = summary["values"], summary["seeds"]
     phis = np.full((len(values), len(seeds)), np.nan)
@@ -119,8 +188,23 @@ def report_attention(folder: RunFolder, summary: dict, keys: dict, records: dict
 
     Parameters
     ----------
+    folder : RunFolder
+        The results folder.
+    summary : dict
+        The command's summary.
     keys : dict
         State -> the point keys of its seeds (in ``args.seeds``' order).
+    records : dict
+        Point key -> record, of the points done.
+    info : dict
+        As :func:`finish`.
+    args : argparse.Namespace
+        The parsed command line (``seeds`` and ``build_only``).
+
+    Returns
+    -------
+    int
+        The exit code (:func:`finish`).
     """
     if records:
         say(f"{'state':10} {'seed':>4} {'Phi':>5} {'before':>7} {'after':>6} {'peak':>6}"

@@ -22,7 +22,8 @@ target group that ``run_args`` can change (one build for every connectivity seed
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Function
+from brian2 import Function, get_device
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from ..space import IndegreeTables
 
@@ -176,7 +177,22 @@ def draw_function(name: str, tables: IndegreeTables, first: int = 0) -> Function
 
 def reference_stream(seed: int, first: int, count: int) -> np.ndarray:
     """``count`` numbers of ``default_rng(seed).random()`` from the ``first``-th on (the
-    stream the compiled draw takes; for tests)."""
+    stream the compiled draw takes; for tests).
+
+    Parameters
+    ----------
+    seed : int
+        The stream's seed.
+    first : int
+        Numbers of the stream skipped.
+    count : int
+        Numbers returned.
+
+    Returns
+    -------
+    ndarray of float64, shape (count,)
+        Uniform in [0, 1).
+    """
     generator = np.random.PCG64(seed)
     generator.advance(first)
     return np.random.Generator(generator).random(count)
@@ -196,9 +212,6 @@ def in_binary(seed) -> bool:
     """Whether a fixed in-degree draw of ``seed`` runs in the binary: on Brian2's
     ``cpp_standalone`` device (not brian2cuda's, whose generated code does not take
     brianlab's functions yet) with a fixed seed the variable holds."""
-    from brian2 import get_device
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-
     return (type(get_device()) is CPPStandaloneDevice and seed is not None
             and 0 <= int(seed) <= MAX_SEED)
 
@@ -229,8 +242,6 @@ class Draws:
     def connect(self, synapses, tables: IndegreeTables):
         """Create ``synapses`` (targets of a group with :data:`SEED_EQUATION`) by the
         compiled draw of ``tables``."""
-        from brian2 import get_device
-
         if not self._started:
             get_device().insert_code("main", "set_from_command_line(args);")
             self._started = True

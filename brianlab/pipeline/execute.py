@@ -453,7 +453,13 @@ class BuildsRun:
         """The builds and their use in plain data: ``cached`` (every build was found),
         ``timings``, ``directory`` (the last build's) and, when every build is the
         cache's (none went to a fresh directory because another process held the
-        cache's), ``manifest_key`` (the last build's key)."""
+        cache's), ``manifest_key`` (the last build's key).
+
+        Returns
+        -------
+        dict
+            JSON-ready; ``directory`` and ``manifest_key`` only where they apply.
+        """
         out = {"cached": all(self.cached.values()), "timings": dict(self.timings)}
         if self.used:
             out["directory"] = self.used[-1].compiled.directory

@@ -143,7 +143,14 @@ def raster_neurons(size: int, limit: int = MAX_RASTER_NEURONS) -> np.ndarray:
 
 def canvas():
     """A function making a figure of a given size on its own Agg canvas (matplotlib is
-    imported here, once the command's background imports are done)."""
+    imported here, once the command's background imports are done).
+
+    Returns
+    -------
+    callable
+        ``figure(width, height, **kwargs)``: a :class:`matplotlib.figure.Figure` of that
+        size (inches, constrained layout; ``kwargs`` passed to it) on an Agg canvas.
+    """
     prefetched()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -158,7 +165,22 @@ def canvas():
 
 def save(folder, fig, name: str) -> Path:
     """Save ``fig`` as ``name`` in the results folder (a RunFolder: atomically, rescued
-    if the folder cannot be written; a plain path: directly)."""
+    if the folder cannot be written; a plain path: directly).
+
+    Parameters
+    ----------
+    folder : RunFolder or path
+        The results folder.
+    fig : matplotlib.figure.Figure
+        The figure, saved at 100 dpi.
+    name : str
+        Its path in the folder (``figures/<key>_raster.png``); missing folders are made.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     if hasattr(folder, "save_figure"):
         return Path(folder.save_figure(fig, name, dpi=100))
     path = Path(folder) / name
@@ -168,7 +190,18 @@ def save(folder, fig, name: str) -> Path:
 
 
 def saved_arrays(path: Path) -> dict | None:
-    """A point's saved arrays, None if the file is missing or cannot be read."""
+    """A point's saved arrays, None if the file is missing or cannot be read.
+
+    Parameters
+    ----------
+    path : Path
+        The point's ``.npz`` file.
+
+    Returns
+    -------
+    dict or None
+        Array name -> ndarray.
+    """
     try:
         with np.load(path) as data:
             return {name: data[name] for name in data.files}
@@ -227,7 +260,20 @@ def _raster(figure, folder, plan: Plan, point, record: dict, arrays: dict):
 
 def shown_points(plan: Plan, records: dict) -> list:
     """The points drawn as rasters: a run's point; otherwise (a sweep) the first point
-    with a record of each build."""
+    with a record of each build.
+
+    Parameters
+    ----------
+    plan : Plan
+        The command's plan.
+    records : dict
+        Point key -> record, of the points that ran.
+
+    Returns
+    -------
+    list of PointSpec
+        A run's in the plan's order; a sweep's in the order of their builds.
+    """
     if plan.request.get("command", plan.configuration.get("command")) == "run":
         return [p for p in plan.points if p.key in records]
     first = {}
