@@ -101,6 +101,13 @@ def warnings(p: CMSAParams) -> list[str]:
     return []
 
 
+def _warned(p: CMSAParams) -> CMSAParams:
+    """``p``, its :func:`warnings` printed (to stderr)."""
+    for line in warnings(p):
+        say(line, file=sys.stderr)
+    return p
+
+
 def open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolder:
     """The results folder, checked to be writable and to hold only this configuration.
 
@@ -317,9 +324,7 @@ def cmd_sweep(args) -> int:
         The exit code (:func:`brianlab.cmsa.report.finish`): 0, or 3 when the points did
         not run but should have.
     """
-    base = sheet(args)
-    for line in warnings(base):
-        say(line, file=sys.stderr)
+    base = _warned(sheet(args))
     if args.param == "rp":
         values = args.values or parse_range("5:12.5:0.5")
         points = [base.with_(rp=v * ms, seed=s) for v in values for s in args.seeds]
@@ -362,12 +367,10 @@ def cmd_attention(args) -> int:
         The exit code (:func:`brianlab.cmsa.report.finish`): 0, or 3 when the points did
         not run but should have.
     """
-    given = sheet(args)
-    for line in warnings(given):
-        say(line, file=sys.stderr)
+    given = _warned(sheet(args))
     stimulus_image(args.image, args.size)  # a missing or unreadable file fails here, by name
     base = given.with_(stimulus_duration=args.stimulus_duration * ms,
-                             stimulus_amplitude=args.amplitude * nA, image=str(args.image))
+                       stimulus_amplitude=args.amplitude * nA, image=str(args.image))
     points = {state: [base.with_(rp=rp * ms, seed=s) for s in args.seeds]
               for state, rp in PHASES}
     folder = open_folder(args, "cmsa_attention", "attention", base)
