@@ -102,7 +102,9 @@ def test_ranges_and_seeds():
 
 
 def test_not_run_exit_codes(monkeypatch, tmp_path, capsys):
-    """Built but not runnable here: exit 0 only with --build-only, else 3 with the reason."""
+    """Built but not runnable here: exit 0 only with --build-only, else 3 with the reason
+    (Brian2's rerun loop replaced by a session that was built but not run: no build)."""
+    import brianlab.cmsa.commands as commands
     import brianlab.cmsa.experiment as experiment
 
     class FakeSession:
@@ -111,17 +113,21 @@ def test_not_run_exit_codes(monkeypatch, tmp_path, capsys):
         def describe(self):
             return {"device": self.name, "directory": str(self.directory)}
 
+    calls = []
+
     def fake_simulate(points, **kwargs):
+        calls.append(kwargs["device"])
         session = FakeSession()
         session.build_only = kwargs["build_only"]
         raise experiment.NotRunError(session)
 
-    monkeypatch.setattr(experiment, "simulate", fake_simulate)
+    monkeypatch.setattr(commands, "simulate", fake_simulate)  # (where the command calls it)
     assert main(["run", "--device", "cuda_standalone", "--out", str(tmp_path / "a")]) == 3
     assert "built in" in capsys.readouterr().out and "no GPU is available" in \
         (tmp_path / "a" / "summary.json").read_text()
     assert main(["run", "--device", "cuda_standalone", "--build-only",
                  "--out", str(tmp_path / "b")]) == 0
+    assert calls == ["cuda_standalone", "cuda_standalone"]
 
 
 def test_params_as_dict_and_sigmas():
