@@ -223,9 +223,9 @@ class Draws:
     :attr:`~brianlab.space.IndegreeTables.draws` numbers of ``default_rng(seed)`` after
     those of the pathways before it, as :func:`brianlab.space.fixed_indegree` does with one
     generator. The first call inserts Brian2's run-time values into ``main`` before the
-    synapses are created (``set_from_command_line``; Brian2 applies them again before the
-    run, so values set in between stay as given), so a run's ``conn_seed`` decides the
-    synapses.
+    synapses are created (``set_from_command_line``), so a run's ``conn_seed`` decides the
+    synapses; Brian2 applies the values again just before the run, so a value the build
+    sets in between is replaced by the run's as before.
 
     Parameters
     ----------
