@@ -11,6 +11,7 @@ from ..resources import (  # noqa: F401  (BYTES_PER_SYNAPSE, BASE_BYTES: importa
     BASE_BYTES, BINARY_BASE_BYTES, BINARY_BYTES_PER_SYNAPSE, BYTES_PER_SYNAPSE, MemoryLimit,
     available_memory, check_memory, spike_memory)
 from ..seeds import MAX_HASH_SEED as MAX_SEED
+from ..networks.indegree import drawn_in_binary
 from ..space import Lattice, course_sigma, expected_indegree
 from .presets import PHI_VARIANTS, PRESETS
 
@@ -321,7 +322,7 @@ class CMSAParams:
         """
         neurons = self.e_side**2 + self.i_side**2
         voltages = 8 * self.e_side**2 * self.voltage_frames if self.phi == "voltage" else 0
-        binary = device == "cpp_standalone" and self.rule == "fixed_indegree"
+        binary = self.rule == "fixed_indegree" and drawn_in_binary(device, self.network_seed)
         per_synapse = BINARY_BYTES_PER_SYNAPSE if binary else BYTES_PER_SYNAPSE
         return {"synapses": float(per_synapse * self.n_synapses),
                 "spikes": spike_memory(neurons, float(self.total / ms) / 1000,

@@ -208,12 +208,29 @@ SEED_EQUATION = f"{SEED_VARIABLE} : integer (constant, shared)"
 MAX_SEED = 2**31 - 1
 
 
+def drawn_in_binary(device: str, seed) -> bool:
+    """Whether a fixed in-degree draw of ``seed`` on the device named ``device`` runs in
+    the binary: Brian2's ``cpp_standalone`` (not brian2cuda's, whose generated code does
+    not take brianlab's functions yet) with a fixed seed the variable holds.
+
+    Parameters
+    ----------
+    device : str
+        A device name (:data:`brianlab.toolchain.DEVICES`).
+    seed : int or None
+        The connectivity seed.
+
+    Returns
+    -------
+    bool
+    """
+    return device == "cpp_standalone" and seed is not None and 0 <= int(seed) <= MAX_SEED
+
+
 def in_binary(seed) -> bool:
-    """Whether a fixed in-degree draw of ``seed`` runs in the binary: on Brian2's
-    ``cpp_standalone`` device (not brian2cuda's, whose generated code does not take
-    brianlab's functions yet) with a fixed seed the variable holds."""
-    return (type(get_device()) is CPPStandaloneDevice and seed is not None
-            and 0 <= int(seed) <= MAX_SEED)
+    """:func:`drawn_in_binary` on the active Brian2 device."""
+    device = "cpp_standalone" if type(get_device()) is CPPStandaloneDevice else "other"
+    return drawn_in_binary(device, seed)
 
 
 class Draws:
