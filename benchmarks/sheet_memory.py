@@ -11,9 +11,14 @@ machine::
     python -m benchmarks.sheet_memory --sides 150 300 600 --json docs/_data/memory/NAME.json
     python -m benchmarks.sheet_memory --sides 1000 --json docs/_data/memory/NAME.json --append
     python -m benchmarks.sheet_memory --table docs/_data/memory/*.json
+    python -m benchmarks.sheet_memory --scaling docs/_data/memory/*.json
 
-The second line prints the docs' table (docs/benchmarks.md, "Memory of large sheets"; a
-test keeps the page equal to it, and checks the estimate against every stored row).
+The last two lines print the docs' tables (docs/benchmarks.md, "Memory of large sheets"
+and "Scaling of large sheets"; a test keeps the page equal to them, and checks the
+estimate against every stored row). The scaling table splits the binary's time into its
+set-up (reading the static arrays, creating the synapses, writing the results) and the
+network's run as the binary timed it (Brian2's ``last_run_info.txt``), and counts the
+synaptic events from the recorded spikes (:func:`traffic`).
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.treepeak import measure
 
-__all__ = ["command", "estimate", "measure_side", "table"]
+__all__ = ["command", "sheet_of", "estimate", "traffic", "measure_side", "table", "cost_fit",
+           "scaling_table"]
 
 GIB = 2**30
 
@@ -39,19 +47,40 @@ def command(side: int, out: Path) -> list[str]:
             "--no-gif", "--out", str(out)]
 
 
-def estimate(argv: list[str], device: str | None = None) -> tuple[float, int]:
-    """The command's memory estimate (bytes) and synapses, from its arguments (as the
-    command computes them: :func:`brianlab.cmsa.commands.sheet`), on ``device`` (default:
-    the command's)."""
+def sheet_of(argv: list[str]):
+    """The sheet's parameters (:class:`brianlab.cmsa.params.CMSAParams`) of the command's
+    arguments, as the command computes them (:func:`brianlab.cmsa.commands.sheet`)."""
     from brian2 import ms
 
     from brianlab.cmsa.arguments import parser
     from brianlab.cmsa.commands import sheet
-    from brianlab.toolchain import default_device
 
     args = parser().parse_args(argv)
-    p = sheet(args).with_(rp=args.rp * ms, seed=args.seed)
+    return sheet(args).with_(rp=args.rp * ms, seed=args.seed), args
+
+
+def estimate(argv: list[str], device: str | None = None) -> tuple[float, int]:
+    """The command's memory estimate (bytes) and synapses, from its arguments, on
+    ``device`` (default: the command's)."""
+    from brianlab.toolchain import default_device
+
+    p, args = sheet_of(argv)
     return p.memory_estimate(device or args.device or default_device()), p.n_synapses
+
+
+def traffic(argv: list[str], e_spikes: int, i_spikes: int) -> dict:
+    """What the run computed: neuron updates and synaptic events.
+
+    Every E spike reaches ``(N_E + N_I) k_E / N_E`` synapses on average and every I spike
+    ``(N_E + N_I) k_I / N_I`` (fixed in-degree: the targets' in-degrees summed over the
+    sources); the events are the spikes times these mean out-degrees.
+    """
+    p, _ = sheet_of(argv)
+    n_e, n_i = p.e_side**2, p.i_side**2
+    steps = int(round(float(p.total / p.dt)))
+    events = e_spikes * (n_e + n_i) * p.k_e / n_e + i_spikes * (n_e + n_i) * p.k_i / n_i
+    return {"model_s": float(p.total), "steps": steps, "neuron_steps": (n_e + n_i) * steps,
+            "spikes": {"E": int(e_spikes), "I": int(i_spikes)}, "synaptic_events": events}
 
 
 def measure_side(side: int) -> dict:
@@ -70,6 +99,10 @@ def measure_side(side: int) -> dict:
         if peak.returncode != 0:
             raise SystemExit(f"side {side}: the command failed (exit {peak.returncode})")
         summary = json.loads((Path(tmp) / "out" / "summary.json").read_text())
+        (saved,) = (Path(tmp) / "out" / "points").glob("*.npz")
+        with np.load(saved) as arrays:
+            e_spikes, i_spikes = len(arrays["e_t"]), len(arrays["i_t"])
+        point = json.loads(saved.with_suffix(".json").read_text())
     record = next(iter(summary["points"].values()))
     arguments = argv[argv.index("run"):argv.index("--out")]
     need, synapses = estimate(arguments)
@@ -78,7 +111,9 @@ def measure_side(side: int) -> dict:
             "wall_s": peak.wall_s, "estimate_bytes": need,
             "bytes_per_synapse": peak.peak_bytes / synapses,
             "timings": summary["device"]["timings"], "phi": record["phi"]["phi"],
-            "process_peaks": peak.process_peaks}
+            "process_peaks": peak.process_peaks,
+            "binary": {"binary_s": point["sweep"]["binary_s"], "run_s": point["sweep"]["run_s"]},
+            **traffic(arguments, e_spikes, i_spikes)}
 
 
 def table(rows: list[dict]) -> str:
@@ -101,6 +136,50 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def cost_fit(rows: list[dict]) -> tuple[float, float, float]:
+    """The binary's run time as a line through neuron updates and synaptic events.
+
+    Least squares of ``run_s = a * neuron_steps + b * synaptic_events`` over the rows (no
+    intercept: the run's fixed costs are measured outside it).
+
+    Returns
+    -------
+    a, b : float
+        Seconds per neuron update and per synaptic event.
+    deviation : float
+        The largest ``|fit / measured - 1|`` over the rows.
+    """
+    x = np.array([[r["neuron_steps"], r["synaptic_events"]] for r in rows], dtype=float)
+    y = np.array([r["binary"]["run_s"] for r in rows])
+    (a, b), *_ = np.linalg.lstsq(x, y, rcond=None)
+    return float(a), float(b), float(np.max(np.abs(x @ [a, b] / y - 1)))
+
+
+def scaling_table(rows: list[dict]) -> str:
+    """The docs' scaling table (sorted by side) and the line through the run times
+    (:func:`cost_fit`) under it."""
+    rows = sorted(rows, key=lambda r: r["side"])
+    a, b, deviation = cost_fit(rows)
+    lines = ["| E side | neurons | synapses | network in Python (s) | code + compile (s) | "
+             "binary set-up (s) | run per model second (s) | spikes per neuron | "
+             "synaptic events per second | line / measured |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        t, binary = r["timings"], r["binary"]
+        run = binary["run_s"]
+        spikes = r["spikes"]["E"] + r["spikes"]["I"]
+        fit = a * r["neuron_steps"] + b * r["synaptic_events"]
+        lines.append(
+            f"| {r['side']} | {r['neurons'] / 1e6:.3f} M | {r['synapses'] / 1e6:.1f} M | "
+            f"{t.get('construct_s', 0):.1f} | {t.get('build_s', 0):.1f} | "
+            f"{binary['binary_s'] - run:.1f} | {run / r['model_s']:.1f} | "
+            f"{spikes / r['neurons']:.1f} | {r['synaptic_events'] / run / 1e6:.0f} M | "
+            f"{fit / run:.2f} |")
+    lines += ["", f"Line: {a * 1e9:.1f} ns per neuron update + {b * 1e9:.2f} ns per synaptic "
+              f"event; it is within {deviation * 100:.0f} % of every measured run."]
+    return "\n".join(lines)
+
+
 def read(paths) -> list[dict]:
     """The rows of stored reports."""
     rows = []
@@ -117,10 +196,15 @@ def main(argv=None) -> int:
     parser.add_argument("--append", action="store_true",
                         help="add the rows to the report --json names (one side at a time)")
     parser.add_argument("--table", type=Path, nargs="+", metavar="REPORT",
-                        help="print the docs' table of stored reports and exit")
+                        help="print the docs' memory table of stored reports and exit")
+    parser.add_argument("--scaling", type=Path, nargs="+", metavar="REPORT",
+                        help="print the docs' scaling table of stored reports and exit")
     args = parser.parse_args(argv)
     if args.table:
         print(table(read(args.table)))
+        return 0
+    if args.scaling:
+        print(scaling_table(read(args.scaling)))
         return 0
     rows = []
     for side in args.sides:

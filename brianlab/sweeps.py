@@ -293,6 +293,10 @@ def _die_with_parent():  # pragma: no cover - runs in the child between fork and
         pass
 
 
+#: The file a standalone binary writes its network run's own time into (Brian2's
+#: ``Network::_last_run_time``, then the fraction of the run completed).
+RUN_INFO = "last_run_info.txt"
+
 #: Results directories this process made (removed when it exits).
 _RESULTS_DIRECTORIES: dict = {}
 
@@ -330,7 +334,16 @@ def _results_directory(compiled: CompiledNetwork) -> Path:
         _RESULTS_DIRECTORIES[name] = results
     for filename, _ in [*compiled.outputs.values(), *compiled.checks.values()]:
         (results / filename).unlink(missing_ok=True)
+    (results / RUN_INFO).unlink(missing_ok=True)
     return results
+
+
+def _run_seconds(results: Path) -> float | None:
+    """The network run's time inside the binary (:data:`RUN_INFO`), None without it."""
+    try:
+        return float((results / RUN_INFO).read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _remove_results_directories():
@@ -378,7 +391,10 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
     -------
     dict
         ``{"key", "record", "saved", "arrays"}``; the record gains ``"sweep"``: host,
-        process, build and results directories, seconds in the binary.
+        process, build and results directories, seconds in the binary (``binary_s``),
+        of them in the network's run (``run_s``, as the binary measured it; the rest
+        loads the arrays, creates the synapses and writes the results; None if the
+        binary wrote no time) and in the reduction (``reduce_s``).
 
     Raises
     ------
@@ -416,7 +432,7 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
     record = dict(record)
     record["sweep"] = {"host": socket.gethostname(), "pid": os.getpid(),
                        "build": str(build), "results_dir": str(results),
-                       "binary_s": seconds,
+                       "binary_s": seconds, "run_s": _run_seconds(results),
                        "reduce_s": time.perf_counter() - start_reduce}
     saved = False
     if save_to is not None and _sees_folder(save_to, token):

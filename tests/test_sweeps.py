@@ -288,6 +288,9 @@ def test_run_point_equals_brian2_rerun_and_saves_atomically(growth, tmp_path):
     # the archive: unpacked elsewhere (a machine without the build directory), same spikes
     out = run_point(compiled, points[0], archive=compiled.archive())
     assert out["record"]["sweep"]["build"] != compiled.directory
+    # the network run's own time, as the binary measured it: part of the binary's time
+    timing = out["record"]["sweep"]
+    assert 0 < timing["run_s"] < timing["binary_s"], timing
     assert np.array_equal(out["arrays"]["t"], reference[5][1])
 
 
