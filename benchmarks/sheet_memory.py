@@ -35,7 +35,7 @@ import numpy as np
 
 from benchmarks.treepeak import measure
 
-__all__ = ["command", "sheet_of", "estimate", "traffic", "measure_side", "table", "cost_fit",
+__all__ = ["command", "sheet_of", "estimate", "traffic", "measure_side", "table",
            "scaling_table"]
 
 GIB = 2**30
@@ -136,47 +136,28 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def cost_fit(rows: list[dict]) -> tuple[float, float, float]:
-    """The binary's run time as a line through neuron updates and synaptic events.
-
-    Least squares of ``run_s = a * neuron_steps + b * synaptic_events`` over the rows (no
-    intercept: the run's fixed costs are measured outside it).
-
-    Returns
-    -------
-    a, b : float
-        Seconds per neuron update and per synaptic event.
-    deviation : float
-        The largest ``|fit / measured - 1|`` over the rows.
-    """
-    x = np.array([[r["neuron_steps"], r["synaptic_events"]] for r in rows], dtype=float)
-    y = np.array([r["binary"]["run_s"] for r in rows])
-    (a, b), *_ = np.linalg.lstsq(x, y, rcond=None)
-    return float(a), float(b), float(np.max(np.abs(x @ [a, b] / y - 1)))
-
-
 def scaling_table(rows: list[dict]) -> str:
-    """The docs' scaling table (sorted by side) and the line through the run times
-    (:func:`cost_fit`) under it."""
+    """The docs' scaling table (sorted by side): where the time goes, and the run's cost
+    per neuron update (one neuron, one step, with its share of the synaptic events)
+    against the largest side's (1.00: linear in the neurons)."""
     rows = sorted(rows, key=lambda r: r["side"])
-    a, b, deviation = cost_fit(rows)
+    last = rows[-1]["binary"]["run_s"] / rows[-1]["neuron_steps"]
     lines = ["| E side | neurons | synapses | network in Python (s) | code + compile (s) | "
              "binary set-up (s) | run per model second (s) | spikes per neuron | "
-             "synaptic events per second | line / measured |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "synaptic events per second | run per neuron update (ns) | "
+             "per update / largest side's |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         t, binary = r["timings"], r["binary"]
         run = binary["run_s"]
         spikes = r["spikes"]["E"] + r["spikes"]["I"]
-        fit = a * r["neuron_steps"] + b * r["synaptic_events"]
+        per_update = run / r["neuron_steps"]
         lines.append(
             f"| {r['side']} | {r['neurons'] / 1e6:.3f} M | {r['synapses'] / 1e6:.1f} M | "
             f"{t.get('construct_s', 0):.1f} | {t.get('build_s', 0):.1f} | "
             f"{binary['binary_s'] - run:.1f} | {run / r['model_s']:.1f} | "
-            f"{spikes / r['neurons']:.1f} | {r['synaptic_events'] / run / 1e6:.0f} M | "
-            f"{fit / run:.2f} |")
-    lines += ["", f"Line: {a * 1e9:.1f} ns per neuron update + {b * 1e9:.2f} ns per synaptic "
-              f"event; it is within {deviation * 100:.0f} % of every measured run."]
+            f"{spikes / r['neurons']:.2f} | {r['synaptic_events'] / run / 1e6:.0f} M | "
+            f"{per_update * 1e9:.2f} | {per_update / last:.2f} |")
     return "\n".join(lines)
 
 

@@ -20,11 +20,15 @@ import numpy as np
 
 from .errors import DeviceError
 
-__all__ = ["encode", "arguments", "SEED_TARGET"]
+__all__ = ["encode", "arguments", "SEED_TARGET", "CONNECTIVITY_TARGET"]
 
 #: The target whose Brian2 names take a point's drive seed (the hash drive's shared
 #: ``drive_seed`` variable of every group that has one).
 SEED_TARGET = "drive_seed"
+#: The target whose Brian2 names take a point's connectivity seed (the shared ``conn_seed``
+#: of every group whose synapses the binary draws: :mod:`brianlab.networks.indegree`; an
+#: integer variable, which the binary reads from the float's text as ``atoi`` does).
+CONNECTIVITY_TARGET = "conn_seed"
 
 
 def encode(name: str, si_value: float) -> str:

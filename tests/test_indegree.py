@@ -2,6 +2,7 @@
 SeedSequence in C++, and the synapses a cpp_standalone binary creates with it, against
 brianlab.space.fixed_indegree (the reference: numpy's generator and searchsorted)."""
 
+import json
 import shutil
 import subprocess
 
@@ -123,3 +124,43 @@ def test_the_binary_creates_fixed_indegrees_synapses_for_each_run_time_seed(tmp_
             np.testing.assert_array_equal(got_i, conn.i, err_msg=f"{name} seed {seed}")
             np.testing.assert_array_equal(got_j, conn.j, err_msg=f"{name} seed {seed}")
     assert not np.array_equal(result[str(seeds[0])]["ee"][0], result[str(seeds[1])]["ee"][0])
+
+
+#: A small CMSA sheet as structure changes of the released file (30 x 30 E, 15 x 15 I,
+#: narrower I kernels with k = 100, 100 ms of spontaneous activity).
+SMALL_SHEET = {"populations.E.lattice.side": 30, "populations.I.lattice.side": 15,
+               "populations.I.lattice.extent": 30, "protocol.spontaneous.duration": "100 ms",
+               "projections.ie.connector.k": 100, "projections.ii.connector.k": 100,
+               "projections.ie.connector.sigma": 8.0, "projections.ii.connector.sigma": 8.0}
+
+
+def test_a_sweep_over_connectivity_seeds_compiles_once(tmp_path, monkeypatch):
+    """``sweep cmsa_sheet --grid seeds.connectivity=3,5`` on cpp_standalone: one build, each
+    point's conn_seed given at run time, and each point's spikes those of the runtime
+    device (Python's draw) with that seed in the file: the same synapses, so bit-identical
+    spikes. The two seeds give different spikes (the value reaches the draw)."""
+    import brianlab as bl
+    from brianlab.networks.builder import connectivity_at_run_time
+    from brianlab.pipeline.planner import read_network_of
+
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
+    netfile, _ = read_network_of("cmsa_sheet")
+    assert connectivity_at_run_time(netfile, "cpp_standalone")
+    assert not connectivity_at_run_time(netfile, "runtime")
+    bl.sweep("cmsa_sheet", {"seeds.connectivity": [3, 5]}, values=SMALL_SHEET, seeds=[0],
+             device="cpp_standalone", out=tmp_path / "sweep", figures=False)
+    summary = json.loads((tmp_path / "sweep" / "summary.json").read_text())
+    assert len(summary["builds"]) == 1
+    by_seed = {}
+    for key in summary["points"]:
+        with np.load(tmp_path / "sweep" / "points" / f"{key}.npz") as data:
+            seed = int(key.split("_")[0].removeprefix("seeds.connectivity"))
+            by_seed[seed] = (data["e_i"], data["e_t"])
+    assert sorted(by_seed) == [3, 5]
+    assert not np.array_equal(by_seed[3][1], by_seed[5][1])
+    bl.run("cmsa_sheet", values={**SMALL_SHEET, "seeds.connectivity": 5}, seed=0,
+           device="runtime", out=tmp_path / "runtime", figures=False)
+    (saved,) = (tmp_path / "runtime" / "points").glob("*.npz")
+    with np.load(saved) as data:
+        np.testing.assert_array_equal(data["e_i"], by_seed[5][0])
+        np.testing.assert_array_equal(data["e_t"], by_seed[5][1])

@@ -31,6 +31,7 @@ operation (``when="start"``) that assigns it.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,13 +49,15 @@ from ..netformat import _NAME
 from ..networkfile import MAX_RATE_DT
 from ..ranges import check_range
 from ..results import RunFolder
+from ..runargs import CONNECTIVITY_TARGET, SEED_TARGET
 from ..seeds import check_seed
 from ..space import Lattice, indegree_tables
 from ..units import ModelError, parse_quantity, quantity_text, unit_string
-from .indegree import SEED_EQUATION, SEED_VARIABLE, Draws, in_binary
+from .indegree import SEED_EQUATION, SEED_VARIABLE, Draws, drawn_in_binary, in_binary
 from .sheet import HASH_UNIFORM, Pathway, _indices as sheet_indices, _weight as sheet_weight
 
-__all__ = ["build_network", "BuiltNetwork", "CompileSpec", "check_run_values", "MAX_RATE_DT"]
+__all__ = ["build_network", "BuiltNetwork", "CompileSpec", "check_run_values", "MAX_RATE_DT",
+           "connectivity_at_run_time"]
 
 #: Offset added to the neuron index in the hash drive of each further random_current
 #: input of a network (the sheet's I population uses this offset).
@@ -123,8 +126,10 @@ class CompileSpec:
     variables : dict
         Run-time target (``"E.g_max_ampa"``, as the file's ``[parameters]`` ``sets``
         name them) -> the Brian2 name the binary takes (``"<object name>.<var>"``), for
-        every parameter target; and, for a network with hash drives
-        (``random_current``), ``"drive_seed"`` -> the list of the groups' seed variables.
+        every parameter target; for a network with hash drives (``random_current``),
+        ``"drive_seed"`` -> the list of the groups' seed variables; for one whose
+        synapses the binary draws (:mod:`brianlab.networks.indegree`), ``"conn_seed"`` ->
+        the list of the target groups' connectivity seed variables.
     active : dict
         ``{object: [(start, stop)]}``: objects that run only part of the time (the
         operation of ``random_current`` inputs with a ``duration``: until one interval
@@ -442,10 +447,10 @@ class BuiltNetwork:
         for target in self.netfile.run_values(**self.changes):
             owner, name = self._owner(target)
             variables[target] = f"{owner.name}.{name}"
-        seeds = [f"{g.name}.drive_seed" for g in self.groups.values()
-                 if "drive_seed" in g.variables]
-        if seeds:
-            variables["drive_seed"] = seeds
+        for target, var in ((SEED_TARGET, "drive_seed"), (CONNECTIVITY_TARGET, SEED_VARIABLE)):
+            names = [f"{g.name}.{var}" for g in self.groups.values() if var in g.variables]
+            if names:
+                variables[target] = names
         active = {}
         inputs = dict(_get(self.netfile, "inputs", {}) or {})
         by_op: dict = {}
@@ -744,6 +749,75 @@ def _file_models(netfile) -> dict:
         out[jname] = load_model(_pinned(_get(proj, "synapse"),
                                         f"{ref}: projections.{jname}.synapse"))
     return out
+
+
+#: Connectors that draw nothing.
+_DETERMINISTIC_RULES = ("all_to_all", "one_to_one")
+#: A call of Brian2's generator in an expression.
+_RAND_CALL = re.compile(r"\brandn?\s*\(")
+
+
+def _draws(value) -> bool:
+    """Whether a value the build sets (a distribution, an expression) draws random numbers."""
+    if _is_distribution(value):
+        return True
+    return isinstance(value, str) and bool(_RAND_CALL.search(value))
+
+
+def _binary_draws_all(netfile, seed) -> bool:
+    """Whether :func:`_construct` draws every lattice projection of ``netfile`` in the
+    binary (:class:`~brianlab.networks.indegree.Draws`) on Brian2's ``cpp_standalone``."""
+    rules = [_get(_get(p, "connector"), "rule") for p in netfile.projections.values()]
+    lattice = [r for r in rules if r in _LATTICE_RULES]
+    return bool(lattice) and set(lattice) == {"gaussian_fixed_indegree"} and \
+        drawn_in_binary("cpp_standalone", seed)
+
+
+def connectivity_at_run_time(netfile, device: str) -> bool:
+    """Whether a build of ``netfile`` on ``device`` takes its connectivity seed at run time
+    (the target groups' ``conn_seed``), so that one build serves every connectivity seed.
+
+    True when the binary makes every random choice the connectivity seed decides: the
+    device is Brian2's ``cpp_standalone``, the network's lattice projections are all
+    ``gaussian_fixed_indegree`` (drawn in the binary by
+    :class:`~brianlab.networks.indegree.Draws`, from the file's seed, which must be one the
+    variable holds), and nothing else the build constructs draws from Brian2's generator
+    (seeded with the connectivity seed at build time, so compiled in): no initial value,
+    parameter, weight or delay that is a distribution or calls ``rand()``/``randn()``
+    (the file's and the models' initial values), and only the connectors that draw
+    nothing (``all_to_all``, ``one_to_one``) beside the lattice projections. What draws
+    while the network runs (Poisson inputs, noise) uses the drive seed, set before the
+    run, and is not concerned.
+
+    Parameters
+    ----------
+    netfile : NetworkFile
+        The network (its structure changes applied).
+    device : str
+        The build's device.
+
+    Returns
+    -------
+    bool
+    """
+    seed = (_get(netfile, "seeds", {}) or {}).get("connectivity")
+    if device != "cpp_standalone" or not _binary_draws_all(netfile, seed):
+        return False
+    models = _file_models(netfile)
+    for pname, pop in netfile.populations.items():
+        values = [*(_get(pop, "initial", {}) or {}).values(),
+                  *(_get(pop, "parameters", {}) or {}).values(), *models[pname].initial.values()]
+        if any(_draws(v) for v in values):
+            return False
+    for jname, proj in netfile.projections.items():
+        rule = _get(_get(proj, "connector"), "rule")
+        if rule not in _LATTICE_RULES and rule not in _DETERMINISTIC_RULES:
+            return False
+        values = [_get(proj, "weight"), _get(proj, "delay"),
+                  *(_get(proj, "parameters", {}) or {}).values(), *models[jname].initial.values()]
+        if any(_draws(v) for v in values):
+            return False
+    return True
 
 
 def _checked_values(netfile, changes: dict, models: dict) -> dict:
@@ -1059,11 +1133,8 @@ def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
 
     # lattice projections that are all fixed in-degree draws: drawn by a cpp_standalone
     # binary (networks/indegree.py; the same synapses as Python's draw, one stream)
-    lattice_rules = [_get(_get(p, "connector"), "rule") for p in netfile.projections.values()
-                     if _get(_get(p, "connector"), "rule") in _LATTICE_RULES]
     draws = None
-    if lattice_rules and set(lattice_rules) == {"gaussian_fixed_indegree"} and \
-            in_binary(seeds["connectivity"]):
+    if in_binary(seeds["connectivity"]) and _binary_draws_all(netfile, seeds["connectivity"]):
         draws = Draws(seeds["connectivity"])
     drawn_targets = set() if draws is None else {
         _get(p, "target") for p in netfile.projections.values()

@@ -354,6 +354,9 @@ def prefetched() -> None:
 def point_context(point, manifest, reduction) -> PointContext:
     """What the reduction of ``point`` knows: the build's context, the point's values.
 
+    The provenance is the build's, its connectivity seed the point's where the point gives
+    it at run time (the run value ``conn_seed``).
+
     Parameters
     ----------
     point : PointSpec
@@ -367,6 +370,11 @@ def point_context(point, manifest, reduction) -> PointContext:
     PointContext
     """
     context = manifest.context
+    provenance = dict(manifest.provenance)
+    conn_seed = dict(point.run_values).get(runargs.CONNECTIVITY_TARGET)
+    if conn_seed is not None:  # the build's seeds, with this point's run-time one
+        provenance["seeds"] = {**dict(provenance.get("seeds") or {}),
+                               "connectivity": int(conn_seed)}
     return PointContext(
         key=point.key, network=dict(manifest.key_parts.get("network") or {}),
         values=dict(point.values), seed=int(point.seed),
@@ -375,7 +383,7 @@ def point_context(point, manifest, reduction) -> PointContext:
         phases=tuple((str(n), float(a), float(b)) for n, a, b in context.get("phases") or ()),
         t_start_s=float(context.get("t_start_s", 0.0)),
         options={**dict(reduction.options), **dict(point.options)},
-        provenance=dict(manifest.provenance))
+        provenance=provenance)
 
 
 def run(manifest, points, folder, reduction, *, client=None, on_record=None,

@@ -9,6 +9,10 @@ every point (:func:`brianlab.networks.builder.check_run_values`) before anything
 built. Points are grouped into one :class:`~brianlab.pipeline.plan.BuildSpec` per
 distinct structure and compiled seed (2.4: a network that draws from Brian2's generator
 while running has its seed compiled in; a hash drive takes its seed at run time). The
+connectivity seed (``seeds.connectivity``) is a structure path unless the binary draws
+every random connection (:func:`~brianlab.networks.builder.connectivity_at_run_time`:
+fixed in-degree lattice projections on ``cpp_standalone``); then it is the run value
+``conn_seed`` of each point and one build serves every connectivity seed (issue 26). The
 plan stores SI floats, so a repeated command needs no Brian2.
 """
 
@@ -21,9 +25,11 @@ from pathlib import Path
 from ..errors import ModelError
 from ..library import load_network
 from ..networkfile import NetworkFile, read_network_file, with_structure
-from ..networks.builder import _file_models, check_run_values
+from ..networks.builder import _file_models, check_run_values, connectivity_at_run_time
+from ..networks.indegree import MAX_SEED as MAX_CONN_SEED
 from ..resources import BASE_BYTES, BYTES_PER_SYNAPSE, check_memory, spike_memory
 from ..results import config_hash
+from ..runargs import CONNECTIVITY_TARGET
 from ..seeds import check_seed
 from ..units import parse_quantity
 from . import save
@@ -41,6 +47,8 @@ _RAND = re.compile(r"\brandn?\s*\(")
 _XI = re.compile(r"\bxi(_\w+)?\b")
 #: Devices the pipeline runs today: compiled builds, or points in this process.
 DEVICES = ("cpp_standalone", "runtime")
+#: The structure path of the connectivity seed.
+CONNECTIVITY_PATH = "seeds.connectivity"
 
 
 def read_network_of(network: str) -> tuple[NetworkFile, NetworkRef]:
@@ -313,6 +321,29 @@ def _structure(netfile: NetworkFile, changes: tuple, cache: dict) -> NetworkFile
     return cache[changes]
 
 
+def _run_time_connectivity(netfile: NetworkFile, structure: tuple, device: str,
+                           cache: dict, answers: dict) -> tuple[tuple, int | None]:
+    """A point's structure without its connectivity seed and the seed, where the build
+    takes the seed at run time (:func:`~brianlab.networks.builder.connectivity_at_run_time`:
+    one build for every connectivity seed); else the structure as it is and None. A
+    value that is not a seed the binary's variable holds stays in the structure (whose
+    load checks name what is wrong with it). ``cache`` holds the structures read,
+    ``answers`` each structure's answer."""
+    given = dict(structure).get(CONNECTIVITY_PATH)
+    if given is None or device != "cpp_standalone":
+        return structure, None
+    try:
+        seed = int(given)
+    except ValueError:
+        return structure, None
+    rest = tuple((n, t) for n, t in structure if n != CONNECTIVITY_PATH)
+    if rest not in answers:
+        answers[rest] = connectivity_at_run_time(_structure(netfile, rest, cache), device)
+    if not (0 <= seed <= MAX_CONN_SEED and answers[rest]):
+        return structure, None
+    return rest, seed
+
+
 def make_plan(request) -> Plan:
     """The plan of a ``run`` or ``sweep`` request (design 2.2).
 
@@ -351,21 +382,26 @@ def make_plan(request) -> Plan:
         reduction, request.device, request.threads, portable(request))
     folder_hash = config_hash(configuration)
     structures: dict = {}
+    checked: set = set()
+    at_run_time: dict = {}
     build_index: dict = {}
     builds, points, contexts = [], [], {}
     seeds_per_structure: dict = {}
     grid = itertools.product(*[[(name, v, unit) for v in values] for name, values, unit in axes])
     for combination in grid:
         swept = [(name, _text(v, unit), v, unit) for name, v, unit in combination]
-        structure = tuple(sorted([*set_structure,
-                                  *[(n, t) for n, t, _, _ in swept if "." in n]]))
-        fresh = structure not in structures
+        structure, conn_seed = _run_time_connectivity(
+            netfile, tuple(sorted([*set_structure, *[(n, t) for n, t, _, _ in swept if "." in n]])),
+            request.device, structures, at_run_time)
         net = _structure(netfile, structure, structures)
-        if fresh:
+        if structure not in checked:
+            checked.add(structure)
             check_network_memory(net, copies=request.workers or 1)
         changes = {**dict(set_params), **{n: t for n, t, _, _ in swept if "." not in n}}
         targets = check_run_values(net, changes)
         run_values = tuple((t, float(q)) for t, q in targets.items())
+        if conn_seed is not None:
+            run_values += ((CONNECTIVITY_TARGET, float(conn_seed)),)
         parameters = net.parameter_values(**changes)
         values = []
         for n, t, v, unit in swept:
