@@ -52,7 +52,26 @@ def test_sheets_the_file_cannot_express_are_refused(argv, message, capsys):
 def test_unknown_grid_names_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         _parser().parse_args(["sweep", "--grid", "tau=5,6"])
-    assert "NAME one of rp, we, wi" in capsys.readouterr().err
+    assert "NAME one of rp, we, wi, conn_seed" in capsys.readouterr().err
+
+
+def test_a_grid_over_connectivity_seeds_is_one_build():
+    """``--grid conn_seed=0,1,2``: the file's ``seeds.connectivity``, which the sheet's
+    cpp_standalone build takes at run time (issue 26): rp x conn_seed is one build."""
+    import argparse
+
+    from brianlab.pipeline.cli import _request, add_commands
+    from brianlab.pipeline.planner import make_plan
+
+    argv = grid_request(_args(*SMALL, "--grid", "rp=5,10", "--grid", "conn_seed=0,1,2",
+                              "--seeds", "0", "--device", "cpp_standalone"))
+    assert argv[argv.index("--grid", argv.index("--grid") + 1) + 1] == \
+        "seeds.connectivity=0,1,2"
+    top = argparse.ArgumentParser()
+    add_commands(top.add_subparsers(dest="command"))
+    plan = make_plan(_request(top.parse_args(argv)))
+    assert len(plan.builds) == 1 and len(plan.points) == 6
+    assert sorted({dict(p.run_values)["conn_seed"] for p in plan.points}) == [0.0, 1.0, 2.0]
 
 
 @pytest.mark.slow

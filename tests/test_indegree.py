@@ -5,6 +5,7 @@ brianlab.space.fixed_indegree (the reference: numpy's generator and searchsorted
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,3 +165,44 @@ def test_a_sweep_over_connectivity_seeds_compiles_once(tmp_path, monkeypatch):
     with np.load(saved) as data:
         np.testing.assert_array_equal(data["e_i"], by_seed[5][0])
         np.testing.assert_array_equal(data["e_t"], by_seed[5][1])
+
+
+@pytest.mark.parametrize("case, builds", [
+    ("cpp", 1),            # the binary draws every connection: the seed is a run value
+    ("runtime", 2),        # Python draws: one build (network) per seed
+    ("random initial", 2),  # Brian2's generator draws initial values from the seed
+    ("seed over int32", 2),  # a seed the binary's variable cannot hold
+])
+def test_the_planner_makes_the_connectivity_seed_a_run_value_only_where_it_may(
+        case, builds, tmp_path):
+    """Planned without building: ``--grid seeds.connectivity=A,B`` is one build with the
+    run value ``conn_seed`` where :func:`connectivity_at_run_time` says so, and a
+    structure change (one build per seed) everywhere else."""
+    from brianlab.pipeline.planner import make_plan, read_network_of
+    from brianlab.pipeline.request import Request
+    from brianlab.runargs import CONNECTIVITY_TARGET
+
+    network = "cmsa_sheet"
+    if case == "random initial":
+        netfile, _ = read_network_of("cmsa_sheet")
+        text = Path(netfile.path).read_text().replace(
+            'lattice = { side = 150 }\n',
+            'lattice = { side = 150 }\ninitial = { v = { uniform = ["-70 mV", "-50 mV"] } }\n')
+        assert "uniform" in text
+        network = str(tmp_path / "cmsa_sheet.toml")
+        Path(network).write_text(text.replace('version = 2', 'version = 9'))
+    seeds = "3,2147483648" if case == "seed over int32" else "3,5"
+    plan = make_plan(Request(
+        "sweep", network, sets=tuple((k, str(v)) for k, v in SMALL_SHEET.items()),
+        grid=(("seeds.connectivity", seeds),), seeds=(0,),
+        device="runtime" if case == "runtime" else "cpp_standalone"))
+    assert len(plan.builds) == builds
+    conn = [dict(p.run_values).get(CONNECTIVITY_TARGET) for p in plan.points]
+    structures = [dict(plan.builds[p.build].structure).get("seeds.connectivity")
+                  for p in plan.points]
+    if builds == 1:
+        assert conn == [3.0, 5.0] and structures == [None, None]
+    elif case == "seed over int32":  # the first seed fits: a run value; the second not
+        assert conn == [3.0, None] and structures == [None, "2147483648"]
+    else:
+        assert conn == [None, None] and structures == ["3", "5"]

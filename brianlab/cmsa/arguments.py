@@ -20,7 +20,7 @@ from ..space import SHEET_RULES as RULES
 from ..toolchain import DEVICES
 from .presets import PHI_VARIANTS, PRESETS
 
-__all__ = ["DESCRIPTION", "GRID_UNITS", "seeds", "grid_axis", "parser", "plan_arguments",
+__all__ = ["DESCRIPTION", "GRID_UNITS", "GRID_PATHS", "seeds", "grid_axis", "parser", "plan_arguments",
            "results_folder"]
 
 #: The command's one-line description (``--help``).
@@ -33,6 +33,9 @@ seed_value = checked(int, lambda v: 0 <= v <= MAX_SEED, f"a seed from 0 to {MAX_
 
 #: ``sweep --grid`` names and the units the command gives them in.
 GRID_UNITS = {"rp": "ms", "we": "uS", "wi": "uS"}
+#: ``--grid`` names that are structure paths of the network file (no unit): the
+#: connectivity seed, a run-time value of the sheet's build (one build for every seed).
+GRID_PATHS = {"conn_seed": "seeds.connectivity"}
 
 
 def seeds(text: str) -> list[int]:
@@ -57,13 +60,13 @@ def seeds(text: str) -> list[int]:
 
 
 def grid_axis(text: str) -> tuple[str, str]:
-    """``--grid NAME=VALUES``: a name of :data:`GRID_UNITS` and values ``parse_range``
-    reads (checked here, passed on as text).
+    """``--grid NAME=VALUES``: a name of :data:`GRID_UNITS` or :data:`GRID_PATHS` and
+    values ``parse_range`` reads (checked here, passed on as text).
 
     Parameters
     ----------
     text : str
-        ``NAME=VALUES``: NAME one of :data:`GRID_UNITS`, VALUES ``START:STOP:STEP`` or a
+        ``NAME=VALUES``: NAME one of :data:`GRID_UNITS` or :data:`GRID_PATHS`, VALUES ``START:STOP:STEP`` or a
         comma list, without a unit.
 
     Returns
@@ -78,9 +81,10 @@ def grid_axis(text: str) -> tuple[str, str]:
         :func:`~brianlab.pipeline.grid.parse_range` refuses.
     """
     name, sep, values = text.partition("=")
-    if not sep or name.strip() not in GRID_UNITS:
+    if not sep or name.strip() not in {**GRID_UNITS, **GRID_PATHS}:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUES with NAME one of "
-                                         f"{', '.join(GRID_UNITS)}, got {text!r}")
+                                         f"{', '.join([*GRID_UNITS, *GRID_PATHS])}, "
+                                         f"got {text!r}")
     parse_range(values)
     return name.strip(), values.strip()
 
@@ -138,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", parents=[common], help="Phi against rp or We over seeds")
     sweep.add_argument("--grid", type=grid_axis, action="append", default=[],
                        metavar="NAME=VALUES",
-                       help="an axis of rp (ms), we or wi (uS): START:STOP:STEP or a comma "
+                       help="an axis of rp (ms), we or wi (uS) or conn_seed (the "
+                       "connectivity seed: one build for all): START:STOP:STEP or a comma "
                        "list; repeatable (two axes: the phase diagram). Runs the pipeline's "
                        "sweep of the cmsa_sheet network file (python -m brianlab sweep) "
                        "instead of --param/--values")

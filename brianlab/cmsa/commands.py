@@ -31,7 +31,7 @@ from ..pipeline.grid import check_grid, parse_range
 from ..results import RunFolder, config_hash
 from ..toolchain import default_device
 from ..units import parse_quantity, quantity_text
-from .arguments import GRID_UNITS, plan_arguments, results_folder
+from .arguments import GRID_PATHS, GRID_UNITS, plan_arguments, results_folder
 from .cached import save_plan
 from .execute import run_on_pipeline
 from .experiment import SWEEPABLE, NotRunError, simulate
@@ -393,7 +393,8 @@ def grid_request(args) -> list[str]:
     ``cmsa_sheet@2`` (:func:`brianlab.cmsa.plan.sheet_structure`; only those that differ
     from the file, so the default sheet is the file itself and shares its build), the
     values not swept (``--rp``, ``--we``, ``--wi``) as ``--set``, the axes in the
-    command's units, the seeds and the device and cluster options.
+    command's units (``conn_seed`` as the file's ``seeds.connectivity``), the seeds and
+    the device and cluster options.
 
     Parameters
     ----------
@@ -443,7 +444,8 @@ def grid_request(args) -> list[str]:
         if name not in names:
             argv += ["--set", f"{name}={quantity_text(values[name])}"]
     for name, text in args.grid:
-        argv += ["--grid", f"{name}={text} {GRID_UNITS[name]}"]
+        argv += ["--grid", f"{GRID_PATHS[name]}={text}" if name in GRID_PATHS
+                 else f"{name}={text} {GRID_UNITS[name]}"]
     argv += ["--seeds", ",".join(str(s) for s in args.seeds)]
     for option in ("device", "threads", "out", "workers", "scheduler", "scheduler_file"):
         value = getattr(args, option, None)

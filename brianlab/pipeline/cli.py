@@ -71,7 +71,9 @@ def add_commands(sub) -> None:
                      help="drive seed (default: the file's [seeds] drive)")
     sweep = sub.add_parser("sweep", help="sweep a network file over a grid of values",
                            description="Sweep a network file over a grid of values "
-                                       "(one build per structure).")
+                                       "(one build per structure; the connectivity seed "
+                                       "is a run-time value where the binary draws every "
+                                       "connection).")
     _common(sweep)
     sweep.add_argument("--grid", action="append", type=_assignment, default=[], required=True,
                        metavar="NAME=VALUES",
