@@ -46,3 +46,18 @@ def test_the_docs_memory_table_is_the_stored_reports_table(capsys):
     out = capsys.readouterr().out
     assert out.startswith("| E side |") and len(out.splitlines()) == 2 + len(
         sheet_memory.read(STORED))
+
+
+def test_the_docs_scaling_table_is_the_stored_reports_table(capsys):
+    """The scaling table (issue 26) is the stored reports', and its numbers are consistent:
+    the binary's run is part of the binary's time, the events are the spikes times the
+    mean out-degrees (250 per E spike, 2000 per I spike for the default in-degrees)."""
+    docs = (ROOT / "docs" / "benchmarks.md").read_text()
+    rows = sheet_memory.read(STORED)
+    assert sheet_memory.scaling_table(rows) in docs
+    assert sheet_memory.main(["--scaling", *map(str, STORED)]) == 0
+    assert capsys.readouterr().out.startswith("| E side | neurons |")
+    for r in rows:
+        assert 0 < r["binary"]["run_s"] < r["binary"]["binary_s"]
+        assert r["synaptic_events"] == 250 * r["spikes"]["E"] + 2000 * r["spikes"]["I"]
+        assert r["neuron_steps"] == r["neurons"] * 4300  # 430 ms at 0.1 ms

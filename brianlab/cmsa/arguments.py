@@ -20,8 +20,8 @@ from ..space import SHEET_RULES as RULES
 from ..toolchain import DEVICES
 from .presets import PHI_VARIANTS, PRESETS
 
-__all__ = ["DESCRIPTION", "GRID_UNITS", "GRID_PATHS", "seeds", "grid_axis", "parser", "plan_arguments",
-           "results_folder"]
+__all__ = ["DESCRIPTION", "GRID_UNITS", "GRID_PATHS", "seeds", "grid_axis", "parser",
+           "plan_arguments", "results_folder"]
 
 #: The command's one-line description (``--help``).
 DESCRIPTION = "``python -m brianlab.cmsa``: the CMSA experiment from the command line."
@@ -66,8 +66,8 @@ def grid_axis(text: str) -> tuple[str, str]:
     Parameters
     ----------
     text : str
-        ``NAME=VALUES``: NAME one of :data:`GRID_UNITS` or :data:`GRID_PATHS`, VALUES ``START:STOP:STEP`` or a
-        comma list, without a unit.
+        ``NAME=VALUES``: NAME one of :data:`GRID_UNITS` or :data:`GRID_PATHS`, VALUES
+        ``START:STOP:STEP`` or a comma list, without a unit.
 
     Returns
     -------

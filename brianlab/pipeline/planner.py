@@ -390,9 +390,9 @@ def make_plan(request) -> Plan:
     grid = itertools.product(*[[(name, v, unit) for v in values] for name, values, unit in axes])
     for combination in grid:
         swept = [(name, _text(v, unit), v, unit) for name, v, unit in combination]
-        structure, conn_seed = _run_time_connectivity(
-            netfile, tuple(sorted([*set_structure, *[(n, t) for n, t, _, _ in swept if "." in n]])),
-            request.device, structures, at_run_time)
+        given = tuple(sorted([*set_structure, *[(n, t) for n, t, _, _ in swept if "." in n]]))
+        structure, conn_seed = _run_time_connectivity(netfile, given, request.device,
+                                                      structures, at_run_time)
         net = _structure(netfile, structure, structures)
         if structure not in checked:
             checked.add(structure)
