@@ -27,7 +27,8 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from ..space import IndegreeTables
 
-__all__ = ["PCG64_CPP", "draw_function", "reference_stream"]
+__all__ = ["PCG64_CPP", "draw_function", "guide_table", "reference_stream", "Draws", "in_binary",
+           "drawn_in_binary", "SEED_VARIABLE", "SEED_EQUATION", "MAX_SEED"]
 
 #: numpy's SeedSequence and PCG64 in C++ (``brianlab_pcg::PCG64``: ``seed``, ``advance``,
 #: ``next64``, ``random``), once per code object however many functions use it.
@@ -259,7 +260,17 @@ def drawn_in_binary(device: str, seed) -> bool:
 
 
 def in_binary(seed) -> bool:
-    """:func:`drawn_in_binary` on the active Brian2 device."""
+    """:func:`drawn_in_binary` on the active Brian2 device.
+
+    Parameters
+    ----------
+    seed : int or None
+        The connectivity seed.
+
+    Returns
+    -------
+    bool
+    """
     device = "cpp_standalone" if type(get_device()) is CPPStandaloneDevice else "other"
     return drawn_in_binary(device, seed)
 
