@@ -16,7 +16,8 @@ from brian2 import second
 from brianlab.devices import cxx_compiler_works
 from brianlab.library import list_models, load_network
 from brianlab.networkfile import read_network_file
-from brianlab.networks.builder import CompileSpec, build_network, check_run_values
+from brianlab.networks.builder import (CompileSpec, build_network, check_run_values,
+                                      connectivity_at_run_time)
 from brianlab.sweeps import CompiledNetwork, Point, run_point
 from brianlab.units import ModelError
 
@@ -201,12 +202,14 @@ def test_every_released_network_names_its_outputs_and_run_time_targets(ref):
             variable = built.brian2_variable(brian2_name)
             assert np.dtype(variable.dtype).str == dtype, name
         targets = set(net.run_values())
-        assert set(spec.variables) - {"drive_seed"} == targets
+        assert set(spec.variables) - {"drive_seed", "conn_seed"} == targets
         for target in targets:
             view = built._variable(target)
             assert spec.variables[target] == f"{view.group_name}.{view.name}"
         hash_drives = [n for n, i in (net.inputs or {}).items() if i.kind == "random_current"]
         assert ("drive_seed" in spec.variables) == bool(hash_drives)
+        # the connectivity seed, where the binary draws the lattice projections
+        assert ("conn_seed" in spec.variables) == connectivity_at_run_time(net, "cpp_standalone")
         assert len(spec.at) == len(net.protocol)
         assert float(sum((p.duration for p in net.protocol), 0 * second)) == \
             pytest.approx(float(built.duration))
