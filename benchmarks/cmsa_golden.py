@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 #: Record fields that say how and where a point ran, not what it computed.
-RUN_DETAILS = ("timings", "sweep")
+RUN_DETAILS = ("timings", "sweep", "inprocess")
 
 
 def compare(old: Path, new: Path) -> tuple[list[str], list[str]]:

@@ -3,8 +3,9 @@
 Tier 2 (Brian2): each ``cmd_*`` reads the arguments into the sheet
 (:class:`~brianlab.cmsa.params.CMSAParams`, :func:`sheet`), opens the results folder for its
 configuration, plans its points (keys computed once, :func:`point_key`), runs those not
-done (:func:`execute`: on ``cpp_standalone`` the pipeline, :mod:`brianlab.cmsa.execute`;
-other devices Brian2's rerun loop, :func:`brianlab.cmsa.experiment.simulate`) and reports
+done (:func:`execute`: on ``cpp_standalone`` and ``runtime`` the pipeline,
+:mod:`brianlab.cmsa.execute`; ``cuda_standalone`` and ``--build-only`` Brian2's rerun
+loop, :func:`brianlab.cmsa.experiment.simulate`) and reports
 (:mod:`brianlab.cmsa.report`). ``run`` and ``phases`` save their plan when their build is
 the cache's, so the same command line next time runs without this module
 (:func:`brianlab.cmsa.execute.run_saved`).
@@ -28,6 +29,8 @@ from ..pipeline.compile import compile_build
 from ..pipeline.execute import (check_cluster, cluster_wanted, load_done, portable, progress, say,
                                 stop_if_signalled)
 from ..pipeline.grid import check_grid, parse_range
+from ..pipeline.inprocess import run as run_in_process
+from ..pipeline.planner import DEVICES as PIPELINE_DEVICES
 from ..results import RunFolder, config_hash
 from ..toolchain import default_device
 from ..units import parse_quantity, quantity_text
@@ -178,8 +181,10 @@ def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
 
     On ``cpp_standalone`` the pipeline runs them (the builds of ``cmsa_sheet@2``, cached,
     each point the compiled binary with run-time values), in this process or on a Dask
-    cluster (``--workers``, ``--scheduler``, ``--scheduler-file``); other devices rerun the
-    network through Brian2.
+    cluster (``--workers``, ``--scheduler``, ``--scheduler-file``); on ``runtime`` the
+    pipeline builds and runs each point in this process
+    (:func:`brianlab.pipeline.inprocess.run`); ``cuda_standalone`` (and ``--build-only``)
+    rerun the network through Brian2.
 
     Parameters
     ----------
@@ -202,7 +207,8 @@ def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
         Point key -> record, of this command's points that are done.
     info : dict
         ``device`` (the description of the build and its use), ``plan`` (the pipeline
-        plan, on ``cpp_standalone``) and ``not_run`` (why nothing ran, if so).
+        plan, on ``cpp_standalone`` and ``runtime``) and ``not_run`` (why nothing ran, if
+        so).
 
     Raises
     ------
@@ -221,14 +227,15 @@ def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
         return results, info
     tick, close = progress(len(todo), label)
     try:
-        if device == "cpp_standalone" and not args.build_only:
+        if device in PIPELINE_DEVICES and not args.build_only:
             todo_keys = [key for _, key in todo]
             info["plan"] = make_plan([p for p, _ in todo], todo_keys, todo_keys,
                                      command=plan_arguments(args),
-                                     configuration=folder.configuration,
+                                     configuration=folder.configuration, device=device,
                                      threads=args.threads, portable=portable(args))
             info["device"] = run_on_pipeline(info["plan"], todo_keys, args, folder, results,
-                                             tick, compile_build=compile_build)
+                                             tick, compile_build=compile_build,
+                                             run_in_process=run_in_process)
             return results, info
 
         def save(k, run, session):

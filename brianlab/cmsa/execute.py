@@ -24,7 +24,7 @@ __all__ = ["run_on_pipeline", "run_saved"]
 
 
 def run_on_pipeline(plan: Plan, keys: list, args, folder: RunFolder, results: dict, tick,
-                    compile_build=None) -> dict:
+                    compile_build=None, run_in_process=None) -> dict:
     """Run the points ``keys`` of ``plan``, each record into ``results`` as it is saved.
 
     Parameters
@@ -43,12 +43,15 @@ def run_on_pipeline(plan: Plan, keys: list, args, folder: RunFolder, results: di
     compile_build : callable, optional
         :func:`brianlab.pipeline.compile.compile_build` on a plan miss; None: only cached
         builds run (:class:`~brianlab.pipeline.execute.BuildMissing` otherwise).
+    run_in_process : callable, optional
+        :func:`brianlab.pipeline.inprocess.run`, for a plan on the runtime device (each
+        point built and run in this process).
 
     Returns
     -------
     dict
         The build and its use (``summary["device"]``): device, threads, portable, whether
-        every build was found in the cache, timings (``construct_s``, ``build_s``,
+        every compiled build was found in the cache, timings (``construct_s``, ``build_s``,
         ``sweep_s``), runs, the build's directory and, when every build is the cache's,
         ``manifest_key`` (the build key); ``cluster`` when the points ran on Dask.
     """
@@ -64,9 +67,9 @@ def run_on_pipeline(plan: Plan, keys: list, args, folder: RunFolder, results: di
 
     with cluster(args) as client:
         ran = run_builds(plan, folder, keys=keys, compile_build=compile_build,
-                         client=client, on_record=on_record,
+                         run_in_process=run_in_process, client=client, on_record=on_record,
                          ship=getattr(args, "ship_build", False) or None)
-    description = {"device": "cpp_standalone", "threads": args.threads,
+    description = {"device": plan.builds[0].device, "threads": args.threads,
                    "portable": portable(args), "runs": len(keys), **ran.description()}
     if client is not None:
         description["cluster"] = {

@@ -1,7 +1,7 @@
 """Run CMSA simulations through Brian2 on a device: build once, rerun each parameter point.
 
-The command's path for the runtime device, ``cuda_standalone`` and ``--build-only``
-(its compiled ``cpp_standalone`` points run on the pipeline, :mod:`brianlab.cmsa.plan`).
+The command's path for ``cuda_standalone`` and ``--build-only`` (its ``cpp_standalone``
+and ``runtime`` points run on the pipeline, :mod:`brianlab.cmsa.plan`).
 Points may differ only in the parameters a compiled network can change between runs
 (``rp``, ``we``, ``wi``, ``seed``); everything else defines the network and must be
 the same for all points of one call.

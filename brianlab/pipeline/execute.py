@@ -458,7 +458,8 @@ class BuildsRun:
     timings: dict = field(default_factory=dict)
 
     def description(self) -> dict:
-        """The builds and their use in plain data: ``cached`` (every build was found),
+        """The builds and their use in plain data: ``cached`` (every compiled build was
+        found; absent when the points ran on the runtime device only),
         ``timings``, ``directory`` (the last build's) and, when every build is the
         cache's (none went to a fresh directory because another process held the
         cache's), ``manifest_key`` (the last build's key).
@@ -468,7 +469,9 @@ class BuildsRun:
         dict
             JSON-ready; ``directory`` and ``manifest_key`` only where they apply.
         """
-        out = {"cached": all(self.cached.values()), "timings": dict(self.timings)}
+        out = {"timings": dict(self.timings)}
+        if self.cached:  # (compiled builds only: runtime points have none)
+            out["cached"] = all(self.cached.values())
         if self.used:
             out["directory"] = self.used[-1].compiled.directory
             if len(self.kept) == len(self.used):
@@ -492,7 +495,7 @@ def run_builds(plan, folder, *, keys=None, compile_build=None, run_in_process=No
         Compiles a build that is not in the cache
         (:func:`brianlab.pipeline.compile.compile_build`); None: a missing build raises
         :class:`BuildMissing` (a saved plan's cached builds only, without Brian2).
-    run_in_process : callable(plan, spec, points, folder, on_record) -> dict, optional
+    run_in_process : callable(plan, spec, points, folder, on_record=) -> dict, optional
         Runs the points of a ``runtime`` build (nothing to cache or compile: each point
         built and run in this process, :func:`brianlab.pipeline.inprocess.run`).
     client, on_record, ship
@@ -513,7 +516,7 @@ def run_builds(plan, folder, *, keys=None, compile_build=None, run_in_process=No
         if spec.device == "runtime":
             if run_in_process is None:
                 raise ValueError("the runtime device's points run in a process with Brian2")
-            out.records |= run_in_process(plan, spec, points, folder, on_record)
+            out.records |= run_in_process(plan, spec, points, folder, on_record=on_record)
             continue
         manifest = builds.find(spec)
         out.cached[spec.key()] = manifest is not None

@@ -107,11 +107,11 @@ def _compile_build(plan: Plan, spec) -> builds.Manifest:
     return compile_build(plan, spec)
 
 
-def _run_in_process(plan: Plan, spec, points, folder, on_record) -> dict:
+def _run_in_process(plan: Plan, spec, points, folder, on_record=None) -> dict:
     """Points on the ``runtime`` device: built and run in this process (tier 2)."""
     from .inprocess import run
 
-    return run(plan, spec, points, folder, plan.reduction, on_record=on_record)
+    return run(plan, spec, points, folder, on_record=on_record)
 
 
 def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:

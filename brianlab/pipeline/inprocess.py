@@ -45,7 +45,7 @@ def _arrays(built, spec) -> dict:
     return out
 
 
-def run(plan, spec, points, folder, reduction, *, on_record=None) -> dict:
+def run(plan, spec, points, folder, reduction=None, *, on_record=None) -> dict:
     """Run points of one build in this process on ``runtime``, each saved as it completes.
 
     Parameters
@@ -57,7 +57,8 @@ def run(plan, spec, points, folder, reduction, *, on_record=None) -> dict:
         The points to run (those not done).
     folder : RunFolder or path
         The results folder.
-    reduction : ReductionSpec
+    reduction : ReductionSpec, optional
+        Default: the plan's.
     on_record : callable(key, record), optional
         Called as each point completes.
 
@@ -67,6 +68,7 @@ def run(plan, spec, points, folder, reduction, *, on_record=None) -> dict:
         Key -> record.
     """
     netfile = network_of(spec)
+    reduction = plan.reduction if reduction is None else reduction
     reduce = resolve(reduction.name)
     context = plan.context.get(str(plan.builds.index(spec))) or {}
     key_parts = {"network": {"ref": spec.network.ref, "sha256": spec.network.sha256,
