@@ -17,7 +17,8 @@ The last two lines print the docs' tables (docs/benchmarks.md, "Memory of large 
 and "Scaling of large sheets"; a test keeps the page equal to them, and checks the
 estimate against every stored row). The scaling table splits the binary's time into its
 set-up (reading the static arrays, creating the synapses, writing the results) and the
-network's run as the binary timed it (Brian2's ``last_run_info.txt``), and counts the
+network's runs as the binary timed them (``brianlab.sweeps.RUN_TIME_FILE``: Brian2's
+``Network::_last_run_time`` summed over the protocol's segments), and counts the
 synaptic events from the recorded spikes (:func:`traffic`).
 """
 

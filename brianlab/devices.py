@@ -43,6 +43,7 @@ from . import leanbuild, runargs
 from .cache import cache_directory
 from .errors import DeviceError, DirectoryInUse
 from .ranges import check_range
+from .sweeps import RUN_TIME_FILE
 from .toolchain import (DEFAULT_COMPUTE_CAPABILITY, DEVICES, NATIVE_FLAGS, _curand_paths,
                         cxx_compiler_works, find_nvcc, gpu_available)
 
@@ -463,6 +464,10 @@ class DeviceSession:
                        if 0 < float(t) < float(self._duration)}
                       | {at for at, _ in self._at if 0 < at < float(self._duration)})
         bounds = [0.0, *cuts, float(self._duration)]
+        # a cpp_standalone binary adds up its runs' times (Brian2 keeps the last one only)
+        timed = self.name == "cpp_standalone"
+        if timed:
+            get_device().insert_code("main", "double _brianlab_run_s = 0.0;")
         for a, b in zip(bounds[:-1], bounds[1:]):
             for at, call in self._at:
                 if at == a or (a == 0.0 and at <= 0):
@@ -470,6 +475,12 @@ class DeviceSession:
             for obj, ws in windows.items():
                 obj.active = any(float(start) <= a < float(stop) for start, stop in ws)
             self._network.run((b - a) * second, report=report)
+            if timed:
+                get_device().insert_code("main", "_brianlab_run_s += Network::_last_run_time;")
+        if timed:
+            get_device().insert_code("main", (
+                f'{{ std::ofstream _f((brian::results_dir + "{RUN_TIME_FILE}").c_str()); '
+                '_f.precision(17); _f << _brianlab_run_s << std::endl; }'))
 
     def _compile(self, clean: bool = False):
         """``make`` in the build directory; in a reused directory a failure (a stale or

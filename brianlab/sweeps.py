@@ -293,9 +293,10 @@ def _die_with_parent():  # pragma: no cover - runs in the child between fork and
         pass
 
 
-#: The file a standalone binary writes its network run's own time into (Brian2's
-#: ``Network::_last_run_time``, then the fraction of the run completed).
-RUN_INFO = "last_run_info.txt"
+#: The file a ``cpp_standalone`` binary of :class:`brianlab.DeviceSession` writes the time
+#: of its network's runs into (the sum of Brian2's ``Network::_last_run_time`` over the
+#: protocol's segments: Brian2's own ``last_run_info.txt`` holds the last segment's only).
+RUN_TIME_FILE = "brianlab_run_s.txt"
 
 #: Results directories this process made (removed when it exits).
 _RESULTS_DIRECTORIES: dict = {}
@@ -334,14 +335,14 @@ def _results_directory(compiled: CompiledNetwork) -> Path:
         _RESULTS_DIRECTORIES[name] = results
     for filename, _ in [*compiled.outputs.values(), *compiled.checks.values()]:
         (results / filename).unlink(missing_ok=True)
-    (results / RUN_INFO).unlink(missing_ok=True)
+    (results / RUN_TIME_FILE).unlink(missing_ok=True)
     return results
 
 
 def _run_seconds(results: Path) -> float | None:
-    """The network run's time inside the binary (:data:`RUN_INFO`), None without it."""
+    """The network's run time inside the binary (:data:`RUN_TIME_FILE`), None without it."""
     try:
-        return float((results / RUN_INFO).read_text().split()[0])
+        return float((results / RUN_TIME_FILE).read_text().split()[0])
     except (OSError, IndexError, ValueError):
         return None
 
@@ -392,9 +393,9 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
     dict
         ``{"key", "record", "saved", "arrays"}``; the record gains ``"sweep"``: host,
         process, build and results directories, seconds in the binary (``binary_s``),
-        of them in the network's run (``run_s``, as the binary measured it; the rest
-        loads the arrays, creates the synapses and writes the results; None if the
-        binary wrote no time) and in the reduction (``reduce_s``).
+        of them in the network's runs (``run_s``, every segment of the protocol, as the
+        binary measured it; the rest loads the arrays, creates the synapses and writes the
+        results; None if the binary wrote no time: brian2cuda's) and in the reduction (``reduce_s``).
 
     Raises
     ------

@@ -4,8 +4,9 @@ Tier 1: the points run as a pipeline plan of ``cmsa_sheet@2``
 (:func:`brianlab.cmsa.plan.make_plan`, made on a plan miss by
 :mod:`brianlab.cmsa.commands`): each build found in the cache or compiled (``compile_build``,
 given on a plan miss only), its points run as the binary with run-time values here or on
-Dask (:func:`brianlab.pipeline.execute.run_builds`), reduced by ``cmsa_phi`` where they ran
-and saved as they finish.
+Dask (:func:`brianlab.pipeline.execute.run_builds`), or, on the runtime device, each
+point built and run in this process (``run_in_process``, given on a plan miss); reduced
+by ``cmsa_phi`` where they ran and saved as they finish.
 """
 
 from __future__ import annotations

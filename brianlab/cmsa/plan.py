@@ -157,7 +157,8 @@ def make_plan(points: Sequence[CMSAParams], keys: Sequence[str], titles: Sequenc
     configuration : dict
         The results folder's configuration (the CMSA command's).
     device : str
-        A compiled device (``cpp_standalone``).
+        ``cpp_standalone`` (cached builds) or ``runtime`` (each point built and run in
+        this process).
     threads : int, optional
         OpenMP threads of the build.
     portable : bool

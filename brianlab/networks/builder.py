@@ -753,8 +753,9 @@ def _file_models(netfile) -> dict:
 
 #: Connectors that draw nothing.
 _DETERMINISTIC_RULES = ("all_to_all", "one_to_one")
-#: A call of Brian2's generator in an expression.
-_RAND_CALL = re.compile(r"\brandn?\s*\(")
+#: A call of Brian2's generator in an expression or code (``rand()``, ``randn()``,
+#: ``poisson(...)``).
+_RAND_CALL = re.compile(r"\b(randn?|poisson)\s*\(")
 
 
 def _draws(value) -> bool:

@@ -354,8 +354,10 @@ def prefetched() -> None:
 def point_context(point, manifest, reduction) -> PointContext:
     """What the reduction of ``point`` knows: the build's context, the point's values.
 
-    The provenance is the build's, its connectivity seed the point's where the point gives
-    it at run time (the run value ``conn_seed``).
+    The provenance is the build's, with the seeds the point gives at run time: its
+    connectivity seed (the run value ``conn_seed``) and, on a build with hash drives, its
+    drive seed (``hash_drive``, as :meth:`~brianlab.networks.builder.BuiltNetwork.rerun`
+    records it).
 
     Parameters
     ----------
@@ -372,9 +374,12 @@ def point_context(point, manifest, reduction) -> PointContext:
     context = manifest.context
     provenance = dict(manifest.provenance)
     conn_seed = dict(point.run_values).get(runargs.CONNECTIVITY_TARGET)
-    if conn_seed is not None:  # the build's seeds, with this point's run-time one
-        provenance["seeds"] = {**dict(provenance.get("seeds") or {}),
-                               "connectivity": int(conn_seed)}
+    seeds = dict(provenance.get("seeds") or {})
+    if conn_seed is not None:  # the build's seeds, with this point's run-time ones
+        seeds["connectivity"] = int(conn_seed)
+    if runargs.SEED_TARGET in manifest.variables:
+        seeds["hash_drive"] = int(point.seed)
+    provenance["seeds"] = seeds
     return PointContext(
         key=point.key, network=dict(manifest.key_parts.get("network") or {}),
         values=dict(point.values), seed=int(point.seed),

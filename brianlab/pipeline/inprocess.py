@@ -35,6 +35,7 @@ class _Manifest:
 
     def __init__(self, key_parts: dict, context: dict, provenance: dict):
         self.key_parts, self.context, self.provenance = key_parts, context, provenance
+        self.variables: dict = {}  # nothing given at run time: each point built with its seeds
 
 
 def _arrays(built, spec) -> dict:

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import ModelError
 from ..library import load_network
 from ..networkfile import NetworkFile, read_network_file, with_structure
+from ..networks.builder import _RAND_CALL as _RAND
 from ..networks.builder import _file_models, check_run_values, connectivity_at_run_time
 from ..networks.indegree import MAX_SEED as MAX_CONN_SEED
 from ..resources import BASE_BYTES, BYTES_PER_SYNAPSE, check_memory, spike_memory
@@ -42,8 +43,6 @@ from .request import Request
 __all__ = ["make_plan", "read_network_of", "network_of", "outputs_of", "draws_at_run_time",
            "drive_seeds", "check_network_memory", "has_hash_drive", "context_of"]
 
-#: What in a model's code draws from Brian2's generator while a binary runs.
-_RAND = re.compile(r"\brandn?\s*\(")
 _XI = re.compile(r"\bxi(_\w+)?\b")
 #: Devices the pipeline runs today: compiled builds, or points in this process.
 DEVICES = ("cpp_standalone", "runtime")
