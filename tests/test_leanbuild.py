@@ -11,6 +11,7 @@ from brian2 import ms
 
 from brianlab import DeviceError, use_device
 from brianlab.devices import cxx_compiler_works
+from brianlab.sweeps import RUN_TIME_FILE
 from brianlab.leanbuild import (cuda_pathway_clock, free_connection_arrays, keep_if_equivalent,
                                 precompile_objects_header, sort_clock_resets, sort_cuda_main,
                                 write_only)
@@ -18,7 +19,9 @@ from brianlab.leanbuild import (cuda_pathway_clock, free_connection_arrays, keep
 from test_devices import small_network
 
 # Brian2's own run records, written by every build (a few bytes each).
-RECORDS = {"last_run_info.txt", "random_generator_state"}
+#: What every binary writes beside the arrays: Brian2's run records and the run time
+#: brianlab's device session adds up over the protocol's segments.
+RECORDS = {"last_run_info.txt", "random_generator_state", RUN_TIME_FILE}
 
 OBJECTS = """\
 void _write_arrays()
@@ -124,7 +127,7 @@ def _run(directory: Path, out: Path) -> set:
 @pytest.mark.skipif(not cxx_compiler_works(), reason="needs a C++ compiler")
 def test_a_lean_binary_writes_what_is_read_and_its_results_are_the_full_binarys(tmp_path):
     """The same network built in full and lean: the lean binary writes the three arrays
-    asked for (plus Brian2's run records and spike queues), frees the two pathways'
+    asked for (plus the run records, RECORDS, and spike queues), frees the two pathways'
     index arrays after creating the synapses (not the drive array copied just before
     them, which the neurons read every step), and its spikes and voltages are
     bit-identical to the full binary's (the same code objects in the same order)."""
