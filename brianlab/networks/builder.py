@@ -765,13 +765,13 @@ def _draws(value) -> bool:
     return isinstance(value, str) and bool(_RAND_CALL.search(value))
 
 
-def _binary_draws_all(netfile, seed) -> bool:
-    """Whether :func:`_construct` draws every lattice projection of ``netfile`` in the
-    binary (:class:`~brianlab.networks.indegree.Draws`) on Brian2's ``cpp_standalone``."""
+def _lattice_all_fixed_indegree(netfile) -> bool:
+    """Whether ``netfile`` has lattice projections and all are ``gaussian_fixed_indegree``:
+    the rule the binary can draw (:class:`~brianlab.networks.indegree.Draws`; where the
+    device and the seed allow it, :func:`~brianlab.networks.indegree.drawn_in_binary`)."""
     rules = [_get(_get(p, "connector"), "rule") for p in netfile.projections.values()]
     lattice = [r for r in rules if r in _LATTICE_RULES]
-    return bool(lattice) and set(lattice) == {"gaussian_fixed_indegree"} and \
-        drawn_in_binary("cpp_standalone", seed)
+    return bool(lattice) and set(lattice) == {"gaussian_fixed_indegree"}
 
 
 def connectivity_at_run_time(netfile, device: str) -> bool:
@@ -784,8 +784,8 @@ def connectivity_at_run_time(netfile, device: str) -> bool:
     :class:`~brianlab.networks.indegree.Draws`, from the file's seed, which must be one the
     variable holds), and nothing else the build constructs draws from Brian2's generator
     (seeded with the connectivity seed at build time, so compiled in): no initial value,
-    parameter, weight or delay that is a distribution or calls ``rand()``/``randn()``
-    (the file's and the models' initial values), and only the connectors that draw
+    parameter, weight or delay that is a distribution or calls ``rand()``, ``randn()`` or
+    ``poisson()`` (the file's and the models' initial values), and only the connectors that draw
     nothing (``all_to_all``, ``one_to_one``) beside the lattice projections. What draws
     while the network runs (Poisson inputs, noise) uses the drive seed, set before the
     run, and is not concerned.
@@ -802,7 +802,7 @@ def connectivity_at_run_time(netfile, device: str) -> bool:
     bool
     """
     seed = (_get(netfile, "seeds", {}) or {}).get("connectivity")
-    if device != "cpp_standalone" or not _binary_draws_all(netfile, seed):
+    if not (drawn_in_binary(device, seed) and _lattice_all_fixed_indegree(netfile)):
         return False
     models = _file_models(netfile)
     for pname, pop in netfile.populations.items():
@@ -1135,7 +1135,7 @@ def _construct(netfile, seeds: dict, changes: dict, prefix: str) -> dict:
     # lattice projections that are all fixed in-degree draws: drawn by a cpp_standalone
     # binary (networks/indegree.py; the same synapses as Python's draw, one stream)
     draws = None
-    if in_binary(seeds["connectivity"]) and _binary_draws_all(netfile, seeds["connectivity"]):
+    if in_binary(seeds["connectivity"]) and _lattice_all_fixed_indegree(netfile):
         draws = Draws(seeds["connectivity"])
     drawn_targets = set() if draws is None else {
         _get(p, "target") for p in netfile.projections.values()

@@ -27,7 +27,7 @@ from ..library import load_network
 from ..networkfile import NetworkFile, read_network_file, with_structure
 from ..networks.builder import _RAND_CALL as _RAND
 from ..networks.builder import _file_models, check_run_values, connectivity_at_run_time
-from ..networks.indegree import MAX_SEED as MAX_CONN_SEED
+from ..networks.indegree import drawn_in_binary
 from ..resources import BASE_BYTES, BYTES_PER_SYNAPSE, check_memory, spike_memory
 from ..results import config_hash
 from ..runargs import CONNECTIVITY_TARGET
@@ -329,18 +329,18 @@ def _run_time_connectivity(netfile: NetworkFile, structure: tuple, device: str,
     load checks name what is wrong with it). ``cache`` holds the structures read,
     ``answers`` each structure's answer."""
     given = dict(structure).get(CONNECTIVITY_PATH)
-    if given is None or device != "cpp_standalone":
+    if given is None:
         return structure, None
     try:
         seed = int(given)
     except ValueError:
         return structure, None
+    if not drawn_in_binary(device, seed):  # (the device, and a seed the variable holds)
+        return structure, None
     rest = tuple((n, t) for n, t in structure if n != CONNECTIVITY_PATH)
     if rest not in answers:
         answers[rest] = connectivity_at_run_time(_structure(netfile, rest, cache), device)
-    if not (0 <= seed <= MAX_CONN_SEED and answers[rest]):
-        return structure, None
-    return rest, seed
+    return (rest, seed) if answers[rest] else (structure, None)
 
 
 def make_plan(request) -> Plan:
