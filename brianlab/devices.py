@@ -464,8 +464,9 @@ class DeviceSession:
                        if 0 < float(t) < float(self._duration)}
                       | {at for at, _ in self._at if 0 < at < float(self._duration)})
         bounds = [0.0, *cuts, float(self._duration)]
-        # a cpp_standalone binary adds up its runs' times (Brian2 keeps the last one only)
-        timed = self.name == "cpp_standalone"
+        # a standalone binary adds up its runs' times (Brian2 keeps the last one only;
+        # brian2cuda's network has the same Network::_last_run_time and results_dir)
+        timed = self.standalone
         if timed:
             get_device().insert_code("main", "double _brianlab_run_s = 0.0;")
         for a, b in zip(bounds[:-1], bounds[1:]):
@@ -489,12 +490,11 @@ class DeviceSession:
         ``make`` runs here (:meth:`_make`), not through Brian2's ``compile_source``
         (``os.system``, which ignores Ctrl-C: an interrupted build was redone from clean,
         or reported as a failed one); brian2cuda inherits that method, so both devices
-        build the same way. ``cpp_standalone`` always links the binary anew: a ``main``
+        build the same way. Both always link the binary anew: a ``main``
         left in a reused directory (replaced or damaged after a build, and newer than its
         objects) is never kept, run or recorded as this build's.
         """
-        if self.name == "cpp_standalone":
-            (self.directory / "main").unlink(missing_ok=True)
+        (self.directory / "main").unlink(missing_ok=True)
         try:
             self._make(clean)
             return

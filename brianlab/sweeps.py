@@ -134,7 +134,9 @@ class CompiledNetwork:
         Parameters
         ----------
         session : DeviceSession
-            A ``cpp_standalone`` session whose network was built (``build_only`` is enough).
+            A ``cpp_standalone`` or ``cuda_standalone`` session whose network was built
+            (``build_only`` is enough). A CUDA binary runs where a GPU is (it links the
+            build machine's cuRAND by its path).
         outputs : dict
             Name to Brian2 variable (``monitor.variables["t"]``) of the arrays to read.
         checks : dict, optional
@@ -147,11 +149,10 @@ class CompiledNetwork:
         Raises
         ------
         SweepError
-            For a device other than ``cpp_standalone`` or a session that built nothing.
+            For the runtime device or a session that built nothing.
         """
-        if session.name != "cpp_standalone":
-            raise SweepError(f"sweeps run cpp_standalone binaries; {session.name} builds are "
-                             "not supported (cuda_standalone links the build machine's cuRAND)")
+        if not session.standalone:
+            raise SweepError("sweeps run standalone binaries; the runtime device has none")
         if not session.built:
             raise SweepError("the session has not built its network yet (call run() first)")
         from brian2 import get_device, prefs
@@ -293,7 +294,7 @@ def _die_with_parent():  # pragma: no cover - runs in the child between fork and
         pass
 
 
-#: The file a ``cpp_standalone`` binary of :class:`brianlab.DeviceSession` writes the time
+#: The file a standalone binary of :class:`brianlab.DeviceSession` writes the time
 #: of its network's runs into (the sum of Brian2's ``Network::_last_run_time`` over the
 #: protocol's segments: Brian2's own ``last_run_info.txt`` holds the last segment's only).
 RUN_TIME_FILE = "brianlab_run_s.txt"
@@ -395,7 +396,7 @@ def run_point(compiled: CompiledNetwork, point: Point, reduce: Callable | None =
         process, build and results directories, seconds in the binary (``binary_s``),
         of them in the network's runs (``run_s``, every segment of the protocol, as the
         binary measured it; the rest loads the arrays, creates the synapses and writes the
-        results; None if the binary wrote no time: brian2cuda's) and in the reduction (``reduce_s``).
+        results; None if the binary wrote no time) and in the reduction (``reduce_s``).
 
     Raises
     ------

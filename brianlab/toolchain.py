@@ -13,15 +13,20 @@ import importlib.util
 import os
 import shutil
 import subprocess
+from importlib.metadata import PackageNotFoundError, distributions
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from .errors import DeviceError
 
-__all__ = ["DEVICES", "NATIVE_FLAGS", "DEFAULT_COMPUTE_CAPABILITY", "find_nvcc",
-           "gpu_available", "cxx_compiler_works", "compiler_identity", "default_device"]
+__all__ = ["DEVICES", "STANDALONE", "NATIVE_FLAGS", "DEFAULT_COMPUTE_CAPABILITY", "find_nvcc",
+           "gpu_available", "cxx_compiler_works", "compiler_identity", "cuda_identity",
+           "default_device"]
 
 #: The back ends :func:`~brianlab.devices.use_device` offers.
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+#: Those that compile a binary (a build the pipeline caches and runs per point).
+STANDALONE = ("cpp_standalone", "cuda_standalone")
 #: Compiler flags that tie a binary to the build machine's CPU (left out of portable builds).
 NATIVE_FLAGS = ("-march=native", "-mtune=native", "-mcpu=native")
 #: Compute capability compiled for when no GPU is present (Hopper: H100/H200).
@@ -50,7 +55,8 @@ def find_nvcc() -> str | None:
 
 
 def gpu_available() -> tuple[bool, float | None]:
-    """Whether ``nvidia-smi`` sees a GPU, and its compute capability.
+    """Whether ``nvidia-smi`` sees a GPU (and ``CUDA_VISIBLE_DEVICES`` does not hide every
+    one), and its compute capability.
 
     Returns
     -------
@@ -58,6 +64,8 @@ def gpu_available() -> tuple[bool, float | None]:
     capability : float or None
         E.g. 9.0; None without a GPU.
     """
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return False, None  # (the CUDA runtime would see none)
     smi = shutil.which("nvidia-smi")
     if not smi:
         return False, None
@@ -110,6 +118,52 @@ def compiler_identity() -> str | None:
         lines = out.stdout.strip().splitlines()
         return f"{path}: {lines[0].strip() if lines else '(no --version)'}"
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def cuda_identity() -> dict:
+    """What a ``cuda_standalone`` build depends on beyond a C++ one (build key parts):
+    the CUDA compiler and the compute capability compiled for. Computed once per process.
+
+    Returns
+    -------
+    dict
+        ``nvcc`` (``"<path>: <last line of --version>"``, None without one),
+        ``compute_capability`` (this machine's GPU's, else
+        :data:`DEFAULT_COMPUTE_CAPABILITY`: what :class:`brianlab.DeviceSession` compiles
+        for), ``brian2cuda`` (its version, None when not installed) and ``curand`` (the
+        ``libcurand.so`` file of the ``nvidia-curand`` wheel that the binary finds by its
+        path, resolved, and the wheel's version, when the toolkit has no cuRAND of its
+        own; else None).
+    """
+    nvcc = find_nvcc()
+    version = None
+    if nvcc is not None:
+        try:
+            out = subprocess.run([nvcc, "--version"], capture_output=True, text=True,
+                                 timeout=30)
+            lines = out.stdout.strip().splitlines()
+            version = f"{nvcc}: {lines[-1].strip() if lines else '(no --version)'}"
+        except (OSError, subprocess.TimeoutExpired):
+            version = f"{nvcc}: (no --version)"
+    try:
+        brian2cuda = package_version("brian2cuda")
+    except PackageNotFoundError:
+        brian2cuda = None
+    _, capability = gpu_available()
+    curand = None
+    if nvcc is not None:
+        try:
+            paths = _curand_paths(Path(nvcc).parent.parent)
+        except DeviceError:  # (a build says why)
+            paths = None
+        if paths is not None:
+            libraries = sorted(paths[1].glob("libcurand.so*"))
+            wheels = sorted(f"{d.metadata['Name']} {d.version}" for d in distributions()
+                            if (d.metadata["Name"] or "").lower().startswith("nvidia-curand"))
+            curand = ", ".join([str(libraries[-1].resolve()) if libraries else "", *wheels])
+    return {"nvcc": version, "compute_capability": capability or DEFAULT_COMPUTE_CAPABILITY,
+            "brian2cuda": brian2cuda, "curand": curand}
 
 
 def _curand_paths(cuda_home: Path) -> tuple[Path, Path] | None:

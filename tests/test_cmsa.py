@@ -102,32 +102,43 @@ def test_ranges_and_seeds():
 
 
 def test_not_run_exit_codes(monkeypatch, tmp_path, capsys):
-    """Built but not runnable here: exit 0 only with --build-only, else 3 with the reason
-    (Brian2's rerun loop replaced by a session that was built but not run: no build)."""
+    """Built but not runnable here: exit 0 only with --build-only, else 3 with the reason.
+    The pipeline's compile step is replaced by one that records its builds (no nvcc), and
+    this machine has no GPU (``gpu_available``), so the CUDA points are not run."""
     import brianlab.cmsa.commands as commands
-    import brianlab.cmsa.experiment as experiment
+    import brianlab.pipeline.execute as execute
+    from brianlab.pipeline import builds
+    from brianlab.sweeps import CompiledNetwork
 
-    class FakeSession:
-        name, directory, build_only = "cuda_standalone", tmp_path / "build", False
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path / "cache"))
+    compiled = []
 
-        def describe(self):
-            return {"device": self.name, "directory": str(self.directory)}
+    def fake_compile(plan, spec):
+        compiled.append(spec.device)
+        key = spec.key()
+        return builds.Manifest(key, spec.key_parts(),
+                               CompiledNetwork(str(builds.directory(spec, key)), {}), {})
 
-    calls = []
-
-    def fake_simulate(points, **kwargs):
-        calls.append(kwargs["device"])
-        session = FakeSession()
-        session.build_only = kwargs["build_only"]
-        raise experiment.NotRunError(session)
-
-    monkeypatch.setattr(commands, "simulate", fake_simulate)  # (where the command calls it)
-    assert main(["run", "--device", "cuda_standalone", "--out", str(tmp_path / "a")]) == 3
-    assert "built in" in capsys.readouterr().out and "no GPU is available" in \
-        (tmp_path / "a" / "summary.json").read_text()
-    assert main(["run", "--device", "cuda_standalone", "--build-only",
-                 "--out", str(tmp_path / "b")]) == 0
-    assert calls == ["cuda_standalone", "cuda_standalone"]
+    monkeypatch.setattr(commands, "compile_build", fake_compile)
+    monkeypatch.setattr(execute, "gpu_available", lambda: (False, None))
+    assert main(["run", "--device", "cuda_standalone", "--size", "30", "--ke", "50", "--ki",
+                 "50", "--out", str(tmp_path / "a")]) == 3
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert "built in" in capsys.readouterr().out
+    assert summary["not_run"].startswith("cuda_standalone: built in ") and \
+        summary["not_run"].endswith("but not run (no GPU is available here)")
+    assert not list((tmp_path / "a").glob("points/*.json"))
+    assert main(["run", "--device", "cuda_standalone", "--size", "30", "--ke", "50", "--ki",
+                 "50", "--build-only", "--out", str(tmp_path / "b")]) == 0
+    assert "(--build-only was given)" in capsys.readouterr().out
+    assert compiled == ["cuda_standalone", "cuda_standalone"]
+    # a run on cpp_standalone that only builds: its build is made, no point run
+    assert main(["run", "--device", "cpp_standalone", "--size", "30", "--ke", "50", "--ki",
+                 "50", "--build-only", "--out", str(tmp_path / "c")]) == 0
+    assert compiled[-1] == "cpp_standalone"
+    assert main(["run", "--device", "runtime", "--build-only", "--out",
+                 str(tmp_path / "d")]) == 2
+    assert "the runtime device has no build" in capsys.readouterr().err
 
 
 def test_params_as_dict_and_sigmas():

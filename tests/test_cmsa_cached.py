@@ -183,9 +183,9 @@ def test_importing_brianlab_imports_no_brian2_until_a_name_is_used():
 
 
 # -- integrity of the cache ---------------------------------------------------------------
-def _a_plan(tmp_path):
+def _a_plan(tmp_path, device="cpp_standalone"):
     """Command-line arguments and a plan of them as ``__main__._plan`` makes it, with the
-    pipeline's plan of its point (:func:`brianlab.cmsa.plan.make_plan`)."""
+    pipeline's plan of its point (:func:`brianlab.cmsa.plan.make_plan`) on ``device``."""
     from brian2 import ms
 
     from brianlab.cmsa import CMSAParams
@@ -195,7 +195,7 @@ def _a_plan(tmp_path):
     p = CMSAParams(e_side=40, i_side=20, rp=5 * ms)
     key = "rp5_we0.02_wi0.01_seed0_0123456789"
     pipeline = make_plan([p], [key], ["rp 5 ms"], command=arguments,
-                         configuration={"command": "run"})
+                         configuration={"command": "run"}, device=device)
     plan = {"command": "run", "default": "cmsa_run", "configuration": {"command": "run"},
             "summary": {"command": "run", "params": p.as_dict()}, "warnings": [],
             "points": [{"key": key, "title": "rp 5 ms", "settings": PointSettings.of(p)}],
@@ -280,6 +280,18 @@ def test_an_edited_damaged_or_copied_plan_is_never_used(tmp_path, monkeypatch):
     assert cached.load_plan(other) is None
     path.write_text(good)
     assert cached.load_plan(arguments) is not None
+
+
+def test_a_cuda_plan_is_saved_and_found_again(tmp_path, monkeypatch):
+    """A command's plan on cuda_standalone (saved after its points ran on a GPU) is read
+    back, so a repeated command runs its CUDA build without Brian2, as on cpp."""
+    monkeypatch.setenv("BRIANLAB_CACHE", str(tmp_path))
+    arguments, plan = _a_plan(tmp_path, device="cuda_standalone")
+    assert plan["pipeline"]["builds"][0]["device"] == "cuda_standalone"
+    cached.save_plan(arguments, plan)
+    loaded = cached.load_plan(arguments)
+    assert loaded is not None and loaded["pipeline"].as_dict() == plan["pipeline"]
+    assert loaded["pipeline"].builds[0].device == "cuda_standalone"
 
 
 def test_the_plan_key_reads_only_model_files_and_each_bounded(tmp_path, monkeypatch):

@@ -118,9 +118,30 @@ def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys, cud
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     assert "compilation failed" not in out.out + out.err
-    builds = list(cuda_cache.glob("cmsa-cuda_standalone-*"))
+    builds = list(cuda_cache.glob("build-cuda_standalone-*"))  # the pipeline's build
     assert len(builds) == 1
     build = builds[0]
+    manifest = json.loads((build / "brianlab-build.json").read_text())
+    assert manifest["key_parts"]["device"] == "cuda_standalone"
+    assert manifest["key_parts"]["cuda"]["nvcc"] and not manifest["key_parts"]["lean"]
+    # what a point run needs from the binary, read in its generated code (no GPU here):
+    # every run-time value's variable set by name (and copied to the GPU) before the first
+    # run, every array a point reads written into the results directory, the run time
+    assert {"spikes_E_i", "spikes_E_t"} <= set(manifest["compiled"]["outputs"])
+    objects, main_cu = (build / "objects.cu").read_text(), (build / "main.cu").read_text()
+    names = [n for v in manifest["variables"].values() for n in ([v] if isinstance(v, str)
+                                                                    else v)]
+    assert "E.tau_ref" in manifest["variables"] and len(names) >= 7
+    for name in names:
+        block = objects.split(f'if (name == "{name}") {{', 1)
+        assert len(block) == 2, name
+        assert "cudaMemcpyHostToDevice" in block[1].split("return;", 1)[0], name
+    for file_name, _ in [*manifest["compiled"]["outputs"].values(),
+                         *manifest["compiled"]["checks"].values()]:
+        assert f'results_dir + "{file_name}"' in objects, file_name
+    first_run = main_cu.index("_network.run(")
+    assert -1 < main_cu.find("set_from_command_line(args);") < first_run
+    assert 'results_dir + "brianlab_run_s.txt"' in main_cu
     binary = build / "main"
     assert binary.is_file() and os.access(binary, os.X_OK)
     assert _undeclared_clocks(build) == {}
@@ -131,9 +152,31 @@ def test_cmsa_sheet_builds_on_cuda_standalone(tmp_path, monkeypatch, capsys, cud
                  "--out", str(tmp_path / "phases")])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
-    assert list(cuda_cache.glob("cmsa-cuda_standalone-*")) == [build]
+    assert list(cuda_cache.glob("build-cuda_standalone-*")) == [build]
     assert binary.is_file() and _undeclared_clocks(build) == {}
     assert binary.stat().st_mtime_ns == built  # the same network: nothing recompiled
+    if not devices.gpu_available()[0]:  # the points need a GPU: built (found), not run
+        code = main(["run", "--device", "cuda_standalone", *SMALL,
+                     "--out", str(tmp_path / "nogpu")])
+        out = capsys.readouterr()
+        assert code == 3, out.out + out.err
+        assert f"cuda_standalone: built in {build}" in out.out
+        assert "(no GPU is available here)" in out.out
+        assert binary.stat().st_mtime_ns == built
+        return
+    # on a GPU (benchmarks/gpu_check.py step 1): the point runs the binary found, with its
+    # run-time values; its rates are cpp_standalone's within 10 % (float order on the GPU)
+    rates = {}
+    for device in ("cuda_standalone", "cpp_standalone"):
+        out_dir = tmp_path / f"ran-{device}"
+        code = main(["run", "--device", device, *SMALL, "--out", str(out_dir)])
+        out = capsys.readouterr()
+        assert code == 0, out.out + out.err
+        (record,) = [json.loads(p.read_text()) for p in (out_dir / "points").glob("*.json")]
+        assert record["sweep"]["run_s"] is not None and record["sweep"]["run_s"] > 0
+        rates[device] = record["rate_e_hz"]
+    assert binary.stat().st_mtime_ns == built
+    assert rates["cuda_standalone"] == pytest.approx(rates["cpp_standalone"], rel=0.10)
 
 
 
@@ -169,7 +212,7 @@ def test_gpu_check_builds_everything_without_a_gpu(tmp_path, cuda_cache):
         assert "--build-only" in row["argv"] and row["points"] == []
         assert row["timings"]["build_s"] >= 0 if "build_s" in row["timings"] else True
     # one build per device: steps 3 and 4 found step 2's in the cache
-    builds = sorted(p.name.split("-")[1] for p in cuda_cache.glob("cmsa-*"))
+    builds = sorted(p.name.split("-")[1] for p in cuda_cache.glob("build-*"))
     assert builds == ["cpp_standalone", "cuda_standalone"], builds
     text = (out / "gpu_check.md").read_text()
     assert text.count("(build-only: no GPU)") == 4

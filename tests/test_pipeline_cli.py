@@ -218,7 +218,6 @@ def test_a_folder_holds_one_configuration(first, env, capsys):
     (["run", "NET", "--set", "populations.E.sizes=100"],
      "'populations.E.sizes' is not a structure path of the network file"),
     (["run", "NET", "--set", "populations.E.size=0"], "populations.E.size=0: "),
-    (["run", "NET", "--device", "cuda_standalone"], "run and sweep run on cpp_standalone"),
 ])
 def test_wrong_arguments_exit_2_with_one_line(env, capsys, argv, message):
     argv = [env["net"] if a == "NET" else a for a in argv]
@@ -336,3 +335,48 @@ def test_two_local_dask_workers_give_the_in_process_points(first, env, tmp_path)
         assert rh[key]["statistics"] == rd[key]["statistics"]
     assert sd["builds"][0]["cached"] is True
     assert len({r["sweep"]["pid"] for r in rd.values()} - {os.getpid()}) >= 1  # on workers
+
+
+def test_cuda_standalone_builds_and_without_a_gpu_does_not_run(env, monkeypatch, capsys):
+    """``--device cuda_standalone``: the plan has one CUDA build (its key has nvcc's
+    identity, and no threads), compiled as any build missing from the cache; without a
+    GPU its points are not run (exit 3, the build's folder and the reason printed, the
+    summary saying so), and ``bl.run`` raises. The compile step is replaced here (nvcc
+    takes minutes: tests/test_cuda.py compiles the CMSA sheet for real and finds it again)."""
+    from brianlab import toolchain
+    from brianlab.pipeline import builds, execute, flow
+    from brianlab.sweeps import CompiledNetwork
+
+    specs = []
+
+    def fake_compile(plan, spec):
+        specs.append(spec)
+        key = spec.key()
+        return builds.Manifest(key, spec.key_parts(),
+                               CompiledNetwork(str(builds.directory(spec, key)), {}), {})
+
+    monkeypatch.setattr(flow, "_compile_build", fake_compile)
+    monkeypatch.setattr(execute, "gpu_available", lambda: (False, None))
+    out = env["tmp"] / "cuda"
+    capsys.readouterr()
+    assert main(["run", env["net"], "--device", "cuda_standalone", "--threads", "2",
+                 "--out", str(out)]) == 3
+    printed = capsys.readouterr().out
+    (spec,) = specs
+    assert spec.device == "cuda_standalone" and spec.threads is None
+    assert spec.key_parts()["cuda"] == toolchain.cuda_identity()
+    directory = str(builds.directory(spec))
+    assert f"cuda_standalone: built in {directory} but not run (no GPU is available here)" \
+        in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["device"] == "cuda_standalone" and len(summary["not_run"]) == 1
+    assert "no GPU is available here" in summary["why_not_run"]
+    assert not list(out.glob("points/*.npz")) and not (out / "figures").exists()
+    assert main(["run", env["net"], "--device", "cuda_standalone", "--build-only",
+                 "--out", str(out)]) == 3
+    assert "(--build-only was given)" in capsys.readouterr().out and len(specs) == 2
+    import brianlab as bl
+    from brianlab.errors import DeviceError
+
+    with pytest.raises(DeviceError, match="no GPU is available here"):
+        bl.run(env["net"], device="cuda_standalone", out=env["tmp"] / "cuda-api")

@@ -227,7 +227,19 @@ def test_the_build_key_changes_with_each_of_its_parts(monkeypatch):
             assert spec.key() != key, what
     assert spec.key() == key
     parts = spec.key_parts()
-    assert parts["lean"] is True and parts["format"] == plan.BUILD_FORMAT
+    assert parts["lean"] is True and parts["format"] == plan.BUILD_FORMAT and "cuda" not in parts
+    # a CUDA build also depends on nvcc, the compute capability and brian2cuda
+    cuda = replace(spec, device="cuda_standalone")
+    identity = {"nvcc": "/usr/local/cuda/bin/nvcc: Build cuda_13.0", "compute_capability": 9.0,
+                "brian2cuda": "1.0b1", "curand": "/x/libcurand.so.10, nvidia-curand 10.4.5.25"}
+    monkeypatch.setattr(toolchain, "cuda_identity", lambda: identity)
+    cuda_key = cuda.key()
+    assert cuda.key_parts()["cuda"] == identity and cuda.key_parts()["lean"] is False
+    for what, value in {"nvcc": "/usr/local/cuda/bin/nvcc: Build cuda_12.4",
+                        "compute_capability": 8.0, "brian2cuda": "1.0",
+                        "curand": "/x/libcurand.so.10, nvidia-curand 10.4.6"}.items():
+        monkeypatch.setattr(toolchain, "cuda_identity", lambda: {**identity, what: value})
+        assert cuda.key() != cuda_key, what
     assert parts["compiler"] == toolchain.compiler_identity()
 
 
@@ -409,3 +421,56 @@ def test_structure_additions_are_in_the_key_only_when_given():
     del data["additions"]  # a plan written before the field: planned again
     with pytest.raises(CacheError, match="missing"):
         BuildSpec.from_dict(data)
+
+
+# -- CUDA builds: their points run only where a GPU is --------------------------------------
+@pytest.mark.parametrize("gpu", [True, False])
+def test_cuda_builds_run_their_points_only_where_a_gpu_is(monkeypatch, tmp_path, gpu):
+    """Two CUDA builds (two structures): with a GPU every build's points reach ``run``
+    (nvidia-smi asked once) and nothing says not run; without one each build is still
+    found or compiled, no point runs, and ``not_run`` names both build folders. A cpp
+    build beside them runs either way; ``build_only`` runs nothing on any device."""
+    from brianlab.pipeline import execute
+
+    base = _plan(axes=(("we", "uS", (0.01, 0.02)),), seeds=(0,))
+    cuda = [_build(device="cuda_standalone", threads=None),
+            _build(device="cuda_standalone", threads=None,
+                   structure=(("populations.E.size", "900"),)),
+            _build()]
+    points = tuple(replace(p, key=f"{p.key}-{b}", build=b) for b in range(3)
+                   for p in base.points)
+    the_plan = replace(base, builds=tuple(cuda), points=points)
+    asked, ran, compiled = [], [], []
+    monkeypatch.setattr(execute, "gpu_available", lambda: (asked.append(1), (gpu, None))[1])
+    monkeypatch.setattr(builds, "find", lambda spec: None)
+
+    def compile_build(plan_, spec):
+        compiled.append(spec.device)
+        return builds.Manifest(spec.key(), {}, CompiledNetwork(str(tmp_path / spec.key()[:8]),
+                                                               {}), {})
+
+    def run(manifest, pts, folder, reduction, **kwargs):
+        ran.append((manifest.compiled.directory, [p.key for p in pts]))
+        return {p.key: {"ok": True} for p in pts}
+
+    monkeypatch.setattr(execute, "run", run)
+    out = execute.run_builds(the_plan, tmp_path, compile_build=compile_build)
+    assert compiled == ["cuda_standalone", "cuda_standalone", "cpp_standalone"]
+    assert len(asked) == 1
+    folders = [str(tmp_path / b.key()[:8]) for b in cuda]
+    if gpu:
+        assert out.not_run is None and "not_run" not in out.description()
+        assert [d for d, _ in ran] == folders and len(out.records) == 6
+    else:
+        assert [d for d, _ in ran] == folders[2:] and len(out.records) == 2
+        assert out.not_run == (f"cuda_standalone: built in {folders[0]}, {folders[1]} but not "
+                               "run (no GPU is available here)")
+        assert out.description()["not_run"] == out.not_run
+    ran.clear()
+    out = execute.run_builds(the_plan, None, compile_build=compile_build, build_only=True)
+    assert ran == [] and out.records == {} and len(out.used) == 3
+    assert out.not_run.startswith("cuda_standalone: built in ") and \
+        "cpp_standalone: built in " in out.not_run and "(--build-only was given)" in out.not_run
+    with pytest.raises(ValueError, match="the runtime device has no build"):
+        execute.run_builds(replace(the_plan, builds=(_build(device="runtime"),) * 3), None,
+                           build_only=True)

@@ -25,6 +25,7 @@ from ..pipeline import plans
 from ..pipeline.builds import shared_lock
 from ..pipeline.plan import Plan
 from ..store import MAX_FILE_BYTES
+from ..toolchain import STANDALONE
 from .presets import PHASES
 from .reduce import PointSettings
 
@@ -173,8 +174,8 @@ def check_plan(data, arguments: dict, key: str) -> dict:
         _expect(point.seed == s.values.get("seed") and all(
             s.values.get(name) == value for name, value in point.values),
             f"pipeline: {point.key}'s values are not the command's")
-    _expect(all(b.device == "cpp_standalone" for b in pipeline.builds),
-            "pipeline: a build not on cpp_standalone")
+    _expect(all(b.device in STANDALONE for b in pipeline.builds),
+            f"pipeline: a build not on {' or '.join(STANDALONE)}")
     return dict(data, points=checked, pipeline=pipeline)
 
 

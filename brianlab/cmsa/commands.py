@@ -3,9 +3,8 @@
 Tier 2 (Brian2): each ``cmd_*`` reads the arguments into the sheet
 (:class:`~brianlab.cmsa.params.CMSAParams`, :func:`sheet`), opens the results folder for its
 configuration, plans its points (keys computed once, :func:`point_key`), runs those not
-done (:func:`execute`: on ``cpp_standalone`` and ``runtime`` the pipeline,
-:mod:`brianlab.cmsa.execute`; ``cuda_standalone`` and ``--build-only`` Brian2's rerun
-loop, :func:`brianlab.cmsa.experiment.simulate`) and reports
+done (:func:`execute`: the pipeline, :mod:`brianlab.cmsa.execute`, on every device) and
+reports
 (:mod:`brianlab.cmsa.report`). ``run`` and ``phases`` save their plan when their build is
 the cache's, so the same command line next time runs without this module
 (:func:`brianlab.cmsa.execute.run_saved`).
@@ -26,22 +25,20 @@ from ..library import load_network
 from ..netformat import structure_paths
 from ..networks.sheet import models_provenance
 from ..pipeline.compile import compile_build
-from ..pipeline.execute import (check_cluster, cluster_wanted, load_done, portable, progress, say,
-                                stop_if_signalled)
+from ..pipeline.execute import check_cluster, cluster_wanted, load_done, portable, progress, say
 from ..pipeline.grid import check_grid, parse_range
 from ..pipeline.inprocess import run as run_in_process
-from ..pipeline.planner import DEVICES as PIPELINE_DEVICES
+from ..pipeline.planner import build_threads
 from ..results import RunFolder, config_hash
 from ..toolchain import default_device
 from ..units import parse_quantity, quantity_text
 from .arguments import GRID_PATHS, GRID_UNITS, plan_arguments, results_folder
 from .cached import save_plan
 from .execute import run_on_pipeline
-from .experiment import SWEEPABLE, NotRunError, simulate
+from .experiment import SWEEPABLE
 from .params import CMSAParams
 from .plan import SHEET, make_plan, sheet_structure, sheet_values
 from .presets import PHASES
-from .protocol import point_outputs
 from .reduce import PointSettings
 from .report import report_attention, report_planned, report_sweep
 
@@ -116,7 +113,8 @@ def open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolder
 
     The configuration is everything that changes a result except the values a sweep
     varies (rp, We, Wi, seed): all other parameters, the model files (name@version,
-    sha256, status), the image file's content, device, threads and brianlab's version.
+    sha256, status), the image file's content, device, threads (of a ``cpp_standalone``
+    build only, :func:`brianlab.pipeline.planner.build_threads`) and brianlab's version.
     Each point's key adds a hash of its own parameters, so a point is only ever reused
     for the identical simulation.
 
@@ -145,10 +143,11 @@ def open_folder(args, default: str, command: str, base: CMSAParams) -> RunFolder
         If the stimulus's image file cannot be read.
     """
     params = {k: v for k, v in base.as_dict().items() if k not in SWEEPABLE}
+    device = args.device or default_device()
     if base.stimulus_duration > 0 * base.dt and base.image != "cross":
         params["image_sha256"] = hashlib.sha256(Path(base.image).read_bytes()).hexdigest()
     configuration = {"command": command, "params": params, "models": models_provenance(),
-                     "device": args.device or default_device(), "threads": args.threads,
+                     "device": device, "threads": build_threads(device, args.threads),
                      "brianlab": __version__}
     if portable(args):  # another binary: its numbers may differ in the last bits
         configuration["portable"] = True
@@ -179,12 +178,14 @@ def point_key(p: CMSAParams, folder: RunFolder) -> str:
 def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
     """Simulate ``points`` (skipping keys in ``done``), saving each as it completes.
 
-    On ``cpp_standalone`` the pipeline runs them (the builds of ``cmsa_sheet@2``, cached,
-    each point the compiled binary with run-time values), in this process or on a Dask
-    cluster (``--workers``, ``--scheduler``, ``--scheduler-file``); on ``runtime`` the
-    pipeline builds and runs each point in this process
-    (:func:`brianlab.pipeline.inprocess.run`); ``cuda_standalone`` (and ``--build-only``)
-    rerun the network through Brian2.
+    The pipeline runs them (:mod:`brianlab.cmsa.execute`): on ``cpp_standalone`` the
+    builds of ``cmsa_sheet@2``, cached, each point the compiled binary with run-time
+    values, in this process or on a Dask cluster (``--workers``, ``--scheduler``,
+    ``--scheduler-file``); on ``cuda_standalone`` the same with brian2cuda's binary
+    (its points run where a GPU is; elsewhere the build is made and not run); on
+    ``runtime`` each point built and run in this process
+    (:func:`brianlab.pipeline.inprocess.run`). ``--build-only`` finds or compiles the
+    builds and runs nothing.
 
     Parameters
     ----------
@@ -206,15 +207,15 @@ def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
     results : dict
         Point key -> record, of this command's points that are done.
     info : dict
-        ``device`` (the description of the build and its use), ``plan`` (the pipeline
-        plan, on ``cpp_standalone`` and ``runtime``) and ``not_run`` (why nothing ran, if
-        so).
+        ``device`` (the description of the builds and their use), ``plan`` (the
+        pipeline plan) and ``not_run`` (why nothing ran, if so).
 
     Raises
     ------
     ValueError
         For the cluster options on a device other than ``cpp_standalone`` or with
-        ``--build-only`` (:func:`brianlab.pipeline.execute.check_cluster`).
+        ``--build-only`` (:func:`brianlab.pipeline.execute.check_cluster`), and for
+        ``--build-only`` on ``runtime`` (:func:`brianlab.pipeline.execute.run_builds`).
     """
     done = done or {}
     keys = [point_key(p, folder) for p in points]
@@ -227,32 +228,16 @@ def execute(points: list, args, folder: RunFolder, label: str, *, done=None):
         return results, info
     tick, close = progress(len(todo), label)
     try:
-        if device in PIPELINE_DEVICES and not args.build_only:
-            todo_keys = [key for _, key in todo]
-            info["plan"] = make_plan([p for p, _ in todo], todo_keys, todo_keys,
-                                     command=plan_arguments(args),
-                                     configuration=folder.configuration, device=device,
-                                     threads=args.threads, portable=portable(args))
-            info["device"] = run_on_pipeline(info["plan"], todo_keys, args, folder, results,
-                                             tick, compile_build=compile_build,
-                                             run_in_process=run_in_process)
-            return results, info
-
-        def save(k, run, session):
-            key = point_key(run.params, folder)
-            arrays, record = point_outputs(run)
-            folder.save_arrays(f"points/{key}", **arrays)
-            folder.save_json(f"points/{key}", record)
-            results[key] = record
-            stop_if_signalled()
-
-        session = simulate([p for p, _ in todo], device=device, threads=args.threads,
-                           build_only=args.build_only, directory=None, on_result=save,
-                           progress=tick)
-        info["device"] = session.describe()
-    except NotRunError as exc:
-        info["device"] = exc.session.describe()
-        info["not_run"] = str(exc)
+        todo_keys = [key for _, key in todo]
+        info["plan"] = make_plan([p for p, _ in todo], todo_keys, todo_keys,
+                                 command=plan_arguments(args),
+                                 configuration=folder.configuration, device=device,
+                                 threads=args.threads, portable=portable(args))
+        info["device"] = run_on_pipeline(info["plan"], todo_keys, args, folder, results, tick,
+                                         compile_build=compile_build,
+                                         run_in_process=run_in_process)
+        if "not_run" in info["device"]:
+            info["not_run"] = info["device"]["not_run"]
     finally:
         close()
     return results, info
@@ -272,7 +257,8 @@ def _planned(args, command: str, base: CMSAParams, points: list, summary: dict) 
         say(line, file=sys.stderr)
     records, info = execute([p for p, _ in points], args, folder, command,
                             done=load_done(folder))
-    if (info.get("device") or {}).get("manifest_key") and not cluster_wanted(args):
+    if (info.get("device") or {}).get("manifest_key") and not cluster_wanted(args) \
+            and "not_run" not in info:
         save_plan(plan_arguments(args), dict(plan, pipeline=info["plan"].as_dict()))
     return report_planned[command](plan, folder, records, info, args)
 

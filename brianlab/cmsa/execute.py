@@ -35,7 +35,8 @@ def run_on_pipeline(plan: Plan, keys: list, args, folder: RunFolder, results: di
     keys : list of str
         The points to run (those not done yet).
     args : argparse.Namespace
-        The command's (threads, portable, cluster options, ``ship_build``).
+        The command's (threads, portable, cluster options, ``ship_build``,
+        ``build_only``: the builds found or compiled, no point run).
     folder : RunFolder
     results : dict
         Point key -> record, filled in.
@@ -54,7 +55,9 @@ def run_on_pipeline(plan: Plan, keys: list, args, folder: RunFolder, results: di
         The build and its use (``summary["device"]``): device, threads, portable, whether
         every compiled build was found in the cache, timings (``construct_s``, ``build_s``,
         ``sweep_s``), runs, the build's directory and, when every build is the cache's,
-        ``manifest_key`` (the build key); ``cluster`` when the points ran on Dask.
+        ``manifest_key`` (the build key); ``cluster`` when the points ran on Dask;
+        ``not_run`` when the builds were made but their points not run (``--build-only``,
+        or ``cuda_standalone`` without a GPU).
     """
     count = [0]
     tick(0)
@@ -69,8 +72,9 @@ def run_on_pipeline(plan: Plan, keys: list, args, folder: RunFolder, results: di
     with cluster(args) as client:
         ran = run_builds(plan, folder, keys=keys, compile_build=compile_build,
                          run_in_process=run_in_process, client=client, on_record=on_record,
-                         ship=getattr(args, "ship_build", False) or None)
-    description = {"device": plan.builds[0].device, "threads": args.threads,
+                         ship=getattr(args, "ship_build", False) or None,
+                         build_only=getattr(args, "build_only", False))
+    description = {"device": plan.builds[0].device, "threads": plan.builds[0].threads,
                    "portable": portable(args), "runs": len(keys), **ran.description()}
     if client is not None:
         description["cluster"] = {
@@ -114,6 +118,8 @@ def run_saved(args):
         try:
             info["device"] = run_on_pipeline(plan["pipeline"], todo, args, folder, results,
                                              tick)
+            if "not_run" in info["device"]:
+                info["not_run"] = info["device"]["not_run"]
         finally:
             close()
     return plan, folder, results, info

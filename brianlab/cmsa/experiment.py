@@ -1,7 +1,8 @@
 """Run CMSA simulations through Brian2 on a device: build once, rerun each parameter point.
 
-The command's path for ``cuda_standalone`` and ``--build-only`` (its ``cpp_standalone``
-and ``runtime`` points run on the pipeline, :mod:`brianlab.cmsa.plan`).
+The Python API's loop (Brian2's ``run_args`` reruns, results read by Brian2), and the
+independent reference the tests compare the command with: ``python -m brianlab.cmsa``
+runs its points on the pipeline on every device (:mod:`brianlab.cmsa.plan`).
 Points may differ only in the parameters a compiled network can change between runs
 (``rp``, ``we``, ``wi``, ``seed``); everything else defines the network and must be
 the same for all points of one call.

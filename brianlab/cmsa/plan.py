@@ -21,7 +21,7 @@ from ..networks.sheet import Pathway
 from ..pipeline.compile import compile_build
 from ..pipeline.execute import run_builds
 from ..pipeline.plan import BuildSpec, Plan, PointSpec, addition_text
-from ..pipeline.planner import context_of, outputs_of, read_network_of
+from ..pipeline.planner import build_threads, context_of, outputs_of, read_network_of
 from ..pipeline.reductions import ReductionSpec
 from ..units import quantity_text
 from .params import CMSAParams
@@ -157,10 +157,10 @@ def make_plan(points: Sequence[CMSAParams], keys: Sequence[str], titles: Sequenc
     configuration : dict
         The results folder's configuration (the CMSA command's).
     device : str
-        ``cpp_standalone`` (cached builds) or ``runtime`` (each point built and run in
-        this process).
+        ``cpp_standalone`` or ``cuda_standalone`` (cached builds) or ``runtime`` (each
+        point built and run in this process).
     threads : int, optional
-        OpenMP threads of the build.
+        OpenMP threads of a ``cpp_standalone`` build.
     portable : bool
         Built without the build machine's CPU flags.
 
@@ -192,8 +192,8 @@ def make_plan(points: Sequence[CMSAParams], keys: Sequence[str], titles: Sequenc
             net = with_structure(netfile, changes, additions)
             structures[(structure, added)] = (len(builds), net)
             contexts[str(len(builds))] = context_of(net)
-            builds.append(BuildSpec(ref, structure, None, device, threads, portable,
-                                    outputs_of(net), added))
+            builds.append(BuildSpec(ref, structure, None, device, build_threads(device, threads),
+                                    portable, outputs_of(net), added))
         build, net = structures[(structure, added)]
         given = sheet_values(p)
         targets = check_run_values(net, given)

@@ -517,7 +517,8 @@ class BuiltNetwork:
         ``brian2.seed(drive)`` first (compiled into the binary, as :meth:`run` sets it),
         then :meth:`DeviceSession.run <brianlab.devices.DeviceSession.run>` with the
         protocol (``spec.at``), the active windows and ``write_only`` = the outputs and
-        checks. Needs a ``cpp_standalone`` session with ``build_only``.
+        checks. Needs a ``cpp_standalone`` or ``cuda_standalone`` session with
+        ``build_only``; a CUDA build is not lean (brian2cuda's binary writes every array).
 
         Parameters
         ----------
@@ -533,16 +534,17 @@ class BuiltNetwork:
         CompileSpec
             The spec compiled.
         """
-        if self.session is None or self.session.name != "cpp_standalone" \
+        if self.session is None or not self.session.standalone \
                 or not self.session.build_only:
-            raise ModelError(f"{self.netfile.ref}: compile() needs a cpp_standalone device "
+            raise ModelError(f"{self.netfile.ref}: compile() needs a standalone device "
                              "session with build_only")
         spec = self.compile_spec() if spec is None else spec
         start = time.perf_counter()
         if self.seeds["drive"] is not None:
             brian2_seed(self.seeds["drive"])
         self.session.run(self.network, self.duration, report=report, clean=clean,
-                         write_only=[self.brian2_variable(n) for n in spec.write_only],
+                         write_only=[self.brian2_variable(n) for n in spec.write_only]
+                         if self.session.name == "cpp_standalone" else None,
                          active=spec.active, at=spec.at)
         self.wall_times["build_s"] = time.perf_counter() - start
         return spec

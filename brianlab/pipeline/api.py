@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..cache import cache_root
+from ..errors import DeviceError
 from . import flow, plans
 from .grid import parse_seeds
 from .plan import Axis
@@ -125,7 +126,10 @@ def _carry_out(request: Request, out):
         key = plans.plan_key(request.key_arguments(),
                              network_file=flow.network_file_digest(request))
         out = cache_root() / "runs" / key[:16]
-    return flow.carry_out(replace(request, out=Path(out)), say=lambda *a, **k: None)
+    outcome = flow.carry_out(replace(request, out=Path(out)), say=lambda *a, **k: None)
+    if outcome.not_run:  # a CUDA build on a machine without a GPU
+        raise DeviceError(outcome.not_run)
+    return outcome
 
 
 def run(network, *, values: Mapping = {}, seed: int | None = None, device: str | None = None,
@@ -155,6 +159,9 @@ def run(network, *, values: Mapping = {}, seed: int | None = None, device: str |
     ------
     ModelError, ValueError
         For wrong arguments (nothing ran).
+    DeviceError
+        For ``cuda_standalone`` on a machine without a GPU (the build is made, the
+        message names its folder).
     """
     options = {} if device is None else {"device": device}
     request = Request("run", _network(network), sets=tuple((k, _text(v)) for k, v in
@@ -187,6 +194,13 @@ def sweep(network, grid: Mapping[str, str | Sequence], *, values: Mapping = {},
     Returns
     -------
     SweepResult
+
+    Raises
+    ------
+    ModelError, ValueError
+        For wrong arguments (nothing ran).
+    DeviceError
+        For ``cuda_standalone`` on a machine without a GPU (the builds are made).
     """
     options = {} if device is None else {"device": device}
     if seeds is not None:

@@ -6,7 +6,8 @@ any file is read), :func:`brianlab.pipeline.flow.carry_out` does the rest, and t
 printed come from the records. Exit status: 0 done; 1 a runtime error (results folder,
 a point, the cache, the device); 2 a wrong argument (one line: an unknown parameter, a
 bad grid, too many points, a structure path the file does not have, a value its checks
-refuse); 3 built but not run (``--build-only``); 130/143 interrupted (completed points
+refuse); 3 built but not run (``--build-only``, or ``cuda_standalone`` without a GPU);
+130/143 interrupted (completed points
 are saved: the same command resumes).
 """
 
@@ -168,9 +169,8 @@ def run_command(args) -> int:
     except (ValueError, argparse.ArgumentTypeError) as exc:  # ModelError, PlanError: arguments
         execute.say(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    if request.build_only:
-        for m in outcome.manifests:
-            execute.say(f"built in {m.compiled.directory} (not run: --build-only)")
+    if outcome.not_run:  # --build-only, or a CUDA build without a GPU
+        execute.say(outcome.not_run)
         return 3
     report(outcome)
     return 0

@@ -2,10 +2,11 @@
 did not find (design of issue 25, 2.3).
 
 The network is read again (:func:`brianlab.pipeline.planner.network_of`: its sha256 must
-be the plan's), built on ``cpp_standalone`` into the build's cache directory
-(``build-<device>-<key[:16]>``) and compiled lean
+be the plan's), built on the build's device into its cache directory
+(``build-<device>-<key[:16]>``) and compiled
 (:meth:`~brianlab.networks.builder.BuiltNetwork.compile`, which compiles the drive seed
-in). The manifest (:class:`~brianlab.pipeline.builds.Manifest`) holds everything a point
+in; lean on ``cpp_standalone``, whole on ``cuda_standalone``, whose binary runs where a
+GPU is). The manifest (:class:`~brianlab.pipeline.builds.Manifest`) holds everything a point
 needs without Brian2: the binary's result files, the run-time names, the context of the
 reduction and the provenance. A directory whose files changed behind its manifest is
 rebuilt from clean; one that another process is building (``DirectoryInUse``) makes this
@@ -35,7 +36,7 @@ def compiled_network(session, outputs: dict, checks: dict) -> CompiledNetwork:
     Parameters
     ----------
     session : DeviceSession
-        A ``cpp_standalone`` session that built its network.
+        A standalone session that built its network.
     outputs, checks : dict
         Name -> Brian2 variable
         (:meth:`~brianlab.networks.builder.BuiltNetwork.recorded_arrays`).

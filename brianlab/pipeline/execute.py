@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .. import runargs, sweeps
 from ..errors import Terminated
+from ..toolchain import gpu_available
 from . import builds
 from .reductions import PointContext, resolve
 
@@ -454,6 +455,10 @@ class BuildsRun:
     timings : dict
         ``construct_s`` (the networks built in Python and their code generated),
         ``build_s`` (compiled), ``sweep_s`` (the points), where spent.
+    not_run : str or None
+        Why builds were made (or found) but their points not run: ``build_only``, or a
+        ``cuda_standalone`` build on a machine without a GPU
+        (``"<device>: built in <directories> but not run (<why>)"``).
     """
 
     records: dict = field(default_factory=dict)
@@ -461,6 +466,7 @@ class BuildsRun:
     kept: list = field(default_factory=list)
     cached: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    not_run: str | None = None
 
     def description(self) -> dict:
         """The builds and their use in plain data: ``cached`` (every compiled build was
@@ -472,9 +478,12 @@ class BuildsRun:
         Returns
         -------
         dict
-            JSON-ready; ``directory`` and ``manifest_key`` only where they apply.
+            JSON-ready; ``directory``, ``manifest_key`` and ``not_run`` (:attr:`not_run`)
+            only where they apply.
         """
         out = {"timings": dict(self.timings)}
+        if self.not_run:
+            out["not_run"] = self.not_run
         if self.cached:  # (compiled builds only: runtime points have none)
             out["cached"] = all(self.cached.values())
         if self.used:
@@ -485,9 +494,14 @@ class BuildsRun:
 
 
 def run_builds(plan, folder, *, keys=None, compile_build=None, run_in_process=None,
-               client=None, on_record=None, ship: bool | None = None) -> BuildsRun:
+               client=None, on_record=None, ship: bool | None = None,
+               build_only: bool = False) -> BuildsRun:
     """Run a plan's points on its builds, each found in the cache or compiled (tier 2
     only on a miss, through ``compile_build``), the points of each build by :func:`run`.
+
+    The points of a ``cuda_standalone`` build run where ``nvidia-smi`` sees a GPU
+    (:func:`brianlab.toolchain.gpu_available`); elsewhere the build is made and
+    :attr:`BuildsRun.not_run` says why its points were not run.
 
     Parameters
     ----------
@@ -505,20 +519,32 @@ def run_builds(plan, folder, *, keys=None, compile_build=None, run_in_process=No
         built and run in this process, :func:`brianlab.pipeline.inprocess.run`).
     client, on_record, ship
         As :func:`run`.
+    build_only : bool
+        Find or compile the builds of the points, run none (``folder`` is not used).
 
     Returns
     -------
     BuildsRun
+
+    Raises
+    ------
+    ValueError
+        For ``build_only`` on the runtime device (it has no build).
     """
     wanted = None if keys is None else set(keys)
     out = BuildsRun()
     timings = out.timings
+    not_run: dict = {}  # why -> build directories
+    gpu = []  # (nvidia-smi asked once, when a CUDA build is about to run)
     for index, spec in enumerate(plan.builds):  # one per structure
         points = [p for p in plan.points_of(index) if wanted is None or p.key in wanted]
         if not points:
             continue
         stop_if_signalled()
         if spec.device == "runtime":
+            if build_only:
+                raise ValueError("--build-only: the runtime device has no build; use "
+                                 "--device cpp_standalone or cuda_standalone")
             if run_in_process is None:
                 raise ValueError("the runtime device's points run in a process with Brian2")
             out.records |= run_in_process(plan, spec, points, folder, on_record=on_record)
@@ -536,8 +562,19 @@ def run_builds(plan, folder, *, keys=None, compile_build=None, run_in_process=No
         out.used.append(manifest)
         if builds.kept(manifest, spec):
             out.kept.append(manifest)
+        if not build_only and spec.device == "cuda_standalone" and not gpu:
+            gpu.append(gpu_available()[0])
+        why = "--build-only was given" if build_only else (
+            "no GPU is available here" if spec.device == "cuda_standalone" and not gpu[0]
+            else None)
+        if why is not None:
+            not_run.setdefault((spec.device, why), []).append(manifest.compiled.directory)
+            continue
         start = time.perf_counter()
         out.records |= run(manifest, points, folder, plan.reduction, client=client,
                            on_record=on_record, ship=ship)
         timings["sweep_s"] = timings.get("sweep_s", 0.0) + time.perf_counter() - start
+    if not_run:
+        out.not_run = "; ".join(f"{device}: built in {', '.join(directories)} but not run "
+                                f"({why})" for (device, why), directories in not_run.items())
     return out

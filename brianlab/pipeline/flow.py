@@ -45,6 +45,9 @@ class Outcome:
         Manifest key -> whether the build was found (not compiled).
     plan_cached : bool
         Whether the plan was found (no Brian2 was needed to plan).
+    not_run : str or None
+        Why the builds were made but their points not run (``build_only``, or a
+        ``cuda_standalone`` build without a GPU).
     """
 
     folder: Path | None
@@ -54,6 +57,7 @@ class Outcome:
     manifests: list = field(default_factory=list)
     cached: dict = field(default_factory=dict)
     plan_cached: bool = False
+    not_run: str | None = None
 
 
 def network_file_digest(request: Request) -> str | None:
@@ -147,14 +151,10 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
     for warning in plan.warnings:
         say(f"warning: {warning}", file=sys.stderr)
     timings = {"plan_s": time.perf_counter() - start}
-    if request.build_only and plan.builds[0].device == "runtime":
-        raise ValueError("--build-only: the runtime device has no build; use --device "
-                         "cpp_standalone")
     if request.build_only:
-        used = [builds.find(b) or _compile_build(plan, b) for b in plan.builds]
-        plans.save(arguments, plan, [m for m, b in zip(used, plan.builds) if builds.kept(m, b)],
-                   network_file=network_file)
-        return Outcome(None, {}, {}, plan, used, {}, plan_cached)
+        ran = execute.run_builds(plan, None, compile_build=_compile_build, build_only=True)
+        plans.save(arguments, plan, ran.kept, network_file=network_file)
+        return Outcome(None, {}, {}, plan, ran.used, ran.cached, plan_cached, ran.not_run)
     folder = save.open_folder(plan, request.out or default_out(plan))  # one configuration
     done = execute.load_done(folder, [p.key for p in plan.points], check_arrays=False)
     records = dict(done)
@@ -187,7 +187,9 @@ def carry_out(request: Request, *, planner=None, say=execute.say) -> Outcome:
     records |= ran.records
     plans.save(arguments, plan, ran.kept, network_file=network_file)  # next time: no Brian2
     timings["total_s"] = time.perf_counter() - start
-    summary = save.summary(plan, records, ran.used, folder, timings=timings, cached=ran.cached)
-    if request.figures:
+    summary = save.summary(plan, records, ran.used, folder, timings=timings, cached=ran.cached,
+                           why_not_run=ran.not_run)
+    if request.figures and records:
         figures.draw(plan, folder, records, say=say)
-    return Outcome(folder.path, summary, records, plan, ran.used, ran.cached, plan_cached)
+    return Outcome(folder.path, summary, records, plan, ran.used, ran.cached, plan_cached,
+                   ran.not_run)

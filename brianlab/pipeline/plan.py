@@ -313,7 +313,9 @@ class BuildSpec:
 
     def key_parts(self) -> dict:
         """What the build depends on (design 2.3): this spec, brianlab's sources, Brian2's
-        version and the C++ compiler.
+        version and the C++ compiler; on ``cuda_standalone`` also the CUDA compiler, the
+        compute capability and brian2cuda's version
+        (:func:`brianlab.toolchain.cuda_identity`; such a build is not lean).
 
         Returns
         -------
@@ -328,10 +330,12 @@ class BuildSpec:
                 "compiled_seed": self.compiled_seed,
                 "connectivity_seed": dict(self.structure).get("seeds.connectivity"),
                 "device": self.device, "threads": self.threads, "portable": self.portable,
-                "outputs": list(self.outputs), "lean": True,
+                "outputs": list(self.outputs), "lean": self.device != "cuda_standalone",
                 "sources": cache.sources_digest(), "brian2": brian2_version(),
                 "compiler": toolchain.compiler_identity(),
-                **({"additions": [list(a) for a in self.additions]} if self.additions else {})}
+                **({"additions": [list(a) for a in self.additions]} if self.additions else {}),
+                **({"cuda": toolchain.cuda_identity()}
+                   if self.device == "cuda_standalone" else {})}
 
     def addition_values(self) -> dict:
         """:attr:`additions` as :func:`brianlab.networkfile.with_structure` takes them.

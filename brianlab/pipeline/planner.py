@@ -40,12 +40,14 @@ from .plan import Axis, BuildSpec, NetworkRef, Plan, PointSpec, point_key
 from .reductions import ReductionSpec
 from .request import Request
 
-__all__ = ["make_plan", "read_network_of", "network_of", "outputs_of", "draws_at_run_time",
-           "drive_seeds", "check_network_memory", "has_hash_drive", "context_of"]
+__all__ = ["make_plan", "build_threads", "read_network_of", "network_of", "outputs_of",
+           "draws_at_run_time", "drive_seeds", "check_network_memory", "has_hash_drive",
+           "context_of"]
 
 _XI = re.compile(r"\bxi(_\w+)?\b")
-#: Devices the pipeline runs today: compiled builds, or points in this process.
-DEVICES = ("cpp_standalone", "runtime")
+#: Devices the pipeline runs: compiled builds (C++, CUDA: its points run where a GPU is),
+#: or points in this process.
+DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 #: The structure path of the connectivity seed.
 CONNECTIVITY_PATH = "seeds.connectivity"
 
@@ -343,6 +345,23 @@ def _run_time_connectivity(netfile: NetworkFile, structure: tuple, device: str,
     return (rest, seed) if answers[rest] else (structure, None)
 
 
+def build_threads(device: str, threads: int | None) -> int | None:
+    """The OpenMP threads a build on ``device`` is made for: ``threads`` on
+    ``cpp_standalone``, None elsewhere (brian2cuda runs on the GPU; the runtime device
+    builds nothing), so a CUDA build's key does not change with ``--threads``.
+
+    Parameters
+    ----------
+    device : str
+    threads : int or None
+
+    Returns
+    -------
+    int or None
+    """
+    return threads if device == "cpp_standalone" else None
+
+
 def make_plan(request) -> Plan:
     """The plan of a ``run`` or ``sweep`` request (design 2.2).
 
@@ -365,9 +384,8 @@ def make_plan(request) -> Plan:
         :data:`~brianlab.pipeline.grid.MAX_BUILDS` builds.
     """
     if request.device not in DEVICES:
-        raise ValueError(f"--device {request.device}: run and sweep run on cpp_standalone (a "
-                         f"C++ compiler is needed) or runtime; build a network for "
-                         f"{request.device} with bl.load_network(...).build(device=...)")
+        raise ValueError(f"--device {request.device}: run and sweep run on "
+                         f"{', '.join(DEVICES)}")
     netfile, ref = read_network_of(request.network)
     reduction, t_start = _reduction(netfile)
     axes = [parse_assignment(f"{name}={text}") for name, text in request.grid]
@@ -378,7 +396,8 @@ def make_plan(request) -> Plan:
     set_values = netfile.parameter_values(**dict(set_params))
     configuration = save.configuration(
         request.command, ref, set_structure, [(n, float(set_values[n])) for n, _ in set_params],
-        reduction, request.device, request.threads, portable(request))
+        reduction, request.device, build_threads(request.device, request.threads),
+        portable(request))
     folder_hash = config_hash(configuration)
     structures: dict = {}
     checked: set = set()
@@ -423,7 +442,8 @@ def make_plan(request) -> Plan:
                                      f"seeds); one sweep has at most {MAX_BUILDS}: split it")
                 index = build_index[(structure, compiled_seed)] = len(builds)
                 builds.append(BuildSpec(ref, structure, compiled_seed, request.device,
-                                        request.threads, portable(request), outputs_of(net)))
+                                        build_threads(request.device, request.threads),
+                                        portable(request), outputs_of(net)))
                 contexts[str(index)] = context_of(net, t_start)
                 seeds_per_structure.setdefault(structure, set()).add(compiled_seed)
             key = point_key(display, seed, {

@@ -140,7 +140,8 @@ def table(plan: Plan, records: dict) -> dict:
 
 
 def summary(plan: Plan, records: dict, manifests, folder: RunFolder, *,
-            timings: dict | None = None, cached: dict | None = None) -> dict:
+            timings: dict | None = None, cached: dict | None = None,
+            why_not_run: str | None = None) -> dict:
     """Write the command's ``summary.json`` (atomically) and return it.
 
     Parameters
@@ -156,13 +157,16 @@ def summary(plan: Plan, records: dict, manifests, folder: RunFolder, *,
         Seconds per stage.
     cached : dict, optional
         Manifest key -> whether that build was found (not compiled).
+    why_not_run : str, optional
+        Why builds were made but not run (:attr:`brianlab.pipeline.execute.BuildsRun.not_run`).
 
     Returns
     -------
     dict
         ``command``, ``network``, ``axes``, ``seeds``, ``points`` (key -> record),
         ``table`` (:func:`table`), ``builds`` (``key``, ``directory``, ``cached``,
-        ``build_s``), ``device``, ``timings`` and, when points are missing, ``not_run``;
+        ``build_s``), ``device``, ``timings`` and, when points are missing, ``not_run``
+        (their keys) and ``why_not_run`` (when given);
         the folder adds ``versions``, ``written`` and ``configuration_hash``.
     """
     cached = cached or {}
@@ -178,5 +182,7 @@ def summary(plan: Plan, records: dict, manifests, folder: RunFolder, *,
     missing = [p.key for p in plan.points if p.key not in records]
     if missing:
         data["not_run"] = missing
+    if why_not_run:
+        data["why_not_run"] = why_not_run
     folder.write_summary(data)
     return data
