@@ -564,27 +564,37 @@ class NetworkFile:
         -------
         int
         """
-        total = 0.0
-        for proj in self.projections.values():
+        return int(round(sum(self.expected_synapses_by_projection().values())))
+
+    def expected_synapses_by_projection(self) -> dict:
+        """:meth:`expected_synapses` of each projection.
+
+        Returns
+        -------
+        dict
+            Projection name -> expected synapses (float).
+        """
+        out = {}
+        for name, proj in self.projections.items():
             src, tgt = self.populations[proj.source], self.populations[proj.target]
             conn = proj.connector
             if conn.rule == "all_to_all":
-                total += src.size * tgt.size
+                out[name] = float(src.size * tgt.size)
             elif conn.rule == "one_to_one":
-                total += tgt.size
+                out[name] = float(tgt.size)
             elif conn.rule == "probability":
-                total += conn.p * src.size * tgt.size
+                out[name] = conn.p * src.size * tgt.size
             elif conn.rule in ("fixed_indegree", "gaussian_fixed_indegree"):
-                total += conn.k * tgt.size
+                out[name] = float(conn.k * tgt.size)
             elif conn.rule == "fixed_outdegree":
-                total += conn.k * src.size
+                out[name] = float(conn.k * src.size)
             else:  # the Gaussian rules on lattices
                 source, target = (Lattice(side, None if extent is None else float(extent))
                                   for side, extent in (src.lattice, tgt.lattice))
-                total += tgt.size * expected_indegree(
+                out[name] = tgt.size * expected_indegree(
                     conn.rule.removeprefix("gaussian_"), source, target, conn.sigma,
                     conn.p_max or 1.0)
-        return int(round(total))
+        return out
 
     def __repr__(self):
         return f"<NetworkFile {self.ref}: {self.summary}>"

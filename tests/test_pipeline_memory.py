@@ -54,3 +54,35 @@ def test_the_command_refuses_it_before_building(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "13,750,000,000 synapses" in err and "GiB of memory" in err
     assert not out.exists()
+
+
+def test_synapses_the_binary_creates_count_as_the_cmsa_command_counts_them():
+    """The sheet at side 1000 (750 M synapses): where the binary draws them (cpp_standalone,
+    fixed in-degree) 12.5 B each and the smaller base, as ``CMSAParams.memory_parts``
+    counts them (tests/test_sheet_memory.py measures them); elsewhere 43 B each. So
+    ``python -m brianlab run cmsa_sheet`` and ``cmsa sweep --grid`` accept a sheet that
+    ``cmsa run`` accepts, and refuse the Python draw that would not fit."""
+    from brianlab.networks.builder import synapses_drawn_in_binary
+    from brianlab.resources import BINARY_BASE_BYTES, BINARY_BYTES_PER_SYNAPSE
+
+    net = with_structure(load_network("cmsa_sheet"), {
+        "populations.E.lattice.side": "1000", "populations.I.lattice.side": "500",
+        "populations.I.lattice.extent": "1000"})
+    synapses = net.expected_synapses()
+    assert synapses == CMSAParams(e_side=1000, i_side=500).n_synapses == 750_000_000
+    assert sorted(synapses_drawn_in_binary(net, "cpp_standalone")) == ["ee", "ei", "ie", "ii"]
+    assert synapses_drawn_in_binary(net, "cuda_standalone") == []
+    assert synapses_drawn_in_binary(net, "runtime") == []
+    binary = BINARY_BYTES_PER_SYNAPSE * synapses + BINARY_BASE_BYTES
+    python = BYTES_PER_SYNAPSE * synapses + BASE_BYTES
+    spikes = 1_250_000 * 100 * float(net.duration) * 24 + 1 * GiB  # (an upper bound)
+    check_network_memory(net, available=binary + spikes, device="cpp_standalone")
+    for device in ("runtime", "cuda_standalone", None):
+        with pytest.raises(ValueError, match=r"750,000,000 synapses.*\(synapses 30\.0,"):
+            check_network_memory(net, available=python / 2, device=device)
+    with pytest.raises(ValueError, match=r"\(synapses 8\.7, spikes [0-9.]+, base 0\.2 GiB\)"):
+        check_network_memory(net, available=binary / 2, device="cpp_standalone")
+    # another rule on one lattice projection: every index passes through Python again
+    mixed = with_structure(net, {}, {"projections.ii.connector": {
+        "rule": "gaussian_probability", "sigma": 28.0, "p_max": 0.5}})
+    assert synapses_drawn_in_binary(mixed, "cpp_standalone") == []

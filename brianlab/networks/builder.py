@@ -57,7 +57,7 @@ from .indegree import SEED_EQUATION, SEED_VARIABLE, Draws, drawn_in_binary, in_b
 from .sheet import HASH_UNIFORM, Pathway, _indices as sheet_indices, _weight as sheet_weight
 
 __all__ = ["build_network", "BuiltNetwork", "CompileSpec", "check_run_values", "MAX_RATE_DT",
-           "connectivity_at_run_time"]
+           "connectivity_at_run_time", "synapses_drawn_in_binary"]
 
 #: Offset added to the neuron index in the hash drive of each further random_current
 #: input of a network (the sheet's I population uses this offset).
@@ -776,6 +776,32 @@ def _lattice_all_fixed_indegree(netfile) -> bool:
     return bool(lattice) and set(lattice) == {"gaussian_fixed_indegree"}
 
 
+def synapses_drawn_in_binary(netfile, device: str) -> list:
+    """The projections of ``netfile`` whose synapses a build on ``device`` creates in its
+    binary (:class:`~brianlab.networks.indegree.Draws`): its lattice projections, when
+    they are all ``gaussian_fixed_indegree`` and the device and the file's connectivity
+    seed allow it (:func:`~brianlab.networks.indegree.drawn_in_binary`); none otherwise.
+    Their indices never pass through Python (what the memory estimate counts).
+
+    Parameters
+    ----------
+    netfile : NetworkFile
+        The network (its structure changes applied).
+    device : str
+        The build's device.
+
+    Returns
+    -------
+    list of str
+        Projection names.
+    """
+    seed = (_get(netfile, "seeds", {}) or {}).get("connectivity")
+    if not (drawn_in_binary(device, seed) and _lattice_all_fixed_indegree(netfile)):
+        return []
+    return [name for name, p in netfile.projections.items()
+            if _get(_get(p, "connector"), "rule") in _LATTICE_RULES]
+
+
 def connectivity_at_run_time(netfile, device: str) -> bool:
     """Whether a build of ``netfile`` on ``device`` takes its connectivity seed at run time
     (the target groups' ``conn_seed``), so that one build serves every connectivity seed.
@@ -803,8 +829,7 @@ def connectivity_at_run_time(netfile, device: str) -> bool:
     -------
     bool
     """
-    seed = (_get(netfile, "seeds", {}) or {}).get("connectivity")
-    if not (drawn_in_binary(device, seed) and _lattice_all_fixed_indegree(netfile)):
+    if not synapses_drawn_in_binary(netfile, device):
         return False
     models = _file_models(netfile)
     for pname, pop in netfile.populations.items():

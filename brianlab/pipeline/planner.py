@@ -26,9 +26,11 @@ from ..errors import ModelError
 from ..library import load_network
 from ..networkfile import NetworkFile, read_network_file, with_structure
 from ..networks.builder import _RAND_CALL as _RAND
-from ..networks.builder import _file_models, check_run_values, connectivity_at_run_time
+from ..networks.builder import (_file_models, check_run_values, connectivity_at_run_time,
+                                synapses_drawn_in_binary)
 from ..networks.indegree import drawn_in_binary
-from ..resources import BASE_BYTES, BYTES_PER_SYNAPSE, check_memory, spike_memory
+from ..resources import (BASE_BYTES, BINARY_BASE_BYTES, BINARY_BYTES_PER_SYNAPSE,
+                         BYTES_PER_SYNAPSE, check_memory, spike_memory)
 from ..results import config_hash
 from ..runargs import CONNECTIVITY_TARGET
 from ..seeds import check_seed
@@ -242,11 +244,18 @@ def context_of(netfile: NetworkFile, t_start: float | None = None) -> dict:
 _OBJECT_TABLES = ("populations.", "projections.", "inputs.", "protocol.", "monitors.")
 
 
-def check_network_memory(netfile: NetworkFile, *, available=None, copies: int = 1) -> None:
+def check_network_memory(netfile: NetworkFile, *, available=None, copies: int = 1,
+                         device: str | None = None) -> None:
     """Refuse a network whose build and run would not fit in memory, before anything is
-    built: :data:`~brianlab.resources.BYTES_PER_SYNAPSE` per expected synapse
-    (:meth:`~brianlab.networkfile.NetworkFile.expected_synapses`), every neuron's spikes
-    at :data:`~brianlab.resources.PLAUSIBLE_MAX_RATE_HZ` over the protocol and a base.
+    built: per expected synapse
+    (:meth:`~brianlab.networkfile.NetworkFile.expected_synapses_by_projection`)
+    :data:`~brianlab.resources.BINARY_BYTES_PER_SYNAPSE` where the binary creates them
+    (:func:`~brianlab.networks.builder.synapses_drawn_in_binary`), else
+    :data:`~brianlab.resources.BYTES_PER_SYNAPSE`; every neuron's spikes at
+    :data:`~brianlab.resources.PLAUSIBLE_MAX_RATE_HZ` over the protocol; and a base
+    (:data:`~brianlab.resources.BINARY_BASE_BYTES` when every synapse is the binary's).
+    The CMSA command's own estimate uses the same constants
+    (:meth:`brianlab.cmsa.params.CMSAParams.memory_parts`).
 
     Parameters
     ----------
@@ -256,17 +265,24 @@ def check_network_memory(netfile: NetworkFile, *, available=None, copies: int = 
         Default :func:`brianlab.resources.available_memory`.
     copies : int
         Points simulated at once (local Dask workers).
+    device : str, optional
+        The build's device (default: indices pass through Python).
 
     Raises
     ------
     ValueError
         Naming the network, its size, the estimate by part and the memory available.
     """
-    synapses = netfile.expected_synapses()
+    by_projection = netfile.expected_synapses_by_projection()
+    in_binary = set(synapses_drawn_in_binary(netfile, device)) if device else set()
+    synapses = int(round(sum(by_projection.values())))
+    synapse_bytes = sum((BINARY_BYTES_PER_SYNAPSE if name in in_binary else BYTES_PER_SYNAPSE)
+                        * n for name, n in by_projection.items())
     neurons = sum(p.size for p in netfile.populations.values())
     seconds = float(netfile.duration)
-    parts = {"synapses": float(BYTES_PER_SYNAPSE * synapses),
-             "spikes": spike_memory(neurons, seconds), "base": BASE_BYTES}
+    every = bool(in_binary) and in_binary == set(by_projection)
+    parts = {"synapses": float(synapse_bytes), "spikes": spike_memory(neurons, seconds),
+             "base": BINARY_BASE_BYTES if every else BASE_BYTES}
     check_memory(parts, f"{netfile.ref} ({neurons:,} neurons, {synapses:,} synapses, "
                         f"{seconds:g} s)",
                  "make the populations or the protocol smaller with --set",
@@ -414,7 +430,7 @@ def make_plan(request) -> Plan:
         net = _structure(netfile, structure, structures)
         if structure not in checked:
             checked.add(structure)
-            check_network_memory(net, copies=request.workers or 1)
+            check_network_memory(net, copies=request.workers or 1, device=request.device)
         changes = {**dict(set_params), **{n: t for n, t, _, _ in swept if "." not in n}}
         targets = check_run_values(net, changes)
         run_values = tuple((t, float(q)) for t, q in targets.items())
