@@ -132,11 +132,13 @@ class CompileSpec:
         the list of the target groups' connectivity seed variables.
     active : dict
         ``{object: [(start, stop)]}``: objects that run only part of the time (the
-        operation of ``random_current`` inputs with a ``duration``: until one interval
-        after it, when the drive has been set to zero; a state monitor with a
-        ``window``: inside it).
+        operation of ``random_current`` inputs with a ``duration``: until its first tick
+        at or after the drive's end, which sets the drive to zero; when that tick falls on
+        a phase switch, until the switch, where a call sets the drive to zero instead, so
+        the run needs no segment of its own; a state monitor with a ``window``: inside it).
     at : tuple
-        ``((time, callable), ...)``: the protocol's phase switches.
+        ``((time, callable), ...)``: the protocol's phase switches, then those zeroing
+        calls.
     """
 
     outputs: dict
@@ -458,6 +460,8 @@ class BuiltNetwork:
             if _get(inp, "kind") != "poisson_input":
                 key = f"{prefix}_{_get(inp, 'target')}_{_input_var(inp) or 'I_ext'}_inputs"
                 by_op.setdefault(key, []).append(inp)
+        at = list(self._phase_calls())
+        phase_starts = {float(t) for t, _ in at}
         for group in self.groups.values():
             for op in group.contained_objects:
                 members = by_op.get(op.name)
@@ -465,11 +469,23 @@ class BuiltNetwork:
                                           and _get(inp, "duration") is not None
                                           for inp in members):
                     continue
+                last = float(max(_get(inp, "duration") for inp in members))
+                interval = float(op.clock.dt)
+                tick = _zeroing_tick(last, interval)
+                if tick in phase_starts:
+                    # the operation's first tick with every drive over falls on a phase
+                    # switch: set its variable to zero there (what that tick computes, at
+                    # the start of the same step) and end its window there (no extra
+                    # run segment, whose code objects Brian2 would generate again)
+                    var = op.name.removeprefix(f"{group.name}_").removesuffix("_inputs")
+                    active[op] = [(0 * second, tick * second)]
+                    at.append((tick * second, functools.partial(_set_zero, group, var)))
+                    continue
                 stop = max(_get(inp, "duration") for inp in members) + op.clock.dt
                 if stop < self.duration:  # (a window to the end changes nothing)
                     active[op] = [(0 * second, stop)]
         active.update(self._state_windows())
-        return CompileSpec(outputs, checks, variables, active, tuple(self._phase_calls()))
+        return CompileSpec(outputs, checks, variables, active, tuple(at))
 
     def brian2_variable(self, name: str):
         """The Brian2 variable of a Brian2 name ``"<object name>.<var>"``.
@@ -1022,6 +1038,21 @@ def _input_equations(name: str, inp) -> list[str]:
     else:
         raise ModelError(f"inputs.{name}: unknown input kind {kind!r}")
     return lines
+
+
+def _zeroing_tick(last: float, interval: float) -> float | None:
+    """The time of an operation's first tick (its clock's steps ``k * interval``, as the
+    binary computes them) at which ``t < last`` is false, or None past a bound."""
+    k = int(np.floor(last / interval))
+    for k in (k - 1, k, k + 1, k + 2):
+        if k >= 0 and k * interval >= last and (k == 0 or (k - 1) * interval < last):
+            return k * interval
+    return None
+
+
+def _set_zero(group, var: str):
+    """Set ``group.<var>`` to zero (in its unit)."""
+    setattr(group, var, Quantity(0.0, dim=group.variables[var].dim))
 
 
 def _window(inp):
