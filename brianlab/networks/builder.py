@@ -132,10 +132,11 @@ class CompileSpec:
         the list of the target groups' connectivity seed variables.
     active : dict
         ``{object: [(start, stop)]}``: objects that run only part of the time (the
-        operation of ``random_current`` inputs with a ``duration``: until its first tick
-        at or after the drive's end, which sets the drive to zero; when that tick falls on
-        a phase switch, until the switch, where a call sets the drive to zero instead, so
-        the run needs no segment of its own; a state monitor with a ``window``: inside it).
+        operation of ``random_current`` inputs with a ``duration``: until one interval
+        after it, so that its first tick with the drive over sets the drive to zero; when
+        that tick falls on a phase switch, until the switch, where a call sets the drive
+        to zero instead, so the run needs no segment of its own; a state monitor with a
+        ``window``: inside it).
     at : tuple
         ``((time, callable), ...)``: the protocol's phase switches, then those zeroing
         calls.
@@ -455,33 +456,32 @@ class BuiltNetwork:
                 variables[target] = names
         active = {}
         inputs = dict(_get(self.netfile, "inputs", {}) or {})
-        by_op: dict = {}
+        by_op: dict = {}  # operation name -> (the variable it sets, its inputs)
         for iname, inp in inputs.items():
             if _get(inp, "kind") != "poisson_input":
-                key = f"{prefix}_{_get(inp, 'target')}_{_input_var(inp) or 'I_ext'}_inputs"
-                by_op.setdefault(key, []).append(inp)
+                var = _input_var(inp) or "I_ext"
+                key = f"{prefix}_{_get(inp, 'target')}_{var}_inputs"
+                by_op.setdefault(key, (var, []))[1].append(inp)
         at = list(self._phase_calls())
         phase_starts = {float(t) for t, _ in at}
         for group in self.groups.values():
             for op in group.contained_objects:
-                members = by_op.get(op.name)
+                var, members = by_op.get(op.name, (None, ()))
                 if not members or not all(_get(inp, "kind") == "random_current"
                                           and _get(inp, "duration") is not None
                                           for inp in members):
                     continue
-                last = float(max(_get(inp, "duration") for inp in members))
-                interval = float(op.clock.dt)
-                tick = _zeroing_tick(last, interval)
+                last = max(_get(inp, "duration") for inp in members)
+                tick = _zeroing_tick(float(last), float(op.clock.dt))
                 if tick in phase_starts:
                     # the operation's first tick with every drive over falls on a phase
                     # switch: set its variable to zero there (what that tick computes, at
                     # the start of the same step) and end its window there (no extra
                     # run segment, whose code objects Brian2 would generate again)
-                    var = op.name.removeprefix(f"{group.name}_").removesuffix("_inputs")
                     active[op] = [(0 * second, tick * second)]
                     at.append((tick * second, functools.partial(_set_zero, group, var)))
                     continue
-                stop = max(_get(inp, "duration") for inp in members) + op.clock.dt
+                stop = last + op.clock.dt
                 if stop < self.duration:  # (a window to the end changes nothing)
                     active[op] = [(0 * second, stop)]
         active.update(self._state_windows())
